@@ -1,0 +1,131 @@
+//! `Quotes`: every symbol's last trade and session statistics, kept current
+//! from the tick stream.
+
+use std::collections::HashMap;
+
+use chrono::Datelike;
+
+use crate::model::{Quote, Symbol, Tick, price_to_units, units_to_price};
+
+/// The latest [`Quote`] of every symbol seen. A session is a UTC day: the
+/// first trade of a new day resets open, high, low and volume.
+#[derive(Debug, Default)]
+pub struct Quotes {
+    by_symbol: HashMap<Symbol, Quote>,
+}
+
+impl Quotes {
+    /// No symbols yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Folds a trade into its symbol's quote.
+    pub fn apply(&mut self, tick: &Tick) {
+        let new_session =
+            |q: &Quote| q.timestamp.num_days_from_ce() != tick.timestamp.num_days_from_ce();
+        match self.by_symbol.get_mut(&tick.symbol) {
+            Some(q) if !new_session(q) => {
+                q.price = tick.price;
+                q.bid = tick.bid;
+                q.ask = tick.ask;
+                q.high = q.high.max(tick.price);
+                q.low = q.low.min(tick.price);
+                q.volume += tick.volume;
+                q.trades += 1;
+                q.timestamp = q.timestamp.max(tick.timestamp);
+                // In exact units, so the change prints as the grid allows (0.11, not 0.1100000001).
+                q.change = units_to_price(price_to_units(tick.price) - price_to_units(q.open));
+                q.change_percent = percent(q.change, q.open);
+            }
+            _ => {
+                self.by_symbol.insert(
+                    tick.symbol.clone(),
+                    Quote {
+                        symbol: tick.symbol.clone(),
+                        price: tick.price,
+                        bid: tick.bid,
+                        ask: tick.ask,
+                        open: tick.price,
+                        high: tick.price,
+                        low: tick.price,
+                        change: 0.0,
+                        change_percent: 0.0,
+                        volume: tick.volume,
+                        trades: 1,
+                        timestamp: tick.timestamp,
+                    },
+                );
+            }
+        }
+    }
+
+    /// The quote of one symbol.
+    pub fn get(&self, symbol: &str) -> Option<&Quote> {
+        self.by_symbol.get(symbol)
+    }
+
+    /// Every quote, sorted by symbol.
+    pub fn all(&self) -> Vec<Quote> {
+        let mut all: Vec<Quote> = self.by_symbol.values().cloned().collect();
+        all.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+        all
+    }
+
+    /// Whether a symbol has traded.
+    pub fn contains(&self, symbol: &str) -> bool {
+        self.by_symbol.contains_key(symbol)
+    }
+}
+
+fn percent(change: f64, base: f64) -> f64 {
+    if base == 0.0 {
+        0.0
+    } else {
+        change / base * 100.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::timestamp;
+
+    fn tick(ts: &str, price: f64) -> Tick {
+        Tick {
+            symbol: Symbol::new("MSFT").unwrap(),
+            price,
+            volume: 10,
+            timestamp: timestamp::parse(ts).unwrap(),
+            bid: None,
+            ask: None,
+            seq: None,
+            partition: None,
+            offset: None,
+        }
+    }
+
+    #[test]
+    fn tracks_session_change_and_range() {
+        let mut q = Quotes::new();
+        q.apply(&tick("2026-11-24T14:30:00Z", 400.0));
+        q.apply(&tick("2026-11-24T14:31:00Z", 410.0));
+        q.apply(&tick("2026-11-24T14:32:00Z", 396.0));
+        let m = q.get("MSFT").unwrap();
+        assert_eq!(
+            (m.open, m.high, m.low, m.price),
+            (400.0, 410.0, 396.0, 396.0)
+        );
+        assert_eq!((m.volume, m.trades), (30, 3));
+        assert!((m.change_percent - -1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_new_utc_day_starts_a_new_session() {
+        let mut q = Quotes::new();
+        q.apply(&tick("2026-11-24T23:59:59Z", 400.0));
+        q.apply(&tick("2026-11-25T00:00:01Z", 401.0));
+        let m = q.get("MSFT").unwrap();
+        assert_eq!((m.open, m.volume), (401.0, 10));
+    }
+}

@@ -1,0 +1,190 @@
+//! The HTTP gateway: WebSocket streaming at `/ws`, REST under `/api/v1`,
+//! Prometheus text at `/metrics`, `/healthz`, `/readyz`, and the dashboard
+//! at `/`. The only module that knows HTTP.
+
+mod rest;
+mod session;
+mod ws;
+
+use std::{
+    collections::HashSet,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use parking_lot::{Mutex, RwLock};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::{compression::CompressionLayer, services::ServeDir, trace::TraceLayer};
+
+pub use rest::ApiError;
+pub use session::{Outgoing, Session};
+
+use crate::{
+    analytics::Quotes,
+    log::Log,
+    metrics::{Health, Metrics},
+    model::Symbol,
+    store::{StoreError, StoreReader},
+};
+
+/// Everything request handlers share.
+pub struct GatewayState {
+    /// The log clients stream from.
+    pub log: Arc<Log>,
+    /// Latest quote of every symbol.
+    pub quotes: Arc<RwLock<Quotes>>,
+    /// Symbols known before they trade (the simulated universe).
+    pub universe: HashSet<Symbol>,
+    /// Instruments.
+    pub metrics: Arc<Metrics>,
+    /// Readiness flags.
+    pub health: Arc<Health>,
+    /// The database REST queries read.
+    pub database: PathBuf,
+    /// Largest client frame accepted.
+    pub max_frame_bytes: usize,
+    /// Most symbols per WebSocket client.
+    pub max_symbols_per_client: usize,
+    /// Cancelled when the gateway shuts down; closes every WebSocket.
+    pub shutdown: CancellationToken,
+    /// Idle read connections.
+    readers: Mutex<Vec<StoreReader>>,
+}
+
+impl GatewayState {
+    /// Shared state for the handlers.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        log: Arc<Log>,
+        quotes: Arc<RwLock<Quotes>>,
+        universe: HashSet<Symbol>,
+        metrics: Arc<Metrics>,
+        health: Arc<Health>,
+        database: PathBuf,
+        limits: (usize, usize),
+        shutdown: CancellationToken,
+    ) -> Self {
+        Self {
+            log,
+            quotes,
+            universe,
+            metrics,
+            health,
+            database,
+            max_frame_bytes: limits.0,
+            max_symbols_per_client: limits.1,
+            shutdown,
+            readers: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Whether a symbol is in the universe or has traded.
+    pub fn is_known(&self, symbol: &Symbol) -> bool {
+        self.universe.contains(symbol) || self.quotes.read().contains(symbol.as_str())
+    }
+
+    /// Runs a query on a pooled read connection, off the async runtime.
+    async fn with_store<T: Send + 'static>(
+        self: &Arc<Self>,
+        query: impl FnOnce(&StoreReader) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let reader = match state.readers.lock().pop() {
+                Some(reader) => reader,
+                None => StoreReader::open(&state.database)?,
+            };
+            let result = query(&reader);
+            state.readers.lock().push(reader);
+            result
+        })
+        .await
+        .map_err(rest::join_error)?
+        .map_err(ApiError::from)
+    }
+}
+
+/// The gateway's routes. `ui_dir` holds the built dashboard.
+pub fn router(state: Arc<GatewayState>, ui_dir: Option<&Path>) -> Router {
+    let api = Router::new()
+        .route("/api/v1/symbols", get(rest::symbols))
+        .route("/api/v1/ticks", get(rest::ticks))
+        .route("/api/v1/candles", get(rest::candles))
+        .route("/api/{*rest}", get(rest::not_found))
+        .layer(CompressionLayer::new());
+    let router = Router::new()
+        .route("/ws", get(ws::upgrade))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .merge(api);
+    let router = match ui_dir {
+        Some(dir) => {
+            router.fallback_service(ServeDir::new(dir).append_index_html_on_directories(true))
+        }
+        None => router.fallback(ui_missing),
+    };
+    router.layer(TraceLayer::new_for_http()).with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` is cancelled, then stops
+/// accepting and waits for open requests.
+///
+/// # Errors
+/// Returns the I/O error that stopped the server.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}
+
+async fn metrics(State(state): State<Arc<GatewayState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<Arc<GatewayState>>) -> Response {
+    use std::sync::atomic::Ordering::Relaxed;
+    let health = &state.health;
+    let body = json!({
+        "ready": health.ready(),
+        "checks": { "source": health.source.load(Relaxed), "store": health.store.load(Relaxed) },
+    });
+    let status = if health.ready() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+async fn ui_missing() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The dashboard is not built. Run `cargo xtask build` (or set gateway.ui_dir). The API is at /api/v1 and /ws.\n",
+    )
+        .into_response()
+}

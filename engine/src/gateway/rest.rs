@@ -1,0 +1,234 @@
+//! REST under `/api/v1`: symbols, tick history and candles, with precise
+//! JSON errors for bad parameters.
+
+use std::{collections::HashMap, sync::Arc};
+
+use axum::{
+    Json,
+    extract::{Query, State, rejection::QueryRejection},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::GatewayState;
+use crate::{
+    model::{Candle, Interval, Quote, Symbol, Tick, timestamp},
+    store::{Range, StoreError},
+};
+
+/// Default and largest `limit` of history queries.
+const DEFAULT_LIMIT: usize = 1_000;
+const MAX_LIMIT: usize = 10_000;
+
+/// A REST error: a status, a machine-readable code and a message. 4xx say
+/// what the client got wrong; 5xx are generic and the cause is logged.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    fn bad(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn internal(error: impl std::fmt::Display) -> Self {
+        tracing::error!(%error, "REST request failed");
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            message: "internal error; see the server log".into(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        Self::internal(error)
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::bad("invalid_query", rejection.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: &self.message,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// Query parameters, checked one by one so each error names its parameter.
+struct Params {
+    raw: HashMap<String, String>,
+}
+
+impl Params {
+    fn new(raw: HashMap<String, String>, allowed: &[&str]) -> Result<Self, ApiError> {
+        let mut unknown: Vec<&str> = raw
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !allowed.contains(k))
+            .collect();
+        if !unknown.is_empty() {
+            unknown.sort_unstable();
+            return Err(ApiError::bad(
+                "unknown_parameter",
+                format!(
+                    "unknown parameter {} (allowed: {})",
+                    unknown.join(", "),
+                    allowed.join(", ")
+                ),
+            ));
+        }
+        Ok(Self { raw })
+    }
+
+    fn symbol(&self, state: &GatewayState) -> Result<Symbol, ApiError> {
+        let text = self.raw.get("symbol").ok_or_else(|| {
+            ApiError::bad("missing_parameter", "symbol is required, e.g. ?symbol=AAPL")
+        })?;
+        let symbol = Symbol::new(text)
+            .map_err(|e| ApiError::bad("invalid_parameter", format!("symbol: {e}")))?;
+        if !state.is_known(&symbol) {
+            return Err(ApiError::not_found(
+                "unknown_symbol",
+                format!("unknown symbol {symbol} (GET /api/v1/symbols lists the known ones)"),
+            ));
+        }
+        Ok(symbol)
+    }
+
+    fn time(&self, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
+        self.raw
+            .get(name)
+            .map(|text| {
+                timestamp::parse(text)
+                    .map_err(|e| ApiError::bad("invalid_parameter", format!("{name}: {e}")))
+            })
+            .transpose()
+    }
+
+    fn range(&self) -> Result<Range, ApiError> {
+        let (from, to) = (self.time("from")?, self.time("to")?);
+        if let (Some(f), Some(t)) = (from, to)
+            && f >= t
+        {
+            return Err(ApiError::bad(
+                "invalid_parameter",
+                "from must be earlier than to",
+            ));
+        }
+        let limit = match self.raw.get("limit") {
+            None => DEFAULT_LIMIT,
+            Some(text) => match text.parse::<usize>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => {
+                    return Err(ApiError::bad(
+                        "invalid_parameter",
+                        format!(
+                            "limit: expected a whole number from 1 to {MAX_LIMIT}, got {text:?}"
+                        ),
+                    ));
+                }
+            },
+        };
+        Ok(Range { from, to, limit })
+    }
+
+    fn interval(&self) -> Result<Interval, ApiError> {
+        self.raw.get("interval").map_or(Ok(Interval::M1), |text| {
+            text.parse()
+                .map_err(|e| ApiError::bad("invalid_parameter", format!("interval: {e}")))
+        })
+    }
+}
+
+/// `GET /api/v1/symbols`: every known symbol with its latest quote, sorted.
+pub async fn symbols(State(state): State<Arc<GatewayState>>) -> Json<Vec<Quote>> {
+    Json(state.quotes.read().all())
+}
+
+/// `GET /api/v1/ticks?symbol=&from=&to=&limit=`: tick history, oldest first.
+///
+/// # Errors
+/// 400 for a missing or malformed parameter, 404 for an unknown symbol.
+pub async fn ticks(
+    State(state): State<Arc<GatewayState>>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<Vec<Tick>>, ApiError> {
+    let params = Params::new(query?.0, &["symbol", "from", "to", "limit"])?;
+    let symbol = params.symbol(&state)?;
+    let range = params.range()?;
+    let ticks = state
+        .with_store(move |store| store.ticks(&symbol, range))
+        .await?;
+    Ok(Json(ticks))
+}
+
+/// `GET /api/v1/candles?symbol=&interval=&from=&to=&limit=`: candles, oldest
+/// first; the newest may still be open (`closed: false`).
+///
+/// # Errors
+/// 400 for a missing or malformed parameter, 404 for an unknown symbol.
+pub async fn candles(
+    State(state): State<Arc<GatewayState>>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<Vec<Candle>>, ApiError> {
+    let params = Params::new(query?.0, &["symbol", "interval", "from", "to", "limit"])?;
+    let symbol = params.symbol(&state)?;
+    let interval = params.interval()?;
+    let range = params.range()?;
+    let candles = state
+        .with_store(move |store| store.candles(&symbol, interval, range))
+        .await?;
+    Ok(Json(candles))
+}
+
+/// Any other path under `/api/`.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found(
+        "not_found",
+        "no such endpoint; see /api/v1/symbols, /api/v1/ticks, /api/v1/candles",
+    )
+}
+
+/// Turns a failed blocking task into an internal error.
+pub(super) fn join_error(error: tokio::task::JoinError) -> ApiError {
+    ApiError::internal(error)
+}

@@ -1,0 +1,31 @@
+//! Tickstream's engine: everything between a source of market data and the
+//! people and programs that watch it.
+//!
+//! # Layout
+//!
+//! The modules read as the data flow, sources to sinks:
+//!
+//! - [`model`]: the wire types (ticks, events, metrics, candles, the WebSocket
+//!   protocol). The only types that cross a process boundary.
+//! - [`sim`]: the market simulator, a source of ticks.
+//! - [`log`]: the in-process partitioned log (the local broker): topics,
+//!   partitions, offsets, retention, replay.
+//! - [`analytics`]: candles and last prices, computed from the log.
+//! - [`store`]: SQLite persistence of ticks and closed candles.
+//! - [`gateway`]: HTTP: WebSocket streaming, REST, metrics, health, the UI.
+//! - [`metrics`]: the Prometheus registry every component reports into.
+//! - [`config`]: one typed, validated configuration.
+//! - [`engine`]: wires the components for a deployment mode and shuts them
+//!   down in order.
+//! - [`tail`]: a terminal consumer of a gateway's WebSocket stream.
+
+pub mod analytics;
+pub mod config;
+pub mod engine;
+pub mod gateway;
+pub mod log;
+pub mod metrics;
+pub mod model;
+pub mod sim;
+pub mod store;
+pub mod tail;

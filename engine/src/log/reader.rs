@@ -1,0 +1,111 @@
+//! `Reader`: one consumer's position in every partition of a topic, with a
+//! wait for new records and explicit gaps.
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::{Gap, Record, Topic};
+
+/// Where a new reader starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// At the oldest retained record of each partition.
+    Earliest,
+    /// After the newest record of each partition.
+    Latest,
+}
+
+/// A consumer of one topic: a next offset per partition.
+pub struct Reader<T> {
+    topic: Arc<Topic<T>>,
+    next: Vec<u64>,
+    changes: watch::Receiver<()>,
+}
+
+impl<T: Record> Reader<T> {
+    /// A reader positioned at `start` in every partition.
+    pub fn new(topic: Arc<Topic<T>>, start: Start) -> Self {
+        let changes = topic.changes();
+        let next = (0..topic.partition_count())
+            .map(|p| match start {
+                Start::Earliest => topic.earliest(p),
+                Start::Latest => topic.latest(p),
+            })
+            .collect();
+        Self {
+            topic,
+            next,
+            changes,
+        }
+    }
+
+    /// The topic read.
+    pub fn topic(&self) -> &Arc<Topic<T>> {
+        &self.topic
+    }
+
+    /// The next offset to read in each partition.
+    pub fn positions(&self) -> &[u64] {
+        &self.next
+    }
+
+    /// Records appended but not yet read, over all partitions.
+    pub fn lag(&self) -> u64 {
+        (0..self.topic.partition_count())
+            .map(|p| self.topic.latest(p).saturating_sub(self.next[p as usize]))
+            .sum()
+    }
+
+    /// Moves one partition's position.
+    pub fn seek(&mut self, partition: u32, offset: u64) {
+        self.next[partition as usize] = offset;
+    }
+
+    /// Waits until records may have been appended since the last read.
+    /// Returns at once if an append happened after the last read began.
+    pub async fn wait(&mut self) {
+        // An error means the topic was dropped; the caller's loop ends on its token.
+        if self.changes.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Visits up to `max_per_partition` new records of every partition, in
+    /// offset order within each, and advances past them. A partition whose
+    /// position fell behind retention is reported through `on_gap` and
+    /// continues from its earliest retained record. Returns how many records
+    /// were visited.
+    pub fn read_with(
+        &mut self,
+        max_per_partition: usize,
+        mut on_gap: impl FnMut(u32, Gap),
+        mut visit: impl FnMut(u32, u64, &T),
+    ) -> usize {
+        self.changes.borrow_and_update();
+        let mut count = 0;
+        for partition in 0..self.topic.partition_count() {
+            let mut counted = |o: u64, r: &T| {
+                count += 1;
+                visit(partition, o, r);
+            };
+            let from = self.next[partition as usize];
+            let next = match self
+                .topic
+                .read_with(partition, from, max_per_partition, &mut counted)
+            {
+                Ok(next) => next,
+                Err(gap) => {
+                    on_gap(partition, gap);
+                    // Retention may move again between the two reads; the
+                    // next call reports that as a new gap.
+                    self.topic
+                        .read_with(partition, gap.earliest, max_per_partition, &mut counted)
+                        .unwrap_or(gap.earliest)
+                }
+            };
+            self.next[partition as usize] = next;
+        }
+        count
+    }
+}

@@ -1,0 +1,351 @@
+//! `Topic`: one named, partitioned, retention-bounded sequence of records,
+//! with a change signal readers can wait on without holding any lock.
+
+use std::collections::VecDeque;
+
+use parking_lot::RwLock;
+use tokio::sync::watch;
+
+use super::partitioner::partition_for;
+
+/// What the log needs to know about a record: its key (for partitioning) and
+/// its approximate size in bytes (for byte retention).
+pub trait Record: Clone + Send + Sync + 'static {
+    /// The partitioning key (a tick's symbol).
+    fn key(&self) -> &[u8];
+    /// Approximate bytes the record holds.
+    fn weight(&self) -> usize;
+}
+
+/// How much a partition keeps. Whichever bound is reached first evicts the
+/// oldest records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Most records kept per partition.
+    pub max_records: usize,
+    /// Most bytes kept per partition (by [`Record::weight`]).
+    pub max_bytes: usize,
+}
+
+/// The records a reader asked for are gone: it asked for `requested` but the
+/// partition now starts at `earliest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("offset {requested} is no longer retained; earliest is {earliest}")]
+pub struct Gap {
+    /// The first offset asked for.
+    pub requested: u64,
+    /// The earliest offset still retained.
+    pub earliest: u64,
+}
+
+struct Partition<T> {
+    /// Offset of `records[0]`.
+    start: u64,
+    records: VecDeque<T>,
+    bytes: usize,
+}
+
+impl<T: Record> Partition<T> {
+    fn end(&self) -> u64 {
+        self.start + self.records.len() as u64
+    }
+
+    fn push(&mut self, record: T, retention: Retention) -> u64 {
+        let offset = self.end();
+        self.bytes += record.weight();
+        self.records.push_back(record);
+        while self.records.len() > retention.max_records
+            || (self.bytes > retention.max_bytes && self.records.len() > 1)
+        {
+            let old = self.records.pop_front().expect("non-empty");
+            self.bytes -= old.weight();
+            self.start += 1;
+        }
+        offset
+    }
+}
+
+/// A topic: `N` partitions, each an append-only sequence of records
+/// addressed by offset, oldest records evicted by [`Retention`].
+///
+/// Appends take a short write lock on one partition; reads take a short read
+/// lock and copy out. Waiting for new records uses [`Topic::changes`], which
+/// holds no lock.
+pub struct Topic<T> {
+    name: String,
+    partitions: Box<[RwLock<Partition<T>>]>,
+    retention: Retention,
+    changed: watch::Sender<()>,
+}
+
+impl<T: Record> Topic<T> {
+    /// Creates a topic whose partition `p` starts at offset `start_offsets[p]`
+    /// (0 where absent), so offsets can continue across restarts.
+    ///
+    /// # Panics
+    /// Panics when `partitions` is zero.
+    pub fn new(
+        name: impl Into<String>,
+        partitions: u32,
+        retention: Retention,
+        start_offsets: &[u64],
+    ) -> Self {
+        assert!(partitions > 0, "a topic has at least one partition");
+        let partitions = (0..partitions as usize)
+            .map(|p| {
+                RwLock::new(Partition {
+                    start: start_offsets.get(p).copied().unwrap_or(0),
+                    records: VecDeque::new(),
+                    bytes: 0,
+                })
+            })
+            .collect();
+        Self {
+            name: name.into(),
+            partitions,
+            retention,
+            changed: watch::Sender::new(()),
+        }
+    }
+
+    /// The topic's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The number of partitions.
+    pub fn partition_count(&self) -> u32 {
+        self.partitions.len() as u32
+    }
+
+    /// The partition a key belongs to (Kafka's default partitioner).
+    pub fn partition_for(&self, key: &[u8]) -> u32 {
+        partition_for(key, self.partition_count())
+    }
+
+    /// Appends one record to the partition of its key. Returns its partition and offset.
+    pub fn append(&self, record: T) -> (u32, u64) {
+        let partition = self.partition_for(record.key());
+        let offset = self.partitions[partition as usize]
+            .write()
+            .push(record, self.retention);
+        self.changed.send_modify(|_| ());
+        (partition, offset)
+    }
+
+    /// Appends records, each to the partition of its key, taking each
+    /// partition's lock once and waking readers once. Returns the count.
+    pub fn append_batch(&self, records: impl IntoIterator<Item = T>) -> usize {
+        let mut by_partition: Vec<Vec<T>> =
+            (0..self.partitions.len()).map(|_| Vec::new()).collect();
+        let mut count = 0;
+        for record in records {
+            by_partition[self.partition_for(record.key()) as usize].push(record);
+            count += 1;
+        }
+        for (partition, records) in self.partitions.iter().zip(by_partition) {
+            if records.is_empty() {
+                continue;
+            }
+            let mut partition = partition.write();
+            for record in records {
+                partition.push(record, self.retention);
+            }
+        }
+        if count > 0 {
+            self.changed.send_modify(|_| ());
+        }
+        count
+    }
+
+    /// The earliest retained offset of a partition.
+    pub fn earliest(&self, partition: u32) -> u64 {
+        self.partitions[partition as usize].read().start
+    }
+
+    /// The offset the next record of a partition will get.
+    pub fn latest(&self, partition: u32) -> u64 {
+        self.partitions[partition as usize].read().end()
+    }
+
+    /// Calls `visit(offset, record)` for up to `max` records of `partition`
+    /// from offset `from`, under a read lock. Returns the offset after the
+    /// last record visited (`from` when there was none).
+    ///
+    /// # Errors
+    /// Returns [`Gap`] when `from` is older than the earliest retained offset.
+    pub fn read_with(
+        &self,
+        partition: u32,
+        from: u64,
+        max: usize,
+        mut visit: impl FnMut(u64, &T),
+    ) -> Result<u64, Gap> {
+        let p = self.partitions[partition as usize].read();
+        if from < p.start {
+            return Err(Gap {
+                requested: from,
+                earliest: p.start,
+            });
+        }
+        let first = (from - p.start) as usize;
+        let mut offset = from;
+        for record in p.records.range(first.min(p.records.len())..).take(max) {
+            visit(offset, record);
+            offset += 1;
+        }
+        Ok(offset)
+    }
+
+    /// Copies up to `max` records of `partition` from offset `from` into
+    /// `out` as `(offset, record)`. Returns the next offset to read.
+    ///
+    /// # Errors
+    /// Returns [`Gap`] when `from` is older than the earliest retained offset.
+    pub fn fetch(
+        &self,
+        partition: u32,
+        from: u64,
+        max: usize,
+        out: &mut Vec<(u64, T)>,
+    ) -> Result<u64, Gap> {
+        self.read_with(partition, from, max, |offset, record| {
+            out.push((offset, record.clone()))
+        })
+    }
+
+    /// A signal that fires after every append. Mark it seen
+    /// (`borrow_and_update`) before reading, then await `changed()` when
+    /// there was nothing new: no append can be missed.
+    pub fn changes(&self) -> watch::Receiver<()> {
+        self.changed.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Debug, PartialEq)]
+    struct R(&'static str, usize);
+    impl Record for R {
+        fn key(&self) -> &[u8] {
+            self.0.as_bytes()
+        }
+        fn weight(&self) -> usize {
+            self.1
+        }
+    }
+
+    const BIG: Retention = Retention {
+        max_records: 1_000,
+        max_bytes: usize::MAX,
+    };
+
+    #[test]
+    fn offsets_are_per_partition_and_dense() {
+        let t = Topic::new("t", 4, BIG, &[]);
+        let p = t.partition_for(b"AAPL");
+        assert_eq!(t.append(R("AAPL", 1)), (p, 0));
+        assert_eq!(t.append(R("AAPL", 1)), (p, 1));
+        assert_eq!(t.latest(p), 2);
+        let mut out = Vec::new();
+        assert_eq!(t.fetch(p, 0, 10, &mut out), Ok(2));
+        assert_eq!(out.iter().map(|(o, _)| *o).collect::<Vec<_>>(), [0, 1]);
+    }
+
+    #[test]
+    fn start_offsets_continue_numbering() {
+        let t = Topic::new("t", 1, BIG, &[500]);
+        assert_eq!(t.append(R("X", 1)), (0, 500));
+        assert_eq!(t.earliest(0), 500);
+    }
+
+    #[test]
+    fn count_retention_evicts_oldest_and_signals_gap() {
+        let t = Topic::new(
+            "t",
+            1,
+            Retention {
+                max_records: 3,
+                max_bytes: usize::MAX,
+            },
+            &[],
+        );
+        for _ in 0..5 {
+            t.append(R("X", 1));
+        }
+        assert_eq!((t.earliest(0), t.latest(0)), (2, 5));
+        let mut out = Vec::new();
+        assert_eq!(
+            t.fetch(0, 1, 10, &mut out),
+            Err(Gap {
+                requested: 1,
+                earliest: 2
+            })
+        );
+        assert!(out.is_empty());
+        assert_eq!(t.fetch(0, 2, 10, &mut out), Ok(5));
+        assert_eq!(out.len(), 3);
+    }
+
+    #[test]
+    fn byte_retention_evicts_oldest() {
+        let t = Topic::new(
+            "t",
+            1,
+            Retention {
+                max_records: 100,
+                max_bytes: 10,
+            },
+            &[],
+        );
+        for _ in 0..4 {
+            t.append(R("X", 4));
+        }
+        // 4 records of 4 bytes: only two fit in 10 bytes.
+        assert_eq!((t.earliest(0), t.latest(0)), (2, 4));
+    }
+
+    #[test]
+    fn batch_append_matches_single_appends() {
+        let a = Topic::new("a", 3, BIG, &[]);
+        let b = Topic::new("b", 3, BIG, &[]);
+        let keys = ["AAPL", "MSFT", "NVDA", "AAPL", "TSLA", "MSFT"];
+        for k in keys {
+            a.append(R(k, 1));
+        }
+        assert_eq!(b.append_batch(keys.map(|k| R(k, 1))), 6);
+        for p in 0..3 {
+            let (mut x, mut y) = (Vec::new(), Vec::new());
+            a.fetch(p, 0, 100, &mut x).unwrap();
+            b.fetch(p, 0, 100, &mut y).unwrap();
+            assert_eq!(x, y);
+        }
+    }
+
+    #[test]
+    fn reading_past_the_end_is_empty_not_an_error() {
+        let t: Topic<R> = Topic::new("t", 1, BIG, &[]);
+        let mut out = Vec::new();
+        assert_eq!(t.fetch(0, 7, 10, &mut out), Ok(7));
+        assert!(out.is_empty());
+    }
+
+    #[tokio::test]
+    async fn changes_wake_a_waiting_reader() {
+        let t = std::sync::Arc::new(Topic::new("t", 1, BIG, &[]));
+        let mut rx = t.changes();
+        rx.borrow_and_update();
+        let writer = {
+            let t = t.clone();
+            tokio::spawn(async move { t.append(R("X", 1)) })
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(5), rx.changed())
+            .await
+            .expect("woken")
+            .unwrap();
+        writer.await.unwrap();
+        assert_eq!(t.latest(0), 1);
+    }
+}

@@ -1,0 +1,78 @@
+//! `MarketEvent` (the `market_events` topic) and `SystemMetric` (the
+//! `system_metrics` topic).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use super::Symbol;
+
+/// What a market event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum EventKind {
+    /// A trading session opened.
+    SessionOpen,
+    /// A trading session closed.
+    SessionClose,
+    /// Trading in a symbol was halted.
+    Halt,
+    /// Trading in a halted symbol resumed.
+    Resume,
+    /// News moved a symbol or the market.
+    News,
+    /// An alert rule fired.
+    Alert,
+    /// A source or sink connected, disconnected or changed state.
+    Connection,
+}
+
+/// How much attention an event needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum EventLevel {
+    /// For the record.
+    Info,
+    /// Worth a look.
+    Warning,
+    /// Needs action.
+    Critical,
+}
+
+/// One message of the `market_events` topic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct MarketEvent {
+    /// What happened.
+    pub kind: EventKind,
+    /// How serious it is.
+    pub level: EventLevel,
+    /// The symbol concerned; absent for market-wide events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "string")]
+    pub symbol: Option<Symbol>,
+    /// A human-readable description.
+    pub message: String,
+    /// When it happened, UTC.
+    #[serde(with = "super::timestamp")]
+    #[ts(type = "string")]
+    pub timestamp: DateTime<Utc>,
+}
+
+/// One sample of the `system_metrics` topic: a producer's or bridge's health.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SystemMetric {
+    /// The process that reported it, e.g. `tickstreamd@host`.
+    pub source: String,
+    /// Metric name, Prometheus style, e.g. `ticks_per_second`.
+    pub name: String,
+    /// The sampled value.
+    pub value: f64,
+    /// When it was sampled, UTC.
+    #[serde(with = "super::timestamp")]
+    #[ts(type = "string")]
+    pub timestamp: DateTime<Utc>,
+}

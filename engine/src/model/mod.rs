@@ -1,0 +1,32 @@
+//! The wire types: what crosses a process boundary (Kafka messages, WebSocket
+//! frames, REST bodies), with their JSON encoding and generated TypeScript.
+//!
+//! These are the only types in the engine that derive `Serialize`.
+
+mod candle;
+mod event;
+pub mod protocol;
+mod quote;
+mod symbol;
+mod tick;
+pub mod timestamp;
+
+pub use candle::{Candle, Interval, IntervalError};
+pub use event::{EventKind, EventLevel, MarketEvent, SystemMetric};
+pub use quote::Quote;
+pub use symbol::{MAX_SYMBOL_LEN, Symbol, SymbolError};
+pub use tick::{EncodedTick, Tick, TickDecodeError};
+
+/// Fixed-point scale used for exact price arithmetic: one unit is 10⁻⁶ of a
+/// currency unit, so any price on a tick grid of 0.000001 or coarser is exact.
+pub const PRICE_SCALE: i64 = 1_000_000;
+
+/// Converts a price to exact fixed-point units (see [`PRICE_SCALE`]).
+pub fn price_to_units(price: f64) -> i64 {
+    (price * PRICE_SCALE as f64).round() as i64
+}
+
+/// Converts fixed-point units back to a price.
+pub fn units_to_price(units: i64) -> f64 {
+    units as f64 / PRICE_SCALE as f64
+}

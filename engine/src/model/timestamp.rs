@@ -1,0 +1,95 @@
+//! Wire timestamps: UTC, RFC 3339 with microseconds (`2026-11-24T14:30:00.123456Z`).
+//!
+//! Formatting is hand-rolled because it runs once per tick on the hot path;
+//! parsing accepts any RFC 3339 offset and, for older producers, a naive
+//! ISO 8601 time taken as UTC.
+
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
+use serde::{Deserialize, Deserializer, Serializer};
+
+/// Length of a formatted timestamp.
+pub const LEN: usize = 27;
+
+/// Writes `ts` as `YYYY-MM-DDTHH:MM:SS.ffffffZ` into a fixed buffer.
+pub fn format(ts: &DateTime<Utc>) -> [u8; LEN] {
+    let mut out = *b"0000-00-00T00:00:00.000000Z";
+    let year = ts.year().clamp(0, 9999) as u32;
+    put(&mut out[0..4], year);
+    put(&mut out[5..7], ts.month());
+    put(&mut out[8..10], ts.day());
+    put(&mut out[11..13], ts.hour());
+    put(&mut out[14..16], ts.minute());
+    put(&mut out[17..19], ts.second());
+    // A leap second shows as nanosecond >= 1e9; clamp it into the last microsecond.
+    put(&mut out[20..26], (ts.nanosecond() / 1_000).min(999_999));
+    out
+}
+
+/// Formats `ts` as an owned string.
+pub fn to_string(ts: &DateTime<Utc>) -> String {
+    String::from_utf8_lossy(&format(ts)).into_owned()
+}
+
+fn put(digits: &mut [u8], mut value: u32) {
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
+
+/// Parses a wire timestamp.
+///
+/// # Errors
+/// Returns a message naming the expected format when `text` is neither
+/// RFC 3339 nor a naive ISO 8601 date-time.
+pub fn parse(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(ts) = DateTime::parse_from_rfc3339(text) {
+        return Ok(ts.with_timezone(&Utc));
+    }
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+        .map(|naive| naive.and_utc())
+        .map_err(|_| {
+            format!(
+                "invalid timestamp {text:?}: expected RFC 3339, e.g. 2026-11-24T14:30:00.123456Z"
+            )
+        })
+}
+
+/// Serde `with` adapter for `DateTime<Utc>` fields.
+pub fn serialize<S: Serializer>(ts: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    let buf = format(ts);
+    // The buffer holds only ASCII digits and separators.
+    serializer.serialize_str(std::str::from_utf8(&buf).expect("ASCII"))
+}
+
+/// Serde `with` adapter for `DateTime<Utc>` fields.
+pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
+    let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+    parse(&text).map_err(serde::de::Error::custom)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn formats_with_microseconds() {
+        let ts = Utc.with_ymd_and_hms(2026, 11, 24, 14, 30, 0).unwrap()
+            + chrono::Duration::microseconds(123_456);
+        assert_eq!(to_string(&ts), "2026-11-24T14:30:00.123456Z");
+        assert_eq!(
+            to_string(&ts),
+            ts.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        );
+    }
+
+    #[test]
+    fn parses_offsets_and_naive_times() {
+        let want = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        assert_eq!(parse("2026-01-02T03:04:05Z").unwrap(), want);
+        assert_eq!(parse("2026-01-02T04:04:05+01:00").unwrap(), want);
+        assert_eq!(parse("2026-01-02T03:04:05").unwrap(), want);
+        assert!(parse("yesterday").unwrap_err().contains("RFC 3339"));
+    }
+}

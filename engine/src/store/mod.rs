@@ -1,0 +1,541 @@
+//! SQLite persistence: tick history, candles and log positions, written in
+//! batched transactions and read by the REST API.
+//!
+//! The database runs in WAL mode with `synchronous=NORMAL`: a committed
+//! transaction survives a crash of the process (not of the machine's power),
+//! and a crash mid-transaction leaves the database as of the last commit.
+
+mod schema;
+mod writer;
+
+use std::{collections::HashMap, path::Path, sync::Arc};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+pub use schema::latest_version;
+pub use writer::{StoreWriter, WriterSettings};
+
+use crate::{
+    analytics::CandleBuilder,
+    model::{Candle, EncodedTick, Interval, Symbol, Tick},
+};
+
+/// A store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite refused an operation.
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database was written by a newer Tickstream.
+    #[error(
+        "database schema version {found} is newer than this build supports ({supported}); upgrade Tickstream"
+    )]
+    NewerSchema {
+        /// The version found.
+        found: usize,
+        /// The newest version this build knows.
+        supported: usize,
+    },
+    /// A stored row holds a value this build cannot read.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+/// One transaction's worth of writes.
+#[derive(Default)]
+pub struct Batch {
+    /// Ticks with their log partition and offset.
+    pub ticks: Vec<(u32, u64, Arc<EncodedTick>)>,
+    /// Candles to insert or replace, with whether each is closed.
+    pub candles: Vec<(Symbol, Interval, CandleBuilder, bool)>,
+    /// Log positions reached: (topic, partition, next offset).
+    pub positions: Vec<(String, u32, u64)>,
+}
+
+impl Batch {
+    /// Whether the batch writes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.ticks.is_empty() && self.candles.is_empty() && self.positions.is_empty()
+    }
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "cache_size", -65_536)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
+}
+
+/// The store's writer connection. One per database.
+pub struct Store {
+    conn: Connection,
+    symbol_ids: HashMap<Symbol, i64>,
+}
+
+impl Store {
+    /// Opens (or creates) the database at `path` and migrates it.
+    ///
+    /// # Errors
+    /// Returns a [`StoreError`] when the file cannot be opened as SQLite,
+    /// cannot be written, or has a newer schema.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut conn = Connection::open(path)?;
+        configure(&conn)?;
+        schema::migrate(&mut conn)?;
+        let symbol_ids = {
+            let mut stmt = conn.prepare("SELECT symbol, id FROM symbols")?;
+            let rows = stmt.query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })?;
+            let mut ids = HashMap::new();
+            for row in rows {
+                let (text, id) = row?;
+                let symbol = Symbol::new(&text).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                ids.insert(symbol, id);
+            }
+            ids
+        };
+        Ok(Self { conn, symbol_ids })
+    }
+
+    /// Writes a batch in one transaction: all of it or none of it.
+    ///
+    /// # Errors
+    /// Returns the SQLite error; the transaction is rolled back.
+    pub fn write(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        // New symbols are remembered only once the transaction commits.
+        let mut ids = self.symbol_ids.clone();
+        {
+            let mut new_symbol =
+                tx.prepare_cached("INSERT INTO symbols (symbol) VALUES (?1) RETURNING id")?;
+            let mut insert_tick = tx.prepare_cached(
+                "INSERT INTO ticks (symbol_id, ts, price, volume, bid, ask, seq, log_partition, log_offset)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            let mut symbol_id =
+                |symbol: &Symbol, ids: &mut HashMap<Symbol, i64>| -> rusqlite::Result<i64> {
+                    if let Some(&id) = ids.get(symbol) {
+                        return Ok(id);
+                    }
+                    let id = new_symbol.query_row([symbol.as_str()], |row| row.get(0))?;
+                    ids.insert(symbol.clone(), id);
+                    Ok(id)
+                };
+            for (partition, offset, encoded) in &batch.ticks {
+                let t = encoded.tick();
+                insert_tick.execute(params![
+                    symbol_id(&t.symbol, &mut ids)?,
+                    t.timestamp.timestamp_micros(),
+                    t.price,
+                    t.volume as i64,
+                    t.bid,
+                    t.ask,
+                    t.seq.map(|s| s as i64),
+                    partition,
+                    *offset as i64,
+                ])?;
+            }
+            let mut upsert_candle = tx.prepare_cached(
+                "INSERT OR REPLACE INTO candles
+                 (symbol_id, interval_s, start, open, high, low, close, volume, price_volume, trades, closed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?;
+            for (symbol, interval, c, closed) in &batch.candles {
+                upsert_candle.execute(params![
+                    symbol_id(symbol, &mut ids)?,
+                    interval.seconds(),
+                    c.start_micros,
+                    c.open,
+                    c.high,
+                    c.low,
+                    c.close,
+                    c.volume as i64,
+                    &c.price_volume.to_le_bytes()[..],
+                    c.trades as i64,
+                    closed,
+                ])?;
+            }
+            let mut position = tx.prepare_cached(
+                "INSERT OR REPLACE INTO log_positions (topic, log_partition, next_offset) VALUES (?1, ?2, ?3)",
+            )?;
+            for (topic, partition, next) in &batch.positions {
+                position.execute(params![topic, partition, *next as i64])?;
+            }
+        }
+        tx.commit()?;
+        self.symbol_ids = ids;
+        Ok(())
+    }
+
+    /// The next offset of each partition of `topic` recorded by the last
+    /// batch, indexed by partition (0 where none was recorded).
+    ///
+    /// # Errors
+    /// Returns the SQLite error.
+    pub fn positions(&self, topic: &str) -> Result<Vec<u64>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT log_partition, next_offset FROM log_positions WHERE topic = ?1")?;
+        let mut out = Vec::new();
+        for row in stmt.query_map([topic], |row| {
+            Ok((row.get::<_, u32>(0)?, row.get::<_, i64>(1)?))
+        })? {
+            let (partition, next) = row?;
+            if out.len() <= partition as usize {
+                out.resize(partition as usize + 1, 0);
+            }
+            out[partition as usize] = next as u64;
+        }
+        Ok(out)
+    }
+
+    /// The newest candle of every symbol and interval that is not closed,
+    /// so candle building can continue after a restart.
+    ///
+    /// # Errors
+    /// Returns the SQLite error, or [`StoreError::Corrupt`] for unreadable rows.
+    pub fn open_candles(&self) -> Result<Vec<(Symbol, Interval, CandleBuilder)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT s.symbol, c.interval_s, c.start, c.open, c.high, c.low, c.close, c.volume, c.price_volume, c.trades
+             FROM candles c JOIN symbols s ON s.id = c.symbol_id WHERE c.closed = 0",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)?,
+                builder_from_row(row, 2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (symbol, seconds, builder) = row?;
+            let symbol = Symbol::new(&symbol).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let interval = interval_from_seconds(seconds)?;
+            out.push((symbol, interval, builder?));
+        }
+        Ok(out)
+    }
+
+    /// Deletes ticks and 1-second candles older than `before`. Returns the
+    /// number of ticks deleted.
+    ///
+    /// # Errors
+    /// Returns the SQLite error; nothing is deleted.
+    pub fn prune(&mut self, before: DateTime<Utc>) -> Result<usize, StoreError> {
+        let cutoff = before.timestamp_micros();
+        let tx = self.conn.transaction()?;
+        let mut deleted = 0;
+        for &id in self.symbol_ids.values() {
+            deleted += tx.execute(
+                "DELETE FROM ticks WHERE symbol_id = ?1 AND ts < ?2",
+                params![id, cutoff],
+            )?;
+            tx.execute(
+                "DELETE FROM candles WHERE symbol_id = ?1 AND interval_s = 1 AND start < ?2",
+                params![id, cutoff],
+            )?;
+        }
+        tx.commit()?;
+        Ok(deleted)
+    }
+}
+
+fn interval_from_seconds(seconds: i64) -> Result<Interval, StoreError> {
+    Interval::ALL
+        .into_iter()
+        .find(|i| i.seconds() == seconds)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown candle interval of {seconds} s")))
+}
+
+/// Reads a candle builder from columns `first..first + 8` (start, open, high,
+/// low, close, volume, price_volume, trades).
+fn builder_from_row(
+    row: &rusqlite::Row<'_>,
+    first: usize,
+) -> rusqlite::Result<Result<CandleBuilder, StoreError>> {
+    let pv: Vec<u8> = row.get(first + 6)?;
+    let Ok(pv) = <[u8; 16]>::try_from(pv.as_slice()) else {
+        return Ok(Err(StoreError::Corrupt(
+            "candle price_volume is not 16 bytes".into(),
+        )));
+    };
+    Ok(Ok(CandleBuilder {
+        start_micros: row.get(first)?,
+        open: row.get(first + 1)?,
+        high: row.get(first + 2)?,
+        low: row.get(first + 3)?,
+        close: row.get(first + 4)?,
+        volume: row.get::<_, i64>(first + 5)? as u64,
+        price_volume: i128::from_le_bytes(pv),
+        trades: row.get::<_, i64>(first + 7)? as u64,
+    }))
+}
+
+/// A time range and row limit for history queries. `from` is inclusive, `to`
+/// exclusive; when more rows match than `limit`, the most recent are kept.
+#[derive(Debug, Clone, Copy)]
+pub struct Range {
+    /// Earliest time, inclusive.
+    pub from: Option<DateTime<Utc>>,
+    /// Latest time, exclusive.
+    pub to: Option<DateTime<Utc>>,
+    /// Most rows returned.
+    pub limit: usize,
+}
+
+impl Range {
+    fn bounds(&self) -> (i64, i64) {
+        (
+            self.from.map_or(i64::MIN, |t| t.timestamp_micros()),
+            self.to.map_or(i64::MAX, |t| t.timestamp_micros()),
+        )
+    }
+}
+
+/// A read-only connection for queries, usable while the writer writes.
+pub struct StoreReader {
+    conn: Connection,
+}
+
+impl StoreReader {
+    /// Opens the database at `path` for reading. The writer must have
+    /// created it first.
+    ///
+    /// # Errors
+    /// Returns the SQLite error.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(Self { conn })
+    }
+
+    fn symbol_id(&self, symbol: &Symbol) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id FROM symbols WHERE symbol = ?1")?
+            .query_row([symbol.as_str()], |row| row.get(0))
+            .optional()?)
+    }
+
+    /// Ticks of `symbol` in `range`, oldest first.
+    ///
+    /// # Errors
+    /// Returns the SQLite error.
+    pub fn ticks(&self, symbol: &Symbol, range: Range) -> Result<Vec<Tick>, StoreError> {
+        let Some(id) = self.symbol_id(symbol)? else {
+            return Ok(Vec::new());
+        };
+        let (from, to) = range.bounds();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT ts, price, volume, bid, ask, seq, log_partition, log_offset FROM ticks
+             WHERE symbol_id = ?1 AND ts >= ?2 AND ts < ?3
+             ORDER BY ts DESC, log_offset DESC LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(params![id, from, to, range.limit as i64], |row| {
+            Ok(Tick {
+                symbol: symbol.clone(),
+                timestamp: DateTime::from_timestamp_micros(row.get(0)?).unwrap_or_default(),
+                price: row.get(1)?,
+                volume: row.get::<_, i64>(2)? as u64,
+                bid: row.get(3)?,
+                ask: row.get(4)?,
+                seq: row.get::<_, Option<i64>>(5)?.map(|s| s as u64),
+                partition: Some(row.get(6)?),
+                offset: Some(row.get::<_, i64>(7)? as u64),
+            })
+        })?;
+        let mut ticks = rows.collect::<Result<Vec<_>, _>>()?;
+        ticks.reverse();
+        Ok(ticks)
+    }
+
+    /// Candles of `symbol` at `interval` whose start lies in `range`, oldest
+    /// first. A candle whose bucket has ended counts as closed.
+    ///
+    /// # Errors
+    /// Returns the SQLite error, or [`StoreError::Corrupt`] for unreadable rows.
+    pub fn candles(
+        &self,
+        symbol: &Symbol,
+        interval: Interval,
+        range: Range,
+    ) -> Result<Vec<Candle>, StoreError> {
+        let Some(id) = self.symbol_id(symbol)? else {
+            return Ok(Vec::new());
+        };
+        let (from, to) = range.bounds();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT closed, start, open, high, low, close, volume, price_volume, trades FROM candles
+             WHERE symbol_id = ?1 AND interval_s = ?2 AND start >= ?3 AND start < ?4
+             ORDER BY start DESC LIMIT ?5",
+        )?;
+        let now = Utc::now().timestamp_micros();
+        let rows = stmt.query_map(
+            params![id, interval.seconds(), from, to, range.limit as i64],
+            |row| Ok((row.get::<_, bool>(0)?, builder_from_row(row, 1)?)),
+        )?;
+        let mut candles = Vec::new();
+        for row in rows {
+            let (closed, builder) = row?;
+            let builder = builder?;
+            let ended = builder.start_micros + interval.micros() <= now;
+            candles.push(builder.to_candle(symbol, interval, closed || ended));
+        }
+        candles.reverse();
+        Ok(candles)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::timestamp;
+
+    fn encoded(symbol: &str, ts: &str, price: f64, seq: u64) -> Arc<EncodedTick> {
+        Arc::new(EncodedTick::new(Tick {
+            symbol: Symbol::new(symbol).unwrap(),
+            price,
+            volume: 100,
+            timestamp: timestamp::parse(ts).unwrap(),
+            bid: Some(price - 0.01),
+            ask: Some(price + 0.01),
+            seq: Some(seq),
+            partition: None,
+            offset: None,
+        }))
+    }
+
+    #[test]
+    fn ticks_round_trip_through_a_real_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut store = Store::open(&path).unwrap();
+        let batch = Batch {
+            ticks: vec![
+                (
+                    1,
+                    10,
+                    encoded("AAPL", "2026-11-24T14:30:00.000001Z", 189.37, 1),
+                ),
+                (1, 11, encoded("AAPL", "2026-11-24T14:30:01Z", 189.40, 2)),
+                (2, 5, encoded("MSFT", "2026-11-24T14:30:01Z", 415.10, 3)),
+            ],
+            candles: vec![],
+            positions: vec![("stock_ticks".into(), 1, 12), ("stock_ticks".into(), 2, 6)],
+        };
+        store.write(&batch).unwrap();
+        drop(store);
+
+        // Reopening an existing database keeps everything.
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.positions("stock_ticks").unwrap(), vec![0, 12, 6]);
+        let reader = StoreReader::open(&path).unwrap();
+        let aapl = Symbol::new("AAPL").unwrap();
+        let all = Range {
+            from: None,
+            to: None,
+            limit: 100,
+        };
+        let ticks = reader.ticks(&aapl, all).unwrap();
+        let mut want = batch.ticks[0].2.tick().clone();
+        want.partition = Some(1);
+        want.offset = Some(10);
+        assert_eq!(ticks[0], want);
+        assert_eq!(ticks.len(), 2);
+        // The limit keeps the most recent, still oldest first.
+        let last = reader.ticks(&aapl, Range { limit: 1, ..all }).unwrap();
+        assert_eq!(last[0].offset, Some(11));
+        // Unknown symbols have no history.
+        assert!(
+            reader
+                .ticks(&Symbol::new("ZZZZ").unwrap(), all)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn candles_round_trip_exactly_and_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let mut store = Store::open(&path).unwrap();
+        let aapl = Symbol::new("AAPL").unwrap();
+        let mut b = CandleBuilder::new(1_700_000_000_000_000, 189_370_000, 300);
+        b.add(189_500_000, 100);
+        store
+            .write(&Batch {
+                candles: vec![(aapl.clone(), Interval::M1, b.clone(), false)],
+                ..Batch::default()
+            })
+            .unwrap();
+        assert_eq!(
+            store.open_candles().unwrap(),
+            vec![(aapl.clone(), Interval::M1, b.clone())]
+        );
+        let reader = StoreReader::open(&path).unwrap();
+        let got = reader
+            .candles(
+                &aapl,
+                Interval::M1,
+                Range {
+                    from: None,
+                    to: None,
+                    limit: 10,
+                },
+            )
+            .unwrap();
+        // The bucket ended long ago, so it reads as closed.
+        assert_eq!(got, vec![b.to_candle(&aapl, Interval::M1, true)]);
+    }
+
+    #[test]
+    fn prune_deletes_old_ticks_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("p.db")).unwrap();
+        store
+            .write(&Batch {
+                ticks: vec![
+                    (0, 0, encoded("AAPL", "2026-11-24T10:00:00Z", 1.0, 1)),
+                    (0, 1, encoded("AAPL", "2026-11-24T12:00:00Z", 1.0, 2)),
+                ],
+                ..Batch::default()
+            })
+            .unwrap();
+        let deleted = store
+            .prune(timestamp::parse("2026-11-24T11:00:00Z").unwrap())
+            .unwrap();
+        assert_eq!(deleted, 1);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_with_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n.db");
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let err = Store::open(&path).err().unwrap();
+        assert!(err.to_string().contains("newer"), "{err}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_sqlite_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("junk.db");
+        std::fs::write(
+            &path,
+            b"this is not a database, just some text that is long enough",
+        )
+        .unwrap();
+        assert!(Store::open(&path).is_err());
+    }
+}

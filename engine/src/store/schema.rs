@@ -1,0 +1,76 @@
+//! The store's schema as numbered migrations, applied in order and recorded
+//! in SQLite's `user_version`.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Migration `i` brings the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: ticks, candles, log positions.
+    "CREATE TABLE symbols (
+        id INTEGER PRIMARY KEY,
+        symbol TEXT NOT NULL UNIQUE
+    ) STRICT;
+    CREATE TABLE ticks (
+        symbol_id INTEGER NOT NULL REFERENCES symbols (id),
+        ts INTEGER NOT NULL,            -- Unix microseconds, UTC
+        price REAL NOT NULL,
+        volume INTEGER NOT NULL,
+        bid REAL,
+        ask REAL,
+        seq INTEGER,
+        log_partition INTEGER NOT NULL,
+        log_offset INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX ticks_by_symbol_time ON ticks (symbol_id, ts);
+    CREATE TABLE candles (
+        symbol_id INTEGER NOT NULL REFERENCES symbols (id),
+        interval_s INTEGER NOT NULL,
+        start INTEGER NOT NULL,         -- Unix microseconds, UTC
+        open INTEGER NOT NULL,          -- prices in fixed-point units (10^-6)
+        high INTEGER NOT NULL,
+        low INTEGER NOT NULL,
+        close INTEGER NOT NULL,
+        volume INTEGER NOT NULL,
+        price_volume BLOB NOT NULL,     -- i128 little-endian: sum of units x shares
+        trades INTEGER NOT NULL,
+        closed INTEGER NOT NULL,
+        PRIMARY KEY (symbol_id, interval_s, start)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE log_positions (
+        topic TEXT NOT NULL,
+        log_partition INTEGER NOT NULL,
+        next_offset INTEGER NOT NULL,
+        PRIMARY KEY (topic, log_partition)
+    ) STRICT, WITHOUT ROWID;",
+];
+
+/// Brings the database to the latest schema, each migration in its own
+/// transaction.
+///
+/// # Errors
+/// Returns [`StoreError::NewerSchema`] for a database written by a newer
+/// Tickstream, or the SQLite error of a failed migration.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let current = usize::try_from(current).unwrap_or(usize::MAX);
+    if current > MIGRATIONS.len() {
+        return Err(StoreError::NewerSchema {
+            found: current,
+            supported: MIGRATIONS.len(),
+        });
+    }
+    for (version, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The schema version this build writes.
+pub const fn latest_version() -> usize {
+    MIGRATIONS.len()
+}

@@ -1,0 +1,191 @@
+//! `StoreWriter`: the component that follows `stock_ticks` and commits ticks,
+//! candles and its log position in one transaction per batch.
+
+use std::{
+    collections::HashSet,
+    sync::{Arc, atomic::Ordering},
+    time::{Duration, Instant},
+};
+
+use tokio_util::sync::CancellationToken;
+
+use super::{Batch, Store, StoreError};
+use crate::{
+    analytics::{CandleBook, CandleUpdate},
+    log::Reader,
+    metrics::{Health, Metrics},
+    model::{EncodedTick, Interval, Symbol},
+};
+
+/// How the writer batches and prunes.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterSettings {
+    /// Longest wait before new ticks are committed.
+    pub flush_interval: Duration,
+    /// Most ticks per transaction.
+    pub max_batch: usize,
+    /// How long ticks (and 1-second candles) are kept.
+    pub retention: Duration,
+}
+
+/// How often old ticks are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// Attempts at a failing commit after shutdown began, before giving up.
+const SHUTDOWN_ATTEMPTS: u32 = 3;
+
+/// Follows the tick topic and persists it; see the module docs.
+pub struct StoreWriter {
+    store: Store,
+    book: CandleBook,
+    reader: Reader<Arc<EncodedTick>>,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    settings: WriterSettings,
+}
+
+impl StoreWriter {
+    /// A writer reading from `reader`'s position, continuing the candles the
+    /// store left open.
+    ///
+    /// # Errors
+    /// Returns the store's error when the open candles cannot be read.
+    pub fn new(
+        store: Store,
+        reader: Reader<Arc<EncodedTick>>,
+        metrics: Arc<Metrics>,
+        health: Arc<Health>,
+        settings: WriterSettings,
+    ) -> Result<Self, StoreError> {
+        let mut book = CandleBook::new();
+        for (symbol, interval, builder) in store.open_candles()? {
+            book.restore(symbol, interval, builder);
+        }
+        Ok(Self {
+            store,
+            book,
+            reader,
+            metrics,
+            health,
+            settings,
+        })
+    }
+
+    /// Commits batches until `token` is cancelled, then drains what the log
+    /// holds and returns. Blocking: run it on its own thread.
+    pub fn run(mut self, token: &CancellationToken) {
+        let mut last_prune: Option<Instant> = None;
+        loop {
+            let stopping = token.is_cancelled();
+            let batch = self.collect();
+            let full = batch.ticks.len() >= self.settings.max_batch;
+            let idle = batch.ticks.is_empty();
+            if !idle {
+                self.commit(&batch, token);
+            }
+            if stopping && idle {
+                return;
+            }
+            if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+                self.prune();
+                last_prune = Some(Instant::now());
+            }
+            if !full && !stopping {
+                std::thread::sleep(self.settings.flush_interval);
+            }
+        }
+    }
+
+    /// Reads what the log has (up to a batch) and folds it into candles.
+    fn collect(&mut self) -> Batch {
+        let mut batch = Batch::default();
+        let partitions = self.reader.topic().partition_count() as usize;
+        let per_partition = self.settings.max_batch.div_ceil(partitions).max(1);
+        let topic_name = self.reader.topic().name().to_owned();
+        self.reader.read_with(
+            per_partition,
+            |partition, gap| {
+                tracing::warn!(
+                    topic = %topic_name, partition, requested = gap.requested, earliest = gap.earliest,
+                    "store fell behind log retention; ticks in the gap are not stored"
+                );
+            },
+            |partition, offset, record| batch.ticks.push((partition, offset, record.clone())),
+        );
+        let mut touched: HashSet<Symbol> = HashSet::new();
+        let Batch { ticks, candles, .. } = &mut batch;
+        for (_, _, record) in ticks.iter() {
+            let symbol = &record.tick().symbol;
+            self.book
+                .apply(record.tick(), |interval, update, _| match update {
+                    CandleUpdate::Rolled(closed) => {
+                        candles.push((symbol.clone(), interval, closed, true))
+                    }
+                    CandleUpdate::Late => self.metrics.candle_late_ticks.inc(),
+                    CandleUpdate::Updated => {}
+                });
+            if !touched.contains(symbol) {
+                touched.insert(symbol.clone());
+            }
+        }
+        for symbol in touched {
+            for interval in Interval::ALL {
+                if let Some(open) = self.book.open_candle(&symbol, interval) {
+                    candles.push((symbol.clone(), interval, open.clone(), false));
+                }
+            }
+        }
+        batch.positions = self
+            .reader
+            .positions()
+            .iter()
+            .enumerate()
+            .map(|(p, &next)| (topic_name.clone(), p as u32, next))
+            .collect();
+        batch
+    }
+
+    /// Commits a batch, retrying with backoff; after shutdown began, gives up
+    /// after a few attempts so the process can exit.
+    fn commit(&mut self, batch: &Batch, token: &CancellationToken) {
+        let mut attempt = 0u32;
+        loop {
+            let started = Instant::now();
+            match self.store.write(batch) {
+                Ok(()) => {
+                    self.health.store.store(true, Ordering::Relaxed);
+                    self.metrics.store_batches.inc();
+                    self.metrics.store_ticks.inc_by(batch.ticks.len() as u64);
+                    self.metrics
+                        .store_batch_duration
+                        .observe(started.elapsed().as_secs_f64());
+                    return;
+                }
+                Err(error) => {
+                    attempt += 1;
+                    self.health.store.store(false, Ordering::Relaxed);
+                    self.metrics.store_errors.inc();
+                    tracing::error!(%error, attempt, ticks = batch.ticks.len(), "store commit failed; retrying");
+                    if token.is_cancelled() && attempt >= SHUTDOWN_ATTEMPTS {
+                        tracing::error!(
+                            ticks = batch.ticks.len(),
+                            "giving up at shutdown: batch not stored"
+                        );
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(100 * u64::from(attempt.min(20))));
+                }
+            }
+        }
+    }
+
+    fn prune(&mut self) {
+        let Ok(retention) = chrono::Duration::from_std(self.settings.retention) else {
+            return;
+        };
+        match self.store.prune(chrono::Utc::now() - retention) {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "pruned ticks past retention"),
+            Err(error) => tracing::error!(%error, "pruning the store failed"),
+        }
+    }
+}

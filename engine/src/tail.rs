@@ -1,0 +1,151 @@
+//! `tail`: a terminal consumer of a gateway's WebSocket stream, printing
+//! ticks as a table or as JSON lines.
+
+use std::io::Write;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+use crate::model::{
+    Tick,
+    protocol::{ClientMsg, ServerMsg},
+    timestamp,
+};
+
+/// What to read and how to print it.
+#[derive(Debug, Clone)]
+pub struct TailOptions {
+    /// WebSocket URL, e.g. `ws://127.0.0.1:8080/ws`.
+    pub url: String,
+    /// Symbols to subscribe to (`*` for all).
+    pub symbols: Vec<String>,
+    /// One JSON object per line instead of a table.
+    pub json: bool,
+}
+
+/// Why tailing stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum TailError {
+    /// The connection could not be opened or failed.
+    #[error("WebSocket {url}: {source}")]
+    Connect {
+        /// The URL.
+        url: String,
+        /// Why.
+        source: tokio_tungstenite::tungstenite::Error,
+    },
+    /// The server sent something that is not part of the protocol.
+    #[error("unexpected frame from the server: {0}")]
+    Protocol(String),
+    /// The server closed the connection.
+    #[error("the server closed the connection")]
+    Closed,
+    /// Writing to the output failed.
+    #[error("output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// Streams ticks to `out` until `token` is cancelled or the connection ends.
+/// Error frames from the server are printed to stderr; the stream goes on.
+///
+/// # Errors
+/// Returns a [`TailError`] when the connection fails or output cannot be written.
+pub async fn run(
+    options: &TailOptions,
+    mut out: impl Write,
+    token: CancellationToken,
+) -> Result<(), TailError> {
+    let connect_error = |source| TailError::Connect {
+        url: options.url.clone(),
+        source,
+    };
+    let (mut socket, _) = tokio_tungstenite::connect_async(&options.url)
+        .await
+        .map_err(connect_error)?;
+    let subscribe = ClientMsg::Subscribe {
+        symbols: options.symbols.clone(),
+        topics: None,
+        resume: None,
+    };
+    socket
+        .send(Message::text(
+            serde_json::to_string(&subscribe).expect("serializes"),
+        ))
+        .await
+        .map_err(connect_error)?;
+    if !options.json {
+        writeln!(out, "{}", table_header())?;
+    }
+    loop {
+        let frame = tokio::select! {
+            () = token.cancelled() => return Ok(()),
+            frame = socket.next() => frame,
+        };
+        let text = match frame {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Close(_))) | None => return Err(TailError::Closed),
+            Some(Ok(_)) => continue,
+            Some(Err(source)) => return Err(connect_error(source)),
+        };
+        let msg: ServerMsg = serde_json::from_str(text.as_str())
+            .map_err(|e| TailError::Protocol(format!("{e}: {}", text.as_str())))?;
+        match msg {
+            ServerMsg::Ticks { data } => {
+                for tick in &data {
+                    if options.json {
+                        serde_json::to_writer(&mut out, tick).map_err(std::io::Error::from)?;
+                        writeln!(out)?;
+                    } else {
+                        writeln!(out, "{}", table_row(tick))?;
+                    }
+                }
+                out.flush()?;
+            }
+            ServerMsg::Error { code, message } => {
+                eprintln!(
+                    "server error ({}): {message}",
+                    serde_json::to_string(&code).unwrap_or_default()
+                );
+            }
+            ServerMsg::Gap {
+                partition,
+                requested,
+                resumed_at,
+            } => eprintln!(
+                "gap in partition {partition}: offsets {requested}..{resumed_at} are no longer retained"
+            ),
+            ServerMsg::Event { data } => eprintln!(
+                "event: {} {}",
+                data.message,
+                timestamp::to_string(&data.timestamp)
+            ),
+            ServerMsg::Subscribed { symbols, .. } => {
+                eprintln!("subscribed to {}", symbols.join(","))
+            }
+            ServerMsg::Unsubscribed { .. } | ServerMsg::Pong { .. } | ServerMsg::Metric { .. } => {}
+        }
+    }
+}
+
+fn table_header() -> String {
+    format!(
+        "{:<27} {:<8} {:>12} {:>8} {:>12} {:>12} {:>4} {:>10}",
+        "TIME", "SYMBOL", "PRICE", "VOLUME", "BID", "ASK", "PART", "OFFSET"
+    )
+}
+
+fn table_row(t: &Tick) -> String {
+    let opt = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.4}"));
+    format!(
+        "{:<27} {:<8} {:>12.4} {:>8} {:>12} {:>12} {:>4} {:>10}",
+        timestamp::to_string(&t.timestamp),
+        t.symbol,
+        t.price,
+        t.volume,
+        opt(t.bid),
+        opt(t.ask),
+        t.partition.map_or_else(|| "-".into(), |p| p.to_string()),
+        t.offset.map_or_else(|| "-".into(), |o| o.to_string()),
+    )
+}
