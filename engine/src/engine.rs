@@ -109,8 +109,12 @@ impl Engine {
         let metrics = Arc::new(Metrics::new());
         let health = Arc::new(Health::default());
         health.store.store(true, Ordering::Relaxed);
-        let quotes = Arc::new(RwLock::new(Quotes::new()));
         let universe = config.universe();
+        let mut quotes = Quotes::new();
+        for spec in &universe {
+            quotes.seed(spec.symbol.clone(), spec.price, Utc::now());
+        }
+        let quotes = Arc::new(RwLock::new(quotes));
 
         let (sources, gateway_stage, sinks) = (Stage::new(), Stage::new(), Stage::new());
 

@@ -1,1 +1,321 @@
-fn main() {}
+//! `cargo xtask`: Tickstream's build, run, test and bench tasks, in Rust so
+//! they run the same on every platform. Each subcommand is a short list of
+//! steps; each step is a program run to completion.
+
+use std::{
+    env,
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Tickstream tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install the dashboard's npm packages (if missing) and build it into ui/dist.
+    Build,
+    /// Build everything and run the all-in-one daemon with the dashboard.
+    Run {
+        /// Arguments for `tickstreamd run`, e.g. `-- --rate 5000`.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Run every test: Rust unit and integration tests, then the browser tests
+    /// (installs Chromium through apt when it is missing).
+    Test,
+    /// Check formatting, lints and the UI's types.
+    Lint,
+    /// Run the benchmarks; JSON results go to target/bench/.
+    Bench,
+}
+
+fn main() -> Result<()> {
+    let root = workspace_root();
+    env::set_current_dir(&root)?;
+    match Cli::parse().task {
+        Task::Build => build_ui(&root),
+        Task::Run { args } => {
+            build_ui(&root)?;
+            let mut cmd = cargo();
+            cmd.args([
+                "run",
+                "--release",
+                "--package",
+                "tickstream-engine",
+                "--bin",
+                "tickstreamd",
+                "--",
+                "run",
+            ]);
+            run(cmd.args(args))
+        }
+        Task::Test => test(&root),
+        Task::Lint => lint(&root),
+        Task::Bench => bench(&root),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+fn npm() -> Command {
+    Command::new(if cfg!(windows) { "npm.cmd" } else { "npm" })
+}
+
+/// Runs a command, failing with its command line when it fails.
+fn run(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed ({status})");
+    }
+    Ok(())
+}
+
+/// `npm ci` in `dir` unless its node_modules is newer than its lock file.
+fn npm_install(dir: &Path) -> Result<()> {
+    let lock = dir.join("package-lock.json");
+    let marker = dir.join("node_modules/.package-lock.json");
+    let fresh = match (marker.metadata(), lock.metadata()) {
+        (Ok(m), Ok(l)) => m.modified()? >= l.modified()?,
+        _ => false,
+    };
+    if !fresh {
+        run(npm()
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(dir))?;
+    }
+    Ok(())
+}
+
+fn build_ui(root: &Path) -> Result<()> {
+    let ui = root.join("ui");
+    npm_install(&ui)?;
+    run(npm().args(["run", "build"]).current_dir(&ui))
+}
+
+fn lint(root: &Path) -> Result<()> {
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    npm_install(&root.join("ui"))?;
+    run(npm()
+        .args(["run", "typecheck"])
+        .current_dir(root.join("ui")))
+}
+
+/// Pass/fail counts summed over test runners.
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+}
+
+impl Tally {
+    /// Counts from a cargo line `test result: ok. 5 passed; 0 failed; ...` or
+    /// a node line `# pass 5` / `# fail 0` (`ℹ pass 5` with the spec reporter).
+    fn read(&mut self, line: &str) {
+        let line = line.trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
+        if let Some(rest) = line.strip_prefix("test result:") {
+            for part in rest.split(';') {
+                let mut words = part.split_whitespace().rev();
+                if let (Some(kind), Some(n)) = (words.next(), words.next()) {
+                    let n: u64 = n.trim_start_matches("ok.").trim().parse().unwrap_or(0);
+                    match kind {
+                        "passed" => self.passed += n,
+                        "failed" => self.failed += n,
+                        _ => {}
+                    }
+                }
+            }
+        } else if let Some(n) = line.strip_prefix("pass ") {
+            self.passed += n.trim().parse().unwrap_or(0);
+        } else if let Some(n) = line.strip_prefix("fail ") {
+            self.failed += n.trim().parse().unwrap_or(0);
+        }
+    }
+}
+
+/// Runs a test command, echoing its output and tallying its results.
+fn run_tests(cmd: &mut Command, tally: &mut Tally) -> Result<bool> {
+    let shown = format!("{cmd:?}");
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot start {shown}"))?;
+    let stdout = child.stdout.take().expect("piped");
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        println!("{line}");
+        tally.read(&line);
+    }
+    Ok(child.wait()?.success())
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+/// The browser the dashboard tests drive.
+fn chromium() -> PathBuf {
+    env::var_os("CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from)
+}
+
+/// Installs Chromium through apt when it is missing (Debian and Ubuntu).
+fn ensure_chromium() -> Result<()> {
+    if chromium().exists() {
+        return Ok(());
+    }
+    if Command::new("apt-get")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_err()
+    {
+        bail!(
+            "Chromium not found at {}: install it, or set CHROMIUM to its path",
+            chromium().display()
+        );
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    let apt = |args: &[&str]| {
+        let mut cmd = if root {
+            Command::new("apt-get")
+        } else {
+            Command::new("sudo")
+        };
+        if !root {
+            cmd.arg("apt-get");
+        }
+        cmd.env("DEBIAN_FRONTEND", "noninteractive").args(args);
+        run(&mut cmd)
+    };
+    println!("Chromium is missing; installing it with apt-get");
+    apt(&["update", "-qq"])?;
+    apt(&[
+        "install",
+        "-y",
+        "-qq",
+        "--no-install-recommends",
+        "chromium",
+    ])
+}
+
+fn test(root: &Path) -> Result<()> {
+    ensure_chromium()?;
+    build_ui(root)?;
+    let browser = root.join("tests/browser");
+    npm_install(&browser)?;
+    let mut tally = Tally::default();
+    // The bindings tests regenerate ui/src/generated; the UI build then type-checks them.
+    let rust_ok = run_tests(
+        cargo().args(["test", "--workspace", "--color", "never"]),
+        &mut tally,
+    )?;
+    run(cargo().args([
+        "build",
+        "--package",
+        "tickstream-engine",
+        "--bin",
+        "tickstreamd",
+    ]))?;
+    let daemon = target_dir(root)
+        .join("debug")
+        .join(format!("tickstreamd{}", env::consts::EXE_SUFFIX));
+    let browser_ok = run_tests(
+        npm()
+            .args(["test"])
+            .current_dir(&browser)
+            .env("TICKSTREAMD_BIN", &daemon)
+            .env("CHROMIUM", chromium())
+            .env("TICKSTREAM_ARTIFACTS", root.join("tests/artifacts")),
+        &mut tally,
+    )?;
+    println!("{} passed, {} failed", tally.passed, tally.failed);
+    if !(rust_ok && browser_ok) || tally.failed > 0 {
+        bail!("tests failed");
+    }
+    Ok(())
+}
+
+fn bench(root: &Path) -> Result<()> {
+    let out = root.join("target/bench");
+    std::fs::create_dir_all(&out)?;
+    run(cargo()
+        .args([
+            "bench",
+            "--package",
+            "tickstream-engine",
+            "--bench",
+            "engine",
+        ])
+        .env("TICKSTREAM_BENCH_OUT", out.join("engine.json")))?;
+    run(cargo().args([
+        "build",
+        "--release",
+        "--package",
+        "tickstream-engine",
+        "--bin",
+        "tickstreamd",
+    ]))?;
+    let daemon = target_dir(root)
+        .join("release")
+        .join(format!("tickstreamd{}", env::consts::EXE_SUFFIX));
+    run(cargo()
+        .args([
+            "run",
+            "--release",
+            "--package",
+            "tickstream-e2e",
+            "--bin",
+            "fanout",
+            "--",
+        ])
+        .arg(&daemon)
+        .arg(out.join("fanout.json")))?;
+    println!("results: {}", out.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tally;
+
+    #[test]
+    fn tallies_cargo_and_node_summaries() {
+        let mut t = Tally::default();
+        t.read("test result: ok. 58 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.05s");
+        t.read("test result: FAILED. 3 passed; 2 failed; 0 ignored");
+        t.read("ℹ pass 4");
+        t.read("ℹ fail 1");
+        assert_eq!((t.passed, t.failed), (65, 3));
+    }
+}

@@ -25,7 +25,7 @@ impl Quotes {
         let new_session =
             |q: &Quote| q.timestamp.num_days_from_ce() != tick.timestamp.num_days_from_ce();
         match self.by_symbol.get_mut(&tick.symbol) {
-            Some(q) if !new_session(q) => {
+            Some(q) if q.trades > 0 && !new_session(q) => {
                 q.price = tick.price;
                 q.bid = tick.bid;
                 q.ask = tick.ask;
@@ -38,6 +38,8 @@ impl Quotes {
                 q.change = units_to_price(price_to_units(tick.price) - price_to_units(q.open));
                 q.change_percent = percent(q.change, q.open);
             }
+            // First trade of the symbol or of its session; a seeded reference
+            // price is replaced too, so open is the first real trade.
             _ => {
                 self.by_symbol.insert(
                     tick.symbol.clone(),
@@ -58,6 +60,25 @@ impl Quotes {
                 );
             }
         }
+    }
+
+    /// Lists a symbol before its first trade, at a reference price (e.g. a
+    /// simulated symbol's starting price), with no volume.
+    pub fn seed(&mut self, symbol: Symbol, price: f64, timestamp: chrono::DateTime<chrono::Utc>) {
+        self.by_symbol.entry(symbol.clone()).or_insert(Quote {
+            symbol,
+            price,
+            bid: None,
+            ask: None,
+            open: price,
+            high: price,
+            low: price,
+            change: 0.0,
+            change_percent: 0.0,
+            volume: 0,
+            trades: 0,
+            timestamp,
+        });
     }
 
     /// The quote of one symbol.
@@ -118,6 +139,20 @@ mod tests {
         );
         assert_eq!((m.volume, m.trades), (30, 3));
         assert!((m.change_percent - -1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_seeded_symbol_opens_at_its_first_trade() {
+        let mut q = Quotes::new();
+        q.seed(
+            Symbol::new("MSFT").unwrap(),
+            390.0,
+            timestamp::parse("2026-11-24T14:00:00Z").unwrap(),
+        );
+        assert_eq!(q.get("MSFT").unwrap().trades, 0);
+        q.apply(&tick("2026-11-24T14:30:00Z", 400.0));
+        let m = q.get("MSFT").unwrap();
+        assert_eq!((m.open, m.trades, m.change), (400.0, 1, 0.0));
     }
 
     #[test]

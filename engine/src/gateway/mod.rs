@@ -23,7 +23,11 @@ use parking_lot::{Mutex, RwLock};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tower_http::{compression::CompressionLayer, services::ServeDir, trace::TraceLayer};
+use tower_http::{
+    compression::CompressionLayer,
+    services::ServeDir,
+    trace::{DefaultOnFailure, TraceLayer},
+};
 
 pub use rest::ApiError;
 pub use session::{Outgoing, Session};
@@ -133,7 +137,10 @@ pub fn router(state: Arc<GatewayState>, ui_dir: Option<&Path>) -> Router {
         }
         None => router.fallback(ui_missing),
     };
-    router.layer(TraceLayer::new_for_http()).with_state(state)
+    // 5xx causes are logged where they happen; an unready /readyz is not an error.
+    let trace =
+        TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG));
+    router.layer(trace).with_state(state)
 }
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then stops

@@ -1,0 +1,549 @@
+//! The daemon as a real process on a free port, exercised through its public
+//! interfaces: the WebSocket protocol, the REST API, /metrics, signals.
+
+mod support;
+
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    time::Duration,
+};
+
+use serde_json::{Value, json};
+use support::{Client, Daemon, position};
+
+/// Offsets per partition, in the order received.
+fn by_partition(ticks: &[Value]) -> BTreeMap<u64, Vec<u64>> {
+    let mut map: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    for t in ticks {
+        let (p, o) = position(t);
+        map.entry(p).or_default().push(o);
+    }
+    map
+}
+
+fn assert_contiguous(ticks: &[Value]) {
+    for (p, offsets) in by_partition(ticks) {
+        for w in offsets.windows(2) {
+            assert_eq!(
+                w[1],
+                w[0] + 1,
+                "partition {p}: offset {} follows {}",
+                w[1],
+                w[0]
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_get_exactly_their_symbols_in_offset_order() {
+    let daemon = Daemon::start(&["--rate", "2000"]);
+    daemon.wait_ready().await;
+    let mut all = Client::connect(&daemon.ws_url()).await;
+    all.send(json!({"op":"subscribe","symbols":["*"]})).await;
+    assert_eq!(all.recv_type("subscribed").await["symbols"], json!(["*"]));
+    let mut a = Client::connect(&daemon.ws_url()).await;
+    a.send(json!({"op":"subscribe","symbols":["AAPL","MSFT"]}))
+        .await;
+    assert_eq!(
+        a.recv_type("subscribed").await["symbols"],
+        json!(["AAPL", "MSFT"])
+    );
+    let mut b = Client::connect(&daemon.ws_url()).await;
+    b.send(json!({"op":"subscribe","symbols":["NVDA"]})).await;
+    b.recv_type("subscribed").await;
+
+    let window = Duration::from_millis(1_500);
+    let (all_ticks, a_ticks, b_ticks) = tokio::join!(
+        all.collect_ticks(window),
+        a.collect_ticks(window),
+        b.collect_ticks(window)
+    );
+    assert!(
+        all_ticks.len() > 1_000,
+        "only {} ticks at 2000/s",
+        all_ticks.len()
+    );
+    assert!(
+        a_ticks
+            .iter()
+            .all(|t| t["symbol"] == "AAPL" || t["symbol"] == "MSFT")
+    );
+    assert!(b_ticks.iter().all(|t| t["symbol"] == "NVDA"));
+    assert!(!a_ticks.is_empty() && !b_ticks.is_empty());
+    // The wildcard client sees every offset of every partition, in order.
+    assert_contiguous(&all_ticks);
+
+    // Each filtered client got exactly the wildcard stream's ticks of its
+    // symbols, over the offsets both saw.
+    for (client, symbols) in [(&a_ticks, &["AAPL", "MSFT"][..]), (&b_ticks, &["NVDA"][..])] {
+        let seen: HashSet<(u64, u64)> = client.iter().map(position).collect();
+        let first: HashMap<u64, u64> = by_partition(client)
+            .into_iter()
+            .map(|(p, o)| (p, o[0]))
+            .collect();
+        let last: HashMap<u64, u64> = by_partition(client)
+            .into_iter()
+            .map(|(p, o)| (p, *o.last().unwrap()))
+            .collect();
+        for t in &all_ticks {
+            let (p, o) = position(t);
+            let in_window =
+                first.get(&p).is_some_and(|&f| o >= f) && last.get(&p).is_some_and(|&l| o <= l);
+            let wanted = symbols.contains(&t["symbol"].as_str().unwrap());
+            if in_window {
+                assert_eq!(seen.contains(&(p, o)), wanted, "tick {t}");
+            }
+        }
+        for (p, offsets) in by_partition(client) {
+            assert!(
+                offsets.windows(2).all(|w| w[0] < w[1]),
+                "partition {p} out of order"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnecting_with_resume_gives_no_gap_and_no_duplicate() {
+    let daemon = Daemon::start(&["--rate", "2000"]);
+    daemon.wait_ready().await;
+    let mut first = Client::connect(&daemon.ws_url()).await;
+    first.send(json!({"op":"subscribe","symbols":["*"]})).await;
+    first.recv_type("subscribed").await;
+    let before = first.collect_ticks(Duration::from_millis(500)).await;
+    first.close().await;
+    let mut resume = BTreeMap::new();
+    for (p, offsets) in by_partition(&before) {
+        resume.insert(p.to_string(), offsets.last().unwrap() + 1);
+    }
+    // Ticks keep flowing while the client is away.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+
+    let mut second = Client::connect(&daemon.ws_url()).await;
+    second
+        .send(json!({"op":"subscribe","symbols":["*"],"resume":resume}))
+        .await;
+    let subscribed = second.recv_type("subscribed").await;
+    for (p, next) in &resume {
+        assert_eq!(subscribed["positions"][p], json!(next));
+    }
+    let after = second.collect_ticks(Duration::from_millis(500)).await;
+    let after_by_partition = by_partition(&after);
+    for (p, next) in &resume {
+        let offsets = &after_by_partition[&p.parse::<u64>().unwrap()];
+        assert_eq!(
+            offsets[0], *next,
+            "partition {p} resumes at the next offset"
+        );
+    }
+    assert_contiguous(&after);
+    // About 400 ms of ticks were produced while away and are delivered now.
+    assert!(
+        after.len() > before.len(),
+        "{} after vs {} before",
+        after.len(),
+        before.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_frames_get_error_frames_and_the_connection_stays_usable() {
+    let daemon = Daemon::start(&["--rate", "100"]);
+    daemon.wait_ready().await;
+    let mut c = Client::connect(&daemon.ws_url()).await;
+    let cases: Vec<(String, &str)> = vec![
+        ("not json".into(), "malformed_json"),
+        ("{\"op\":\"dance\"}".into(), "invalid_message"),
+        ("[1,2]".into(), "invalid_message"),
+        (
+            "{\"op\":\"subscribe\",\"symbol\":[\"AAPL\"]}".into(),
+            "invalid_message",
+        ),
+        (
+            format!("{{\"op\":\"ping\",\"pad\":\"{}\"}}", "x".repeat(40_000)),
+            "frame_too_large",
+        ),
+        (
+            "{\"op\":\"subscribe\",\"symbols\":[\"aapl\"]}".into(),
+            "invalid_symbol",
+        ),
+        (
+            "{\"op\":\"subscribe\",\"symbols\":[\"ZZZZ\"]}".into(),
+            "unknown_symbol",
+        ),
+        (
+            "{\"op\":\"subscribe\",\"symbols\":[\"*\"],\"resume\":{\"99\":0}}".into(),
+            "invalid_resume",
+        ),
+        (
+            "{\"op\":\"subscribe\",\"symbols\":[\"*\"],\"resume\":{\"0\":999999999}}".into(),
+            "invalid_resume",
+        ),
+    ];
+    for (frame, code) in cases {
+        c.send_text(&frame).await;
+        let reply = c.recv_type("error").await;
+        assert_eq!(
+            reply["code"],
+            code,
+            "for {}: {reply}",
+            &frame[..frame.len().min(60)]
+        );
+        assert!(reply["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    c.send_binary(vec![1, 2, 3]).await;
+    assert_eq!(c.recv_type("error").await["code"], "binary_not_supported");
+    c.send(json!({"op":"ping","id":7})).await;
+    assert_eq!(c.recv_type("pong").await, json!({"type":"pong","id":7}));
+    // Still streams after all that.
+    c.send(json!({"op":"subscribe","symbols":["AAPL"]})).await;
+    c.recv_type("subscribed").await;
+    let ticks = c.collect_ticks(Duration::from_millis(600)).await;
+    assert!(!ticks.is_empty() && ticks.iter().all(|t| t["symbol"] == "AAPL"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_candles_agree_with_the_ticks_a_client_saw() {
+    let daemon = Daemon::start(&["--rate", "3000"]);
+    // Subscribe from offset 0 of every partition: the client sees every tick.
+    let mut c = Client::connect(&daemon.ws_url()).await;
+    let from_zero: BTreeMap<String, u64> = (0..8).map(|p| (p.to_string(), 0)).collect();
+    c.send(json!({"op":"subscribe","symbols":["AAPL"],"resume":from_zero}))
+        .await;
+    c.recv_type("subscribed").await;
+    let ticks = c.collect_ticks(Duration::from_millis(2_500)).await;
+    let stop = chrono::Utc::now();
+    tokio::time::sleep(Duration::from_millis(400)).await; // let the store commit
+
+    // Candles computed here, in exact cents.
+    #[derive(Clone, Copy)]
+    struct Ohlcv {
+        open: i64,
+        high: i64,
+        low: i64,
+        close: i64,
+        volume: u64,
+        trades: u64,
+        cents_volume: i128,
+    }
+    let mut mine: BTreeMap<i64, Ohlcv> = BTreeMap::new();
+    for t in &ticks {
+        let ts = chrono::DateTime::parse_from_rfc3339(t["timestamp"].as_str().unwrap()).unwrap();
+        let cents = (t["price"].as_f64().unwrap() * 100.0).round() as i64;
+        let volume = t["volume"].as_u64().unwrap();
+        let e = mine.entry(ts.timestamp()).or_insert(Ohlcv {
+            open: cents,
+            high: cents,
+            low: cents,
+            close: cents,
+            volume: 0,
+            trades: 0,
+            cents_volume: 0,
+        });
+        e.high = e.high.max(cents);
+        e.low = e.low.min(cents);
+        e.close = cents;
+        e.volume += volume;
+        e.trades += 1;
+        e.cents_volume += i128::from(cents) * i128::from(volume);
+    }
+    let candles: Vec<Value> =
+        reqwest::get(daemon.url("/api/v1/candles?symbol=AAPL&interval=1s&limit=100"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let mut compared = 0;
+    for c in &candles {
+        let start = chrono::DateTime::parse_from_rfc3339(c["start"].as_str().unwrap()).unwrap();
+        if start.timestamp() + 1 >= stop.timestamp() {
+            continue; // the client stopped listening inside this bucket
+        }
+        let m = mine[&start.timestamp()];
+        let cents = |k: &str| (c[k].as_f64().unwrap() * 100.0).round() as i64;
+        assert_eq!(
+            (cents("open"), cents("high"), cents("low"), cents("close")),
+            (m.open, m.high, m.low, m.close),
+            "{c}"
+        );
+        assert_eq!(
+            (c["volume"].as_u64().unwrap(), c["trades"].as_u64().unwrap()),
+            (m.volume, m.trades),
+            "{c}"
+        );
+        let vwap = m.cents_volume as f64 / m.volume as f64 / 100.0;
+        assert!(
+            (c["vwap"].as_f64().unwrap() - vwap).abs() < 1e-6,
+            "{c} vs {vwap}"
+        );
+        assert_eq!(c["closed"], true);
+        compared += 1;
+    }
+    assert!(compared >= 1, "no complete candle compared: {candles:?}");
+    // Every bucket the client saw (but the last) is in the REST answer.
+    assert!(candles.len() + 1 >= mine.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_reports_precise_errors() {
+    let daemon = Daemon::start(&["--rate", "100"]);
+    daemon.wait_ready().await;
+    let cases = [
+        ("/api/v1/ticks", 400, "missing_parameter"),
+        ("/api/v1/ticks?symbol=a%20b", 400, "invalid_parameter"),
+        ("/api/v1/ticks?symbol=ZZZZ", 404, "unknown_symbol"),
+        (
+            "/api/v1/ticks?symbol=AAPL&limit=0",
+            400,
+            "invalid_parameter",
+        ),
+        (
+            "/api/v1/ticks?symbol=AAPL&from=yesterday",
+            400,
+            "invalid_parameter",
+        ),
+        (
+            "/api/v1/ticks?symbol=AAPL&symbl=x",
+            400,
+            "unknown_parameter",
+        ),
+        (
+            "/api/v1/candles?symbol=AAPL&interval=2m",
+            400,
+            "invalid_parameter",
+        ),
+        (
+            "/api/v1/candles?symbol=AAPL&from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z",
+            400,
+            "invalid_parameter",
+        ),
+        ("/api/v1/nothing", 404, "not_found"),
+    ];
+    for (path, status, code) in cases {
+        let response = reqwest::get(daemon.url(path)).await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], code, "{path}: {body}");
+    }
+    let symbols: Vec<Value> = reqwest::get(daemon.url("/api/v1/symbols"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(symbols.len(), 20);
+    assert!(symbols.iter().all(|s| s["price"].as_f64().unwrap() > 0.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_parse_as_prometheus_text() {
+    let daemon = Daemon::start(&["--rate", "1000"]);
+    daemon.wait_ready().await;
+    let mut c = Client::connect(&daemon.ws_url()).await;
+    c.send(json!({"op":"subscribe","symbols":["*"]})).await;
+    c.collect_ticks(Duration::from_millis(500)).await;
+    let text = reqwest::get(daemon.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut samples = HashMap::new();
+    for line in text.lines() {
+        if line.starts_with("# HELP ") || line.starts_with("# TYPE ") {
+            continue;
+        }
+        assert!(!line.starts_with('#'), "stray comment {line:?}");
+        let (name, value) = line
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("no value in {line:?}"));
+        let value: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("bad value in {line:?}"));
+        let bare = name.split('{').next().unwrap();
+        assert!(
+            bare.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+                && bare.starts_with("tickstream_"),
+            "bad name {bare:?}"
+        );
+        samples.insert(name.to_owned(), value);
+    }
+    assert!(samples["tickstream_ticks_produced_total"] > 0.0);
+    assert!(samples["tickstream_ticks_delivered_total"] > 0.0);
+    assert_eq!(samples["tickstream_ws_clients"], 1.0);
+    assert!(samples["tickstream_delivery_latency_seconds_count"] > 0.0);
+    assert!(samples["tickstream_store_batches_total"] > 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_exits_cleanly_and_the_store_holds_the_last_ticks() {
+    let mut daemon = Daemon::start(&["--rate", "5000"]);
+    let mut c = Client::connect(&daemon.ws_url()).await;
+    c.send(json!({"op":"subscribe","symbols":["*"]})).await;
+    c.recv_type("subscribed").await;
+    let seen = c.collect_ticks(Duration::from_millis(800)).await;
+    let (status, took) = daemon.terminate();
+    assert!(status.success(), "exit status {status}");
+    assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
+
+    let db = rusqlite::Connection::open(daemon.data_dir.path().join("tickstream.db")).unwrap();
+    let check: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let stored = |p: u64, o: u64| -> bool {
+        db.query_row(
+            "SELECT count(*) FROM ticks WHERE log_partition = ?1 AND log_offset = ?2",
+            [p as i64, o as i64],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap()
+            == 1
+    };
+    for (p, offsets) in by_partition(&seen) {
+        let last = *offsets.last().unwrap();
+        assert!(
+            stored(p, last),
+            "last tick seen in partition {p} (offset {last}) is stored"
+        );
+    }
+    // Every tick the log held was committed: one row per offset, no more.
+    let rows: i64 = db
+        .query_row("SELECT count(*) FROM ticks", [], |r| r.get(0))
+        .unwrap();
+    let next: i64 = db
+        .query_row("SELECT sum(next_offset) FROM log_positions", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(rows, next);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsets_continue_after_a_restart() {
+    let mut daemon = Daemon::start(&["--rate", "2000"]);
+    daemon.wait_ready().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(daemon.terminate().0.success());
+    let dir = daemon.data_dir.path().to_owned();
+    let db = rusqlite::Connection::open(dir.join("tickstream.db")).unwrap();
+    let max_before: i64 = db
+        .query_row("SELECT max(log_offset) FROM ticks", [], |r| r.get(0))
+        .unwrap();
+    drop(db);
+
+    let second = std::process::Command::new(env!("CARGO_BIN_EXE_tickstreamd"))
+        .args([
+            "run",
+            "--listen",
+            "127.0.0.1:0",
+            "--rate",
+            "2000",
+            "--data-dir",
+        ])
+        .arg(&dir)
+        .env("TICKSTREAM_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut second = support::Daemon {
+        child: second,
+        addr: "127.0.0.1:1".parse().unwrap(),
+        data_dir: tempfile::tempdir().unwrap(),
+    };
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(second.terminate().0.success());
+    let db = rusqlite::Connection::open(dir.join("tickstream.db")).unwrap();
+    let duplicates: i64 = db
+        .query_row(
+            "SELECT count(*) FROM (SELECT log_partition, log_offset FROM ticks GROUP BY 1, 2 HAVING count(*) > 1)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(duplicates, 0, "offsets were reused after the restart");
+    let max_after: i64 = db
+        .query_row("SELECT max(log_offset) FROM ticks", [], |r| r.get(0))
+        .unwrap();
+    assert!(max_after > max_before);
+}
+
+#[test]
+fn bad_configuration_is_refused_with_the_key_named() {
+    let bin = env!("CARGO_BIN_EXE_tickstreamd");
+    let out = std::process::Command::new(bin)
+        .args(["run", "--rate", "fast"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--rate") && err.contains("max"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        "[log]\npartitions = 0\n[gateway]\nmax_frame_bytes = 1\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(bin)
+        .args(["run", "--config"])
+        .arg(&file)
+        .env("TICKSTREAM_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("log.partitions") && err.contains("gateway.max_frame_bytes"),
+        "{err}"
+    );
+
+    let out = std::process::Command::new(bin)
+        .args(["run"])
+        .env("TICKSTREAM_LISTEN", "not-an-address")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--listen"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tail_prints_the_subscribed_symbols() {
+    use std::io::BufRead;
+    let daemon = Daemon::start(&["--rate", "2000"]);
+    daemon.wait_ready().await;
+    let mut tail = std::process::Command::new(env!("CARGO_BIN_EXE_tickstreamd"))
+        .args([
+            "tail",
+            "--url",
+            &daemon.ws_url(),
+            "--symbols",
+            "AAPL,MSFT",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines: Vec<String> = std::io::BufReader::new(tail.stdout.take().unwrap())
+        .lines()
+        .take(20)
+        .map(Result::unwrap)
+        .collect();
+    tail.kill().unwrap();
+    tail.wait().unwrap();
+    assert_eq!(lines.len(), 20);
+    for line in lines {
+        let tick: Value = serde_json::from_str(&line).unwrap();
+        assert!(
+            tick["symbol"] == "AAPL" || tick["symbol"] == "MSFT",
+            "{tick}"
+        );
+        assert!(tick["offset"].is_u64());
+    }
+}

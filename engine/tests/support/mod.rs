@@ -1,0 +1,174 @@
+//! Test support: the real `tickstreamd` as a child process on a free port,
+//! and a WebSocket client speaking the documented protocol.
+
+#![allow(dead_code)] // each test file uses a different part
+
+use std::{
+    io::{BufRead, BufReader},
+    net::SocketAddr,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message};
+
+/// A running daemon with its own data directory.
+pub struct Daemon {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub data_dir: tempfile::TempDir,
+}
+
+impl Daemon {
+    /// Starts `tickstreamd run` on 127.0.0.1:0 with `extra` arguments and
+    /// waits until it prints its address.
+    pub fn start(extra: &[&str]) -> Self {
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tickstreamd"))
+            .args(["run", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir.path())
+            .args(extra)
+            .env("TICKSTREAM_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("tickstreamd starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = lines.next().expect("tickstreamd prints its URL").unwrap();
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        Self {
+            child,
+            addr,
+            data_dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// Sends SIGTERM and waits for the exit; returns the status and how long it took.
+    pub fn terminate(&mut self) -> (std::process::ExitStatus, Duration) {
+        let started = Instant::now();
+        let pid = self.child.id().to_string();
+        let ok = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -TERM {pid}");
+        let status = self.child.wait().unwrap();
+        (status, started.elapsed())
+    }
+
+    /// Waits until GET /readyz answers 200.
+    pub async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(r) = reqwest::get(self.url("/readyz")).await
+                && r.status() == 200
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "daemon not ready within 10 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A WebSocket client.
+pub struct Client {
+    socket: WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+impl Client {
+    pub async fn connect(url: &str) -> Self {
+        let (socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("WebSocket connects");
+        Self { socket }
+    }
+
+    pub async fn send(&mut self, value: Value) {
+        self.send_text(&value.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.socket.send(Message::text(text)).await.unwrap();
+    }
+
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) {
+        self.socket.send(Message::binary(bytes)).await.unwrap();
+    }
+
+    /// The next JSON frame, within 5 s.
+    pub async fn recv(&mut self) -> Value {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(5), self.socket.next())
+                .await
+                .expect("a frame within 5 s")
+                .expect("socket open")
+                .expect("frame ok");
+            if let Message::Text(text) = frame {
+                return serde_json::from_str(text.as_str()).expect("server frames are JSON");
+            }
+        }
+    }
+
+    /// The next frame of `kind`, skipping others (e.g. ticks).
+    pub async fn recv_type(&mut self, kind: &str) -> Value {
+        loop {
+            let v = self.recv().await;
+            if v["type"] == kind {
+                return v;
+            }
+        }
+    }
+
+    /// Every tick received for `duration`.
+    pub async fn collect_ticks(&mut self, duration: Duration) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + duration;
+        let mut ticks = Vec::new();
+        while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, self.socket.next()).await
+        {
+            if let Message::Text(text) = frame {
+                let v: Value = serde_json::from_str(text.as_str()).unwrap();
+                assert_ne!(v["type"], "gap", "unexpected gap: {v}");
+                if v["type"] == "ticks" {
+                    ticks.extend(v["data"].as_array().unwrap().iter().cloned());
+                }
+            }
+        }
+        ticks
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.socket.close(None).await;
+    }
+}
+
+/// (partition, offset) of a tick.
+pub fn position(tick: &Value) -> (u64, u64) {
+    (
+        tick["partition"].as_u64().unwrap(),
+        tick["offset"].as_u64().unwrap(),
+    )
+}

@@ -1,0 +1,126 @@
+// The dashboard in real headless Chromium, served by a real tickstreamd.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, test } from 'node:test';
+import { chromium } from 'playwright-core';
+
+const daemonBin = process.env.TICKSTREAMD_BIN;
+const artifacts = process.env.TICKSTREAM_ARTIFACTS ?? join(import.meta.dirname, '../artifacts');
+assert.ok(daemonBin, 'TICKSTREAMD_BIN must name the tickstreamd binary (cargo xtask test sets it)');
+
+let daemon;
+let dataDir;
+let url;
+let browser;
+
+/** Starts tickstreamd on a free port; resolves with its dashboard URL. */
+function startDaemon() {
+  dataDir = mkdtempSync(join(tmpdir(), 'tickstream-browser-'));
+  daemon = spawn(daemonBin, ['run', '--listen', '127.0.0.1:0', '--rate', '400', '--data-dir', dataDir], {
+    env: { ...process.env, TICKSTREAM_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    daemon.once('exit', (code) => reject(new Error(`tickstreamd exited early (${code})`)));
+    createInterface({ input: daemon.stdout }).once('line', (line) => {
+      const match = line.match(/http:\/\/[^/\s]+\//);
+      if (match) resolve(match[0]);
+      else reject(new Error(`no URL in ${line}`));
+    });
+  });
+}
+
+before(async () => {
+  url = await startDaemon();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run',
+    ],
+  });
+  mkdirSync(artifacts, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  daemon?.kill('SIGTERM');
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function openDashboard(colorScheme = 'dark') {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, colorScheme });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await page.locator('#status[data-state="live"]').waitFor({ timeout: 10_000 });
+  return { page, errors };
+}
+
+const cardPrices = (page) =>
+  page.$$eval('.card', (cards) => cards.map((c) => `${c.dataset.symbol}=${c.querySelector('.card-price').textContent}`));
+
+test('the dashboard loads from the daemon and shows a card per symbol', async () => {
+  const { page, errors } = await openDashboard();
+  await page.waitForFunction(() => document.querySelectorAll('.card').length === 20, null, { timeout: 10_000 });
+  assert.match(await page.locator('#status').textContent(), /Live/);
+  assert.equal(await page.title(), 'Tickstream');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('cards update with live ticks', async () => {
+  const { page } = await openDashboard();
+  await page.waitForFunction(() => document.querySelectorAll('.card').length === 20);
+  const first = await cardPrices(page);
+  await page.waitForTimeout(1_500);
+  const later = await cardPrices(page);
+  const changed = later.filter((p, i) => p !== first[i]);
+  assert.ok(changed.length >= 5, `only ${changed.length} of 20 cards changed in 1.5 s`);
+  const trends = await page.$$eval('.card', (cards) => cards.map((c) => c.dataset.trend));
+  assert.ok(trends.every((t) => ['up', 'down', 'flat'].includes(t)));
+  await page.close();
+});
+
+test('the chart shows candles and moves', async () => {
+  const { page } = await openDashboard();
+  const chart = page.locator('#chart');
+  await page.waitForFunction(() => Number(document.getElementById('chart').dataset.bars) >= 1, null, { timeout: 10_000 });
+  assert.ok(await chart.locator('canvas').count() > 0, 'the chart draws on a canvas');
+  const bars = Number(await chart.getAttribute('data-bars'));
+  // 1-second candles: new bars appear as time passes.
+  await page.waitForFunction((n) => Number(document.getElementById('chart').dataset.bars) > n, bars, { timeout: 10_000 });
+  const before = await chart.screenshot();
+  await page.waitForTimeout(1_500);
+  const after = await chart.screenshot();
+  assert.notDeepEqual(before, after, 'the chart image changes as ticks arrive');
+  // Picking another symbol charts it.
+  await page.locator('.card[data-symbol="MSFT"]').click();
+  await page.waitForFunction(() => document.getElementById('chart-symbol').textContent === 'MSFT');
+  assert.equal(await page.locator('.card[data-symbol="MSFT"]').getAttribute('aria-pressed'), 'true');
+  await page.screenshot({ path: join(artifacts, 'dashboard-dark.png') });
+  await page.close();
+});
+
+test('the theme toggles between dark and light', async () => {
+  const { page } = await openDashboard('dark');
+  const theme = () => page.evaluate(() => document.documentElement.dataset.theme);
+  const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.equal(await theme(), 'dark');
+  const darkBackground = await background();
+  await page.locator('#theme-toggle').click();
+  assert.equal(await theme(), 'light');
+  assert.notEqual(await background(), darkBackground);
+  assert.equal(await page.locator('#theme-toggle').getAttribute('aria-label'), 'Switch to dark theme');
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: join(artifacts, 'dashboard-light.png') });
+  // The choice is remembered.
+  await page.reload();
+  await page.locator('#status[data-state="live"]').waitFor();
+  assert.equal(await theme(), 'light');
+  await page.close();
+});

@@ -1,0 +1,153 @@
+// Dashboard entry point: wires the transport to the cards and the chart,
+// applying stream updates once per animation frame.
+import './style.css';
+import { barFromCandle, INTERVALS } from './bars';
+import { Cards } from './cards';
+import { ChartView } from './chart';
+import { formatPrice } from './format';
+import type { Candle } from './generated/Candle';
+import type { Interval } from './generated/Interval';
+import type { Quote } from './generated/Quote';
+import type { Tick } from './generated/Tick';
+import { applyTheme, initialTheme, saveTheme, type Theme } from './theme';
+import { createTransport, RequestError } from './transport';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+const transport = createTransport();
+const status = $('status');
+const chartEl = $('chart');
+const chartSymbol = $('chart-symbol');
+const chartPrice = $('chart-price');
+const chartMessage = $('chart-message');
+const themeButton = $<HTMLButtonElement>('theme-toggle');
+
+let theme: Theme = initialTheme();
+applyTheme(theme, themeButton);
+const chart = new ChartView(chartEl);
+const cards = new Cards($('cards'), (symbol) => void select(symbol));
+
+const quotes = new Map<string, Quote>();
+let selected: string | null = null;
+let interval: Interval = '1s';
+/** Ticks of the charted symbol held back while its history loads. */
+let held: Tick[] | null = null;
+let pending: Tick[] = [];
+let frame = 0;
+
+themeButton.addEventListener('click', () => {
+  theme = theme === 'dark' ? 'light' : 'dark';
+  applyTheme(theme, themeButton);
+  saveTheme(theme);
+  chart.applyTheme();
+});
+
+const intervalsEl = $('intervals');
+for (const i of INTERVALS) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.textContent = i;
+  button.setAttribute('role', 'radio');
+  button.setAttribute('aria-checked', String(i === interval));
+  button.addEventListener('click', () => {
+    interval = i;
+    for (const b of intervalsEl.children) b.setAttribute('aria-checked', String(b.textContent === i));
+    if (selected) void select(selected);
+  });
+  intervalsEl.append(button);
+}
+
+transport.onState((state, detail) => {
+  status.dataset.state = state;
+  status.textContent = detail;
+});
+
+async function select(symbol: string): Promise<void> {
+  selected = symbol;
+  cards.select(symbol);
+  chartSymbol.textContent = symbol;
+  held = [];
+  chartMessage.hidden = true;
+  try {
+    const candles = await transport.request<Candle[]>('candles', { symbol, interval, limit: 500 });
+    if (symbol !== selected) return;
+    chart.load(candles.map(barFromCandle), interval);
+    chart.applyTicks(held ?? []);
+  } catch (error) {
+    chartMessage.textContent = `Could not load ${symbol} history: ${error instanceof RequestError ? error.message : String(error)}`;
+    chartMessage.hidden = false;
+    chart.load([], interval);
+  } finally {
+    held = null;
+    chartEl.dataset.bars = String(chart.barCount());
+  }
+}
+
+function applyTick(tick: Tick): void {
+  const q = quotes.get(tick.symbol);
+  if (!q) {
+    quotes.set(tick.symbol, {
+      symbol: tick.symbol, price: tick.price, bid: tick.bid, ask: tick.ask, open: tick.price, high: tick.price,
+      low: tick.price, change: 0, change_percent: 0, volume: tick.volume, trades: 1, timestamp: tick.timestamp,
+    });
+    return;
+  }
+  q.price = tick.price;
+  q.bid = tick.bid;
+  q.ask = tick.ask;
+  q.high = Math.max(q.high, tick.price);
+  q.low = Math.min(q.low, tick.price);
+  q.volume += tick.volume;
+  q.trades += 1;
+  q.timestamp = tick.timestamp;
+  q.change = tick.price - q.open;
+  q.change_percent = q.open === 0 ? 0 : (q.change / q.open) * 100;
+}
+
+function flush(): void {
+  frame = 0;
+  const ticks = pending;
+  pending = [];
+  const touched = new Set<string>();
+  for (const tick of ticks) {
+    applyTick(tick);
+    touched.add(tick.symbol);
+  }
+  cards.update([...touched].map((s) => quotes.get(s)!));
+  const mine = ticks.filter((t) => t.symbol === selected);
+  if (held) held.push(...mine);
+  else chart.applyTicks(mine);
+  const q = selected ? quotes.get(selected) : undefined;
+  if (q) {
+    chartPrice.textContent = formatPrice(q.price);
+    chartPrice.dataset.trend = q.change >= 0 ? 'up' : 'down';
+  }
+  chartEl.dataset.bars = String(chart.barCount());
+  if (mine.length > 0) chartEl.dataset.lastPrice = String(mine.at(-1)!.price);
+}
+
+transport.subscribe(['*'], (msg) => {
+  switch (msg.type) {
+    case 'ticks':
+      pending.push(...msg.data);
+      if (!frame) frame = requestAnimationFrame(flush);
+      break;
+    case 'error':
+      console.warn(`gateway error ${msg.code}: ${msg.message}`);
+      break;
+    default:
+      break;
+  }
+});
+
+try {
+  const list = await transport.request<Quote[]>('symbols');
+  for (const q of list) if (!quotes.has(q.symbol)) quotes.set(q.symbol, q);
+  cards.update(list);
+  const wanted = new URLSearchParams(window.location.search).get('symbol');
+  const first = list.find((q) => q.symbol === wanted) ?? list[0];
+  if (first) await select(first.symbol);
+} catch (error) {
+  chartMessage.textContent = `Could not load symbols: ${String(error)}`;
+  chartMessage.hidden = false;
+}

@@ -1,0 +1,25 @@
+// The one interface the dashboard reaches the engine through. Implemented by
+// WsTransport (browser) and, in the desktop app, by an IPC transport.
+import type { ServerMsg } from '../generated/ServerMsg';
+
+/** Where the live stream stands. */
+export type ConnectionState = 'connecting' | 'live' | 'reconnecting';
+
+/** A failed request: the gateway's error code and message. */
+export class RequestError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Transport {
+  /** GET a REST resource under /api/v1, e.g. request('candles', {symbol: 'AAPL'}). */
+  request<T>(path: string, params?: Record<string, string | number>): Promise<T>;
+  /** Streams frames for `symbols` ('*' = all); returns a function that unsubscribes. */
+  subscribe(symbols: string[], onMessage: (msg: ServerMsg) => void): () => void;
+  /** Reports connection changes; returns a function that stops reporting. */
+  onState(listener: (state: ConnectionState, detail: string) => void): () => void;
+}

@@ -1,0 +1,110 @@
+// WsTransport: REST over fetch and the stream over one WebSocket, with
+// reconnection that resumes from the last offsets seen (no gap, no duplicate).
+import type { ClientMsg } from '../generated/ClientMsg';
+import type { ServerMsg } from '../generated/ServerMsg';
+import { type ConnectionState, RequestError, type Transport } from './types';
+
+type Listener = { symbols: string[]; onMessage: (msg: ServerMsg) => void };
+
+const PING_EVERY_MS = 15_000;
+const SILENCE_LIMIT_MS = 35_000;
+const MAX_BACKOFF_MS = 5_000;
+
+export class WsTransport implements Transport {
+  private socket: WebSocket | null = null;
+  private listeners = new Set<Listener>();
+  private stateListeners = new Set<(state: ConnectionState, detail: string) => void>();
+  /** Next offset per partition: where a reconnect resumes. */
+  private positions: Record<string, number> = {};
+  private backoff = 250;
+  private lastFrameAt = 0;
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private readonly base: URL) {}
+
+  async request<T>(path: string, params: Record<string, string | number> = {}): Promise<T> {
+    const url = new URL(`api/v1/${path}`, this.base);
+    for (const [key, value] of Object.entries(params)) url.searchParams.set(key, String(value));
+    const response = await fetch(url);
+    const body: unknown = await response.json().catch(() => null);
+    if (!response.ok) {
+      const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
+      throw new RequestError(error?.code ?? 'http_error', error?.message ?? `${response.status} ${response.statusText}`);
+    }
+    return body as T;
+  }
+
+  subscribe(symbols: string[], onMessage: (msg: ServerMsg) => void): () => void {
+    const listener = { symbols, onMessage };
+    this.listeners.add(listener);
+    if (!this.socket) this.connect();
+    else if (this.socket.readyState === WebSocket.OPEN) this.send({ op: 'subscribe', symbols });
+    return () => {
+      this.listeners.delete(listener);
+      const still = new Set([...this.listeners].flatMap((l) => l.symbols));
+      const gone = symbols.filter((s) => !still.has(s));
+      if (gone.length > 0 && this.socket?.readyState === WebSocket.OPEN) this.send({ op: 'unsubscribe', symbols: gone });
+    };
+  }
+
+  onState(listener: (state: ConnectionState, detail: string) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  private setState(state: ConnectionState, detail: string): void {
+    for (const listener of this.stateListeners) listener(state, detail);
+  }
+
+  private connect(): void {
+    const url = new URL('ws', this.base);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    this.setState('connecting', `Connecting to ${url.host}…`);
+    const socket = new WebSocket(url);
+    this.socket = socket;
+    socket.onopen = () => {
+      this.backoff = 250;
+      this.lastFrameAt = Date.now();
+      const symbols = [...new Set([...this.listeners].flatMap((l) => l.symbols))];
+      const resume = Object.keys(this.positions).length > 0 ? { ...this.positions } : undefined;
+      this.send({ op: 'subscribe', symbols, ...(resume ? { resume } : {}) });
+      this.setState('live', `Live from ${url.host}`);
+      this.timer = setInterval(() => this.heartbeat(), PING_EVERY_MS / 3);
+    };
+    socket.onmessage = (event) => {
+      this.lastFrameAt = Date.now();
+      const msg = JSON.parse(String(event.data)) as ServerMsg;
+      if (msg.type === 'ticks') {
+        for (const tick of msg.data) {
+          if (tick.partition !== undefined && tick.offset !== undefined) this.positions[tick.partition] = tick.offset + 1;
+        }
+      } else if (msg.type === 'gap') {
+        this.positions[msg.partition] = msg.resumed_at;
+      }
+      for (const listener of this.listeners) listener.onMessage(msg);
+    };
+    socket.onclose = (event) => {
+      if (this.timer) clearInterval(this.timer);
+      this.timer = null;
+      if (this.socket !== socket) return;
+      this.socket = null;
+      const wait = this.backoff;
+      this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
+      const reason = event.reason || (event.code === 1006 ? 'connection lost' : `closed (${event.code})`);
+      this.setState('reconnecting', `${reason}; reconnecting in ${(wait / 1000).toFixed(1)} s`);
+      setTimeout(() => this.connect(), wait);
+    };
+  }
+
+  private heartbeat(): void {
+    if (Date.now() - this.lastFrameAt > SILENCE_LIMIT_MS) {
+      this.socket?.close(4000, 'no data from the server');
+      return;
+    }
+    this.send({ op: 'ping' });
+  }
+
+  private send(msg: ClientMsg): void {
+    this.socket?.send(JSON.stringify(msg));
+  }
+}
