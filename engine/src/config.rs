@@ -478,6 +478,18 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_is_valid_and_matches_the_defaults() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../headless/tickstream.example.toml");
+        let c = Config::load(Some(&path), &Overrides::default()).unwrap();
+        let d = Config::default();
+        assert_eq!(c.gateway.listen, d.gateway.listen);
+        assert_eq!(c.store.retention, d.store.retention);
+        assert_eq!((c.sim.seed, c.sim.rate), (d.sim.seed, d.sim.rate));
+        assert_eq!(c.log.retention_bytes, d.log.retention_bytes);
+    }
+
+    #[test]
     fn a_missing_file_is_named() {
         let err = Config::load(
             Some(Path::new("/nonexistent/t.toml")),

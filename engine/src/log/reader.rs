@@ -3,8 +3,6 @@
 
 use std::sync::Arc;
 
-use tokio::sync::watch;
-
 use super::{Gap, Record, Topic};
 
 /// Where a new reader starts.
@@ -20,24 +18,18 @@ pub enum Start {
 pub struct Reader<T> {
     topic: Arc<Topic<T>>,
     next: Vec<u64>,
-    changes: watch::Receiver<()>,
 }
 
 impl<T: Record> Reader<T> {
     /// A reader positioned at `start` in every partition.
     pub fn new(topic: Arc<Topic<T>>, start: Start) -> Self {
-        let changes = topic.changes();
         let next = (0..topic.partition_count())
             .map(|p| match start {
                 Start::Earliest => topic.earliest(p),
                 Start::Latest => topic.latest(p),
             })
             .collect();
-        Self {
-            topic,
-            next,
-            changes,
-        }
+        Self { topic, next }
     }
 
     /// The topic read.
@@ -62,13 +54,9 @@ impl<T: Record> Reader<T> {
         self.next[partition as usize] = offset;
     }
 
-    /// Waits until records may have been appended since the last read.
-    /// Returns at once if an append happened after the last read began.
-    pub async fn wait(&mut self) {
-        // An error means the topic was dropped; the caller's loop ends on its token.
-        if self.changes.changed().await.is_err() {
-            std::future::pending::<()>().await;
-        }
+    /// Waits until a partition has a record past this reader's position.
+    pub async fn wait(&self) {
+        self.topic.wait_until(|| self.lag() > 0).await;
     }
 
     /// Visits up to `max_per_partition` new records of every partition, in
@@ -82,7 +70,6 @@ impl<T: Record> Reader<T> {
         mut on_gap: impl FnMut(u32, Gap),
         mut visit: impl FnMut(u32, u64, &T),
     ) -> usize {
-        self.changes.borrow_and_update();
         let mut count = 0;
         for partition in 0..self.topic.partition_count() {
             let mut counted = |o: u64, r: &T| {

@@ -1,10 +1,13 @@
 //! `Topic`: one named, partitioned, retention-bounded sequence of records,
 //! with a change signal readers can wait on without holding any lock.
 
-use std::collections::VecDeque;
+use std::{
+    collections::VecDeque,
+    sync::atomic::{AtomicUsize, Ordering},
+};
 
 use parking_lot::RwLock;
-use tokio::sync::watch;
+use tokio::sync::Notify;
 
 use super::partitioner::partition_for;
 
@@ -69,13 +72,15 @@ impl<T: Record> Partition<T> {
 /// addressed by offset, oldest records evicted by [`Retention`].
 ///
 /// Appends take a short write lock on one partition; reads take a short read
-/// lock and copy out. Waiting for new records uses [`Topic::changes`], which
-/// holds no lock.
+/// lock and copy out. Waiting for new records ([`Topic::wait_until`]) holds
+/// no lock, and an append pays for a wake-up only when a reader is waiting.
 pub struct Topic<T> {
     name: String,
     partitions: Box<[RwLock<Partition<T>>]>,
     retention: Retention,
-    changed: watch::Sender<()>,
+    appended: Notify,
+    /// Readers registered with `appended` and about to sleep.
+    waiting: AtomicUsize,
 }
 
 impl<T: Record> Topic<T> {
@@ -104,7 +109,8 @@ impl<T: Record> Topic<T> {
             name: name.into(),
             partitions,
             retention,
-            changed: watch::Sender::new(()),
+            appended: Notify::new(),
+            waiting: AtomicUsize::new(0),
         }
     }
 
@@ -129,7 +135,7 @@ impl<T: Record> Topic<T> {
         let offset = self.partitions[partition as usize]
             .write()
             .push(record, self.retention);
-        self.changed.send_modify(|_| ());
+        self.wake_readers();
         (partition, offset)
     }
 
@@ -153,7 +159,7 @@ impl<T: Record> Topic<T> {
             }
         }
         if count > 0 {
-            self.changed.send_modify(|_| ());
+            self.wake_readers();
         }
         count
     }
@@ -214,11 +220,36 @@ impl<T: Record> Topic<T> {
         })
     }
 
-    /// A signal that fires after every append. Mark it seen
-    /// (`borrow_and_update`) before reading, then await `changed()` when
-    /// there was nothing new: no append can be missed.
-    pub fn changes(&self) -> watch::Receiver<()> {
-        self.changed.subscribe()
+    fn wake_readers(&self) {
+        // Pairs with `wait_until`: a reader either registered before this
+        // load (and is woken) or checks for records after the append.
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.appended.notify_waiters();
+        }
+    }
+
+    /// Returns once `ready()` is true, re-checking after every append.
+    /// `ready` should read the topic (e.g. "is there a record past my
+    /// position?"); no append between the check and the sleep is missed.
+    pub async fn wait_until(&self, ready: impl Fn() -> bool) {
+        /// Unregisters the waiter however the wait ends (even when dropped).
+        struct Registered<'a>(&'a AtomicUsize);
+        impl Drop for Registered<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        loop {
+            let notified = self.appended.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            self.waiting.fetch_add(1, Ordering::SeqCst);
+            let _registered = Registered(&self.waiting);
+            if ready() {
+                return;
+            }
+            notified.await;
+        }
     }
 }
 
@@ -332,20 +363,28 @@ mod tests {
         assert!(out.is_empty());
     }
 
-    #[tokio::test]
-    async fn changes_wake_a_waiting_reader() {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn appends_wake_a_waiting_reader_every_time() {
         let t = std::sync::Arc::new(Topic::new("t", 1, BIG, &[]));
-        let mut rx = t.changes();
-        rx.borrow_and_update();
         let writer = {
             let t = t.clone();
-            tokio::spawn(async move { t.append(R("X", 1)) })
+            tokio::spawn(async move {
+                for _ in 0..1_000 {
+                    t.append(R("X", 1));
+                    tokio::task::yield_now().await;
+                }
+            })
         };
-        tokio::time::timeout(std::time::Duration::from_secs(5), rx.changed())
+        // Waits for each offset in turn: a lost wake-up would hang here.
+        for next in 1..=1_000u64 {
+            tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                t.wait_until(|| t.latest(0) >= next),
+            )
             .await
-            .expect("woken")
-            .unwrap();
+            .expect("woken");
+        }
         writer.await.unwrap();
-        assert_eq!(t.latest(0), 1);
+        assert_eq!(t.waiting.load(Ordering::SeqCst), 0, "waiters unregister");
     }
 }
