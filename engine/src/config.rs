@@ -126,8 +126,8 @@ impl Default for LogConfig {
     fn default() -> Self {
         Self {
             partitions: 8,
-            retention_records: 1_000_000,
-            retention_bytes: 256 * 1024 * 1024,
+            retention_records: 250_000,
+            retention_bytes: 32 * 1024 * 1024,
             topic_prefix: String::new(),
         }
     }

@@ -132,7 +132,8 @@ async fn scenario(bin: &str, clients: usize, rate: u64) -> Result<serde_json::Va
     let delivered = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for _ in 0..clients {
-        let (mut socket, _) = tokio_tungstenite::connect_async(&url).await?;
+        let (mut socket, _) =
+            tokio_tungstenite::connect_async_with_config(&url, None, true).await?;
         socket
             .send(Message::text(r#"{"op":"subscribe","symbols":["*"]}"#))
             .await?;
@@ -157,12 +158,14 @@ async fn scenario(bin: &str, clients: usize, rate: u64) -> Result<serde_json::Va
     }
     tokio::time::sleep(WARMUP).await;
     let (cpu_before, _) = daemon.usage();
+    let buckets_before = latency_buckets(&daemon.addr)?;
     measuring.store(true, Ordering::Relaxed);
     let started = Instant::now();
     tokio::time::sleep(MEASURE).await;
     measuring.store(false, Ordering::Relaxed);
     let elapsed = started.elapsed().as_secs_f64();
     let (cpu_after, rss) = daemon.usage();
+    let buckets_after = latency_buckets(&daemon.addr)?;
     let count = delivered.load(Ordering::Relaxed);
     drop(daemon);
     let mut merged = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
@@ -176,9 +179,52 @@ async fn scenario(bin: &str, clients: usize, rate: u64) -> Result<serde_json::Va
         "delivered_ticks_per_sec": (count as f64 / elapsed).round(),
         "delivered_fraction": count as f64 / (rate as f64 * clients as f64 * elapsed),
         "latency_ms": { "p50": ms(0.50), "p99": ms(0.99), "max": merged.max() as f64 / 1_000.0 },
+        "daemon_write_latency_ms_at_most": {
+            "p50": bucket_quantile(&buckets_before, &buckets_after, 0.50),
+            "p99": bucket_quantile(&buckets_before, &buckets_after, 0.99),
+        },
         "daemon_cpu_cores": (cpu_after - cpu_before) / elapsed,
         "daemon_rss_mib": rss as f64 / (1024.0 * 1024.0),
     }))
+}
+
+/// The daemon's `tickstream_delivery_latency_seconds` buckets: (upper bound in ms, cumulative count).
+fn latency_buckets(addr: &str) -> Result<Vec<(f64, f64)>> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n")?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text)?;
+    const PREFIX: &str = "tickstream_delivery_latency_seconds_bucket{le=\"";
+    Ok(text
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix(PREFIX)?;
+            let (le, count) = rest.split_once("\"} ")?;
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse::<f64>().ok()? * 1_000.0
+            };
+            Some((le, count.trim().parse().ok()?))
+        })
+        .collect())
+}
+
+/// The smallest bucket bound (ms) holding quantile `q` of the observations
+/// made between two scrapes: an upper bound on the true quantile.
+fn bucket_quantile(before: &[(f64, f64)], after: &[(f64, f64)], q: f64) -> Option<f64> {
+    let deltas: Vec<(f64, f64)> = after
+        .iter()
+        .zip(before)
+        .map(|(&(le, a), &(_, b))| (le, a - b))
+        .collect();
+    let total = deltas.last()?.1;
+    deltas
+        .iter()
+        .find(|&&(_, cumulative)| cumulative >= q * total)
+        .map(|&(le, _)| le)
+        .filter(|le| le.is_finite())
 }
 
 fn now_micros() -> i64 {
