@@ -216,23 +216,48 @@ async fn rest_candles_agree_with_the_ticks_a_client_saw() {
     let stop = chrono::Utc::now();
     tokio::time::sleep(Duration::from_millis(400)).await; // let the store commit
 
-    // Candles computed here, in exact cents.
-    #[derive(Clone, Copy)]
-    struct Ohlcv {
-        open: i64,
-        high: i64,
-        low: i64,
-        close: i64,
-        volume: u64,
-        trades: u64,
-        cents_volume: i128,
+    let mine = candles_in_cents(ticks.iter());
+    let candles: Vec<Value> =
+        reqwest::get(daemon.url("/api/v1/candles?symbol=AAPL&interval=1s&limit=100"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let mut compared = 0;
+    for c in &candles {
+        let start = chrono::DateTime::parse_from_rfc3339(c["start"].as_str().unwrap()).unwrap();
+        if start.timestamp() + 1 >= stop.timestamp() {
+            continue; // the client stopped listening inside this bucket
+        }
+        assert_candle_matches(c, &mine[&start.timestamp()]);
+        assert_eq!(c["closed"], true);
+        compared += 1;
     }
-    let mut mine: BTreeMap<i64, Ohlcv> = BTreeMap::new();
-    for t in &ticks {
+    assert!(compared >= 1, "no complete candle compared: {candles:?}");
+    // Every bucket the client saw (but the last) is in the REST answer.
+    assert!(candles.len() + 1 >= mine.len());
+}
+
+/// One-second candles, in exact cents, computed from ticks as a client saw them.
+#[derive(Debug, Clone, Copy)]
+struct Ohlcv {
+    open: i64,
+    high: i64,
+    low: i64,
+    close: i64,
+    volume: u64,
+    trades: u64,
+    cents_volume: i128,
+}
+
+fn candles_in_cents<'a>(ticks: impl Iterator<Item = &'a Value>) -> BTreeMap<i64, Ohlcv> {
+    let mut candles: BTreeMap<i64, Ohlcv> = BTreeMap::new();
+    for t in ticks {
         let ts = chrono::DateTime::parse_from_rfc3339(t["timestamp"].as_str().unwrap()).unwrap();
         let cents = (t["price"].as_f64().unwrap() * 100.0).round() as i64;
         let volume = t["volume"].as_u64().unwrap();
-        let e = mine.entry(ts.timestamp()).or_insert(Ohlcv {
+        let e = candles.entry(ts.timestamp()).or_insert(Ohlcv {
             open: cents,
             high: cents,
             low: cents,
@@ -248,42 +273,75 @@ async fn rest_candles_agree_with_the_ticks_a_client_saw() {
         e.trades += 1;
         e.cents_volume += i128::from(cents) * i128::from(volume);
     }
-    let candles: Vec<Value> =
-        reqwest::get(daemon.url("/api/v1/candles?symbol=AAPL&interval=1s&limit=100"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-    let mut compared = 0;
+    candles
+}
+
+/// Checks a REST candle against one computed from ticks: prices, volume and
+/// trades exactly, the VWAP to its 10^-6 rounding.
+fn assert_candle_matches(c: &Value, m: &Ohlcv) {
+    let cents = |k: &str| (c[k].as_f64().unwrap() * 100.0).round() as i64;
+    assert_eq!(
+        (cents("open"), cents("high"), cents("low"), cents("close")),
+        (m.open, m.high, m.low, m.close),
+        "{c}"
+    );
+    assert_eq!(
+        (c["volume"].as_u64().unwrap(), c["trades"].as_u64().unwrap()),
+        (m.volume, m.trades),
+        "{c}"
+    );
+    let vwap = m.cents_volume as f64 / m.volume as f64 / 100.0;
+    assert!(
+        (c["vwap"].as_f64().unwrap() - vwap).abs() < 1e-6,
+        "{c} vs {vwap}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn candle_positions_header_says_exactly_which_ticks_are_included() {
+    let daemon = Daemon::start(&["--rate", "3000"]);
+    let mut c = Client::connect(&daemon.ws_url()).await;
+    let from_zero: BTreeMap<String, u64> = (0..8).map(|p| (p.to_string(), 0)).collect();
+    c.send(json!({"op":"subscribe","symbols":["*"],"resume":from_zero}))
+        .await;
+    c.recv_type("subscribed").await;
+    let mut ticks = c.collect_ticks(Duration::from_millis(1_500)).await;
+    let response = reqwest::get(daemon.url("/api/v1/candles?symbol=AAPL&interval=1s&limit=100"))
+        .await
+        .unwrap();
+    let header = response.headers()["tickstream-positions"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let positions: HashMap<u64, u64> = header
+        .split(',')
+        .map(|pair| {
+            let (p, o) = pair.split_once('=').unwrap();
+            (p.parse().unwrap(), o.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(positions.len(), 8, "{header}");
+    let candles: Vec<Value> = response.json().await.unwrap();
+    // Read on until the client has every tick below the positions.
+    while positions
+        .iter()
+        .any(|(p, &next)| next > 0 && !ticks.iter().any(|t| position(t) == (*p, next - 1)))
+    {
+        ticks.extend(c.collect_ticks(Duration::from_millis(200)).await);
+    }
+    let included = ticks
+        .iter()
+        .filter(|t| t["symbol"] == "AAPL" && position(t).1 < positions[&position(t).0]);
+    let mine = candles_in_cents(included);
+    assert_eq!(
+        candles.len(),
+        mine.len(),
+        "one candle per second with AAPL ticks"
+    );
     for c in &candles {
         let start = chrono::DateTime::parse_from_rfc3339(c["start"].as_str().unwrap()).unwrap();
-        if start.timestamp() + 1 >= stop.timestamp() {
-            continue; // the client stopped listening inside this bucket
-        }
-        let m = mine[&start.timestamp()];
-        let cents = |k: &str| (c[k].as_f64().unwrap() * 100.0).round() as i64;
-        assert_eq!(
-            (cents("open"), cents("high"), cents("low"), cents("close")),
-            (m.open, m.high, m.low, m.close),
-            "{c}"
-        );
-        assert_eq!(
-            (c["volume"].as_u64().unwrap(), c["trades"].as_u64().unwrap()),
-            (m.volume, m.trades),
-            "{c}"
-        );
-        let vwap = m.cents_volume as f64 / m.volume as f64 / 100.0;
-        assert!(
-            (c["vwap"].as_f64().unwrap() - vwap).abs() < 1e-6,
-            "{c} vs {vwap}"
-        );
-        assert_eq!(c["closed"], true);
-        compared += 1;
+        assert_candle_matches(c, &mine[&start.timestamp()]);
     }
-    assert!(compared >= 1, "no complete candle compared: {candles:?}");
-    // Every bucket the client saw (but the last) is in the REST answer.
-    assert!(candles.len() + 1 >= mine.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,7 @@ import { type Bar, foldTicks } from './bars';
 import type { Interval } from './generated/Interval';
 import type { Tick } from './generated/Tick';
 import { chartColors } from './theme';
+import type { Positions } from './transport';
 
 export class ChartView {
   private chart: IChartApi;
@@ -21,6 +22,8 @@ export class ChartView {
   private volume: ISeriesApi<'Histogram'>;
   private last: Bar | null = null;
   private interval: Interval = '1m';
+  /** Ticks below these offsets are already in the history. */
+  private included: Positions = {};
 
   constructor(container: HTMLElement) {
     this.chart = createChart(container, {
@@ -34,9 +37,10 @@ export class ChartView {
     this.applyTheme();
   }
 
-  /** Replaces the history. */
-  load(bars: Bar[], interval: Interval): void {
+  /** Replaces the history, which holds the ticks below `included`. */
+  load(bars: Bar[], interval: Interval, included: Positions | null): void {
     this.interval = interval;
+    this.included = included ?? {};
     this.candles.setData(bars.map((b) => this.candleData(b)));
     this.volume.setData(bars.map((b) => this.volumeData(b)));
     this.last = bars.at(-1) ?? null;
@@ -45,8 +49,9 @@ export class ChartView {
 
   /** Folds live ticks of the charted symbol into the newest bars. */
   applyTicks(ticks: Tick[]): void {
-    if (ticks.length === 0) return;
-    for (const bar of foldTicks(this.last, ticks, this.interval)) {
+    const fresh = ticks.filter((t) => t.partition === undefined || (t.offset ?? 0) >= (this.included[t.partition] ?? 0));
+    if (fresh.length === 0) return;
+    for (const bar of foldTicks(this.last, fresh, this.interval)) {
       this.candles.update(this.candleData(bar));
       this.volume.update(this.volumeData(bar));
       this.last = bar;

@@ -1,7 +1,7 @@
 // Dashboard entry point: wires the transport to the cards and the chart,
 // applying stream updates once per animation frame.
 import './style.css';
-import { barFromCandle, INTERVALS } from './bars';
+import { type Bar, barFromCandle, INTERVALS } from './bars';
 import { Cards } from './cards';
 import { ChartView } from './chart';
 import { formatPrice } from './format';
@@ -10,7 +10,7 @@ import type { Interval } from './generated/Interval';
 import type { Quote } from './generated/Quote';
 import type { Tick } from './generated/Tick';
 import { applyTheme, initialTheme, saveTheme, type Theme } from './theme';
-import { createTransport, RequestError } from './transport';
+import { createTransport, type Positions, RequestError } from './transport';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -64,23 +64,27 @@ transport.onState((state, detail) => {
 
 async function select(symbol: string): Promise<void> {
   selected = symbol;
+  const wanted = { symbol, interval };
   cards.select(symbol);
   chartSymbol.textContent = symbol;
   held = [];
   chartMessage.hidden = true;
+  let bars: Bar[] = [];
+  let included: Positions | null = null;
   try {
-    const candles = await transport.request<Candle[]>('candles', { symbol, interval, limit: 500 });
-    if (symbol !== selected) return;
-    chart.load(candles.map(barFromCandle), interval);
-    chart.applyTicks(held ?? []);
+    const reply = await transport.request<Candle[]>('candles', { symbol, interval, limit: 500 });
+    bars = reply.data.map(barFromCandle);
+    included = reply.positions;
   } catch (error) {
     chartMessage.textContent = `Could not load ${symbol} history: ${error instanceof RequestError ? error.message : String(error)}`;
     chartMessage.hidden = false;
-    chart.load([], interval);
-  } finally {
-    held = null;
-    chartEl.dataset.bars = String(chart.barCount());
   }
+  // A newer selection owns the chart now.
+  if (wanted.symbol !== selected || wanted.interval !== interval) return;
+  chart.load(bars, interval, included);
+  chart.applyTicks(held ?? []);
+  held = null;
+  chartEl.dataset.bars = String(chart.barCount());
 }
 
 function applyTick(tick: Tick): void {
@@ -141,7 +145,7 @@ transport.subscribe(['*'], (msg) => {
 });
 
 try {
-  const list = await transport.request<Quote[]>('symbols');
+  const list = (await transport.request<Quote[]>('symbols')).data;
   for (const q of list) if (!quotes.has(q.symbol)) quotes.set(q.symbol, q);
   cards.update(list);
   const wanted = new URLSearchParams(window.location.search).get('symbol');

@@ -30,7 +30,7 @@ use tower_http::{
     trace::{DefaultOnFailure, TraceLayer},
 };
 
-pub use rest::ApiError;
+pub use rest::{ApiError, POSITIONS_HEADER};
 pub use session::{Outgoing, Session};
 
 use crate::{

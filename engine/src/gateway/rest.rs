@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::GatewayState;
 use crate::{
-    model::{Candle, Interval, Quote, Symbol, Tick, timestamp},
+    model::{Interval, Quote, Symbol, Tick, timestamp},
     store::{Range, StoreError},
 };
 
@@ -201,6 +201,11 @@ pub async fn ticks(
     Ok(Json(ticks))
 }
 
+/// Response header of `candles`: the `stock_ticks` positions the candles
+/// include, as `partition=next_offset` pairs (`0=1042,1=977`). A client
+/// folding live ticks into the newest candle skips offsets below these.
+pub const POSITIONS_HEADER: &str = "tickstream-positions";
+
 /// `GET /api/v1/candles?symbol=&interval=&from=&to=&limit=`: candles, oldest
 /// first; the newest may still be open (`closed: false`).
 ///
@@ -209,15 +214,22 @@ pub async fn ticks(
 pub async fn candles(
     State(state): State<Arc<GatewayState>>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Result<Json<Vec<Candle>>, ApiError> {
+) -> Result<Response, ApiError> {
     let params = Params::new(query?.0, &["symbol", "interval", "from", "to", "limit"])?;
     let symbol = params.symbol(&state)?;
     let interval = params.interval()?;
     let range = params.range()?;
-    let candles = state
-        .with_store(move |store| store.candles(&symbol, interval, range))
+    let topic = state.log.ticks.name().to_owned();
+    let (candles, positions) = state
+        .with_store(move |store| store.candles_with_positions(&topic, &symbol, interval, range))
         .await?;
-    Ok(Json(candles))
+    let positions = positions
+        .iter()
+        .enumerate()
+        .map(|(p, next)| format!("{p}={next}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    Ok(([(POSITIONS_HEADER, positions)], Json(candles)).into_response())
 }
 
 /// Any other path under `/api/`.

@@ -245,6 +245,23 @@ impl Store {
     }
 }
 
+/// The next offset per partition of `topic` recorded with the last batch.
+fn positions(conn: &Connection, topic: &str) -> Result<Vec<u64>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT log_partition, next_offset FROM log_positions WHERE topic = ?1")?;
+    let mut out = Vec::new();
+    for row in stmt.query_map([topic], |row| {
+        Ok((row.get::<_, u32>(0)?, row.get::<_, i64>(1)?))
+    })? {
+        let (partition, next) = row?;
+        if out.len() <= partition as usize {
+            out.resize(partition as usize + 1, 0);
+        }
+        out[partition as usize] = next as u64;
+    }
+    Ok(out)
+}
+
 fn interval_from_seconds(seconds: i64) -> Result<Interval, StoreError> {
     Interval::ALL
         .into_iter()
@@ -355,6 +372,26 @@ impl StoreReader {
         let mut ticks = rows.collect::<Result<Vec<_>, _>>()?;
         ticks.reverse();
         Ok(ticks)
+    }
+
+    /// Candles as [`StoreReader::candles`] returns them, with the positions
+    /// of `topic` they include (ticks at lower offsets are in them, later
+    /// ones are not), read from one snapshot of the database.
+    ///
+    /// # Errors
+    /// Returns the SQLite error, or [`StoreError::Corrupt`] for unreadable rows.
+    pub fn candles_with_positions(
+        &self,
+        topic: &str,
+        symbol: &Symbol,
+        interval: Interval,
+        range: Range,
+    ) -> Result<(Vec<Candle>, Vec<u64>), StoreError> {
+        let snapshot = self.conn.unchecked_transaction()?;
+        let candles = self.candles(symbol, interval, range)?;
+        let positions = positions(&snapshot, topic)?;
+        snapshot.finish()?;
+        Ok((candles, positions))
     }
 
     /// Candles of `symbol` at `interval` whose start lies in `range`, oldest

@@ -2,7 +2,7 @@
 import type { Transport } from './types';
 import { WsTransport } from './ws';
 
-export type { ConnectionState, Transport } from './types';
+export type { ConnectionState, Positions, Reply, Transport } from './types';
 export { RequestError } from './types';
 
 /** The browser talks to the daemon that served the page. The desktop shell plugs in its IPC transport here. */

@@ -15,9 +15,18 @@ export class RequestError extends Error {
   }
 }
 
+/** Next offset per partition of `stock_ticks`. */
+export type Positions = Record<number, number>;
+
+/** A REST answer, with the log positions it reflects where the engine says (candles). */
+export interface Reply<T> {
+  data: T;
+  positions: Positions | null;
+}
+
 export interface Transport {
   /** GET a REST resource under /api/v1, e.g. request('candles', {symbol: 'AAPL'}). */
-  request<T>(path: string, params?: Record<string, string | number>): Promise<T>;
+  request<T>(path: string, params?: Record<string, string | number>): Promise<Reply<T>>;
   /** Streams frames for `symbols` ('*' = all); returns a function that unsubscribes. */
   subscribe(symbols: string[], onMessage: (msg: ServerMsg) => void): () => void;
   /** Reports connection changes; returns a function that stops reporting. */

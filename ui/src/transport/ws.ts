@@ -2,7 +2,7 @@
 // reconnection that resumes from the last offsets seen (no gap, no duplicate).
 import type { ClientMsg } from '../generated/ClientMsg';
 import type { ServerMsg } from '../generated/ServerMsg';
-import { type ConnectionState, RequestError, type Transport } from './types';
+import { type ConnectionState, type Positions, type Reply, RequestError, type Transport } from './types';
 
 type Listener = { symbols: string[]; onMessage: (msg: ServerMsg) => void };
 
@@ -22,7 +22,7 @@ export class WsTransport implements Transport {
 
   constructor(private readonly base: URL) {}
 
-  async request<T>(path: string, params: Record<string, string | number> = {}): Promise<T> {
+  async request<T>(path: string, params: Record<string, string | number> = {}): Promise<Reply<T>> {
     const url = new URL(`api/v1/${path}`, this.base);
     for (const [key, value] of Object.entries(params)) url.searchParams.set(key, String(value));
     const response = await fetch(url);
@@ -31,7 +31,7 @@ export class WsTransport implements Transport {
       const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
       throw new RequestError(error?.code ?? 'http_error', error?.message ?? `${response.status} ${response.statusText}`);
     }
-    return body as T;
+    return { data: body as T, positions: parsePositions(response.headers.get('tickstream-positions')) };
   }
 
   subscribe(symbols: string[], onMessage: (msg: ServerMsg) => void): () => void {
@@ -107,4 +107,15 @@ export class WsTransport implements Transport {
   private send(msg: ClientMsg): void {
     this.socket?.send(JSON.stringify(msg));
   }
+}
+
+/** Parses the `tickstream-positions` header: `0=1042,1=977`. */
+export function parsePositions(header: string | null): Positions | null {
+  if (!header) return null;
+  const positions: Positions = {};
+  for (const pair of header.split(',')) {
+    const [partition, offset] = pair.split('=').map(Number);
+    if (Number.isInteger(partition) && Number.isInteger(offset)) positions[partition!] = offset!;
+  }
+  return positions;
 }
