@@ -39,6 +39,8 @@ pub struct Metrics {
     pub store_batch_duration: Histogram,
     /// Store transactions that failed (and are retried).
     pub store_errors: IntCounter,
+    /// Ticks the store never saw because it fell behind log retention.
+    pub store_skipped_ticks: IntCounter,
     /// Ticks older than their symbol's open candle, left out of candles.
     pub candle_late_ticks: IntCounter,
 }
@@ -122,6 +124,10 @@ impl Metrics {
             store_errors: counter(
                 "tickstream_store_errors_total",
                 "Store transactions that failed.",
+            ),
+            store_skipped_ticks: counter(
+                "tickstream_store_skipped_ticks_total",
+                "Ticks the store never saw because it fell behind log retention.",
             ),
             candle_late_ticks: counter(
                 "tickstream_candle_late_ticks_total",

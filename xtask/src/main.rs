@@ -177,8 +177,24 @@ fn run_tests(cmd: &mut Command, tally: &mut Tally) -> Result<bool> {
     Ok(child.wait()?.success())
 }
 
-fn target_dir(root: &Path) -> PathBuf {
-    env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+/// Builds `tickstreamd` with a cargo profile (`debug` or `release`); returns its path.
+fn build_daemon(root: &Path, profile: &str) -> Result<PathBuf> {
+    let mut cmd = cargo();
+    cmd.args([
+        "build",
+        "--package",
+        "tickstream-engine",
+        "--bin",
+        "tickstreamd",
+    ]);
+    if profile == "release" {
+        cmd.arg("--release");
+    }
+    run(&mut cmd)?;
+    let target = env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    Ok(target
+        .join(profile)
+        .join(format!("tickstreamd{}", env::consts::EXE_SUFFIX)))
 }
 
 /// The browser the dashboard tests drive.
@@ -240,16 +256,7 @@ fn test(root: &Path) -> Result<()> {
         cargo().args(["test", "--workspace", "--color", "never"]),
         &mut tally,
     )?;
-    run(cargo().args([
-        "build",
-        "--package",
-        "tickstream-engine",
-        "--bin",
-        "tickstreamd",
-    ]))?;
-    let daemon = target_dir(root)
-        .join("debug")
-        .join(format!("tickstreamd{}", env::consts::EXE_SUFFIX));
+    let daemon = build_daemon(root, "debug")?;
     let browser_ok = run_tests(
         npm()
             .args(["test"])
@@ -278,17 +285,7 @@ fn bench(root: &Path) -> Result<()> {
             "engine",
         ])
         .env("TICKSTREAM_BENCH_OUT", out.join("engine.json")))?;
-    run(cargo().args([
-        "build",
-        "--release",
-        "--package",
-        "tickstream-engine",
-        "--bin",
-        "tickstreamd",
-    ]))?;
-    let daemon = target_dir(root)
-        .join("release")
-        .join(format!("tickstreamd{}", env::consts::EXE_SUFFIX));
+    let daemon = build_daemon(root, "release")?;
     run(cargo()
         .args([
             "run",

@@ -154,17 +154,12 @@ mod tests {
     use crate::model::timestamp;
 
     fn tick(ts: &str, price: f64, volume: u64) -> Tick {
-        Tick {
-            symbol: Symbol::new("AAPL").unwrap(),
+        Tick::trade(
+            Symbol::new("AAPL").unwrap(),
             price,
             volume,
-            timestamp: timestamp::parse(ts).unwrap(),
-            bid: None,
-            ask: None,
-            seq: None,
-            partition: None,
-            offset: None,
-        }
+            timestamp::parse(ts).unwrap(),
+        )
     }
 
     #[test]

@@ -113,17 +113,12 @@ mod tests {
     use crate::model::timestamp;
 
     fn tick(ts: &str, price: f64) -> Tick {
-        Tick {
-            symbol: Symbol::new("MSFT").unwrap(),
+        Tick::trade(
+            Symbol::new("MSFT").unwrap(),
             price,
-            volume: 10,
-            timestamp: timestamp::parse(ts).unwrap(),
-            bid: None,
-            ask: None,
-            seq: None,
-            partition: None,
-            offset: None,
-        }
+            10,
+            timestamp::parse(ts).unwrap(),
+        )
     }
 
     #[test]

@@ -49,6 +49,23 @@ pub struct Tick {
     pub offset: Option<u64>,
 }
 
+impl Tick {
+    /// A trade with no quote, sequence number or log position.
+    pub fn trade(symbol: Symbol, price: f64, volume: u64, timestamp: DateTime<Utc>) -> Self {
+        Self {
+            symbol,
+            price,
+            volume,
+            timestamp,
+            bid: None,
+            ask: None,
+            seq: None,
+            partition: None,
+            offset: None,
+        }
+    }
+}
+
 /// Why a message is not a tick.
 #[derive(Debug, thiserror::Error)]
 pub enum TickDecodeError {

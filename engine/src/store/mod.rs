@@ -178,20 +178,7 @@ impl Store {
     /// # Errors
     /// Returns the SQLite error.
     pub fn positions(&self, topic: &str) -> Result<Vec<u64>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT log_partition, next_offset FROM log_positions WHERE topic = ?1")?;
-        let mut out = Vec::new();
-        for row in stmt.query_map([topic], |row| {
-            Ok((row.get::<_, u32>(0)?, row.get::<_, i64>(1)?))
-        })? {
-            let (partition, next) = row?;
-            if out.len() <= partition as usize {
-                out.resize(partition as usize + 1, 0);
-            }
-            out[partition as usize] = next as u64;
-        }
-        Ok(out)
+        positions(&self.conn, topic)
     }
 
     /// The newest candle of every symbol and interval that is not closed,

@@ -32,6 +32,8 @@ pub struct WriterSettings {
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// Attempts at a failing commit after shutdown began, before giving up.
 const SHUTDOWN_ATTEMPTS: u32 = 3;
+/// Shortest time between two warnings about skipped ticks.
+const SKIP_WARNING_EVERY: Duration = Duration::from_secs(10);
 
 /// Follows the tick topic and persists it; see the module docs.
 pub struct StoreWriter {
@@ -41,6 +43,8 @@ pub struct StoreWriter {
     metrics: Arc<Metrics>,
     health: Arc<Health>,
     settings: WriterSettings,
+    /// Ticks skipped since the last warning, and when it was.
+    skipped: (u64, Option<Instant>),
 }
 
 impl StoreWriter {
@@ -67,6 +71,7 @@ impl StoreWriter {
             metrics,
             health,
             settings,
+            skipped: (0, None),
         })
     }
 
@@ -101,16 +106,15 @@ impl StoreWriter {
         let partitions = self.reader.topic().partition_count() as usize;
         let per_partition = self.settings.max_batch.div_ceil(partitions).max(1);
         let topic_name = self.reader.topic().name().to_owned();
+        let mut skipped = 0;
         self.reader.read_with(
             per_partition,
-            |partition, gap| {
-                tracing::warn!(
-                    topic = %topic_name, partition, requested = gap.requested, earliest = gap.earliest,
-                    "store fell behind log retention; ticks in the gap are not stored"
-                );
-            },
+            |_, gap| skipped += gap.earliest - gap.requested,
             |partition, offset, record| batch.ticks.push((partition, offset, record.clone())),
         );
+        if skipped > 0 {
+            self.report_skipped(&topic_name, skipped);
+        }
         let mut touched: HashSet<Symbol> = HashSet::new();
         let Batch { ticks, candles, .. } = &mut batch;
         for (_, _, record) in ticks.iter() {
@@ -175,6 +179,24 @@ impl StoreWriter {
                     std::thread::sleep(Duration::from_millis(100 * u64::from(attempt.min(20))));
                 }
             }
+        }
+    }
+
+    /// Counts ticks lost to retention; warns at most every few seconds.
+    fn report_skipped(&mut self, topic: &str, count: u64) {
+        self.metrics.store_skipped_ticks.inc_by(count);
+        self.skipped.0 += count;
+        if self
+            .skipped
+            .1
+            .is_none_or(|at| at.elapsed() >= SKIP_WARNING_EVERY)
+        {
+            tracing::warn!(
+                topic,
+                skipped = self.skipped.0,
+                "the store fell behind log retention: ticks skipped (the store is slower than the tick rate)"
+            );
+            self.skipped = (0, Some(Instant::now()));
         }
     }
 
