@@ -30,7 +30,7 @@ use crate::{
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// The data directory could not be created.
-    #[error("cannot create data directory {path}: {source}")]
+    #[error("cannot create data directory {path}")]
     DataDir {
         /// The directory.
         path: PathBuf,
@@ -38,7 +38,7 @@ pub enum EngineError {
         source: std::io::Error,
     },
     /// The database could not be opened.
-    #[error("cannot open database {path}: {source}")]
+    #[error("cannot open database {path}")]
     Store {
         /// The database file.
         path: PathBuf,
@@ -46,8 +46,8 @@ pub enum EngineError {
         source: StoreError,
     },
     /// The listener's address could not be read.
-    #[error("listener: {0}")]
-    Listener(std::io::Error),
+    #[error("cannot read the listener's address")]
+    Listener(#[source] std::io::Error),
 }
 
 /// A cancellation token and the tasks it stops.

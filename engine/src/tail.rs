@@ -28,13 +28,16 @@ pub struct TailOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum TailError {
     /// The connection could not be opened or failed.
-    #[error("WebSocket {url}: {source}")]
+    #[error("WebSocket connection to {url} failed")]
     Connect {
         /// The URL.
         url: String,
         /// Why.
         source: tokio_tungstenite::tungstenite::Error,
     },
+    /// None of the requested symbols could be subscribed.
+    #[error("nothing to follow: none of the symbols was accepted")]
+    NothingSubscribed,
     /// The server sent something that is not part of the protocol.
     #[error("unexpected frame from the server: {0}")]
     Protocol(String),
@@ -136,9 +139,9 @@ fn table_header() -> String {
 }
 
 fn table_row(t: &Tick) -> String {
-    let opt = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.4}"));
+    let opt = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
     format!(
-        "{:<27} {:<8} {:>12.4} {:>8} {:>12} {:>12} {:>4} {:>10}",
+        "{:<27} {:<8} {:>12} {:>8} {:>12} {:>12} {:>4} {:>10}",
         timestamp::to_string(&t.timestamp),
         t.symbol,
         t.price,

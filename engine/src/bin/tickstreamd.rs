@@ -2,7 +2,7 @@
 //! Parses the command line, loads the config, sets up logging, then hands
 //! over to the engine.
 
-use std::{io::IsTerminal, net::SocketAddr, path::PathBuf, time::Duration};
+use std::{io::IsTerminal, net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -74,9 +74,28 @@ enum LogFormat {
 /// How long shutdown may take before the process exits anyway.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_millis(1_800);
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            return fail(&anyhow::Error::new(error).context("cannot start the async runtime"));
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
+}
+
+/// Prints an error and its causes on one line, as `error: what: why: because`.
+fn fail(error: &anyhow::Error) -> ExitCode {
+    eprintln!("error: {error:#}");
+    ExitCode::FAILURE
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
         Command::Run(args) => run(args).await,
         Command::Tail(args) => {
             let token = CancellationToken::new();

@@ -25,7 +25,7 @@ use crate::{
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// SQLite refused an operation.
-    #[error("SQLite: {0}")]
+    #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
     /// The database was written by a newer Tickstream.
     #[error(
