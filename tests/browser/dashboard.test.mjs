@@ -17,10 +17,11 @@ let dataDir;
 let url;
 let browser;
 
-/** Starts tickstreamd on a free port; resolves with its dashboard URL. */
-function startDaemon() {
+/** Starts tickstreamd (on a free port unless `listen` says); resolves with its dashboard URL. */
+function startDaemon(listen = '127.0.0.1:0') {
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   dataDir = mkdtempSync(join(tmpdir(), 'tickstream-browser-'));
-  daemon = spawn(daemonBin, ['run', '--listen', '127.0.0.1:0', '--rate', '400', '--data-dir', dataDir], {
+  daemon = spawn(daemonBin, ['run', '--listen', listen, '--rate', '400', '--data-dir', dataDir], {
     env: { ...process.env, TICKSTREAM_LOG: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -122,5 +123,32 @@ test('the theme toggles between dark and light', async () => {
   await page.reload();
   await page.locator('#status[data-state="live"]').waitFor();
   assert.equal(await theme(), 'light');
+  await page.close();
+});
+
+test('the dashboard reconnects when the daemon comes back with fresh data', async () => {
+  const { page } = await openDashboard();
+  await page.waitForFunction(() => document.querySelectorAll('.card').length === 20);
+  // Let the dashboard see offsets far beyond what a fresh daemon has.
+  await page.waitForTimeout(2_000);
+  const stopped = new Promise((resolve) => daemon.once('exit', resolve));
+  daemon.kill('SIGTERM');
+  await stopped;
+  await page.locator('#status[data-state="reconnecting"]').waitFor({ timeout: 10_000 });
+  const host = new URL(url).host;
+  url = await startDaemon(host);
+  await page.locator('#status[data-state="live"]').waitFor({ timeout: 15_000 });
+  // Its old positions are past the new log's end: the dashboard starts afresh and streams again.
+  const first = await cardPrices(page);
+  await page.waitForFunction(
+    (before) => {
+      const now = [...document.querySelectorAll('.card')].map(
+        (c) => `${c.dataset.symbol}=${c.querySelector('.card-price').textContent}`,
+      );
+      return now.filter((p, i) => p !== before[i]).length >= 5;
+    },
+    first,
+    { timeout: 10_000 },
+  );
   await page.close();
 });

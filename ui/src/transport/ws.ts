@@ -41,7 +41,7 @@ export class WsTransport implements Transport {
     else if (this.socket.readyState === WebSocket.OPEN) this.send({ op: 'subscribe', symbols });
     return () => {
       this.listeners.delete(listener);
-      const still = new Set([...this.listeners].flatMap((l) => l.symbols));
+      const still = new Set(this.symbols());
       const gone = symbols.filter((s) => !still.has(s));
       if (gone.length > 0 && this.socket?.readyState === WebSocket.OPEN) this.send({ op: 'unsubscribe', symbols: gone });
     };
@@ -50,6 +50,11 @@ export class WsTransport implements Transport {
   onState(listener: (state: ConnectionState, detail: string) => void): () => void {
     this.stateListeners.add(listener);
     return () => this.stateListeners.delete(listener);
+  }
+
+  /** Every symbol some listener wants. */
+  private symbols(): string[] {
+    return [...new Set([...this.listeners].flatMap((l) => l.symbols))];
   }
 
   private setState(state: ConnectionState, detail: string): void {
@@ -65,9 +70,8 @@ export class WsTransport implements Transport {
     socket.onopen = () => {
       this.backoff = 250;
       this.lastFrameAt = Date.now();
-      const symbols = [...new Set([...this.listeners].flatMap((l) => l.symbols))];
       const resume = Object.keys(this.positions).length > 0 ? { ...this.positions } : undefined;
-      this.send({ op: 'subscribe', symbols, ...(resume ? { resume } : {}) });
+      this.send({ op: 'subscribe', symbols: this.symbols(), ...(resume ? { resume } : {}) });
       this.setState('live', `Live from ${url.host}`);
       this.timer = setInterval(() => this.heartbeat(), PING_EVERY_MS / 3);
     };
@@ -80,6 +84,10 @@ export class WsTransport implements Transport {
         }
       } else if (msg.type === 'gap') {
         this.positions[msg.partition] = msg.resumed_at;
+      } else if (msg.type === 'error' && msg.code === 'invalid_resume') {
+        // The server's log is not the one these positions came from (e.g. its data was reset): start afresh.
+        this.positions = {};
+        this.send({ op: 'subscribe', symbols: this.symbols() });
       }
       for (const listener of this.listeners) listener.onMessage(msg);
     };
