@@ -3,7 +3,7 @@
 //! validated once at start with errors that name the key.
 
 use std::{
-    collections::HashSet,
+    collections::{BTreeMap, HashSet},
     fmt,
     net::SocketAddr,
     path::{Path, PathBuf},
@@ -31,6 +31,163 @@ pub struct Config {
     pub sim: SimConfig,
     /// In-process log.
     pub log: LogConfig,
+    /// Kafka cluster (producer, bridge, `run --brokers`).
+    pub kafka: KafkaConfig,
+}
+
+/// `[kafka]`: typed settings, plus `[kafka.properties]`, librdkafka
+/// properties passed through unchanged (SASL, SSL, timeouts…). Secrets are
+/// redacted in `Debug` output and logs.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// Bootstrap servers (`bootstrap.servers`), e.g. `"k1:9092,k2:9092"`.
+    pub brokers: String,
+    /// Replication factor of the topics Tickstream creates.
+    pub replication_factor: i32,
+    /// Where a bridge starts reading.
+    pub start: StartPosition,
+    /// librdkafka properties, e.g. `"security.protocol" = "SASL_SSL"`.
+    pub properties: BTreeMap<String, PropertyValue>,
+}
+
+/// A librdkafka property value: written as a TOML string, number or boolean,
+/// passed on as text.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum PropertyValue {
+    /// `"lz4"`
+    Text(String),
+    /// `5`
+    Integer(i64),
+    /// `0.5`
+    Float(f64),
+    /// `true`
+    Bool(bool),
+}
+
+impl fmt::Display for PropertyValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PropertyValue::Text(s) => f.write_str(s),
+            PropertyValue::Integer(n) => write!(f, "{n}"),
+            PropertyValue::Float(x) => write!(f, "{x}"),
+            PropertyValue::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+/// Where a bridge starts reading each partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StartPosition {
+    /// New messages only.
+    #[default]
+    Latest,
+    /// Everything the cluster retains.
+    Earliest,
+    /// The first message at or after this time.
+    Time(chrono::DateTime<chrono::Utc>),
+    /// Where this bridge's store left off (latest for partitions it never read).
+    Stored,
+}
+
+impl std::str::FromStr for StartPosition {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "latest" => Ok(Self::Latest),
+            "earliest" => Ok(Self::Earliest),
+            "stored" => Ok(Self::Stored),
+            _ => crate::model::timestamp::parse(s)
+                .map(Self::Time)
+                .map_err(|_| {
+                    format!(
+                        "invalid start {s:?}: expected latest, earliest, stored or an RFC 3339 time"
+                    )
+                }),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StartPosition {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        Self {
+            brokers: String::new(),
+            replication_factor: 1,
+            start: StartPosition::Latest,
+            properties: BTreeMap::new(),
+        }
+    }
+}
+
+/// Whether a librdkafka property holds a secret.
+pub fn is_secret(key: &str) -> bool {
+    ["password", "secret", "key.pem", "private.key", "token"]
+        .iter()
+        .any(|word| key.contains(word))
+}
+
+impl KafkaConfig {
+    /// Whether Kafka is configured.
+    pub fn enabled(&self) -> bool {
+        !self.brokers.trim().is_empty()
+    }
+
+    /// Every property passed to librdkafka: `defaults`, then
+    /// `bootstrap.servers`, then `[kafka.properties]` (which win).
+    pub fn client_properties(&self, defaults: &[(&str, &str)]) -> BTreeMap<String, String> {
+        let mut all: BTreeMap<String, String> = defaults
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        all.insert("bootstrap.servers".into(), self.brokers.clone());
+        for (k, v) in &self.properties {
+            all.insert(k.clone(), v.to_string());
+        }
+        all
+    }
+
+    /// `client_properties` with secrets replaced by `***`, for logs.
+    pub fn redacted(properties: &BTreeMap<String, String>) -> String {
+        properties
+            .iter()
+            .map(|(k, v)| format!("{k}={}", if is_secret(k) { "***" } else { v }))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+impl fmt::Debug for KafkaConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let properties: BTreeMap<&str, String> = self
+            .properties
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str(),
+                    if is_secret(k) {
+                        "***".into()
+                    } else {
+                        v.to_string()
+                    },
+                )
+            })
+            .collect();
+        f.debug_struct("KafkaConfig")
+            .field("brokers", &self.brokers)
+            .field("replication_factor", &self.replication_factor)
+            .field("start", &self.start)
+            .field("properties", &properties)
+            .finish()
+    }
 }
 
 /// `[gateway]`
@@ -158,6 +315,12 @@ pub struct Overrides {
     pub seed: Option<u64>,
     /// `--rate` / `TICKSTREAM_RATE`.
     pub rate: Option<Rate>,
+    /// `--brokers` / `TICKSTREAM_BROKERS`.
+    pub brokers: Option<String>,
+    /// `--start` / `TICKSTREAM_START`.
+    pub start: Option<StartPosition>,
+    /// `-X key=value` and `TICKSTREAM_KAFKA__KEY` (librdkafka properties).
+    pub properties: Vec<(String, String)>,
 }
 
 /// One thing wrong with a configuration: the key and the problem.
@@ -239,6 +402,17 @@ impl Config {
         if let Some(rate) = overrides.rate {
             self.sim.rate = rate;
         }
+        if let Some(brokers) = &overrides.brokers {
+            self.kafka.brokers = brokers.clone();
+        }
+        if let Some(start) = overrides.start {
+            self.kafka.start = start;
+        }
+        for (k, v) in &overrides.properties {
+            self.kafka
+                .properties
+                .insert(k.clone(), PropertyValue::Text(v.clone()));
+        }
     }
 
     /// Checks every value; returns every problem found.
@@ -315,6 +489,21 @@ impl Config {
                 l.topic_prefix
             ),
         );
+        check(
+            self.kafka.replication_factor >= 1,
+            "kafka.replication_factor",
+            format!("must be at least 1, got {}", self.kafka.replication_factor),
+        );
+        for key in self.kafka.properties.keys() {
+            check(
+                !key.is_empty()
+                    && key
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_'),
+                &format!("kafka.properties.{key}"),
+                "is not a librdkafka property name (letters, digits and dots)".into(),
+            );
+        }
         let mut seen = HashSet::new();
         for (i, spec) in self.sim.symbols.iter().enumerate() {
             let key = |field: &str| format!("sim.symbols[{i}].{field}");
@@ -487,6 +676,44 @@ mod tests {
         assert_eq!(c.store.retention, d.store.retention);
         assert_eq!((c.sim.seed, c.sim.rate), (d.sim.seed, d.sim.rate));
         assert_eq!(c.log.retention_bytes, d.log.retention_bytes);
+    }
+
+    #[test]
+    fn kafka_properties_pass_through_and_secrets_are_redacted() {
+        let mut c = load_text(
+            "[kafka]\nbrokers = \"k1:9092\"\n[kafka.properties]\n\"linger.ms\" = 20\n\"sasl.password\" = \"hunter2\"\n",
+        )
+        .unwrap();
+        c.apply(&Overrides {
+            properties: vec![("security.protocol".into(), "SASL_PLAINTEXT".into())],
+            ..Overrides::default()
+        });
+        let props = c
+            .kafka
+            .client_properties(&[("linger.ms", "5"), ("acks", "all")]);
+        assert_eq!(props["bootstrap.servers"], "k1:9092");
+        assert_eq!(props["linger.ms"], "20", "the file overrides the defaults");
+        assert_eq!(props["acks"], "all");
+        assert_eq!(props["security.protocol"], "SASL_PLAINTEXT");
+        let shown = KafkaConfig::redacted(&props);
+        assert!(
+            shown.contains("sasl.password=***") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+        assert!(!format!("{:?}", c.kafka).contains("hunter2"));
+    }
+
+    #[test]
+    fn kafka_start_positions_parse() {
+        assert_eq!("earliest".parse(), Ok(StartPosition::Earliest));
+        assert!(matches!(
+            "2026-11-24T14:30:00Z".parse(),
+            Ok(StartPosition::Time(_))
+        ));
+        let err = load_text("[kafka]\nstart = \"yesterday\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("start") && err.contains("earliest"), "{err}");
     }
 
     #[test]

@@ -19,10 +19,11 @@ use crate::{
     analytics::Quotes,
     config::Config,
     gateway::{self, GatewayState},
+    kafka::{KafkaError, KafkaPublisher, KafkaSource, ensure_topics},
     log::{Log, Reader, Start},
     metrics::{Health, Metrics},
-    model::{EncodedTick, EventKind, EventLevel, MarketEvent, SystemMetric},
-    sim::{self, RandomWalk},
+    model::{EncodedTick, EventKind, EventLevel, MarketEvent, Symbol, SystemMetric},
+    sim::{self, RandomWalk, Shard},
     store::{Store, StoreError, StoreWriter},
 };
 
@@ -45,12 +46,19 @@ pub enum EngineError {
         /// Why.
         source: StoreError,
     },
+    /// A Kafka role was started without brokers.
+    #[error("no Kafka brokers: set --brokers (or kafka.brokers, TICKSTREAM_BROKERS)")]
+    NoBrokers,
+    /// The Kafka client could not be created.
+    #[error("Kafka client")]
+    Kafka(#[source] KafkaError),
     /// The listener's address could not be read.
     #[error("cannot read the listener's address")]
     Listener(#[source] std::io::Error),
 }
 
 /// A cancellation token and the tasks it stops.
+#[derive(Clone)]
 struct Stage {
     token: CancellationToken,
     tasks: TaskTracker,
@@ -73,24 +81,182 @@ impl Stage {
 
 /// How often the engine publishes its own health to `system_metrics`.
 const HEALTH_SAMPLE_EVERY: Duration = Duration::from_secs(5);
+/// How long shutdown waits for Kafka to acknowledge queued ticks.
+const KAFKA_FLUSH_DEADLINE: Duration = Duration::from_millis(1_000);
 
-/// A running all-in-one engine: simulator → log → quotes, store, gateway.
+/// What a process does. The role only chooses sources and sinks; the paths
+/// between them are the same in every role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Simulator → log → quotes, store, gateway; through Kafka (simulator →
+    /// Kafka → log) when brokers are configured.
+    AllInOne,
+    /// Simulator → Kafka, for the symbols of one shard. Serves only
+    /// `/metrics`, `/healthz` and `/readyz`.
+    Producer(Shard),
+    /// Kafka → log → quotes, store, gateway.
+    Bridge,
+}
+
+/// A running engine.
 pub struct Engine {
     addr: SocketAddr,
-    state: Arc<GatewayState>,
+    state: Option<Arc<GatewayState>>,
     sources: Stage,
     gateway: Stage,
     sinks: Stage,
 }
 
 impl Engine {
-    /// Starts every component; the gateway serves on `listener`.
+    /// Starts the components of `role`; the gateway serves on `listener`.
     ///
     /// # Errors
-    /// Returns an [`EngineError`] when the data directory or database
-    /// cannot be opened.
-    pub async fn start(config: &Config, listener: TcpListener) -> Result<Self, EngineError> {
+    /// Returns an [`EngineError`] when the data directory or database cannot
+    /// be opened, or a Kafka role has no brokers.
+    pub async fn start(
+        config: &Config,
+        role: Role,
+        listener: TcpListener,
+    ) -> Result<Self, EngineError> {
         let addr = listener.local_addr().map_err(EngineError::Listener)?;
+        let kafka = config.kafka.enabled();
+        if !kafka && role != Role::AllInOne {
+            return Err(EngineError::NoBrokers);
+        }
+        let metrics = Arc::new(Metrics::new());
+        let health = Arc::new(Health::default());
+        let (sources, gateway_stage, sinks) = (Stage::new(), Stage::new(), Stage::new());
+        if role == Role::Bridge {
+            // A bridge may start before any producer: it creates the topics too.
+            let (config, health, token) = (config.clone(), health.clone(), sources.token.clone());
+            sources
+                .tasks
+                .spawn(async move { create_topics(&config, &health, &token).await });
+        }
+
+        let Role::Producer(shard) = role else {
+            let local = Local::open(config, &metrics, &health, &sinks)?;
+            if role == Role::AllInOne {
+                let publish_to_kafka =
+                    kafka.then(|| KafkaPublisher::new(&config.kafka, metrics.clone()));
+                let publisher = publish_to_kafka.transpose().map_err(EngineError::Kafka)?;
+                spawn_simulator(
+                    config,
+                    Shard::ALL,
+                    &local.log,
+                    publisher,
+                    &metrics,
+                    &health,
+                    &sources,
+                );
+            }
+            if kafka {
+                spawn_bridge(config, &local, &metrics, &health, &sources)?;
+            }
+            sources.tasks.spawn(sample_health(
+                local.log.clone(),
+                metrics.clone(),
+                sources.token.clone(),
+            ));
+            let state = Arc::new(GatewayState::new(
+                local.log,
+                local.quotes,
+                local.universe,
+                metrics,
+                health,
+                local.database,
+                (
+                    config.gateway.max_frame_bytes,
+                    config.gateway.max_symbols_per_client,
+                ),
+                gateway_stage.token.clone(),
+            ));
+            let ui_dir = config.gateway.ui_dir.clone().or_else(find_ui_dir);
+            if ui_dir.is_none() {
+                tracing::warn!(
+                    "dashboard not found: run `cargo xtask build` or set gateway.ui_dir"
+                );
+            }
+            spawn_gateway(
+                listener,
+                gateway::router(state.clone(), ui_dir.as_deref()),
+                &gateway_stage,
+            );
+            return Ok(Self {
+                addr,
+                state: Some(state),
+                sources,
+                gateway: gateway_stage,
+                sinks,
+            });
+        };
+
+        // Producer: no local consumers, no store.
+        health.store.store(true, Ordering::Relaxed);
+        let log = Arc::new(Log::new(&config.log_settings(), &[]));
+        let publisher =
+            KafkaPublisher::new(&config.kafka, metrics.clone()).map_err(EngineError::Kafka)?;
+        spawn_simulator(
+            config,
+            shard,
+            &log,
+            Some(publisher),
+            &metrics,
+            &health,
+            &sources,
+        );
+        spawn_gateway(
+            listener,
+            gateway::ops_router(metrics, health),
+            &gateway_stage,
+        );
+        Ok(Self {
+            addr,
+            state: None,
+            sources,
+            gateway: gateway_stage,
+            sinks,
+        })
+    }
+
+    /// The address the gateway listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The state the gateway serves from (log, quotes, metrics); `None` for
+    /// the producer, which serves no data.
+    pub fn state(&self) -> Option<&Arc<GatewayState>> {
+        self.state.as_ref()
+    }
+
+    /// Stops the sources, then the gateway (no new connections, WebSockets
+    /// closed), then the sinks after they drained the log into the store.
+    pub async fn shutdown(self) {
+        self.sources.stop().await;
+        self.gateway.stop().await;
+        self.sinks.stop().await;
+    }
+}
+
+/// The local side of a data-serving role: store, log, quotes.
+struct Local {
+    log: Arc<Log>,
+    quotes: Arc<RwLock<Quotes>>,
+    universe: HashSet<Symbol>,
+    database: PathBuf,
+    /// Next offset per `stock_ticks` partition the store recorded.
+    stored: Vec<u64>,
+}
+
+impl Local {
+    /// Opens the store and the log, and starts the sinks that follow the log.
+    fn open(
+        config: &Config,
+        metrics: &Arc<Metrics>,
+        health: &Arc<Health>,
+        sinks: &Stage,
+    ) -> Result<Self, EngineError> {
         let data_dir = &config.store.data_dir;
         std::fs::create_dir_all(data_dir).map_err(|source| EngineError::DataDir {
             path: data_dir.clone(),
@@ -103,22 +269,27 @@ impl Engine {
         };
         let store = Store::open(&database).map_err(store_error)?;
         let settings = config.log_settings();
-        let ticks_topic = format!("{}stock_ticks", settings.topic_prefix);
-        let positions = store.positions(&ticks_topic).map_err(store_error)?;
-        let log = Arc::new(Log::new(&settings, &positions));
-        let metrics = Arc::new(Metrics::new());
-        let health = Arc::new(Health::default());
+        let stored = store
+            .positions(&format!("{}stock_ticks", settings.topic_prefix))
+            .map_err(store_error)?;
+        // A bridge keeps Kafka's offsets; the local log continues its own.
+        let start = if config.kafka.enabled() {
+            &[][..]
+        } else {
+            &stored[..]
+        };
+        let log = Arc::new(Log::new(&settings, start));
         health.store.store(true, Ordering::Relaxed);
+
         let universe = config.universe();
         let mut quotes = Quotes::new();
-        for spec in &universe {
-            quotes.seed(spec.symbol.clone(), spec.price, Utc::now());
+        if !config.kafka.enabled() {
+            for spec in &universe {
+                quotes.seed(spec.symbol.clone(), spec.price, Utc::now());
+            }
         }
         let quotes = Arc::new(RwLock::new(quotes));
 
-        let (sources, gateway_stage, sinks) = (Stage::new(), Stage::new(), Stage::new());
-
-        // Sinks: the store writer and the quote book follow the whole log.
         let writer = StoreWriter::new(
             store,
             Reader::new(log.ticks.clone(), Start::Earliest),
@@ -134,102 +305,197 @@ impl Engine {
             quotes.clone(),
             sinks.token.clone(),
         ));
-
-        // Source: the simulator, on its own thread.
-        let market = RandomWalk::new(
-            &universe,
-            config.sim.seed,
-            universe.len() as f64 / config.sim.rate.nominal_per_second(),
-        );
-        log.events.append(Arc::new(MarketEvent {
-            kind: EventKind::SessionOpen,
-            level: EventLevel::Info,
-            symbol: None,
-            message: format!(
-                "simulated market open: {} symbols at {} ticks/s (seed {})",
-                universe.len(),
-                config.sim.rate,
-                config.sim.seed
-            ),
-            timestamp: Utc::now(),
-        }));
-        {
-            let (log, metrics, health, token) = (
-                log.clone(),
-                metrics.clone(),
-                health.clone(),
-                sources.token.clone(),
-            );
-            let rate = config.sim.rate;
-            sources.tasks.spawn_blocking(move || {
-                sim::produce(market, &log.ticks, rate, &token, |n| {
-                    metrics.ticks_produced.inc_by(n);
-                    health.source.store(true, Ordering::Relaxed);
-                });
-                health.source.store(false, Ordering::Relaxed);
-            });
-        }
-        sources.tasks.spawn(sample_health(
-            log.clone(),
-            metrics.clone(),
-            sources.token.clone(),
-        ));
-
-        // Gateway.
-        let state = Arc::new(GatewayState::new(
+        Ok(Self {
             log,
             quotes,
-            universe
-                .iter()
-                .map(|s| s.symbol.clone())
-                .collect::<HashSet<_>>(),
-            metrics,
-            health,
+            universe: universe.into_iter().map(|s| s.symbol).collect(),
             database,
-            (
-                config.gateway.max_frame_bytes,
-                config.gateway.max_symbols_per_client,
-            ),
-            gateway_stage.token.clone(),
-        ));
-        let ui_dir = config.gateway.ui_dir.clone().or_else(find_ui_dir);
-        if ui_dir.is_none() {
-            tracing::warn!("dashboard not found: run `cargo xtask build` or set gateway.ui_dir");
-        }
-        let router = gateway::router(state.clone(), ui_dir.as_deref());
-        let token = gateway_stage.token.clone();
-        gateway_stage.tasks.spawn(async move {
-            if let Err(error) = gateway::serve(listener, router, token).await {
-                tracing::error!(%error, "gateway stopped");
-            }
-        });
-
-        Ok(Self {
-            addr,
-            state,
-            sources,
-            gateway: gateway_stage,
-            sinks,
+            stored,
         })
     }
+}
 
-    /// The address the gateway listens on.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
+/// Runs the simulator on its own thread, into Kafka when `publisher` is
+/// given (waiting while Kafka's queue is full), else into the local log.
+fn spawn_simulator(
+    config: &Config,
+    shard: Shard,
+    log: &Arc<Log>,
+    publisher: Option<KafkaPublisher>,
+    metrics: &Arc<Metrics>,
+    health: &Arc<Health>,
+    sources: &Stage,
+) {
+    let universe = shard.select(&config.universe());
+    let market = RandomWalk::new(
+        &universe,
+        config.sim.seed,
+        universe.len() as f64 / config.sim.rate.nominal_per_second(),
+    );
+    let open = MarketEvent {
+        kind: EventKind::SessionOpen,
+        level: EventLevel::Info,
+        symbol: None,
+        message: format!(
+            "simulated market open: {} symbols at {} ticks/s (seed {})",
+            universe.len(),
+            config.sim.rate,
+            config.sim.seed
+        ),
+        timestamp: Utc::now(),
+    };
+    let run = SimulatorRun {
+        rate: config.sim.rate,
+        log: log.clone(),
+        publisher,
+        metrics: metrics.clone(),
+        health: health.clone(),
+        token: sources.token.clone(),
+    };
+    let kafka_config = run.publisher.is_some().then(|| config.clone());
+    let stage = sources.clone();
+    sources.tasks.spawn(async move {
+        // Publishing to Kafka waits for the topics, so none is auto-created wrongly.
+        if let Some(config) = kafka_config
+            && !create_topics(&config, &run.health, &run.token).await
+        {
+            return;
+        }
+        stage.tasks.spawn_blocking(move || run.run(market, open));
+    });
+}
 
-    /// The state the gateway serves from (log, quotes, metrics).
-    pub fn state(&self) -> &Arc<GatewayState> {
-        &self.state
-    }
+/// The simulator's thread: where its ticks go and what it reports to.
+struct SimulatorRun {
+    rate: sim::Rate,
+    log: Arc<Log>,
+    publisher: Option<KafkaPublisher>,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    token: CancellationToken,
+}
 
-    /// Stops the sources, then the gateway (no new connections, WebSockets
-    /// closed), then the sinks after they drained the log into the store.
-    pub async fn shutdown(self) {
-        self.sources.stop().await;
-        self.gateway.stop().await;
-        self.sinks.stop().await;
+impl SimulatorRun {
+    /// Publishes `open`, then ticks until cancelled; then waits (briefly)
+    /// for Kafka to acknowledge what it queued.
+    fn run(self, market: RandomWalk, open: MarketEvent) {
+        let Self {
+            rate,
+            log,
+            publisher,
+            metrics,
+            health,
+            token,
+        } = self;
+        match &publisher {
+            None => {
+                log.events.append(Arc::new(open));
+            }
+            Some(kafka) => {
+                let json = serde_json::to_vec(&open).expect("events serialize");
+                let _ = kafka.send_blocking(log.events.name(), b"", &json, &token);
+            }
+        }
+        sim::produce(market, rate, &token, |batch| {
+            let n = batch.len() as u64;
+            match &publisher {
+                None => {
+                    log.ticks.append_batch(batch.drain(..));
+                }
+                Some(kafka) => {
+                    for tick in batch.drain(..) {
+                        let key = tick.tick().symbol.as_str().as_bytes();
+                        if kafka
+                            .send_blocking(log.ticks.name(), key, tick.json().as_bytes(), &token)
+                            .is_err()
+                        {
+                            return false;
+                        }
+                    }
+                }
+            }
+            metrics.ticks_produced.inc_by(n);
+            health.source.store(true, Ordering::Relaxed);
+            true
+        });
+        health.source.store(false, Ordering::Relaxed);
+        if let Some(kafka) = &publisher
+            && let Err(error) = kafka.flush(KAFKA_FLUSH_DEADLINE)
+        {
+            tracing::error!(%error, in_flight = kafka.in_flight(), "Kafka did not acknowledge every tick before shutdown");
+        }
     }
+}
+
+/// Mirrors Kafka into the local log, on its own thread.
+fn spawn_bridge(
+    config: &Config,
+    local: &Local,
+    metrics: &Arc<Metrics>,
+    health: &Arc<Health>,
+    sources: &Stage,
+) -> Result<(), EngineError> {
+    let source = KafkaSource::new(
+        &config.kafka,
+        local.log.clone(),
+        metrics.clone(),
+        health.clone(),
+    )
+    .map_err(EngineError::Kafka)?;
+    let (start, stored, token) = (
+        config.kafka.start,
+        local.stored.clone(),
+        sources.token.clone(),
+    );
+    sources
+        .tasks
+        .spawn_blocking(move || match source.assign(start, &stored, &token) {
+            Ok(()) => source.run(&token),
+            Err(KafkaError::Cancelled) => {}
+            Err(error) => tracing::error!(%error, "the bridge cannot read the cluster"),
+        });
+    Ok(())
+}
+
+/// Creates the Kafka topics, retrying while the cluster is unreachable.
+/// Returns false when the cluster refused or shutdown began.
+async fn create_topics(config: &Config, health: &Health, token: &CancellationToken) -> bool {
+    let settings = config.log_settings();
+    let names = ["stock_ticks", "market_events", "system_metrics"]
+        .map(|n| format!("{}{n}", settings.topic_prefix));
+    let topics = [
+        (names[0].as_str(), settings.partitions),
+        (names[1].as_str(), 1),
+        (names[2].as_str(), 1),
+    ];
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        match ensure_topics(&config.kafka, &topics).await {
+            Ok(()) => return true,
+            Err(KafkaError::TopicRefused { topic, reason }) => {
+                health.source.store(false, Ordering::Relaxed);
+                tracing::error!(topic, reason, "the cluster refused to create a topic");
+                return false;
+            }
+            Err(error) => {
+                tracing::warn!(%error, retry_in = ?backoff, "cannot create Kafka topics yet")
+            }
+        }
+        tokio::select! {
+            () = token.cancelled() => return false,
+            () = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+}
+
+fn spawn_gateway(listener: TcpListener, router: axum::Router, stage: &Stage) {
+    let token = stage.token.clone();
+    stage.tasks.spawn(async move {
+        if let Err(error) = gateway::serve(listener, router, token).await {
+            tracing::error!(%error, "gateway stopped");
+        }
+    });
 }
 
 /// Keeps the quote book current from the tick topic.

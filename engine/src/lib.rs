@@ -8,6 +8,7 @@
 //! - [`model`]: the wire types (ticks, events, metrics, candles, the WebSocket
 //!   protocol). The only types that cross a process boundary.
 //! - [`sim`]: the market simulator, a source of ticks.
+//! - [`kafka`]: the Kafka producer and source (the distributed log).
 //! - [`log`]: the in-process partitioned log (the local broker): topics,
 //!   partitions, offsets, retention, replay.
 //! - [`analytics`]: candles and last prices, computed from the log.
@@ -23,6 +24,7 @@ pub mod analytics;
 pub mod config;
 pub mod engine;
 pub mod gateway;
+pub mod kafka;
 pub mod log;
 pub mod metrics;
 pub mod model;

@@ -43,6 +43,18 @@ pub struct Metrics {
     pub store_skipped_ticks: IntCounter,
     /// Ticks older than their symbol's open candle, left out of candles.
     pub candle_late_ticks: IntCounter,
+    /// Records Kafka acknowledged.
+    pub kafka_delivered: IntCounter,
+    /// Records Kafka failed to deliver.
+    pub kafka_delivery_errors: IntCounter,
+    /// Waits on a full producer queue (backpressure on the source).
+    pub kafka_backpressure: IntCounter,
+    /// Messages mirrored from Kafka into the local log.
+    pub kafka_consumed: IntCounter,
+    /// Malformed messages skipped, by topic.
+    pub kafka_malformed: IntCounterVec,
+    /// Messages received again after a reconnect, skipped.
+    pub kafka_duplicates: IntCounter,
 }
 
 impl Metrics {
@@ -85,7 +97,39 @@ impl Metrics {
         registry
             .register(Box::new(ws_errors.clone()))
             .expect("unique metric");
+        let kafka_malformed = IntCounterVec::new(
+            Opts::new(
+                "tickstream_kafka_malformed_total",
+                "Malformed Kafka messages skipped, by topic.",
+            ),
+            &["topic"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(kafka_malformed.clone()))
+            .expect("unique metric");
         Self {
+            kafka_delivered: counter(
+                "tickstream_kafka_delivered_total",
+                "Records Kafka acknowledged.",
+            ),
+            kafka_delivery_errors: counter(
+                "tickstream_kafka_delivery_errors_total",
+                "Records Kafka failed to deliver.",
+            ),
+            kafka_backpressure: counter(
+                "tickstream_kafka_backpressure_waits_total",
+                "Waits on a full Kafka producer queue (backpressure on the source).",
+            ),
+            kafka_consumed: counter(
+                "tickstream_kafka_consumed_total",
+                "Messages mirrored from Kafka into the local log.",
+            ),
+            kafka_malformed,
+            kafka_duplicates: counter(
+                "tickstream_kafka_duplicates_total",
+                "Kafka messages received again after a reconnect, skipped.",
+            ),
             ticks_produced: counter(
                 "tickstream_ticks_produced_total",
                 "Ticks produced by the simulator.",

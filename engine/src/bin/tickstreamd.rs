@@ -7,9 +7,9 @@ use std::{io::IsTerminal, net::SocketAddr, path::PathBuf, process::ExitCode, tim
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tickstream::{
-    config::{Config, Overrides},
-    engine::Engine,
-    sim::Rate,
+    config::{Config, Overrides, StartPosition},
+    engine::{Engine, Role},
+    sim::{Rate, Shard},
     tail::{self, TailOptions},
 };
 use tokio_util::sync::CancellationToken;
@@ -24,32 +24,90 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// All-in-one: simulator → log → gateway (WebSocket, REST, dashboard) + SQLite store.
+    /// All-in-one: simulator → log → gateway (WebSocket, REST, dashboard) + SQLite store;
+    /// with --brokers, simulator → Kafka → log.
     Run(RunArgs),
+    /// Simulator → Kafka (serves /metrics, /healthz, /readyz).
+    Producer(ProducerArgs),
+    /// Kafka → log → gateway (WebSocket, REST, dashboard) + SQLite store.
+    Bridge(BridgeArgs),
     /// Print a gateway's live ticks in the terminal.
     Tail(TailArgs),
 }
 
 #[derive(clap::Args)]
-struct RunArgs {
+struct CommonArgs {
     /// TOML config file (see headless/tickstream.example.toml).
     #[arg(long, env = "TICKSTREAM_CONFIG")]
     config: Option<PathBuf>,
     /// Address to serve HTTP on.
     #[arg(long, env = "TICKSTREAM_LISTEN")]
     listen: Option<SocketAddr>,
-    /// Directory of the SQLite store.
-    #[arg(long, env = "TICKSTREAM_DATA_DIR")]
-    data_dir: Option<PathBuf>,
+    /// Log format: "text" or "json" (default: text on a terminal, else json).
+    #[arg(long, env = "TICKSTREAM_LOG_FORMAT")]
+    log_format: Option<LogFormat>,
+}
+
+#[derive(clap::Args)]
+struct SimArgs {
     /// Simulator seed.
     #[arg(long, env = "TICKSTREAM_SEED")]
     seed: Option<u64>,
     /// Simulator ticks per second over all symbols, or "max".
     #[arg(long, env = "TICKSTREAM_RATE")]
     rate: Option<Rate>,
-    /// Log format: "text" or "json" (default: text on a terminal, else json).
-    #[arg(long, env = "TICKSTREAM_LOG_FORMAT")]
-    log_format: Option<LogFormat>,
+}
+
+#[derive(clap::Args)]
+struct KafkaArgs {
+    /// Kafka bootstrap servers, e.g. k1:9092,k2:9092.
+    #[arg(long, env = "TICKSTREAM_BROKERS")]
+    brokers: Option<String>,
+    /// A librdkafka property, passed through unchanged (repeatable), e.g.
+    /// -X security.protocol=SASL_PLAINTEXT. Also TICKSTREAM_KAFKA__<NAME>
+    /// environment variables (SASL_USERNAME for sasl.username).
+    #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = parse_property)]
+    properties: Vec<(String, String)>,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Directory of the SQLite store.
+    #[arg(long, env = "TICKSTREAM_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    sim: SimArgs,
+    #[command(flatten)]
+    kafka: KafkaArgs,
+}
+
+#[derive(clap::Args)]
+struct ProducerArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(flatten)]
+    sim: SimArgs,
+    #[command(flatten)]
+    kafka: KafkaArgs,
+    /// This replica's slice of the symbols: INDEX/COUNT, e.g. 0/2 and 1/2.
+    #[arg(long, env = "TICKSTREAM_SHARD", default_value = "0/1")]
+    shard: Shard,
+}
+
+#[derive(clap::Args)]
+struct BridgeArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Directory of the SQLite store.
+    #[arg(long, env = "TICKSTREAM_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    kafka: KafkaArgs,
+    /// Where to start reading: latest, earliest, stored, or an RFC 3339 time.
+    #[arg(long, env = "TICKSTREAM_START")]
+    start: Option<StartPosition>,
 }
 
 #[derive(clap::Args)]
@@ -63,6 +121,26 @@ struct TailArgs {
     /// Print one JSON tick per line instead of a table.
     #[arg(long)]
     json: bool,
+}
+
+fn parse_property(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("expected KEY=VALUE, got {text:?}")),
+    }
+}
+
+/// librdkafka properties from `TICKSTREAM_KAFKA__<NAME>` variables
+/// (`TICKSTREAM_KAFKA__SASL_USERNAME` → `sasl.username`).
+fn env_properties() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter_map(|(name, value)| {
+            let key = name.strip_prefix("TICKSTREAM_KAFKA__")?;
+            Some((key.to_ascii_lowercase().replace('_', "."), value))
+        })
+        .collect()
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -95,8 +173,20 @@ fn fail(error: &anyhow::Error) -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    let none = || (None, None);
     match cli.command {
-        Command::Run(args) => run(args).await,
+        Command::Run(a) => {
+            let overrides = overrides(a.data_dir, (a.sim.seed, a.sim.rate), a.kafka, None);
+            serve(a.common, overrides, Role::AllInOne).await
+        }
+        Command::Producer(a) => {
+            let overrides = overrides(None, (a.sim.seed, a.sim.rate), a.kafka, None);
+            serve(a.common, overrides, Role::Producer(a.shard)).await
+        }
+        Command::Bridge(a) => {
+            let overrides = overrides(a.data_dir, none(), a.kafka, a.start);
+            serve(a.common, overrides, Role::Bridge).await
+        }
         Command::Tail(args) => {
             let token = CancellationToken::new();
             tokio::spawn(cancel_on_signal(token.clone()));
@@ -115,15 +205,29 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn run(args: RunArgs) -> anyhow::Result<()> {
-    init_tracing(args.log_format);
-    let overrides = Overrides {
-        listen: args.listen,
-        data_dir: args.data_dir,
-        seed: args.seed,
-        rate: args.rate,
-    };
-    let config = Config::load(args.config.as_deref(), &overrides)?;
+fn overrides(
+    data_dir: Option<PathBuf>,
+    (seed, rate): (Option<u64>, Option<Rate>),
+    kafka: KafkaArgs,
+    start: Option<StartPosition>,
+) -> Overrides {
+    let mut properties = env_properties();
+    properties.extend(kafka.properties);
+    Overrides {
+        listen: None,
+        data_dir,
+        seed,
+        rate,
+        brokers: kafka.brokers,
+        start,
+        properties,
+    }
+}
+
+async fn serve(common: CommonArgs, mut overrides: Overrides, role: Role) -> anyhow::Result<()> {
+    init_tracing(common.log_format);
+    overrides.listen = common.listen;
+    let config = Config::load(common.config.as_deref(), &overrides)?;
     let listener = tokio::net::TcpListener::bind(config.gateway.listen)
         .await
         .with_context(|| {
@@ -132,12 +236,16 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
                 config.gateway.listen
             )
         })?;
-    let engine = Engine::start(&config, listener).await?;
+    let engine = Engine::start(&config, role, listener).await?;
     let addr = engine.local_addr();
-    tracing::info!(%addr, data_dir = %config.store.data_dir.display(), rate = %config.sim.rate, "tickstreamd running");
-    println!(
-        "Tickstream dashboard: http://{addr}/  (WebSocket ws://{addr}/ws, REST http://{addr}/api/v1)"
-    );
+    tracing::info!(%addr, ?role, data_dir = %config.store.data_dir.display(), rate = %config.sim.rate, "tickstreamd running");
+    if engine.state().is_some() {
+        println!(
+            "Tickstream dashboard: http://{addr}/  (WebSocket ws://{addr}/ws, REST http://{addr}/api/v1)"
+        );
+    } else {
+        println!("Tickstream producer: metrics at http://{addr}/metrics");
+    }
 
     let token = CancellationToken::new();
     cancel_on_signal(token.clone()).await;

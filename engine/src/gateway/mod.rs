@@ -14,7 +14,6 @@ use std::{
 
 use axum::{
     Json, Router,
-    extract::State,
     http::{StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
@@ -118,7 +117,7 @@ impl GatewayState {
     }
 }
 
-/// The gateway's routes. `ui_dir` holds the built dashboard.
+/// The gateway's routes: data, operations and the dashboard (from `ui_dir`).
 pub fn router(state: Arc<GatewayState>, ui_dir: Option<&Path>) -> Router {
     let api = Router::new()
         .route("/api/v1/symbols", get(rest::symbols))
@@ -126,22 +125,38 @@ pub fn router(state: Arc<GatewayState>, ui_dir: Option<&Path>) -> Router {
         .route("/api/v1/candles", get(rest::candles))
         .route("/api/{*rest}", get(rest::not_found))
         .layer(CompressionLayer::new());
-    let router = Router::new()
+    let data = Router::new()
         .route("/ws", get(ws::upgrade))
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .merge(api);
+        .merge(api)
+        .with_state(state.clone());
+    let router = data.merge(ops_router(state.metrics.clone(), state.health.clone()));
     let router = match ui_dir {
         Some(dir) => {
             router.fallback_service(ServeDir::new(dir).append_index_html_on_directories(true))
         }
         None => router.fallback(ui_missing),
     };
+    with_tracing(router)
+}
+
+/// Only `/metrics`, `/healthz` and `/readyz`: for roles that serve no data
+/// (the producer).
+pub fn ops_router(metrics: Arc<Metrics>, health: Arc<Health>) -> Router {
+    let router = Router::new()
+        .route(
+            "/metrics",
+            get(move || async move { render_metrics(&metrics) }),
+        )
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(move || async move { readyz(&health) }));
+    with_tracing(router)
+}
+
+fn with_tracing(router: Router) -> Router {
     // 5xx causes are logged where they happen; an unready /readyz is not an error.
-    let trace =
-        TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG));
-    router.layer(trace).with_state(state)
+    router.layer(
+        TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+    )
 }
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then stops
@@ -165,13 +180,13 @@ pub async fn serve(
         .await
 }
 
-async fn metrics(State(state): State<Arc<GatewayState>>) -> Response {
+fn render_metrics(metrics: &Metrics) -> Response {
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        metrics.render(),
     )
         .into_response()
 }
@@ -180,9 +195,8 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-async fn readyz(State(state): State<Arc<GatewayState>>) -> Response {
+fn readyz(health: &Health) -> Response {
     use std::sync::atomic::Ordering::Relaxed;
-    let health = &state.health;
     let body = json!({
         "ready": health.ready(),
         "checks": { "source": health.source.load(Relaxed), "store": health.store.load(Relaxed) },

@@ -13,7 +13,7 @@ mod topic;
 use std::sync::Arc;
 
 pub use reader::{Reader, Start};
-pub use topic::{Gap, Record, Retention, Topic};
+pub use topic::{Gap, Record, Retention, StaleOffset, Topic};
 
 use crate::model::{EncodedTick, MarketEvent, SystemMetric};
 

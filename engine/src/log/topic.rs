@@ -41,30 +41,60 @@ pub struct Gap {
     pub earliest: u64,
 }
 
+/// An append at an offset the partition has already passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("offset {offset} is behind the partition's next offset {next}")]
+pub struct StaleOffset {
+    /// The offset given.
+    pub offset: u64,
+    /// The lowest offset the partition accepts.
+    pub next: u64,
+}
+
+/// One partition. Offsets ascend but need not be dense: a bridge keeps
+/// Kafka's offsets, which skip transaction markers and compacted records.
 struct Partition<T> {
-    /// Offset of `records[0]`.
+    /// Offsets below this are not retained (evicted, or before this log began).
     start: u64,
-    records: VecDeque<T>,
+    /// One past the newest offset: the next offset assigned.
+    end: u64,
+    records: VecDeque<(u64, T)>,
     bytes: usize,
 }
 
 impl<T: Record> Partition<T> {
-    fn end(&self) -> u64 {
-        self.start + self.records.len() as u64
-    }
-
-    fn push(&mut self, record: T, retention: Retention) -> u64 {
-        let offset = self.end();
+    fn push_at(
+        &mut self,
+        offset: u64,
+        record: T,
+        retention: Retention,
+    ) -> Result<u64, StaleOffset> {
+        if offset < self.end {
+            return Err(StaleOffset {
+                offset,
+                next: self.end,
+            });
+        }
+        if self.records.is_empty() {
+            self.start = offset;
+        }
+        self.end = offset + 1;
         self.bytes += record.weight();
-        self.records.push_back(record);
+        self.records.push_back((offset, record));
         while self.records.len() > retention.max_records
             || (self.bytes > retention.max_bytes && self.records.len() > 1)
         {
-            let old = self.records.pop_front().expect("non-empty");
+            let (_, old) = self.records.pop_front().expect("non-empty");
             self.bytes -= old.weight();
-            self.start += 1;
+            self.start = self.records.front().map_or(self.end, |(o, _)| *o);
         }
-        offset
+        Ok(offset)
+    }
+
+    fn push(&mut self, record: T, retention: Retention) -> u64 {
+        let offset = self.end;
+        self.push_at(offset, record, retention)
+            .expect("the end offset is never stale")
     }
 }
 
@@ -98,8 +128,10 @@ impl<T: Record> Topic<T> {
         assert!(partitions > 0, "a topic has at least one partition");
         let partitions = (0..partitions as usize)
             .map(|p| {
+                let start = start_offsets.get(p).copied().unwrap_or(0);
                 RwLock::new(Partition {
-                    start: start_offsets.get(p).copied().unwrap_or(0),
+                    start,
+                    end: start,
                     records: VecDeque::new(),
                     bytes: 0,
                 })
@@ -139,6 +171,23 @@ impl<T: Record> Topic<T> {
         (partition, offset)
     }
 
+    /// Appends a record to `partition` at `offset` (e.g. Kafka's), which must
+    /// not be behind the partition's end; offsets may skip.
+    ///
+    /// # Errors
+    /// Returns [`StaleOffset`] for an offset the partition has passed (a
+    /// duplicate); nothing is appended.
+    ///
+    /// # Panics
+    /// Panics when `partition` does not exist.
+    pub fn append_at(&self, partition: u32, offset: u64, record: T) -> Result<(), StaleOffset> {
+        self.partitions[partition as usize]
+            .write()
+            .push_at(offset, record, self.retention)?;
+        self.wake_readers();
+        Ok(())
+    }
+
     /// Appends records, each to the partition of its key, taking each
     /// partition's lock once and waking readers once. Returns the count.
     pub fn append_batch(&self, records: impl IntoIterator<Item = T>) -> usize {
@@ -171,7 +220,7 @@ impl<T: Record> Topic<T> {
 
     /// The offset the next record of a partition will get.
     pub fn latest(&self, partition: u32) -> u64 {
-        self.partitions[partition as usize].read().end()
+        self.partitions[partition as usize].read().end
     }
 
     /// Calls `visit(offset, record)` for up to `max` records of `partition`
@@ -194,13 +243,18 @@ impl<T: Record> Topic<T> {
                 earliest: p.start,
             });
         }
-        let first = (from - p.start) as usize;
-        let mut offset = from;
-        for record in p.records.range(first.min(p.records.len())..).take(max) {
-            visit(offset, record);
-            offset += 1;
+        // Dense offsets index directly; sparse ones need a search.
+        let dense = (from - p.start) as usize;
+        let first = match p.records.get(dense) {
+            Some((o, _)) if *o == from => dense,
+            _ => p.records.partition_point(|(o, _)| *o < from),
+        };
+        let mut next = from;
+        for (offset, record) in p.records.range(first..).take(max) {
+            visit(*offset, record);
+            next = offset + 1;
         }
-        Ok(offset)
+        Ok(next)
     }
 
     /// Copies up to `max` records of `partition` from offset `from` into
@@ -353,6 +407,46 @@ mod tests {
             b.fetch(p, 0, 100, &mut y).unwrap();
             assert_eq!(x, y);
         }
+    }
+
+    #[test]
+    fn sparse_offsets_are_kept_and_read_in_order() {
+        let t = Topic::new(
+            "t",
+            1,
+            Retention {
+                max_records: 3,
+                max_bytes: usize::MAX,
+            },
+            &[],
+        );
+        for offset in [1_000, 1_001, 1_003, 1_007] {
+            t.append_at(0, offset, R("X", 1)).unwrap();
+        }
+        // The first record set the start; the oldest was evicted by count.
+        assert_eq!((t.earliest(0), t.latest(0)), (1_001, 1_008));
+        let mut out = Vec::new();
+        assert_eq!(t.fetch(0, 1_002, 10, &mut out), Ok(1_008));
+        assert_eq!(
+            out.iter().map(|(o, _)| *o).collect::<Vec<_>>(),
+            [1_003, 1_007]
+        );
+        assert_eq!(
+            t.append_at(0, 1_007, R("X", 1)),
+            Err(StaleOffset {
+                offset: 1_007,
+                next: 1_008
+            })
+        );
+        assert_eq!(
+            t.fetch(0, 1_000, 10, &mut out),
+            Err(Gap {
+                requested: 1_000,
+                earliest: 1_001
+            })
+        );
+        // Local appends continue after the last offset.
+        assert_eq!(t.append(R("X", 1)), (0, 1_008));
     }
 
     #[test]

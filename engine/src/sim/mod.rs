@@ -17,10 +17,7 @@ use tokio_util::sync::CancellationToken;
 pub use random_walk::RandomWalk;
 pub use universe::{SymbolSpec, default_universe};
 
-use crate::{
-    log::Topic,
-    model::{EncodedTick, Symbol, Tick},
-};
+use crate::model::{EncodedTick, Symbol, Tick};
 
 /// A simulated market: the next trade, given the time it happens.
 pub trait Market: Send {
@@ -85,14 +82,14 @@ const MIN_PERIOD: Duration = Duration::from_millis(1);
 /// Longest sleep, so cancellation is seen quickly at low rates.
 const MAX_SLEEP: Duration = Duration::from_millis(50);
 
-/// Runs `market` into `topic` at `rate` until `token` is cancelled, calling
-/// `on_batch(n)` after each batch. Blocking: run it on its own thread.
+/// Runs `market` at `rate` until `token` is cancelled, handing each batch
+/// of ticks to `publish`, which drains it (and may block: backpressure).
+/// Stops early when `publish` returns false. Blocking: run it on its own thread.
 pub fn produce(
     mut market: impl Market,
-    topic: &Topic<Arc<EncodedTick>>,
     rate: Rate,
     token: &CancellationToken,
-    mut on_batch: impl FnMut(u64),
+    mut publish: impl FnMut(&mut Vec<Arc<EncodedTick>>) -> bool,
 ) {
     let start = Instant::now();
     let mut sent: u64 = 0;
@@ -116,16 +113,58 @@ pub fn produce(
         let n = (due - sent).min(MAX_BATCH);
         let now = Utc::now();
         batch.extend((0..n).map(|_| Arc::new(EncodedTick::new(market.next_tick(now)))));
-        topic.append_batch(batch.drain(..));
+        if !publish(&mut batch) {
+            return;
+        }
         sent += n;
-        on_batch(n);
+    }
+}
+
+/// A slice of the universe: replica `index` of `count` producers simulates
+/// every `count`-th symbol starting at `index`, so replicas never overlap
+/// and together cover every symbol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This replica, from 0.
+    pub index: u32,
+    /// Number of replicas.
+    pub count: u32,
+}
+
+impl Shard {
+    /// The whole universe.
+    pub const ALL: Shard = Shard { index: 0, count: 1 };
+
+    /// The symbols of this shard, in universe order.
+    pub fn select(&self, universe: &[SymbolSpec]) -> Vec<SymbolSpec> {
+        universe
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i as u32 % self.count == self.index)
+            .map(|(_, spec)| spec.clone())
+            .collect()
+    }
+}
+
+impl FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let parsed = s.split_once('/').and_then(|(i, n)| {
+            Some((i.trim().parse::<u32>().ok()?, n.trim().parse::<u32>().ok()?))
+        });
+        match parsed {
+            Some((index, count)) if count > 0 && index < count => Ok(Shard { index, count }),
+            _ => Err(format!(
+                "invalid shard {s:?}: expected INDEX/COUNT with INDEX < COUNT, e.g. 0/2"
+            )),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::Retention;
+    use crate::log::{Retention, Topic};
 
     #[test]
     fn parses_rates() {
@@ -139,6 +178,29 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("max")
+        );
+    }
+
+    #[test]
+    fn shards_split_the_universe_without_overlap_or_hole() {
+        let universe = default_universe();
+        let a = "0/3".parse::<Shard>().unwrap().select(&universe);
+        let b = "1/3".parse::<Shard>().unwrap().select(&universe);
+        let c = "2/3".parse::<Shard>().unwrap().select(&universe);
+        assert_eq!(a.len() + b.len() + c.len(), universe.len());
+        let mut all: Vec<_> = a
+            .iter()
+            .chain(&b)
+            .chain(&c)
+            .map(|s| s.symbol.clone())
+            .collect();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), universe.len());
+        assert!(
+            "2/2".parse::<Shard>().is_err()
+                && "1/0".parse::<Shard>().is_err()
+                && "x".parse::<Shard>().is_err()
         );
     }
 
@@ -164,10 +226,13 @@ mod tests {
         let mut total = 0;
         produce(
             RandomWalk::new(&default_universe(), 1, 0.02),
-            &topic,
             Rate::PerSecond(2_000),
             &token,
-            |n| total += n,
+            |batch| {
+                total += batch.len() as u64;
+                topic.append_batch(batch.drain(..));
+                true
+            },
         );
         stopper.join().unwrap();
         let logged: u64 = (0..4).map(|p| topic.latest(p)).sum();

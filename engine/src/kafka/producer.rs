@@ -1,0 +1,114 @@
+//! `KafkaPublisher`: sends records to Kafka keyed by symbol, waiting while
+//! librdkafka's queue is full so the source slows down instead of dropping.
+
+use std::{sync::Arc, time::Duration};
+
+use rdkafka::{
+    ClientContext,
+    error::{KafkaError as RdKafkaError, RDKafkaErrorCode},
+    message::DeliveryResult,
+    producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer},
+};
+use tokio_util::sync::CancellationToken;
+
+use super::{KafkaError, client_config};
+use crate::{config::KafkaConfig, metrics::Metrics};
+
+/// Producer defaults (any can be overridden in `[kafka.properties]`):
+/// idempotent, acknowledged by all in-sync replicas, lz4, a small linger.
+pub const PRODUCER_DEFAULTS: &[(&str, &str)] = &[
+    ("enable.idempotence", "true"),
+    ("acks", "all"),
+    ("compression.type", "lz4"),
+    ("linger.ms", "5"),
+    ("batch.num.messages", "10000"),
+    ("queue.buffering.max.messages", "200000"),
+];
+
+/// How long a full queue is waited on between attempts.
+const QUEUE_FULL_WAIT: Duration = Duration::from_millis(10);
+
+/// Counts delivery reports.
+struct Reports {
+    metrics: Arc<Metrics>,
+}
+
+impl ClientContext for Reports {}
+
+impl ProducerContext for Reports {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        match result {
+            Ok(_) => self.metrics.kafka_delivered.inc(),
+            Err((error, _)) => {
+                self.metrics.kafka_delivery_errors.inc();
+                tracing::error!(%error, "Kafka delivery failed");
+            }
+        }
+    }
+}
+
+/// A producer for Tickstream's topics.
+pub struct KafkaPublisher {
+    producer: ThreadedProducer<Reports>,
+    metrics: Arc<Metrics>,
+}
+
+impl KafkaPublisher {
+    /// Creates the producer. It connects lazily; an unreachable cluster
+    /// shows as records waiting in the queue, then as backpressure.
+    ///
+    /// # Errors
+    /// Returns the client error when librdkafka refuses the configuration.
+    pub fn new(config: &KafkaConfig, metrics: Arc<Metrics>) -> Result<Self, KafkaError> {
+        let producer =
+            client_config(config, "producer", PRODUCER_DEFAULTS).create_with_context(Reports {
+                metrics: metrics.clone(),
+            })?;
+        Ok(Self { producer, metrics })
+    }
+
+    /// Queues a record, waiting while the queue is full (backpressure).
+    /// Blocking: call it from the source's own thread.
+    ///
+    /// # Errors
+    /// [`KafkaError::Cancelled`] when `token` is cancelled while waiting, or
+    /// the client error for a record librdkafka refuses outright.
+    pub fn send_blocking(
+        &self,
+        topic: &str,
+        key: &[u8],
+        payload: &[u8],
+        token: &CancellationToken,
+    ) -> Result<(), KafkaError> {
+        let mut record = BaseRecord::to(topic).key(key).payload(payload);
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((RdKafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    self.metrics.kafka_backpressure.inc();
+                    if token.is_cancelled() {
+                        return Err(KafkaError::Cancelled);
+                    }
+                    std::thread::sleep(QUEUE_FULL_WAIT);
+                    record = back;
+                }
+                Err((error, _)) => return Err(error.into()),
+            }
+        }
+    }
+
+    /// Records queued or in flight.
+    pub fn in_flight(&self) -> i32 {
+        self.producer.in_flight_count()
+    }
+
+    /// Waits up to `timeout` for every queued record to be acknowledged.
+    ///
+    /// # Errors
+    /// Returns the client error when records are still unacknowledged.
+    pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
+        Ok(self.producer.flush(timeout)?)
+    }
+}
