@@ -75,9 +75,6 @@ impl<T: Record> Partition<T> {
                 next: self.end,
             });
         }
-        if self.records.is_empty() {
-            self.start = offset;
-        }
         self.end = offset + 1;
         self.bytes += record.weight();
         self.records.push_back((offset, record));
@@ -188,6 +185,24 @@ impl<T: Record> Topic<T> {
         Ok(())
     }
 
+    /// Starts an empty partition at `offset` (where a bridge begins reading
+    /// a Kafka partition): older offsets read as a gap. No effect once the
+    /// partition holds or has held records.
+    pub fn begin_at(&self, partition: u32, offset: u64) {
+        let mut p = self.partitions[partition as usize].write();
+        if p.records.is_empty() && p.start == p.end {
+            p.start = offset;
+            p.end = offset;
+        }
+    }
+
+    /// Moves a partition's end past `offset` without a record (a message
+    /// that was skipped), so readers do not wait for it.
+    pub fn skip(&self, partition: u32, offset: u64) {
+        let mut p = self.partitions[partition as usize].write();
+        p.end = p.end.max(offset + 1);
+    }
+
     /// Appends records, each to the partition of its key, taking each
     /// partition's lock once and waking readers once. Returns the count.
     pub fn append_batch(&self, records: impl IntoIterator<Item = T>) -> usize {
@@ -250,9 +265,16 @@ impl<T: Record> Topic<T> {
             _ => p.records.partition_point(|(o, _)| *o < from),
         };
         let mut next = from;
+        let mut visited = 0;
         for (offset, record) in p.records.range(first..).take(max) {
             visit(*offset, record);
             next = offset + 1;
+            visited += 1;
+        }
+        if visited < max {
+            // Read to the end: skip any offsets past the last record that
+            // hold nothing (skipped messages, transaction markers).
+            next = next.max(p.end);
         }
         Ok(next)
     }
@@ -420,10 +442,11 @@ mod tests {
             },
             &[],
         );
+        t.begin_at(0, 1_000);
         for offset in [1_000, 1_001, 1_003, 1_007] {
             t.append_at(0, offset, R("X", 1)).unwrap();
         }
-        // The first record set the start; the oldest was evicted by count.
+        // The oldest was evicted by count.
         assert_eq!((t.earliest(0), t.latest(0)), (1_001, 1_008));
         let mut out = Vec::new();
         assert_eq!(t.fetch(0, 1_002, 10, &mut out), Ok(1_008));
@@ -447,6 +470,27 @@ mod tests {
         );
         // Local appends continue after the last offset.
         assert_eq!(t.append(R("X", 1)), (0, 1_008));
+    }
+
+    #[test]
+    fn skipped_offsets_are_read_past() {
+        let t = Topic::new("t", 1, BIG, &[]);
+        t.begin_at(0, 10);
+        t.skip(0, 10);
+        t.skip(0, 11);
+        let mut out = Vec::new();
+        // Nothing to read, but the reader moves past the skipped offsets.
+        assert_eq!(t.fetch(0, 10, 5, &mut out), Ok(12));
+        t.append_at(0, 12, R("X", 1)).unwrap();
+        assert_eq!(t.fetch(0, 10, 5, &mut out), Ok(13));
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            t.fetch(0, 9, 5, &mut out),
+            Err(Gap {
+                requested: 9,
+                earliest: 10
+            })
+        );
     }
 
     #[test]

@@ -108,7 +108,21 @@ impl EncodedTick {
     /// Returns [`TickDecodeError`] when the bytes are not a JSON object with
     /// the tick's required fields.
     pub fn decode(bytes: &[u8]) -> Result<Self, TickDecodeError> {
-        let tick: Tick = serde_json::from_slice(bytes)?;
+        let mut tick: Tick = serde_json::from_slice(bytes)?;
+        if tick.partition.is_some() || tick.offset.is_some() {
+            // Logged upstream: this log's position replaces the old one.
+            let mut object: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(bytes)?;
+            object.remove("partition");
+            object.remove("offset");
+            tick.partition = None;
+            tick.offset = None;
+            let json = serde_json::to_string(&object)?;
+            return Ok(Self {
+                tick,
+                json: json.into_boxed_str(),
+            });
+        }
         let text = std::str::from_utf8(bytes).map_err(|_| TickDecodeError::NotAnObject)?;
         let text = text.trim();
         if !text.ends_with('}') {
@@ -194,6 +208,20 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["exchange"], "XNAS");
         assert_eq!(v["offset"], 7);
+    }
+
+    #[test]
+    fn decode_drops_an_upstream_log_position() {
+        let raw = br#"{"symbol":"MSFT","price":410.5,"timestamp":"2026-11-24T14:30:00Z","volume":100,"partition":1,"offset":99}"#;
+        let enc = EncodedTick::decode(raw).unwrap();
+        let mut out = String::new();
+        enc.write_logged(3, 7, &mut out);
+        assert_eq!(out.matches("\"offset\"").count(), 1, "{out}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            (v["partition"].as_u64(), v["offset"].as_u64()),
+            (Some(3), Some(7))
+        );
     }
 
     #[test]

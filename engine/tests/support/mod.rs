@@ -25,10 +25,18 @@ impl Daemon {
     /// Starts `tickstreamd run` on 127.0.0.1:0 with `extra` arguments and
     /// waits until it prints its address.
     pub fn start(extra: &[&str]) -> Self {
+        Self::role("run", extra)
+    }
+
+    /// Starts `tickstreamd ROLE` (run, producer, bridge) on 127.0.0.1:0.
+    pub fn role(role: &str, extra: &[&str]) -> Self {
         let data_dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tickstreamd"))
-            .args(["run", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir.path())
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tickstreamd"));
+        cmd.args([role, "--listen", "127.0.0.1:0"]);
+        if role != "producer" {
+            cmd.arg("--data-dir").arg(data_dir.path());
+        }
+        let mut child = cmd
             .args(extra)
             .env("TICKSTREAM_LOG", "warn")
             .stdout(Stdio::piped())
@@ -70,6 +78,19 @@ impl Daemon {
         assert!(ok, "kill -TERM {pid}");
         let status = self.child.wait().unwrap();
         (status, started.elapsed())
+    }
+
+    /// The value of a Prometheus sample (0 when absent).
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = reqwest::get(self.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(0.0)
     }
 
     /// Waits until GET /readyz answers 200.
@@ -171,4 +192,67 @@ pub fn position(tick: &Value) -> (u64, u64) {
         tick["partition"].as_u64().unwrap(),
         tick["offset"].as_u64().unwrap(),
     )
+}
+
+/// A Tansu broker (Kafka API) on a free port, for as long as this lives.
+pub struct Tansu {
+    child: Child,
+    pub brokers: String,
+}
+
+impl Tansu {
+    /// Starts Tansu from `$TANSU` (set by `cargo xtask test`). Without it
+    /// the Kafka tests are skipped, loudly.
+    pub fn start() -> Option<Self> {
+        let Some(bin) = std::env::var_os("TANSU") else {
+            eprintln!(
+                "SKIPPED: Kafka test needs the Tansu broker; run `cargo xtask test`, or set TANSU=/path/to/tansu"
+            );
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let mut child = Command::new(bin)
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
+            .args(["--storage-engine", "memory://tansu/", "--silent"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tansu starts");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "tansu exited (port {port} taken?)"
+            );
+            assert!(Instant::now() < deadline, "tansu not listening within 10 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // The listener might be another process's: ours must still be alive.
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "tansu exited: port {port} was taken"
+        );
+        Some(Self {
+            child,
+            brokers: format!("127.0.0.1:{port}"),
+        })
+    }
+}
+
+impl Drop for Tansu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -1,0 +1,238 @@
+//! Producer and bridge against a real Kafka-API broker (Tansu, started per
+//! test): delivery exactly once and in order, shards, resume across
+//! bridges, malformed messages.
+
+mod support;
+
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    time::Duration,
+};
+
+use rdkafka::{
+    ClientConfig,
+    producer::{BaseRecord, Producer, ThreadedProducer},
+};
+use serde_json::{Value, json};
+use support::{Client, Daemon, Tansu, position};
+
+/// Subscribes to every symbol from offset 0 of every partition.
+async fn subscribe_from_start(client: &mut Client) {
+    let from_zero: BTreeMap<String, u64> = (0..8).map(|p| (p.to_string(), 0)).collect();
+    client
+        .send(json!({"op":"subscribe","symbols":["*"],"resume":from_zero}))
+        .await;
+    client.recv_type("subscribed").await;
+}
+
+/// Collects ticks until none arrives for `quiet`.
+async fn collect_until_quiet(client: &mut Client, quiet: Duration) -> Vec<Value> {
+    let mut all = Vec::new();
+    loop {
+        let more = client.collect_ticks(quiet).await;
+        if more.is_empty() {
+            return all;
+        }
+        all.extend(more);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_produced_tick_reaches_every_client_exactly_once_in_order() {
+    let Some(tansu) = Tansu::start() else { return };
+    let brokers = tansu.brokers.as_str();
+    let mut producer = Daemon::role("producer", &["--brokers", brokers, "--rate", "1500"]);
+    let bridge = Daemon::role("bridge", &["--brokers", brokers, "--start", "earliest"]);
+    bridge.wait_ready().await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (status, _) = producer.terminate();
+    assert!(status.success());
+
+    let mut a = Client::connect(&bridge.ws_url()).await;
+    let mut b = Client::connect(&bridge.ws_url()).await;
+    subscribe_from_start(&mut a).await;
+    subscribe_from_start(&mut b).await;
+    let (ticks_a, ticks_b) = tokio::join!(
+        collect_until_quiet(&mut a, Duration::from_millis(1_000)),
+        collect_until_quiet(&mut b, Duration::from_millis(1_000))
+    );
+    let produced = bridge.metric("tickstream_kafka_consumed_total").await as usize - 1; // one session event
+    assert!(produced > 1_000, "only {produced} ticks produced");
+    for ticks in [&ticks_a, &ticks_b] {
+        // The producer numbers its ticks 1..=N: each arrives once.
+        let seqs: BTreeSet<u64> = ticks.iter().map(|t| t["seq"].as_u64().unwrap()).collect();
+        assert_eq!(seqs.len(), ticks.len(), "a tick arrived twice");
+        assert_eq!(seqs.len(), produced);
+        assert_eq!(
+            (*seqs.first().unwrap(), *seqs.last().unwrap()),
+            (1, produced as u64)
+        );
+        // In order per symbol, with Kafka's partition and offset.
+        let mut last: HashMap<&str, u64> = HashMap::new();
+        for t in ticks {
+            let (symbol, seq) = (t["symbol"].as_str().unwrap(), t["seq"].as_u64().unwrap());
+            assert!(
+                last.insert(symbol, seq).is_none_or(|prev| prev < seq),
+                "{symbol} out of order"
+            );
+            let _ = position(t);
+        }
+    }
+}
+
+/// The symbols a shard's producer publishes, seen through a bridge.
+async fn symbols_of_shard(brokers: &str, shard: &str, client: &mut Client) -> BTreeSet<String> {
+    let mut producer = Daemon::role(
+        "producer",
+        &["--brokers", brokers, "--rate", "500", "--shard", shard],
+    );
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert!(producer.terminate().0.success());
+    collect_until_quiet(client, Duration::from_millis(800))
+        .await
+        .iter()
+        .map(|t| t["symbol"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sharded_producers_split_the_symbols_without_overlap_or_hole() {
+    let Some(tansu) = Tansu::start() else { return };
+    let brokers = tansu.brokers.as_str();
+    let bridges = [
+        Daemon::role("bridge", &["--brokers", brokers]),
+        Daemon::role("bridge", &["--brokers", brokers]),
+    ];
+    for bridge in &bridges {
+        bridge.wait_ready().await;
+    }
+    let mut a = Client::connect(&bridges[0].ws_url()).await;
+    a.send(json!({"op":"subscribe","symbols":["*"]})).await;
+    a.recv_type("subscribed").await;
+    let first = symbols_of_shard(brokers, "0/2", &mut a).await;
+    let second = symbols_of_shard(brokers, "1/2", &mut a).await;
+    assert!(
+        first.is_disjoint(&second),
+        "both shards published {:?}",
+        first.intersection(&second)
+    );
+    assert_eq!(first.len() + second.len(), 20, "{first:?} + {second:?}");
+
+    // The other bridge serves every symbol too.
+    let mut b = Client::connect(&bridges[1].ws_url()).await;
+    subscribe_from_start(&mut b).await;
+    let all: BTreeSet<String> = collect_until_quiet(&mut b, Duration::from_millis(800))
+        .await
+        .iter()
+        .map(|t| t["symbol"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(all.len(), 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_moves_between_bridges_with_resume_and_loses_nothing() {
+    let Some(tansu) = Tansu::start() else { return };
+    let brokers = tansu.brokers.as_str();
+    let mut producer = Daemon::role("producer", &["--brokers", brokers, "--rate", "1000"]);
+    let bridge_a = Daemon::role("bridge", &["--brokers", brokers, "--start", "earliest"]);
+    let bridge_b = Daemon::role("bridge", &["--brokers", brokers, "--start", "earliest"]);
+    bridge_a.wait_ready().await;
+    bridge_b.wait_ready().await;
+
+    let mut on_a = Client::connect(&bridge_a.ws_url()).await;
+    subscribe_from_start(&mut on_a).await;
+    let before = on_a.collect_ticks(Duration::from_millis(1_000)).await;
+    on_a.close().await;
+    let mut next: BTreeMap<String, u64> = BTreeMap::new();
+    for t in &before {
+        let (p, o) = position(t);
+        next.insert(p.to_string(), o + 1);
+    }
+    // Ticks produced while the client moves, then the producer stops.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(producer.terminate().0.success());
+
+    let mut on_b = Client::connect(&bridge_b.ws_url()).await;
+    on_b.send(json!({"op":"subscribe","symbols":["*"],"resume":next}))
+        .await;
+    on_b.recv_type("subscribed").await;
+    let after = collect_until_quiet(&mut on_b, Duration::from_millis(1_000)).await;
+    assert!(!after.is_empty());
+    // One producer numbered its ticks 1..=N: together the two bridges
+    // delivered each exactly once.
+    let produced = bridge_b.metric("tickstream_kafka_consumed_total").await as u64 - 1; // one session event
+    let mut count: BTreeMap<u64, u32> = BTreeMap::new();
+    for t in before.iter().chain(&after) {
+        *count.entry(t["seq"].as_u64().unwrap()).or_default() += 1;
+    }
+    let missing: Vec<u64> = (1..=produced)
+        .filter(|s| !count.contains_key(s))
+        .take(10)
+        .collect();
+    let repeated: Vec<u64> = count
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(s, _)| *s)
+        .take(10)
+        .collect();
+    assert!(produced > 1_000, "only {produced} ticks");
+    assert!(
+        missing.is_empty() && repeated.is_empty(),
+        "missing {missing:?}, repeated {repeated:?}"
+    );
+    assert_eq!(count.len() as u64, produced);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_messages_are_counted_and_skipped() {
+    let Some(tansu) = Tansu::start() else { return };
+    let brokers = tansu.brokers.as_str();
+    let bridge = Daemon::role("bridge", &["--brokers", brokers, "--start", "earliest"]);
+    bridge.wait_ready().await;
+    let raw: ThreadedProducer<_> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .unwrap();
+    let good = json!({"symbol":"AAPL","price":189.5,"volume":100,"timestamp":"2026-11-24T14:30:00Z","exchange":"XNAS"});
+    for payload in [
+        "not json".to_owned(),
+        r#"{"symbol":"AAPL","price":"cheap"}"#.to_owned(),
+        good.to_string(),
+    ] {
+        raw.send(BaseRecord::to("stock_ticks").key("AAPL").payload(&payload))
+            .unwrap();
+    }
+    raw.flush(Duration::from_secs(10)).unwrap();
+
+    let mut c = Client::connect(&bridge.ws_url()).await;
+    subscribe_from_start(&mut c).await;
+    let ticks = collect_until_quiet(&mut c, Duration::from_millis(1_000)).await;
+    assert_eq!(ticks.len(), 1, "{ticks:?}");
+    // Fields the bridge does not know reach clients unchanged.
+    assert_eq!(ticks[0]["exchange"], "XNAS");
+    assert_eq!(
+        ticks[0]["offset"], 2,
+        "Kafka's offset, after the two bad messages"
+    );
+    let text = reqwest::get(bridge.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(r#"tickstream_kafka_malformed_total{topic="stock_ticks"} 2"#),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_roles_without_brokers_are_refused() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tickstreamd"))
+        .args(["bridge", "--listen", "127.0.0.1:0"])
+        .env_remove("TICKSTREAM_BROKERS")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--brokers"));
+}
