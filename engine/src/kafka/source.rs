@@ -64,14 +64,15 @@ impl KafkaSource {
         })
     }
 
-    /// Waits (with backoff) until the cluster answers, then assigns every
-    /// partition of the three topics at `start`; `stored` holds the next
-    /// offset per `stock_ticks` partition for [`StartPosition::Stored`].
+    /// Waits (with backoff) until the cluster answers and has the topics,
+    /// then assigns every partition of the three topics at `start`; `stored`
+    /// holds the next offset per `stock_ticks` partition for
+    /// [`StartPosition::Stored`].
     ///
     /// # Errors
     /// [`KafkaError::PartitionMismatch`] when the cluster's tick topic has a
     /// different partition count than the local log, [`KafkaError::Cancelled`]
-    /// when `token` is cancelled first.
+    /// when `token` is cancelled first, or the client error.
     pub fn assign(
         &self,
         start: StartPosition,
@@ -117,12 +118,26 @@ impl KafkaSource {
                 .consumer
                 .offsets_for_times(assignment, Duration::from_secs(10))?;
         }
+        // The local partitions begin where reading begins: older offsets are a gap.
+        for element in assignment.elements_for_topic(&topics[0]) {
+            let partition = element.partition();
+            let (low, high) =
+                self.consumer
+                    .fetch_watermarks(&topics[0], partition, Duration::from_secs(10))?;
+            let first = match element.offset() {
+                Offset::Offset(n) => n.clamp(low, high),
+                Offset::Beginning => low,
+                _ => high,
+            };
+            self.log.ticks.begin_at(partition as u32, first as u64);
+        }
         self.consumer.assign(&assignment)?;
         tracing::info!(?start, "bridge assigned every partition");
         Ok(())
     }
 
-    /// Partition counts of `topics`, retrying until the cluster answers.
+    /// Partition counts of `topics`, retrying until the cluster answers and
+    /// has them all.
     fn partition_counts(
         &self,
         topics: &[String],
@@ -130,9 +145,12 @@ impl KafkaSource {
     ) -> Result<Vec<u32>, KafkaError> {
         let mut backoff = Duration::from_millis(250);
         loop {
-            match self.consumer.fetch_metadata(None, Duration::from_secs(5)) {
-                Ok(metadata) => {
-                    return topics
+            let counts = self
+                .consumer
+                .fetch_metadata(None, Duration::from_secs(5))
+                .map_err(KafkaError::from)
+                .and_then(|metadata| {
+                    topics
                         .iter()
                         .map(|name| {
                             metadata
@@ -142,21 +160,28 @@ impl KafkaSource {
                                 .map(|t| t.partitions().len() as u32)
                                 .ok_or_else(|| KafkaError::MissingTopic(name.clone()))
                         })
-                        .collect();
+                        .collect::<Result<Vec<u32>, _>>()
+                });
+            let error = match counts {
+                Ok(counts) => return Ok(counts),
+                Err(error) => error,
+            };
+            self.health.source.store(false, Ordering::Relaxed);
+            tracing::warn!(%error, retry_in = ?backoff, "waiting for the Kafka cluster");
+            let until = Instant::now() + backoff;
+            while Instant::now() < until {
+                if token.is_cancelled() {
+                    return Err(KafkaError::Cancelled);
                 }
-                Err(error) => {
-                    self.health.source.store(false, Ordering::Relaxed);
-                    tracing::warn!(%error, retry_in = ?backoff, "Kafka cluster unreachable");
-                    let until = Instant::now() + backoff;
-                    while Instant::now() < until {
-                        if token.is_cancelled() {
-                            return Err(KafkaError::Cancelled);
-                        }
-                        std::thread::sleep(Duration::from_millis(50));
-                    }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                }
+                std::thread::sleep(Duration::from_millis(50));
             }
+            // A missing topic is usually being created: look again soon.
+            let cap = if matches!(error, KafkaError::MissingTopic(_)) {
+                Duration::from_secs(1)
+            } else {
+                MAX_BACKOFF
+            };
+            backoff = (backoff * 2).min(cap);
         }
     }
 
@@ -173,15 +198,18 @@ impl KafkaSource {
                     let (topic, partition, offset) =
                         (message.topic(), message.partition(), message.offset());
                     let payload = message.payload().unwrap_or_default();
-                    if let Err(error) = self.mirror(topic, partition as u32, offset as u64, payload)
-                    {
-                        self.metrics
-                            .kafka_malformed
-                            .with_label_values(&[topic])
-                            .inc();
-                        tracing::warn!(topic, partition, offset, %error, "skipped a malformed Kafka message");
-                    } else {
-                        self.metrics.kafka_consumed.inc();
+                    match self.mirror(topic, partition as u32, offset as u64, payload) {
+                        Ok(()) => self.metrics.kafka_consumed.inc(),
+                        Err(error) => {
+                            if topic == self.log.ticks.name() {
+                                self.log.ticks.skip(partition as u32, offset as u64);
+                            }
+                            self.metrics
+                                .kafka_malformed
+                                .with_label_values(&[topic])
+                                .inc();
+                            tracing::warn!(topic, partition, offset, %error, "skipped a malformed Kafka message");
+                        }
                     }
                 }
                 Some(Err(error)) => {
@@ -192,6 +220,8 @@ impl KafkaSource {
         }
     }
 
+    /// Appends one message to the local log: ticks at Kafka's partition and
+    /// offset; events and metrics, which are not resumable, at local offsets.
     fn mirror(
         &self,
         topic: &str,
@@ -199,25 +229,25 @@ impl KafkaSource {
         offset: u64,
         payload: &[u8],
     ) -> Result<(), String> {
-        let appended = if topic == self.log.ticks.name() {
+        if topic == self.log.ticks.name() {
             let tick = EncodedTick::decode(payload).map_err(|e| e.to_string())?;
-            self.log.ticks.append_at(partition, offset, Arc::new(tick))
+            if self
+                .log
+                .ticks
+                .append_at(partition, offset, Arc::new(tick))
+                .is_err()
+            {
+                // Already mirrored: redelivered after a reconnect.
+                self.metrics.kafka_duplicates.inc();
+            }
         } else if topic == self.log.events.name() {
             let event: MarketEvent =
                 serde_json::from_slice(payload).map_err(|e| format!("malformed event: {e}"))?;
-            self.log
-                .events
-                .append_at(partition, offset, Arc::new(event))
+            self.log.events.append(Arc::new(event));
         } else {
             let metric: SystemMetric =
                 serde_json::from_slice(payload).map_err(|e| format!("malformed metric: {e}"))?;
-            self.log
-                .metrics
-                .append_at(partition, offset, Arc::new(metric))
-        };
-        // A stale offset is a message already mirrored (redelivered after a reconnect).
-        if appended.is_err() {
-            self.metrics.kafka_duplicates.inc();
+            self.log.metrics.append(Arc::new(metric));
         }
         Ok(())
     }

@@ -95,14 +95,14 @@ impl Daemon {
 
     /// Waits until GET /readyz answers 200.
     pub async fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok(r) = reqwest::get(self.url("/readyz")).await
                 && r.status() == 200
             {
                 return;
             }
-            assert!(Instant::now() < deadline, "daemon not ready within 10 s");
+            assert!(Instant::now() < deadline, "daemon not ready within 20 s");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
