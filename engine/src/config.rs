@@ -317,6 +317,8 @@ pub struct Overrides {
     pub rate: Option<Rate>,
     /// `--brokers` / `TICKSTREAM_BROKERS`.
     pub brokers: Option<String>,
+    /// `--replication-factor` / `TICKSTREAM_REPLICATION_FACTOR`.
+    pub replication_factor: Option<i32>,
     /// `--start` / `TICKSTREAM_START`.
     pub start: Option<StartPosition>,
     /// `-X key=value` and `TICKSTREAM_KAFKA__KEY` (librdkafka properties).
@@ -404,6 +406,9 @@ impl Config {
         }
         if let Some(brokers) = &overrides.brokers {
             self.kafka.brokers = brokers.clone();
+        }
+        if let Some(factor) = overrides.replication_factor {
+            self.kafka.replication_factor = factor;
         }
         if let Some(start) = overrides.start {
             self.kafka.start = start;

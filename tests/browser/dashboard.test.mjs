@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const daemonBin = process.env.TICKSTREAMD_BIN;
-const artifacts = process.env.TICKSTREAM_ARTIFACTS ?? join(import.meta.dirname, '../artifacts');
+const artifacts = process.env.SCREENSHOT_DIR ?? join(import.meta.dirname, '../artifacts');
 assert.ok(daemonBin, 'TICKSTREAMD_BIN must name the tickstreamd binary (cargo xtask test sets it)');
 
 let daemon;

@@ -334,7 +334,7 @@ fn test(root: &Path) -> Result<()> {
             .current_dir(&browser)
             .env("TICKSTREAMD_BIN", &daemon)
             .env("CHROMIUM", chromium())
-            .env("TICKSTREAM_ARTIFACTS", root.join("tests/artifacts")),
+            .env("SCREENSHOT_DIR", root.join("tests/artifacts")),
         &mut tally,
     )?;
     println!("{} passed, {} failed", tally.passed, tally.failed);

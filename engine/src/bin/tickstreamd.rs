@@ -5,7 +5,7 @@
 use std::{io::IsTerminal, net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use tickstream::{
     config::{Config, Overrides, StartPosition},
     engine::{Engine, Role},
@@ -46,6 +46,10 @@ struct CommonArgs {
     /// Log format: "text" or "json" (default: text on a terminal, else json).
     #[arg(long, env = "TICKSTREAM_LOG_FORMAT")]
     log_format: Option<LogFormat>,
+    /// Validate the configuration (file, environment, flags), print it with
+    /// secrets redacted, and exit without starting.
+    #[arg(long)]
+    check_config: bool,
 }
 
 #[derive(clap::Args)]
@@ -68,6 +72,9 @@ struct KafkaArgs {
     /// environment variables (SASL_USERNAME for sasl.username).
     #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = parse_property)]
     properties: Vec<(String, String)>,
+    /// Replication factor of the topics Tickstream creates.
+    #[arg(long, env = "TICKSTREAM_REPLICATION_FACTOR")]
+    replication_factor: Option<i32>,
 }
 
 #[derive(clap::Args)]
@@ -137,7 +144,7 @@ fn parse_property(text: &str) -> Result<(String, String), String> {
 fn env_properties() -> Vec<(String, String)> {
     std::env::vars()
         .filter_map(|(name, value)| {
-            let key = name.strip_prefix("TICKSTREAM_KAFKA__")?;
+            let key = name.strip_prefix(PROPERTY_PREFIX)?;
             Some((key.to_ascii_lowercase().replace('_', "."), value))
         })
         .collect()
@@ -154,6 +161,9 @@ const SHUTDOWN_DEADLINE: Duration = Duration::from_millis(1_800);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(error) = check_environment() {
+        return fail(&error);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -164,6 +174,39 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&error),
     }
+}
+
+/// Variables read outside clap: the log filter, and librdkafka properties.
+const OTHER_VARIABLES: &[&str] = &["TICKSTREAM_LOG"];
+const PROPERTY_PREFIX: &str = "TICKSTREAM_KAFKA__";
+
+/// Refuses `TICKSTREAM_*` variables no subcommand reads, so a misspelt
+/// setting is an error instead of being ignored.
+fn check_environment() -> anyhow::Result<()> {
+    let command = Cli::command();
+    let known: Vec<String> = command
+        .get_subcommands()
+        .flat_map(|sub| sub.get_arguments())
+        .filter_map(|arg| arg.get_env())
+        .map(|name| name.to_string_lossy().into_owned())
+        .chain(OTHER_VARIABLES.iter().map(|s| (*s).to_owned()))
+        .collect();
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("TICKSTREAM_")
+            && !name.starts_with(PROPERTY_PREFIX)
+            && !known.iter().any(|k| *k == name)
+        {
+            let mut known = known.clone();
+            known.sort();
+            known.dedup();
+            anyhow::bail!(
+                "unknown environment variable {name} (known: {}, and {PROPERTY_PREFIX}<PROPERTY> for librdkafka)",
+                known.join(", ")
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Prints an error and its causes on one line, as `error: what: why: because`.
@@ -219,15 +262,20 @@ fn overrides(
         seed,
         rate,
         brokers: kafka.brokers,
+        replication_factor: kafka.replication_factor,
         start,
         properties,
     }
 }
 
 async fn serve(common: CommonArgs, mut overrides: Overrides, role: Role) -> anyhow::Result<()> {
-    init_tracing(common.log_format);
     overrides.listen = common.listen;
     let config = Config::load(common.config.as_deref(), &overrides)?;
+    if common.check_config {
+        println!("configuration valid for {role:?}:\n{config:#?}");
+        return Ok(());
+    }
+    init_tracing(common.log_format);
     let listener = tokio::net::TcpListener::bind(config.gateway.listen)
         .await
         .with_context(|| {

@@ -1,0 +1,119 @@
+//! The deployment assets in `headless/` stay true to the daemon: every
+//! command line and environment variable of the compose file, and the
+//! example config, are accepted by `tickstreamd --check-config`.
+
+use std::{collections::BTreeMap, path::Path, process::Command};
+
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Compose {
+    services: BTreeMap<String, Service>,
+}
+
+#[derive(Deserialize)]
+struct Service {
+    image: Option<String>,
+    #[serde(default)]
+    command: Vec<String>,
+    #[serde(default)]
+    environment: BTreeMap<String, String>,
+}
+
+fn headless(file: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../headless")
+        .join(file)
+}
+
+/// Runs `tickstreamd ARGS --check-config` with only `env` among TICKSTREAM_* variables.
+fn check(args: &[String], env: &BTreeMap<String, String>) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tickstreamd"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("TICKSTREAM_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.args(args)
+        .arg("--check-config")
+        .envs(env)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn every_tickstream_service_in_the_compose_file_is_accepted() {
+    let text = std::fs::read_to_string(headless("compose.yaml")).unwrap();
+    let compose: Compose = serde_norway::from_str(&text).unwrap();
+    let ours: Vec<(&String, &Service)> = compose
+        .services
+        .iter()
+        .filter(|(_, s)| {
+            s.image
+                .as_deref()
+                .is_some_and(|i| i.starts_with("tickstream/"))
+        })
+        .collect();
+    assert_eq!(ours.len(), 3, "a producer and two bridges");
+    for (name, service) in ours {
+        let out = check(&service.command, &service.environment);
+        assert!(
+            out.status.success(),
+            "service {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let shown = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            shown.contains("kafka1:9092,kafka2:9092,kafka3:9092"),
+            "{name}: {shown}"
+        );
+        assert!(shown.contains("replication_factor: 3"), "{name}: {shown}");
+    }
+    // The Kafka cluster has three KRaft brokers.
+    let brokers = compose
+        .services
+        .keys()
+        .filter(|k| k.starts_with("kafka"))
+        .count();
+    assert_eq!(brokers, 3);
+}
+
+#[test]
+fn the_check_catches_a_misspelt_variable() {
+    let env = BTreeMap::from([("TICKSTREAM_BROKER".to_owned(), "k:9092".to_owned())]);
+    let out = check(&["bridge".to_owned()], &env);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("TICKSTREAM_BROKER "));
+}
+
+#[test]
+fn the_example_config_and_systemd_unit_are_accepted() {
+    let config = headless("tickstream.example.toml").display().to_string();
+    let out = check(&["run".into(), "--config".into(), config], &BTreeMap::new());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let unit = std::fs::read_to_string(headless("tickstreamd.service")).unwrap();
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart=/usr/bin/tickstreamd "))
+        .unwrap();
+    let mut args: Vec<String> = exec.split_whitespace().map(str::to_owned).collect();
+    // The unit's config path exists only on a server: use the example instead.
+    let at = args.iter().position(|a| a == "--config").unwrap();
+    args[at + 1] = headless("tickstream.example.toml").display().to_string();
+    let env: BTreeMap<String, String> = unit
+        .lines()
+        .filter_map(|l| l.strip_prefix("Environment="))
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let out = check(&args, &env);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
