@@ -19,7 +19,7 @@ use crate::{
     analytics::Quotes,
     config::Config,
     gateway::{self, GatewayState},
-    kafka::{KafkaError, KafkaPublisher, KafkaSource, ensure_topics},
+    kafka::{Connectivity, KafkaError, KafkaPublisher, KafkaSource, ensure_topics},
     log::{Log, Reader, Start},
     metrics::{Health, Metrics},
     model::{EncodedTick, EventKind, EventLevel, MarketEvent, Symbol, SystemMetric},
@@ -137,9 +137,12 @@ impl Engine {
         let Role::Producer(shard) = role else {
             let local = Local::open(config, &metrics, &health, &sinks)?;
             if role == Role::AllInOne {
-                let publish_to_kafka =
-                    kafka.then(|| KafkaPublisher::new(&config.kafka, metrics.clone()));
-                let publisher = publish_to_kafka.transpose().map_err(EngineError::Kafka)?;
+                let link =
+                    Connectivity::new("producer", health.clone(), Some(local.log.events.clone()));
+                let publisher = kafka
+                    .then(|| KafkaPublisher::new(&config.kafka, metrics.clone(), link))
+                    .transpose()
+                    .map_err(EngineError::Kafka)?;
                 spawn_simulator(
                     config,
                     Shard::ALL,
@@ -194,8 +197,9 @@ impl Engine {
         // Producer: no local consumers, no store.
         health.store.store(true, Ordering::Relaxed);
         let log = Arc::new(Log::new(&config.log_settings(), &[]));
-        let publisher =
-            KafkaPublisher::new(&config.kafka, metrics.clone()).map_err(EngineError::Kafka)?;
+        let link = Connectivity::new("producer", health.clone(), None);
+        let publisher = KafkaPublisher::new(&config.kafka, metrics.clone(), link)
+            .map_err(EngineError::Kafka)?;
         spawn_simulator(
             config,
             shard,
@@ -415,7 +419,10 @@ impl SimulatorRun {
                 }
             }
             metrics.ticks_produced.inc_by(n);
-            health.source.store(true, Ordering::Relaxed);
+            if publisher.is_none() {
+                // Through Kafka, readiness follows the cluster's acknowledgements.
+                health.source.store(true, Ordering::Relaxed);
+            }
             true
         });
         health.source.store(false, Ordering::Relaxed);

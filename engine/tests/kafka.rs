@@ -236,3 +236,51 @@ async fn kafka_roles_without_brokers_are_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--brokers"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_started_before_the_broker_recover_by_themselves() {
+    if std::env::var_os("TANSU").is_none() {
+        let _ = Tansu::start(); // reports the skip
+        return;
+    }
+    let port = support::free_port();
+    let brokers = format!("127.0.0.1:{port}");
+    let producer = Daemon::role("producer", &["--brokers", &brokers, "--rate", "500"]);
+    let bridge = Daemon::role("bridge", &["--brokers", &brokers]);
+    let status = |d: &Daemon| {
+        let url = d.url("/readyz");
+        async move { reqwest::get(url).await.unwrap().status().as_u16() }
+    };
+    let mut watcher = Client::connect(&bridge.ws_url()).await;
+    watcher
+        .send(json!({"op":"subscribe","symbols":["*"]}))
+        .await;
+    watcher.recv_type("subscribed").await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert_eq!(
+        status(&producer).await,
+        503,
+        "the producer is not ready without a broker"
+    );
+    assert_eq!(
+        status(&bridge).await,
+        503,
+        "the bridge is not ready without a broker"
+    );
+
+    let _tansu = Tansu::start_on(port).unwrap();
+    producer.wait_ready().await;
+    bridge.wait_ready().await;
+    // Clients hear that the bridge connected, then ticks flow.
+    let event = watcher.recv_type("event").await;
+    assert_eq!(event["data"]["kind"], "connection", "{event}");
+    assert!(
+        event["data"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("connected"),
+        "{event}"
+    );
+    let ticks = watcher.collect_ticks(Duration::from_millis(1_000)).await;
+    assert!(!ticks.is_empty(), "ticks flow once the broker is up");
+}

@@ -6,6 +6,7 @@
 //! [`crate::config::KafkaConfig`].
 
 mod admin;
+mod connectivity;
 mod producer;
 mod source;
 
@@ -14,6 +15,7 @@ use std::collections::BTreeMap;
 use rdkafka::ClientConfig;
 
 pub use admin::ensure_topics;
+pub use connectivity::Connectivity;
 pub use producer::{KafkaPublisher, PRODUCER_DEFAULTS};
 pub use source::{CONSUMER_DEFAULTS, KafkaSource};
 

@@ -11,7 +11,7 @@ use rdkafka::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::{KafkaError, client_config};
+use super::{Connectivity, KafkaError, client_config};
 use crate::{config::KafkaConfig, metrics::Metrics};
 
 /// Producer defaults (any can be overridden in `[kafka.properties]`):
@@ -28,19 +28,27 @@ pub const PRODUCER_DEFAULTS: &[(&str, &str)] = &[
 /// How long a full queue is waited on between attempts.
 const QUEUE_FULL_WAIT: Duration = Duration::from_millis(10);
 
-/// Counts delivery reports.
+/// Counts delivery reports; an acknowledgement proves the link works.
 struct Reports {
     metrics: Arc<Metrics>,
+    link: Connectivity,
 }
 
-impl ClientContext for Reports {}
+impl ClientContext for Reports {
+    fn error(&self, error: RdKafkaError, reason: &str) {
+        self.link.error(error, reason);
+    }
+}
 
 impl ProducerContext for Reports {
     type DeliveryOpaque = ();
 
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
         match result {
-            Ok(_) => self.metrics.kafka_delivered.inc(),
+            Ok(_) => {
+                self.metrics.kafka_delivered.inc();
+                self.link.up("records acknowledged");
+            }
             Err((error, _)) => {
                 self.metrics.kafka_delivery_errors.inc();
                 tracing::error!(%error, "Kafka delivery failed");
@@ -61,10 +69,15 @@ impl KafkaPublisher {
     ///
     /// # Errors
     /// Returns the client error when librdkafka refuses the configuration.
-    pub fn new(config: &KafkaConfig, metrics: Arc<Metrics>) -> Result<Self, KafkaError> {
+    pub fn new(
+        config: &KafkaConfig,
+        metrics: Arc<Metrics>,
+        link: Connectivity,
+    ) -> Result<Self, KafkaError> {
         let producer =
             client_config(config, "producer", PRODUCER_DEFAULTS).create_with_context(Reports {
                 metrics: metrics.clone(),
+                link,
             })?;
         Ok(Self { producer, metrics })
     }

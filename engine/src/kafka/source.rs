@@ -3,7 +3,7 @@
 //! keeping Kafka's partitions and offsets so `resume` works across bridges.
 
 use std::{
-    sync::{Arc, atomic::Ordering},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -13,7 +13,7 @@ use rdkafka::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::{KafkaError, client_config};
+use super::{Connectivity, KafkaError, client_config, connectivity::is_unreachable};
 use crate::{
     config::{KafkaConfig, StartPosition},
     log::Log,
@@ -38,10 +38,9 @@ const POLL: Duration = Duration::from_millis(100);
 
 /// Mirrors Kafka into the local log; see the module docs.
 pub struct KafkaSource {
-    consumer: BaseConsumer,
+    consumer: BaseConsumer<Connectivity>,
     log: Arc<Log>,
     metrics: Arc<Metrics>,
-    health: Arc<Health>,
 }
 
 impl KafkaSource {
@@ -55,12 +54,13 @@ impl KafkaSource {
         metrics: Arc<Metrics>,
         health: Arc<Health>,
     ) -> Result<Self, KafkaError> {
-        let consumer = client_config(config, "bridge", CONSUMER_DEFAULTS).create()?;
+        let link = Connectivity::new("bridge", health, Some(log.events.clone()));
+        let consumer =
+            client_config(config, "bridge", CONSUMER_DEFAULTS).create_with_context(link)?;
         Ok(Self {
             consumer,
             log,
             metrics,
-            health,
         })
     }
 
@@ -132,7 +132,8 @@ impl KafkaSource {
             self.log.ticks.begin_at(partition as u32, first as u64);
         }
         self.consumer.assign(&assignment)?;
-        tracing::info!(?start, "bridge assigned every partition");
+        self.link()
+            .up(&format!("reading every partition from {start:?}"));
         Ok(())
     }
 
@@ -166,7 +167,7 @@ impl KafkaSource {
                 Ok(counts) => return Ok(counts),
                 Err(error) => error,
             };
-            self.health.source.store(false, Ordering::Relaxed);
+            self.link().down(&error.to_string());
             tracing::warn!(%error, retry_in = ?backoff, "waiting for the Kafka cluster");
             let until = Instant::now() + backoff;
             while Instant::now() < until {
@@ -189,12 +190,11 @@ impl KafkaSource {
     /// counted, logged with their topic, partition and offset, and skipped.
     /// Blocking: run it on its own thread.
     pub fn run(self, token: &CancellationToken) {
-        self.health.source.store(true, Ordering::Relaxed);
         while !token.is_cancelled() {
             match self.consumer.poll(POLL) {
                 None => {}
                 Some(Ok(message)) => {
-                    self.health.source.store(true, Ordering::Relaxed);
+                    self.link().up("messages arriving");
                     let (topic, partition, offset) =
                         (message.topic(), message.partition(), message.offset());
                     let payload = message.payload().unwrap_or_default();
@@ -212,12 +212,14 @@ impl KafkaSource {
                         }
                     }
                 }
-                Some(Err(error)) => {
-                    self.health.source.store(false, Ordering::Relaxed);
-                    tracing::warn!(%error, "Kafka consumer error");
-                }
+                Some(Err(error)) if is_unreachable(&error) => self.link().down(&error.to_string()),
+                Some(Err(error)) => tracing::warn!(%error, "Kafka consumer error"),
             }
         }
+    }
+
+    fn link(&self) -> &Connectivity {
+        self.consumer.context()
     }
 
     /// Appends one message to the local log: ticks at Kafka's partition and

@@ -204,17 +204,18 @@ impl Tansu {
     /// Starts Tansu from `$TANSU` (set by `cargo xtask test`). Without it
     /// the Kafka tests are skipped, loudly.
     pub fn start() -> Option<Self> {
+        let port = free_port();
+        Self::start_on(port)
+    }
+
+    /// Starts Tansu on `port` (e.g. one a daemon already points at).
+    pub fn start_on(port: u16) -> Option<Self> {
         let Some(bin) = std::env::var_os("TANSU") else {
             eprintln!(
                 "SKIPPED: Kafka test needs the Tansu broker; run `cargo xtask test`, or set TANSU=/path/to/tansu"
             );
             return None;
         };
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let url = format!("tcp://127.0.0.1:{port}");
         let mut child = Command::new(bin)
             .args([
@@ -255,4 +256,13 @@ impl Drop for Tansu {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A port free right now on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

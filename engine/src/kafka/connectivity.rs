@@ -1,0 +1,105 @@
+//! `Connectivity`: whether a Kafka client reaches the cluster, learned from
+//! librdkafka's error callbacks and from traffic that gets through; each
+//! change shows in `/readyz`, the log, and (for a bridge) as a `connection`
+//! market event that WebSocket clients receive.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
+use chrono::Utc;
+use rdkafka::{
+    ClientContext, consumer::ConsumerContext, error::KafkaError as RdKafkaError,
+    types::RDKafkaErrorCode,
+};
+
+use crate::{
+    log::Topic,
+    metrics::Health,
+    model::{EventKind, EventLevel, MarketEvent},
+};
+
+/// A client's link to the cluster; see the module docs.
+pub struct Connectivity {
+    role: &'static str,
+    health: Arc<Health>,
+    events: Option<Arc<Topic<Arc<MarketEvent>>>>,
+    connected: AtomicBool,
+}
+
+impl Connectivity {
+    /// Starts disconnected. `events` receives a `connection` event per change.
+    pub fn new(
+        role: &'static str,
+        health: Arc<Health>,
+        events: Option<Arc<Topic<Arc<MarketEvent>>>>,
+    ) -> Self {
+        Self {
+            role,
+            health,
+            events,
+            connected: AtomicBool::new(false),
+        }
+    }
+
+    /// Traffic got through.
+    pub fn up(&self, detail: &str) {
+        self.set(true, detail);
+    }
+
+    /// The cluster cannot be reached.
+    pub fn down(&self, detail: &str) {
+        self.set(false, detail);
+    }
+
+    fn set(&self, connected: bool, detail: &str) {
+        self.health.source.store(connected, Ordering::Relaxed);
+        if self.connected.swap(connected, Ordering::SeqCst) == connected {
+            return;
+        }
+        let message = if connected {
+            tracing::info!(role = self.role, detail, "Kafka connected");
+            format!("Kafka {} connected: {detail}", self.role)
+        } else {
+            tracing::warn!(role = self.role, detail, "Kafka unreachable");
+            format!("Kafka {} unreachable: {detail}", self.role)
+        };
+        if let Some(events) = &self.events {
+            events.append(Arc::new(MarketEvent {
+                kind: EventKind::Connection,
+                level: if connected {
+                    EventLevel::Info
+                } else {
+                    EventLevel::Warning
+                },
+                symbol: None,
+                message,
+                timestamp: Utc::now(),
+            }));
+        }
+    }
+}
+
+/// Whether an error means the cluster is out of reach (not one bad message).
+pub fn is_unreachable(error: &RdKafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::AllBrokersDown
+                | RDKafkaErrorCode::Authentication
+                | RDKafkaErrorCode::Resolve
+        )
+    )
+}
+
+impl ClientContext for Connectivity {
+    fn error(&self, error: RdKafkaError, reason: &str) {
+        tracing::error!(role = self.role, %error, reason, "librdkafka error");
+        if is_unreachable(&error) {
+            self.down(reason);
+        }
+    }
+}
+
+impl ConsumerContext for Connectivity {}
