@@ -369,6 +369,20 @@ fn bench(root: &Path) -> Result<()> {
         ])
         .arg(&daemon)
         .arg(out.join("fanout.json")))?;
+    let tansu = ensure_tansu()?;
+    run(cargo()
+        .args([
+            "run",
+            "--release",
+            "--package",
+            "tickstream-e2e",
+            "--bin",
+            "kafka_bench",
+            "--",
+        ])
+        .arg(&daemon)
+        .arg(&tansu)
+        .arg(out.join("kafka.json")))?;
     println!("results: {}", out.display());
     Ok(())
 }

@@ -35,6 +35,8 @@ pub const CONSUMER_DEFAULTS: &[(&str, &str)] = &[
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How long one poll waits for a message.
 const POLL: Duration = Duration::from_millis(100);
+/// Most ticks appended at once.
+const MAX_BATCH: usize = 2_048;
 
 /// Mirrors Kafka into the local log; see the module docs.
 pub struct KafkaSource {
@@ -188,61 +190,63 @@ impl KafkaSource {
 
     /// Polls and mirrors until `token` is cancelled. Malformed messages are
     /// counted, logged with their topic, partition and offset, and skipped.
+    /// Ticks are appended in batches (whatever arrived, up to
+    /// [`MAX_BATCH`]) so readers wake once per batch, not per message.
     /// Blocking: run it on its own thread.
     pub fn run(self, token: &CancellationToken) {
+        let mut ticks: Vec<(u32, u64, Arc<EncodedTick>)> = Vec::with_capacity(MAX_BATCH);
         while !token.is_cancelled() {
-            match self.consumer.poll(POLL) {
-                None => {}
-                Some(Ok(message)) => {
-                    self.link().up("messages arriving");
-                    let (topic, partition, offset) =
-                        (message.topic(), message.partition(), message.offset());
-                    let payload = message.payload().unwrap_or_default();
-                    match self.mirror(topic, partition as u32, offset as u64, payload) {
-                        Ok(()) => self.metrics.kafka_consumed.inc(),
-                        Err(error) => {
-                            if topic == self.log.ticks.name() {
-                                self.log.ticks.skip(partition as u32, offset as u64);
+            let mut wait = POLL;
+            while ticks.len() < MAX_BATCH {
+                match self.consumer.poll(wait) {
+                    None => break,
+                    Some(Ok(message)) => {
+                        let payload = message.payload().unwrap_or_default();
+                        let (partition, offset) =
+                            (message.partition() as u32, message.offset() as u64);
+                        match self.decode(message.topic(), payload) {
+                            Ok(Some(tick)) => ticks.push((partition, offset, Arc::new(tick))),
+                            Ok(None) => self.metrics.kafka_consumed.inc(),
+                            Err(error) => {
+                                // Earlier ticks of the batch go first: skipping moves the end.
+                                self.append(&mut ticks);
+                                self.skip(message.topic(), partition, offset, &error);
                             }
-                            self.metrics
-                                .kafka_malformed
-                                .with_label_values(&[topic])
-                                .inc();
-                            tracing::warn!(topic, partition, offset, %error, "skipped a malformed Kafka message");
                         }
                     }
+                    Some(Err(error)) if is_unreachable(&error) => {
+                        self.link().down(&error.to_string())
+                    }
+                    Some(Err(error)) => tracing::warn!(%error, "Kafka consumer error"),
                 }
-                Some(Err(error)) if is_unreachable(&error) => self.link().down(&error.to_string()),
-                Some(Err(error)) => tracing::warn!(%error, "Kafka consumer error"),
+                // After the first message, take only what is already here.
+                wait = Duration::ZERO;
             }
+            self.append(&mut ticks);
         }
     }
 
-    fn link(&self) -> &Connectivity {
-        self.consumer.context()
+    /// Appends (and empties) a batch of decoded ticks.
+    fn append(&self, ticks: &mut Vec<(u32, u64, Arc<EncodedTick>)>) {
+        if ticks.is_empty() {
+            return;
+        }
+        self.link().up("messages arriving");
+        self.metrics.kafka_consumed.inc_by(ticks.len() as u64);
+        let stale = self.log.ticks.append_at_batch(ticks.drain(..));
+        // Already mirrored: redelivered after a reconnect.
+        self.metrics.kafka_duplicates.inc_by(stale.len() as u64);
     }
 
-    /// Appends one message to the local log: ticks at Kafka's partition and
-    /// offset; events and metrics, which are not resumable, at local offsets.
-    fn mirror(
-        &self,
-        topic: &str,
-        partition: u32,
-        offset: u64,
-        payload: &[u8],
-    ) -> Result<(), String> {
+    /// A tick to append, or `None` for an event or metric (appended here at
+    /// a local offset: they are not resumable).
+    fn decode(&self, topic: &str, payload: &[u8]) -> Result<Option<EncodedTick>, String> {
         if topic == self.log.ticks.name() {
-            let tick = EncodedTick::decode(payload).map_err(|e| e.to_string())?;
-            if self
-                .log
-                .ticks
-                .append_at(partition, offset, Arc::new(tick))
-                .is_err()
-            {
-                // Already mirrored: redelivered after a reconnect.
-                self.metrics.kafka_duplicates.inc();
-            }
-        } else if topic == self.log.events.name() {
+            return EncodedTick::decode(payload)
+                .map(Some)
+                .map_err(|e| e.to_string());
+        }
+        if topic == self.log.events.name() {
             let event: MarketEvent =
                 serde_json::from_slice(payload).map_err(|e| format!("malformed event: {e}"))?;
             self.log.events.append(Arc::new(event));
@@ -251,6 +255,22 @@ impl KafkaSource {
                 serde_json::from_slice(payload).map_err(|e| format!("malformed metric: {e}"))?;
             self.log.metrics.append(Arc::new(metric));
         }
-        Ok(())
+        Ok(None)
+    }
+
+    /// Counts, logs and steps past a malformed message.
+    fn skip(&self, topic: &str, partition: u32, offset: u64, error: &str) {
+        if topic == self.log.ticks.name() {
+            self.log.ticks.skip(partition, offset);
+        }
+        self.metrics
+            .kafka_malformed
+            .with_label_values(&[topic])
+            .inc();
+        tracing::warn!(topic, partition, offset, %error, "skipped a malformed Kafka message");
+    }
+
+    fn link(&self) -> &Connectivity {
+        self.consumer.context()
     }
 }

@@ -185,6 +185,30 @@ impl<T: Record> Topic<T> {
         Ok(())
     }
 
+    /// Appends records at given partitions and offsets (see
+    /// [`Topic::append_at`]), waking readers once. Returns the stale ones,
+    /// which are not appended.
+    ///
+    /// # Panics
+    /// Panics when a partition does not exist.
+    pub fn append_at_batch(
+        &self,
+        records: impl IntoIterator<Item = (u32, u64, T)>,
+    ) -> Vec<StaleOffset> {
+        let mut stale = Vec::new();
+        for (partition, offset, record) in records {
+            if let Err(e) =
+                self.partitions[partition as usize]
+                    .write()
+                    .push_at(offset, record, self.retention)
+            {
+                stale.push(e);
+            }
+        }
+        self.wake_readers();
+        stale
+    }
+
     /// Starts an empty partition at `offset` (where a bridge begins reading
     /// a Kafka partition): older offsets read as a gap. No effect once the
     /// partition holds or has held records.

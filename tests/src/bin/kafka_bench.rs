@@ -1,0 +1,338 @@
+//! Kafka benchmark against a real Kafka-API broker (Tansu): producer ticks/s
+//! acknowledged, bridge ticks/s consumed, and tick→client latency at 10k
+//! ticks/s through a bridge next to a bare rdkafka consumer in the same run.
+//!
+//! Usage: `kafka_bench <tickstreamd> <tansu> <out.json>` (run by `cargo xtask bench`).
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use anyhow::{Context, Result, bail};
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use rdkafka::{
+    ClientConfig, Message, Offset, TopicPartitionList,
+    consumer::{BaseConsumer, Consumer},
+};
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+const MEASURE: Duration = Duration::from_secs(10);
+
+/// A child process killed on drop.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn tansu(bin: &str) -> Result<(Proc, String)> {
+    let port = free_port()?;
+    let url = format!("tcp://127.0.0.1:{port}");
+    let child = Command::new(bin)
+        .args([
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+        ])
+        .args(["--storage-engine", "memory://tansu/", "--silent"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("tansu")?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            bail!("tansu did not listen");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok((Proc(child), format!("127.0.0.1:{port}")))
+}
+
+/// Starts `tickstreamd ROLE ARGS` on a free port; returns it and its address.
+fn daemon(bin: &str, args: &[&str], data_dir: &std::path::Path) -> Result<(Proc, String)> {
+    let mut cmd = Command::new(bin);
+    cmd.args(args).args(["--listen", "127.0.0.1:0"]);
+    if args[0] != "producer" {
+        cmd.arg("--data-dir").arg(data_dir);
+    }
+    let mut child = cmd
+        .env("TICKSTREAM_LOG", "error")
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("tickstreamd")?;
+    let line = BufReader::new(child.stdout.take().expect("piped"))
+        .lines()
+        .next()
+        .context("no output")??;
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .context("no address")?
+        .to_owned();
+    Ok((Proc(child), addr))
+}
+
+/// A counter from a daemon's /metrics.
+fn metric(addr: &str, name: &str) -> Result<f64> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n")?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text)?;
+    Ok(text
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0))
+}
+
+fn now_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
+fn tick_micros(json: &[u8]) -> Option<i64> {
+    const KEY: &[u8] = b"\"timestamp\":\"";
+    let at = memchr::memmem::find(json, KEY)? + KEY.len();
+    let text = std::str::from_utf8(json.get(at..at + 27)?).ok()?;
+    chrono_free_parse(text)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.ffffffZ` to Unix microseconds.
+fn chrono_free_parse(t: &str) -> Option<i64> {
+    let n = |r: std::ops::Range<usize>| t.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + (153 * m + 2) / 5 + d - 1;
+    let days = era * 146_097 + doe - 719_468;
+    Some(
+        (days * 86_400 + n(11..13)? * 3_600 + n(14..16)? * 60 + n(17..19)?) * 1_000_000
+            + n(20..26)?,
+    )
+}
+
+fn quantiles(h: &Histogram<u64>) -> serde_json::Value {
+    let ms = |q: f64| h.value_at_quantile(q) as f64 / 1_000.0;
+    json!({ "p50": ms(0.5), "p99": ms(0.99), "max": h.max() as f64 / 1_000.0, "samples": h.len() })
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [tickstreamd, tansu_bin, out] = args.as_slice() else {
+        bail!("usage: kafka_bench <tickstreamd> <tansu> <out.json>");
+    };
+    let dir = tempfile::tempdir()?;
+
+    // 1. Producer: ticks/s acknowledged by the broker, simulator at full speed.
+    let (broker, brokers) = tansu(tansu_bin)?;
+    let (producer, paddr) = daemon(
+        tickstreamd,
+        &["producer", "--brokers", &brokers, "--rate", "max"],
+        dir.path(),
+    )?;
+    std::thread::sleep(Duration::from_secs(2));
+    let (a0, t0) = (
+        metric(&paddr, "tickstream_kafka_delivered_total")?,
+        Instant::now(),
+    );
+    std::thread::sleep(MEASURE);
+    let produced_rate =
+        (metric(&paddr, "tickstream_kafka_delivered_total")? - a0) / t0.elapsed().as_secs_f64();
+    drop(producer);
+    // Everything acknowledged, including what shutdown flushed.
+    let total = count_messages(&brokers)?;
+    println!("producer: {produced_rate:.0} ticks/s acknowledged");
+
+    // 2. Bridge: consume what is there from the earliest offset; a bare
+    //    rdkafka consumer first, for what the broker and client allow.
+    let bare_rate = bare_consumer_rate(&brokers, total)?;
+    println!("bare consumer: {bare_rate:.0} ticks/s");
+
+    let bridge_dir = dir.path().join("bridge");
+    let started = Instant::now();
+    let (bridge, baddr) = daemon(
+        tickstreamd,
+        &["bridge", "--brokers", &brokers, "--start", "earliest"],
+        &bridge_dir,
+    )?;
+    let target = total.max(1.0);
+    let mut consumed = 0.0;
+    while started.elapsed() < Duration::from_secs(120) {
+        consumed = metric(&baddr, "tickstream_kafka_consumed_total").unwrap_or(0.0);
+        if consumed >= target {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let consume_rate = consumed / started.elapsed().as_secs_f64();
+    drop(bridge);
+    drop(broker);
+    println!("bridge: {consume_rate:.0} ticks/s consumed ({consumed} of {target})");
+
+    // 3. Latency at 10k ticks/s: a WebSocket client of a bridge, and a bare
+    //    consumer of the same topic, side by side.
+    let (_broker2, brokers2) = tansu(tansu_bin)?;
+    let (_producer, _) = daemon(
+        tickstreamd,
+        &["producer", "--brokers", &brokers2, "--rate", "10000"],
+        dir.path(),
+    )?;
+    let (_bridge, baddr) = daemon(
+        tickstreamd,
+        &[
+            "bridge",
+            "--brokers",
+            &brokers2,
+            "-X",
+            "fetch.wait.max.ms=5",
+        ],
+        &dir.path().join("bridge2"),
+    )?;
+    std::thread::sleep(Duration::from_secs(3));
+    let bare = std::thread::spawn({
+        let brokers = brokers2.clone();
+        move || bare_consumer_latency(&brokers)
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let ws = runtime.block_on(ws_latency(&baddr))?;
+    let bare = bare.join().expect("bare consumer thread")?;
+    let bridge_adds_p99 =
+        (ws.value_at_quantile(0.99) as f64 - bare.value_at_quantile(0.99) as f64) / 1_000.0;
+    println!(
+        "latency: bridge→client {} / bare consumer {}",
+        quantiles(&ws),
+        quantiles(&bare)
+    );
+
+    let report = json!({
+        "producer_ticks_per_sec": produced_rate.round(),
+        "bridge_consumed_ticks_per_sec": consume_rate.round(),
+        "bare_rdkafka_consumer_ticks_per_sec": bare_rate.round(),
+        "latency_at_10k_ticks_per_sec_ms": {
+            "bridge_to_websocket_client": quantiles(&ws),
+            "bare_rdkafka_consumer": quantiles(&bare),
+            "bridge_adds_p99": bridge_adds_p99,
+        },
+        "targets": { "producer_ticks_per_sec": 500_000, "bridge_consumed_ticks_per_sec": 1_000_000, "bridge_adds_p99_ms": 1.0 },
+        "note": "broker (Tansu, memory engine), daemons and clients share this machine's cores",
+    });
+    std::fs::write(out, serde_json::to_string_pretty(&report)?)?;
+    println!("wrote {out}");
+    Ok(())
+}
+
+/// Messages per second a bare consumer reads from the earliest offset
+/// until it has `total` (payloads touched, nothing decoded).
+fn bare_consumer_rate(brokers: &str, total: f64) -> Result<f64> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "bench-bare-rate")
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "10")
+        .create()?;
+    let metadata = consumer.fetch_metadata(Some("stock_ticks"), Duration::from_secs(10))?;
+    let mut tpl = TopicPartitionList::new();
+    for p in metadata.topics()[0].partitions() {
+        tpl.add_partition_offset("stock_ticks", p.id(), Offset::Beginning)?;
+    }
+    consumer.assign(&tpl)?;
+    let started = Instant::now();
+    let (mut count, mut bytes) = (0.0, 0usize);
+    while count < total && started.elapsed() < Duration::from_secs(120) {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
+            bytes += m.payload().map_or(0, <[u8]>::len);
+            count += 1.0;
+        }
+    }
+    std::hint::black_box(bytes);
+    Ok(count / started.elapsed().as_secs_f64())
+}
+
+/// Messages in `stock_ticks` (sum of high minus low watermarks).
+fn count_messages(brokers: &str) -> Result<f64> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()?;
+    let metadata = consumer.fetch_metadata(Some("stock_ticks"), Duration::from_secs(10))?;
+    let mut total = 0;
+    for p in metadata.topics()[0].partitions() {
+        let (low, high) =
+            consumer.fetch_watermarks("stock_ticks", p.id(), Duration::from_secs(10))?;
+        total += high - low;
+    }
+    Ok(total as f64)
+}
+
+/// Tick age when a bare consumer (reading every partition from the end) gets it.
+fn bare_consumer_latency(brokers: &str) -> Result<Histogram<u64>> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "bench-bare")
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "5")
+        .create()?;
+    let metadata = consumer.fetch_metadata(Some("stock_ticks"), Duration::from_secs(10))?;
+    let mut tpl = TopicPartitionList::new();
+    for p in metadata.topics()[0].partitions() {
+        tpl.add_partition_offset("stock_ticks", p.id(), Offset::End)?;
+    }
+    consumer.assign(&tpl)?;
+    let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let deadline = Instant::now() + MEASURE;
+    while Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100))
+            && let Some(ts) = m.payload().and_then(tick_micros)
+        {
+            h.saturating_record((now_micros() - ts).max(1) as u64);
+        }
+    }
+    Ok(h)
+}
+
+/// Tick age when a WebSocket client of the bridge gets it.
+async fn ws_latency(addr: &str) -> Result<Histogram<u64>> {
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/ws"), None, true).await?;
+    socket
+        .send(WsMessage::text(r#"{"op":"subscribe","symbols":["*"]}"#))
+        .await?;
+    let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let deadline = tokio::time::Instant::now() + MEASURE;
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, socket.next()).await {
+        let WsMessage::Text(text) = frame else {
+            continue;
+        };
+        let now = now_micros();
+        const KEY: &[u8] = b"\"timestamp\":\"";
+        let bytes = text.as_bytes();
+        for at in memchr::memmem::find_iter(bytes, KEY) {
+            if let Some(ts) = tick_micros(&bytes[at..]) {
+                h.saturating_record((now - ts).max(1) as u64);
+            }
+        }
+    }
+    Ok(h)
+}
