@@ -44,6 +44,9 @@ pub enum TailError {
     /// The server closed the connection.
     #[error("the server closed the connection")]
     Closed,
+    /// The Kafka cluster could not be read.
+    #[error("Kafka")]
+    Kafka(#[source] rdkafka::error::KafkaError),
     /// Writing to the output failed.
     #[error("output: {0}")]
     Output(#[from] std::io::Error),
@@ -129,6 +132,89 @@ pub async fn run(
             ServerMsg::Unsubscribed { .. } | ServerMsg::Pong { .. } | ServerMsg::Metric { .. } => {}
         }
     }
+}
+
+/// Reads ticks straight from a Kafka cluster, as kcat does: every
+/// partition of the tick topic from `start`, printed like [`run`] prints.
+/// Blocking: call it from a thread of its own.
+///
+/// # Errors
+/// Returns [`TailError::Kafka`] when the cluster cannot be read, or
+/// [`TailError::Output`] when output cannot be written.
+pub fn run_kafka(
+    options: &TailOptions,
+    config: &crate::config::KafkaConfig,
+    topic: &str,
+    mut out: impl Write,
+    token: &CancellationToken,
+) -> Result<(), TailError> {
+    use rdkafka::{
+        Message, Offset, TopicPartitionList,
+        consumer::{BaseConsumer, Consumer},
+    };
+    let mut client = rdkafka::ClientConfig::new();
+    for (key, value) in config.client_properties(crate::kafka::CONSUMER_DEFAULTS) {
+        client.set(key, value);
+    }
+    let consumer: BaseConsumer = client.create().map_err(TailError::Kafka)?;
+    let metadata = consumer
+        .fetch_metadata(Some(topic), std::time::Duration::from_secs(10))
+        .map_err(TailError::Kafka)?;
+    let partitions = metadata
+        .topics()
+        .first()
+        .map_or(0, |t| t.partitions().len());
+    if partitions == 0 {
+        return Err(TailError::Protocol(format!(
+            "topic {topic} does not exist on the cluster"
+        )));
+    }
+    let start = match config.start {
+        crate::config::StartPosition::Earliest => Offset::Beginning,
+        _ => Offset::End,
+    };
+    let mut assignment = TopicPartitionList::new();
+    for partition in 0..partitions as i32 {
+        assignment
+            .add_partition_offset(topic, partition, start)
+            .map_err(TailError::Kafka)?;
+    }
+    consumer.assign(&assignment).map_err(TailError::Kafka)?;
+    let all = options.symbols.iter().any(|s| s == "*");
+    if !options.json {
+        writeln!(out, "{}", table_header())?;
+    }
+    while !token.is_cancelled() {
+        let Some(message) = consumer.poll(std::time::Duration::from_millis(100)) else {
+            continue;
+        };
+        let message = message.map_err(TailError::Kafka)?;
+        let payload = message.payload().unwrap_or_default();
+        let mut tick = match crate::model::EncodedTick::decode(payload) {
+            Ok(encoded) => encoded.tick().clone(),
+            Err(error) => {
+                eprintln!(
+                    "skipped partition {} offset {}: {error}",
+                    message.partition(),
+                    message.offset()
+                );
+                continue;
+            }
+        };
+        if !all && !options.symbols.iter().any(|s| s == tick.symbol.as_str()) {
+            continue;
+        }
+        tick.partition = Some(message.partition() as u32);
+        tick.offset = Some(message.offset() as u64);
+        if options.json {
+            serde_json::to_writer(&mut out, &tick).map_err(std::io::Error::from)?;
+            writeln!(out)?;
+        } else {
+            writeln!(out, "{}", table_row(&tick))?;
+        }
+        out.flush()?;
+    }
+    Ok(())
 }
 
 fn table_header() -> String {

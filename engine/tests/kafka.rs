@@ -284,3 +284,44 @@ async fn roles_started_before_the_broker_recover_by_themselves() {
     let ticks = watcher.collect_ticks(Duration::from_millis(1_000)).await;
     assert!(!ticks.is_empty(), "ticks flow once the broker is up");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tail_reads_the_cluster_directly() {
+    use std::io::BufRead;
+    let Some(tansu) = Tansu::start() else { return };
+    let brokers = tansu.brokers.as_str();
+    let _producer = Daemon::role("producer", &["--brokers", brokers, "--rate", "1000"]);
+    let mut tail = std::process::Command::new(env!("CARGO_BIN_EXE_tickstreamd"))
+        .args([
+            "tail",
+            "--brokers",
+            brokers,
+            "--symbols",
+            "AAPL",
+            "--json",
+            "--start",
+            "earliest",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = tail.stdout.take().unwrap();
+    let lines = tokio::task::spawn_blocking(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .take(10)
+            .map(Result::unwrap)
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    tail.kill().unwrap();
+    tail.wait().unwrap();
+    assert_eq!(lines.len(), 10);
+    for line in lines {
+        let tick: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(tick["symbol"], "AAPL", "{tick}");
+        assert!(tick["offset"].is_u64() && tick["partition"].is_u64());
+    }
+}

@@ -122,6 +122,15 @@ struct TailArgs {
     /// Gateway WebSocket URL.
     #[arg(long, env = "TICKSTREAM_URL", default_value = "ws://127.0.0.1:8080/ws")]
     url: String,
+    /// Read a Kafka cluster directly instead of a gateway (as kcat does).
+    #[command(flatten)]
+    kafka: KafkaArgs,
+    /// With --brokers: start at the "latest" (default) or "earliest" offset.
+    #[arg(long, env = "TICKSTREAM_START")]
+    start: Option<StartPosition>,
+    /// With --brokers: the tick topic.
+    #[arg(long, default_value = "stock_ticks")]
+    topic: String,
     /// Comma-separated symbols, or "*" for all.
     #[arg(long, value_delimiter = ',', default_value = "*")]
     symbols: Vec<String>,
@@ -238,7 +247,24 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 symbols: args.symbols,
                 json: args.json,
             };
-            match tail::run(&options, std::io::stdout().lock(), token).await {
+            let result = if args.kafka.brokers.is_some() {
+                let config =
+                    Config::load(None, &overrides(None, (None, None), args.kafka, args.start))?;
+                let topic = args.topic;
+                tokio::task::spawn_blocking(move || {
+                    tail::run_kafka(
+                        &options,
+                        &config.kafka,
+                        &topic,
+                        std::io::stdout().lock(),
+                        &token,
+                    )
+                })
+                .await?
+            } else {
+                tail::run(&options, std::io::stdout().lock(), token).await
+            };
+            match result {
                 Err(tail::TailError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
                     Ok(())
                 }
