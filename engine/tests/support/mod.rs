@@ -194,75 +194,25 @@ pub fn position(tick: &Value) -> (u64, u64) {
     )
 }
 
-/// A Tansu broker (Kafka API) on a free port, for as long as this lives.
-pub struct Tansu {
-    child: Child,
-    pub brokers: String,
-}
+/// The Tansu broker from `$TANSU` (set by `cargo xtask test`) on a free
+/// port; `None`, after saying so loudly, when `$TANSU` is unset.
+pub struct Tansu;
 
 impl Tansu {
-    /// Starts Tansu from `$TANSU` (set by `cargo xtask test`). Without it
-    /// the Kafka tests are skipped, loudly.
-    pub fn start() -> Option<Self> {
-        let port = free_port();
-        Self::start_on(port)
+    pub fn start() -> Option<tickstream_e2e::Tansu> {
+        Self::start_on(free_port())
     }
 
     /// Starts Tansu on `port` (e.g. one a daemon already points at).
-    pub fn start_on(port: u16) -> Option<Self> {
+    pub fn start_on(port: u16) -> Option<tickstream_e2e::Tansu> {
         let Some(bin) = std::env::var_os("TANSU") else {
             eprintln!(
                 "SKIPPED: Kafka test needs the Tansu broker; run `cargo xtask test`, or set TANSU=/path/to/tansu"
             );
             return None;
         };
-        let url = format!("tcp://127.0.0.1:{port}");
-        let mut child = Command::new(bin)
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            .args(["--storage-engine", "memory://tansu/", "--silent"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tansu starts");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                child.try_wait().unwrap().is_none(),
-                "tansu exited (port {port} taken?)"
-            );
-            assert!(Instant::now() < deadline, "tansu not listening within 10 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        // The listener might be another process's: ours must still be alive.
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "tansu exited: port {port} was taken"
-        );
-        Some(Self {
-            child,
-            brokers: format!("127.0.0.1:{port}"),
-        })
+        Some(tickstream_e2e::Tansu::start_on(bin, port).expect("tansu starts"))
     }
 }
 
-impl Drop for Tansu {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A port free right now on 127.0.0.1.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use tickstream_e2e::free_port;

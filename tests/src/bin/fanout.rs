@@ -5,19 +5,18 @@
 //! Usage: `fanout <tickstreamd> <out.json>` (run by `cargo xtask bench`).
 
 use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use serde_json::json;
+use tickstream_e2e::{Daemon, now_micros, timestamps};
 use tokio_tungstenite::tungstenite::Message;
 
 /// (clients, ticks/s) pairs measured.
@@ -52,81 +51,38 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-struct Daemon {
-    child: Child,
-    addr: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Daemon {
-    fn start(bin: &str, rate: u64) -> Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let mut child = Command::new(bin)
-            .args([
-                "run",
-                "--listen",
-                "127.0.0.1:0",
-                "--rate",
-                &rate.to_string(),
-                "--data-dir",
-            ])
-            .arg(dir.path())
-            .env("TICKSTREAM_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("cannot start {bin}"))?;
-        let line = BufReader::new(child.stdout.take().expect("piped"))
-            .lines()
-            .next()
-            .context("tickstreamd printed nothing")??;
-        let addr = line
-            .split("http://")
-            .nth(1)
-            .and_then(|r| r.split('/').next())
-            .context("no address printed")?
-            .to_owned();
-        Ok(Self {
-            child,
-            addr,
-            _dir: dir,
-        })
-    }
-
-    /// User + system CPU seconds and resident memory (bytes) from /proc.
-    fn usage(&self) -> (f64, u64) {
-        let pid = self.child.id();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let fields: Vec<&str> = stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .split_whitespace()
-            .collect();
-        let ticks: u64 = [11, 12]
-            .iter()
-            .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
-            .sum();
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        let rss_kb: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0);
-        (ticks as f64 / 100.0, rss_kb * 1024)
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
+/// CPU seconds (user + system) and resident bytes of a process, from /proc.
+fn usage(pid: u32) -> (f64, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
+        .sum();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let rss_kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    // USER_HZ is 100 on Linux.
+    (ticks as f64 / 100.0, rss_kb * 1024)
 }
 
 async fn scenario(bin: &str, clients: usize, rate: u64) -> Result<serde_json::Value> {
-    let daemon = Daemon::start(bin, rate)?;
+    let data_dir = tempfile::tempdir()?;
+    let daemon = Daemon::start(
+        bin,
+        "run",
+        &["--rate", &rate.to_string()],
+        Some(data_dir.path()),
+    )?;
+    let pid = daemon.process.0.id();
     let url = format!("ws://{}/ws", daemon.addr);
     let measuring = Arc::new(AtomicBool::new(false));
     let delivered = Arc::new(AtomicU64::new(0));
@@ -157,14 +113,14 @@ async fn scenario(bin: &str, clients: usize, rate: u64) -> Result<serde_json::Va
         }));
     }
     tokio::time::sleep(WARMUP).await;
-    let (cpu_before, _) = daemon.usage();
+    let (cpu_before, _) = usage(pid);
     let buckets_before = latency_buckets(&daemon.addr)?;
     measuring.store(true, Ordering::Relaxed);
     let started = Instant::now();
     tokio::time::sleep(MEASURE).await;
     measuring.store(false, Ordering::Relaxed);
     let elapsed = started.elapsed().as_secs_f64();
-    let (cpu_after, rss) = daemon.usage();
+    let (cpu_after, rss) = usage(pid);
     let buckets_after = latency_buckets(&daemon.addr)?;
     let count = delivered.load(Ordering::Relaxed);
     drop(daemon);
@@ -225,56 +181,4 @@ fn bucket_quantile(before: &[(f64, f64)], after: &[(f64, f64)], q: f64) -> Optio
         .find(|&&(_, cumulative)| cumulative >= q * total)
         .map(|&(le, _)| le)
         .filter(|le| le.is_finite())
-}
-
-fn now_micros() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as i64)
-}
-
-/// Unix microseconds of every `"timestamp":"…"` in a frame, without a full JSON parse.
-fn timestamps(frame: &[u8]) -> impl Iterator<Item = i64> + '_ {
-    const KEY: &[u8] = b"\"timestamp\":\"";
-    memchr::memmem::find_iter(frame, KEY)
-        .filter_map(move |at| parse_rfc3339_micros(&frame[at + KEY.len()..]))
-}
-
-/// Parses `YYYY-MM-DDTHH:MM:SS.ffffffZ` (the wire format) into Unix microseconds.
-fn parse_rfc3339_micros(b: &[u8]) -> Option<i64> {
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        b.get(r)?.iter().try_fold(0i64, |acc, &c| {
-            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
-        })
-    };
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss, us) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..26)?);
-    // Days since the epoch for a proleptic Gregorian date.
-    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * m + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 86_400 + hh * 3_600 + mm * 60 + ss) * 1_000_000) + us)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_wire_timestamps() {
-        assert_eq!(
-            parse_rfc3339_micros(b"1970-01-01T00:00:01.000002Z"),
-            Some(1_000_002)
-        );
-        // 2026-11-24T14:30:00.123456Z
-        assert_eq!(
-            parse_rfc3339_micros(b"2026-11-24T14:30:00.123456Z"),
-            Some(1_795_530_600_123_456)
-        );
-        let frame = br#"{"type":"ticks","data":[{"timestamp":"1970-01-01T00:00:00.000005Z"},{"timestamp":"1970-01-01T00:00:00.000007Z"}]}"#;
-        assert_eq!(timestamps(frame).collect::<Vec<_>>(), [5, 7]);
-    }
 }

@@ -4,13 +4,9 @@
 //!
 //! Usage: `kafka_bench <tickstreamd> <tansu> <out.json>` (run by `cargo xtask bench`).
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
-};
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use rdkafka::{
@@ -18,119 +14,10 @@ use rdkafka::{
     consumer::{BaseConsumer, Consumer},
 };
 use serde_json::json;
+use tickstream_e2e::{Daemon, Tansu, now_micros, timestamps};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 const MEASURE: Duration = Duration::from_secs(10);
-
-/// A child process killed on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-fn tansu(bin: &str) -> Result<(Proc, String)> {
-    let port = free_port()?;
-    let url = format!("tcp://127.0.0.1:{port}");
-    let child = Command::new(bin)
-        .args([
-            "broker",
-            "--listener-url",
-            &url,
-            "--advertised-listener-url",
-            &url,
-        ])
-        .args(["--storage-engine", "memory://tansu/", "--silent"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("tansu")?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            bail!("tansu did not listen");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok((Proc(child), format!("127.0.0.1:{port}")))
-}
-
-/// Starts `tickstreamd ROLE ARGS` on a free port; returns it and its address.
-fn daemon(bin: &str, args: &[&str], data_dir: &std::path::Path) -> Result<(Proc, String)> {
-    let mut cmd = Command::new(bin);
-    cmd.args(args).args(["--listen", "127.0.0.1:0"]);
-    if args[0] != "producer" {
-        cmd.arg("--data-dir").arg(data_dir);
-    }
-    let mut child = cmd
-        .env("TICKSTREAM_LOG", "error")
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("tickstreamd")?;
-    let line = BufReader::new(child.stdout.take().expect("piped"))
-        .lines()
-        .next()
-        .context("no output")??;
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .context("no address")?
-        .to_owned();
-    Ok((Proc(child), addr))
-}
-
-/// A counter from a daemon's /metrics.
-fn metric(addr: &str, name: &str) -> Result<f64> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr)?;
-    stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n")?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text)?;
-    Ok(text
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or(0.0))
-}
-
-fn now_micros() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as i64)
-}
-
-fn tick_micros(json: &[u8]) -> Option<i64> {
-    const KEY: &[u8] = b"\"timestamp\":\"";
-    let at = memchr::memmem::find(json, KEY)? + KEY.len();
-    let text = std::str::from_utf8(json.get(at..at + 27)?).ok()?;
-    chrono_free_parse(text)
-}
-
-/// `YYYY-MM-DDTHH:MM:SS.ffffffZ` to Unix microseconds.
-fn chrono_free_parse(t: &str) -> Option<i64> {
-    let n = |r: std::ops::Range<usize>| t.get(r)?.parse::<i64>().ok();
-    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
-    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + (153 * m + 2) / 5 + d - 1;
-    let days = era * 146_097 + doe - 719_468;
-    Some(
-        (days * 86_400 + n(11..13)? * 3_600 + n(14..16)? * 60 + n(17..19)?) * 1_000_000
-            + n(20..26)?,
-    )
-}
 
 fn quantiles(h: &Histogram<u64>) -> serde_json::Value {
     let ms = |q: f64| h.value_at_quantile(q) as f64 / 1_000.0;
@@ -145,20 +32,22 @@ fn main() -> Result<()> {
     let dir = tempfile::tempdir()?;
 
     // 1. Producer: ticks/s acknowledged by the broker, simulator at full speed.
-    let (broker, brokers) = tansu(tansu_bin)?;
-    let (producer, paddr) = daemon(
+    let broker = Tansu::start(tansu_bin)?;
+    let brokers = broker.brokers.clone();
+    let producer = Daemon::start(
         tickstreamd,
-        &["producer", "--brokers", &brokers, "--rate", "max"],
-        dir.path(),
+        "producer",
+        &["--brokers", &brokers, "--rate", "max"],
+        None,
     )?;
     std::thread::sleep(Duration::from_secs(2));
     let (a0, t0) = (
-        metric(&paddr, "tickstream_kafka_delivered_total")?,
+        producer.metric("tickstream_kafka_delivered_total")?,
         Instant::now(),
     );
     std::thread::sleep(MEASURE);
     let produced_rate =
-        (metric(&paddr, "tickstream_kafka_delivered_total")? - a0) / t0.elapsed().as_secs_f64();
+        (producer.metric("tickstream_kafka_delivered_total")? - a0) / t0.elapsed().as_secs_f64();
     drop(producer);
     // Everything acknowledged, including what shutdown flushed.
     let total = count_messages(&brokers)?;
@@ -168,19 +57,19 @@ fn main() -> Result<()> {
     //    rdkafka consumer first, for what the broker and client allow.
     let bare_rate = bare_consumer_rate(&brokers, total)?;
     println!("bare consumer: {bare_rate:.0} ticks/s");
-
-    let bridge_dir = dir.path().join("bridge");
     let started = Instant::now();
-    let (bridge, baddr) = daemon(
+    let bridge = Daemon::start(
         tickstreamd,
-        &["bridge", "--brokers", &brokers, "--start", "earliest"],
-        &bridge_dir,
+        "bridge",
+        &["--brokers", &brokers, "--start", "earliest"],
+        Some(&dir.path().join("bridge")),
     )?;
-    let target = total.max(1.0);
     let mut consumed = 0.0;
     while started.elapsed() < Duration::from_secs(120) {
-        consumed = metric(&baddr, "tickstream_kafka_consumed_total").unwrap_or(0.0);
-        if consumed >= target {
+        consumed = bridge
+            .metric("tickstream_kafka_consumed_total")
+            .unwrap_or(0.0);
+        if consumed >= total {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -188,27 +77,25 @@ fn main() -> Result<()> {
     let consume_rate = consumed / started.elapsed().as_secs_f64();
     drop(bridge);
     drop(broker);
-    println!("bridge: {consume_rate:.0} ticks/s consumed ({consumed} of {target})");
+    println!("bridge: {consume_rate:.0} ticks/s consumed ({consumed} of {total})");
 
     // 3. Latency at 10k ticks/s: a WebSocket client of a bridge, and a bare
     //    consumer of the same topic, side by side.
-    let (_broker2, brokers2) = tansu(tansu_bin)?;
-    let (_producer, _) = daemon(
+    let broker = Tansu::start(tansu_bin)?;
+    let brokers2 = broker.brokers.clone();
+    let _producer = Daemon::start(
         tickstreamd,
-        &["producer", "--brokers", &brokers2, "--rate", "10000"],
-        dir.path(),
+        "producer",
+        &["--brokers", &brokers2, "--rate", "10000"],
+        None,
     )?;
-    let (_bridge, baddr) = daemon(
+    let bridge = Daemon::start(
         tickstreamd,
-        &[
-            "bridge",
-            "--brokers",
-            &brokers2,
-            "-X",
-            "fetch.wait.max.ms=5",
-        ],
-        &dir.path().join("bridge2"),
+        "bridge",
+        &["--brokers", &brokers2, "-X", "fetch.wait.max.ms=5"],
+        Some(&dir.path().join("bridge2")),
     )?;
+    let baddr = bridge.addr.clone();
     std::thread::sleep(Duration::from_secs(3));
     let bare = std::thread::spawn({
         let brokers = brokers2.clone();
@@ -304,7 +191,7 @@ fn bare_consumer_latency(brokers: &str) -> Result<Histogram<u64>> {
     let deadline = Instant::now() + MEASURE;
     while Instant::now() < deadline {
         if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100))
-            && let Some(ts) = m.payload().and_then(tick_micros)
+            && let Some(ts) = m.payload().and_then(|p| timestamps(p).next())
         {
             h.saturating_record((now_micros() - ts).max(1) as u64);
         }
@@ -326,12 +213,8 @@ async fn ws_latency(addr: &str) -> Result<Histogram<u64>> {
             continue;
         };
         let now = now_micros();
-        const KEY: &[u8] = b"\"timestamp\":\"";
-        let bytes = text.as_bytes();
-        for at in memchr::memmem::find_iter(bytes, KEY) {
-            if let Some(ts) = tick_micros(&bytes[at..]) {
-                h.saturating_record((now - ts).max(1) as u64);
-            }
+        for ts in timestamps(text.as_bytes()) {
+            h.saturating_record((now - ts).max(1) as u64);
         }
     }
     Ok(h)

@@ -1,0 +1,219 @@
+//! Harness for Tickstream's cross-component tests and benchmarks: real
+//! processes (`tickstreamd`, the Tansu broker) on free local ports, metrics
+//! read from their `/metrics`, and wire timestamps read without a JSON parse.
+
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use anyhow::{Context, Result, bail};
+
+/// A child process, stopped with SIGTERM (then reaped) when dropped.
+pub struct Proc(pub Child);
+
+impl Proc {
+    /// Sends SIGTERM and waits for the exit.
+    ///
+    /// # Errors
+    /// Returns the error of `kill` or `wait`.
+    pub fn terminate(&mut self) -> Result<std::process::ExitStatus> {
+        Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()?;
+        Ok(self.0.wait()?)
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.terminate();
+        }
+    }
+}
+
+/// A port free on 127.0.0.1 right now.
+///
+/// # Panics
+/// Panics when no port can be bound.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A Tansu broker (Kafka API, in-memory storage).
+pub struct Tansu {
+    /// The broker process.
+    pub process: Proc,
+    /// `host:port` for `bootstrap.servers`.
+    pub brokers: String,
+}
+
+impl Tansu {
+    /// Starts `bin` on `port` and waits until it listens.
+    ///
+    /// # Errors
+    /// Fails when Tansu does not start, exits, or does not listen in 10 s
+    /// (e.g. another process holds the port).
+    pub fn start_on(bin: impl AsRef<std::ffi::OsStr>, port: u16) -> Result<Self> {
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new(bin)
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
+            .args(["--storage-engine", "memory://tansu/", "--silent"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot start tansu")?;
+        let mut process = Proc(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if process.0.try_wait()?.is_some() {
+                bail!("tansu exited (is port {port} taken?)");
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("tansu did not listen on {port} within 10 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // The listener might be another process's: ours must still be alive.
+        if process.0.try_wait()?.is_some() {
+            bail!("tansu exited: port {port} was taken");
+        }
+        Ok(Self {
+            process,
+            brokers: format!("127.0.0.1:{port}"),
+        })
+    }
+
+    /// Starts `bin` on a free port.
+    ///
+    /// # Errors
+    /// See [`Tansu::start_on`].
+    pub fn start(bin: impl AsRef<std::ffi::OsStr>) -> Result<Self> {
+        Self::start_on(bin, free_port())
+    }
+}
+
+/// `tickstreamd` running a role on a free port.
+pub struct Daemon {
+    /// The daemon process.
+    pub process: Proc,
+    /// `host:port` it serves HTTP on.
+    pub addr: String,
+}
+
+impl Daemon {
+    /// Starts `bin ROLE --listen 127.0.0.1:0 ARGS` (with `--data-dir` when
+    /// given) and waits for the line announcing its address.
+    ///
+    /// # Errors
+    /// Fails when the daemon does not start or prints no address.
+    pub fn start(
+        bin: impl AsRef<std::ffi::OsStr>,
+        role: &str,
+        args: &[&str],
+        data_dir: Option<&Path>,
+    ) -> Result<Self> {
+        let mut cmd = Command::new(bin);
+        cmd.args([role, "--listen", "127.0.0.1:0"]).args(args);
+        if let Some(dir) = data_dir {
+            cmd.arg("--data-dir").arg(dir);
+        }
+        let mut child = cmd
+            .env("TICKSTREAM_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("cannot start tickstreamd")?;
+        let stdout = child.stdout.take().expect("piped");
+        let process = Proc(child);
+        let line = BufReader::new(stdout)
+            .lines()
+            .next()
+            .context("tickstreamd printed nothing")??;
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .with_context(|| format!("no address in {line:?}"))?
+            .to_owned();
+        Ok(Self { process, addr })
+    }
+
+    /// A sample of the daemon's `/metrics` (0 when absent).
+    ///
+    /// # Errors
+    /// Fails when `/metrics` cannot be read.
+    pub fn metric(&self, name: &str) -> Result<f64> {
+        let mut stream = std::net::TcpStream::connect(&self.addr)?;
+        stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n")?;
+        let mut text = String::new();
+        stream.read_to_string(&mut text)?;
+        Ok(text
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(0.0))
+    }
+}
+
+/// Now, in Unix microseconds.
+pub fn now_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
+/// Unix microseconds of every `"timestamp":"…"` in a frame or message.
+pub fn timestamps(bytes: &[u8]) -> impl Iterator<Item = i64> + '_ {
+    const KEY: &[u8] = b"\"timestamp\":\"";
+    memchr::memmem::find_iter(bytes, KEY)
+        .filter_map(move |at| wire_micros(&bytes[at + KEY.len()..]))
+}
+
+/// Parses the wire timestamp format `YYYY-MM-DDTHH:MM:SS.ffffffZ` into Unix
+/// microseconds.
+pub fn wire_micros(b: &[u8]) -> Option<i64> {
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        b.get(r)?.iter().try_fold(0i64, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+        })
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss, us) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..26)?);
+    // Days since the epoch of a proleptic Gregorian date.
+    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + (153 * m + 2) / 5 + d - 1;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days * 86_400 + hh * 3_600 + mm * 60 + ss) * 1_000_000 + us)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_wire_timestamps() {
+        assert_eq!(wire_micros(b"1970-01-01T00:00:01.000002Z"), Some(1_000_002));
+        assert_eq!(
+            wire_micros(b"2026-11-24T14:30:00.123456Z"),
+            Some(1_795_530_600_123_456)
+        );
+        let frame = br#"{"type":"ticks","data":[{"timestamp":"1970-01-01T00:00:00.000005Z"},{"timestamp":"1970-01-01T00:00:00.000007Z"}]}"#;
+        assert_eq!(timestamps(frame).collect::<Vec<_>>(), [5, 7]);
+    }
+}
