@@ -325,3 +325,85 @@ async fn tail_reads_the_cluster_directly() {
         assert!(tick["offset"].is_u64() && tick["partition"].is_u64());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_crash_and_restart_loses_no_acknowledged_tick() {
+    let Some(bin) = std::env::var_os("TANSU_DURABLE") else {
+        eprintln!(
+            "SKIPPED: needs a Tansu with durable storage; run `cargo xtask test`, or set TANSU_DURABLE"
+        );
+        return;
+    };
+    let storage = tempfile::tempdir().unwrap();
+    let port = support::free_port();
+    let mut broker = tickstream_e2e::Tansu::start_durable(&bin, port, storage.path()).unwrap();
+    let brokers = broker.brokers.clone();
+    let mut producer = Daemon::role("producer", &["--brokers", &brokers, "--rate", "500"]);
+    let bridge = Daemon::role("bridge", &["--brokers", &brokers, "--start", "earliest"]);
+    producer.wait_ready().await;
+    bridge.wait_ready().await;
+    let mut client = Client::connect(&bridge.ws_url()).await;
+    subscribe_from_start(&mut client).await;
+    let mut frames = client.collect_frames(Duration::from_millis(1_000)).await;
+
+    broker.crash().unwrap();
+    let ready = |d: &Daemon| {
+        let url = d.url("/readyz");
+        async move { reqwest::get(url).await.unwrap().status() == 200 }
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while ready(&bridge).await || ready(&producer).await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "readiness stayed true without a broker"
+        );
+        frames.extend(client.collect_frames(Duration::from_millis(200)).await);
+    }
+    frames.extend(client.collect_frames(Duration::from_millis(1_000)).await);
+
+    let _broker = tickstream_e2e::Tansu::start_durable(&bin, port, storage.path()).unwrap();
+    producer.wait_ready().await;
+    bridge.wait_ready().await;
+    frames.extend(client.collect_frames(Duration::from_millis(1_500)).await);
+    let acknowledged = producer.metric("tickstream_kafka_delivered_total").await as u64;
+    assert!(producer.terminate().0.success());
+    loop {
+        let more = client.collect_frames(Duration::from_millis(1_500)).await;
+        let done = !more.iter().any(|f| f["type"] == "ticks");
+        frames.extend(more);
+        if done {
+            break;
+        }
+    }
+
+    // Clients heard the bridge lose and regain the cluster.
+    let events: Vec<&str> = frames
+        .iter()
+        .filter(|f| f["type"] == "event" && f["data"]["kind"] == "connection")
+        .map(|f| f["data"]["message"].as_str().unwrap())
+        .collect();
+    let lost = events.iter().position(|m| m.contains("unreachable"));
+    let back = events.iter().rposition(|m| m.contains("connected"));
+    assert!(
+        matches!((lost, back), (Some(l), Some(b)) if l < b),
+        "{events:?}"
+    );
+    // Every tick the cluster acknowledged arrived (the producer numbers them
+    // 1..=N; the session event is one more acknowledged message).
+    let seqs: BTreeSet<u64> = frames
+        .iter()
+        .filter(|f| f["type"] == "ticks")
+        .flat_map(|f| f["data"].as_array().unwrap().iter())
+        .map(|t| t["seq"].as_u64().unwrap())
+        .collect();
+    let highest = *seqs.last().unwrap();
+    assert!(
+        highest + 1 >= acknowledged,
+        "{highest} ticks seen, {acknowledged} acknowledged"
+    );
+    let missing: Vec<u64> = (1..=highest)
+        .filter(|s| !seqs.contains(s))
+        .take(10)
+        .collect();
+    assert!(missing.is_empty(), "lost across the restart: {missing:?}");
+}

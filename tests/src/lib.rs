@@ -61,20 +61,41 @@ impl Tansu {
     /// Fails when Tansu does not start, exits, or does not listen in 10 s
     /// (e.g. another process holds the port).
     pub fn start_on(bin: impl AsRef<std::ffi::OsStr>, port: u16) -> Result<Self> {
+        Self::start_with(bin, port, "memory://tansu/", None)
+    }
+
+    /// Starts `bin` on `port` with its log in an SQLite file in `dir`, so
+    /// it survives a restart (needs a Tansu built with the `libsql` feature).
+    ///
+    /// # Errors
+    /// See [`Tansu::start_on`].
+    pub fn start_durable(bin: impl AsRef<std::ffi::OsStr>, port: u16, dir: &Path) -> Result<Self> {
+        Self::start_with(bin, port, "sqlite://tansu.db", Some(dir))
+    }
+
+    fn start_with(
+        bin: impl AsRef<std::ffi::OsStr>,
+        port: u16,
+        storage: &str,
+        dir: Option<&Path>,
+    ) -> Result<Self> {
         let url = format!("tcp://127.0.0.1:{port}");
-        let child = Command::new(bin)
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            .args(["--storage-engine", "memory://tansu/", "--silent"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("cannot start tansu")?;
+        let mut cmd = Command::new(bin);
+        cmd.args([
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+        ])
+        .args(["--storage-engine", storage, "--silent"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        // Tansu resolves an sqlite:// path against its working directory.
+        if let Some(dir) = dir {
+            cmd.current_dir(dir);
+        }
+        let child = cmd.spawn().context("cannot start tansu")?;
         let mut process = Proc(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
@@ -105,6 +126,18 @@ impl Tansu {
     /// See [`Tansu::start_on`].
     pub fn start(bin: impl AsRef<std::ffi::OsStr>) -> Result<Self> {
         Self::start_on(bin, free_port())
+    }
+}
+
+impl Tansu {
+    /// Kills the broker at once (SIGKILL), as a crash would.
+    ///
+    /// # Errors
+    /// Returns the error of `kill` or `wait`.
+    pub fn crash(&mut self) -> Result<()> {
+        self.process.0.kill()?;
+        self.process.0.wait()?;
+        Ok(())
     }
 }
 

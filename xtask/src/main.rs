@@ -312,16 +312,55 @@ fn ensure_tansu() -> Result<PathBuf> {
     Ok(bin)
 }
 
+/// A Tansu built with durable (SQLite) storage, for the broker-restart
+/// test: `$TANSU_DURABLE`, or built once from crates.io into
+/// ~/.cache/tickstream (the PyPI build has only in-memory storage).
+fn ensure_durable_tansu() -> Result<PathBuf> {
+    if let Some(path) = env::var_os("TANSU_DURABLE") {
+        return Ok(PathBuf::from(path));
+    }
+    let home = PathBuf::from(env::var_os("HOME").context("HOME is not set")?);
+    let root = home.join(".cache/tickstream/tansu-durable");
+    let bin = root.join("bin/tansu");
+    if Command::new(&bin)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        return Ok(bin);
+    }
+    println!(
+        "building Tansu with durable storage for the broker-restart test (once, several minutes)"
+    );
+    run(cargo()
+        .args([
+            "install",
+            "tansu",
+            "--version",
+            "0.6.0",
+            "--locked",
+            "--features",
+            "libsql",
+        ])
+        .arg("--root")
+        .arg(&root)
+        .arg("--target-dir")
+        .arg(home.join(".cache/tickstream/tansu-build")))?;
+    Ok(bin)
+}
+
 fn test(root: &Path) -> Result<()> {
     ensure_chromium()?;
     let tansu = ensure_tansu()?;
+    let durable_tansu = ensure_durable_tansu()?;
     let mut tally = Tally::default();
     // The bindings tests regenerate ui/src/generated; the UI build then
     // type-checks them.
     let rust_ok = run_tests(
         cargo()
             .args(["test", "--workspace", "--color", "never"])
-            .env("TANSU", &tansu),
+            .env("TANSU", &tansu)
+            .env("TANSU_DURABLE", &durable_tansu),
         &mut tally,
     )?;
     build_ui(root)?;

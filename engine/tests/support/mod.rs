@@ -181,6 +181,19 @@ impl Client {
         ticks
     }
 
+    /// Every frame received for `duration`.
+    pub async fn collect_frames(&mut self, duration: Duration) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + duration;
+        let mut frames = Vec::new();
+        while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, self.socket.next()).await
+        {
+            if let Message::Text(text) = frame {
+                frames.push(serde_json::from_str(text.as_str()).unwrap());
+            }
+        }
+        frames
+    }
+
     pub async fn close(mut self) {
         let _ = self.socket.close(None).await;
     }
