@@ -407,3 +407,89 @@ async fn a_broker_crash_and_restart_loses_no_acknowledged_tick() {
         .collect();
     assert!(missing.is_empty(), "lost across the restart: {missing:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sasl_scram_works_through_passthrough_properties_only() {
+    let Some(bin) = std::env::var_os("TANSU_DURABLE") else {
+        eprintln!(
+            "SKIPPED: needs a Tansu with durable storage; run `cargo xtask test`, or set TANSU_DURABLE"
+        );
+        return;
+    };
+    let storage = tempfile::tempdir().unwrap();
+    let port = support::free_port();
+    // Users are created while the broker is open, then it restarts locked.
+    let mut open = tickstream_e2e::Tansu::start_durable(&bin, port, storage.path()).unwrap();
+    open.create_user(&bin, "tick", "s3cret").unwrap();
+    open.crash().unwrap();
+    let broker =
+        tickstream_e2e::Tansu::start_durable_authenticated(&bin, port, storage.path()).unwrap();
+    let brokers = broker.brokers.as_str();
+
+    // The producer through -X, the bridge through TICKSTREAM_KAFKA__* variables.
+    let producer = Daemon::role(
+        "producer",
+        &[
+            "--brokers",
+            brokers,
+            "--rate",
+            "500",
+            "-X",
+            "security.protocol=SASL_PLAINTEXT",
+            "-X",
+            "sasl.mechanism=SCRAM-SHA-512",
+            "-X",
+            "sasl.username=tick",
+            "-X",
+            "sasl.password=s3cret",
+        ],
+    );
+    let bridge = Daemon::role_with_env(
+        "bridge",
+        &["--brokers", brokers],
+        &[
+            ("TICKSTREAM_KAFKA__SECURITY_PROTOCOL", "SASL_PLAINTEXT"),
+            ("TICKSTREAM_KAFKA__SASL_MECHANISM", "SCRAM-SHA-512"),
+            ("TICKSTREAM_KAFKA__SASL_USERNAME", "tick"),
+            ("TICKSTREAM_KAFKA__SASL_PASSWORD", "s3cret"),
+        ],
+    );
+    producer.wait_ready().await;
+    bridge.wait_ready().await;
+    let mut client = Client::connect(&bridge.ws_url()).await;
+    client.send(json!({"op":"subscribe","symbols":["*"]})).await;
+    client.recv_type("subscribed").await;
+    assert!(
+        !client
+            .collect_ticks(Duration::from_millis(1_000))
+            .await
+            .is_empty()
+    );
+
+    // A wrong password is never ready and delivers nothing.
+    let intruder = Daemon::role(
+        "producer",
+        &[
+            "--brokers",
+            brokers,
+            "-X",
+            "security.protocol=SASL_PLAINTEXT",
+            "-X",
+            "sasl.mechanism=SCRAM-SHA-512",
+            "-X",
+            "sasl.username=tick",
+            "-X",
+            "sasl.password=wrong",
+        ],
+    );
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let status = reqwest::get(intruder.url("/readyz"))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 503);
+    assert_eq!(
+        intruder.metric("tickstream_kafka_delivered_total").await,
+        0.0
+    );
+}

@@ -61,7 +61,7 @@ impl Tansu {
     /// Fails when Tansu does not start, exits, or does not listen in 10 s
     /// (e.g. another process holds the port).
     pub fn start_on(bin: impl AsRef<std::ffi::OsStr>, port: u16) -> Result<Self> {
-        Self::start_with(bin, port, "memory://tansu/", None)
+        Self::start_with(bin, port, "memory://tansu/", None, &[])
     }
 
     /// Starts `bin` on `port` with its log in an SQLite file in `dir`, so
@@ -70,7 +70,48 @@ impl Tansu {
     /// # Errors
     /// See [`Tansu::start_on`].
     pub fn start_durable(bin: impl AsRef<std::ffi::OsStr>, port: u16, dir: &Path) -> Result<Self> {
-        Self::start_with(bin, port, "sqlite://tansu.db", Some(dir))
+        Self::start_with(bin, port, "sqlite://tansu.db", Some(dir), &[])
+    }
+
+    /// Like [`Tansu::start_durable`], requiring SASL (SCRAM) authentication
+    /// with the users created while it ran without.
+    ///
+    /// # Errors
+    /// See [`Tansu::start_on`].
+    pub fn start_durable_authenticated(
+        bin: impl AsRef<std::ffi::OsStr>,
+        port: u16,
+        dir: &Path,
+    ) -> Result<Self> {
+        Self::start_with(
+            bin,
+            port,
+            "sqlite://tansu.db",
+            Some(dir),
+            &["--authentication"],
+        )
+    }
+
+    /// Creates a SCRAM user through the running (unauthenticated) broker.
+    ///
+    /// # Errors
+    /// Fails when `tansu user create` fails.
+    pub fn create_user(
+        &self,
+        bin: impl AsRef<std::ffi::OsStr>,
+        name: &str,
+        password: &str,
+    ) -> Result<()> {
+        let status = Command::new(bin)
+            .args(["user", "create", name, password, "--broker"])
+            .arg(format!("tcp://{}", self.brokers))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
+        if !status.success() {
+            bail!("tansu user create failed ({status})");
+        }
+        Ok(())
     }
 
     fn start_with(
@@ -78,6 +119,7 @@ impl Tansu {
         port: u16,
         storage: &str,
         dir: Option<&Path>,
+        extra: &[&str],
     ) -> Result<Self> {
         let url = format!("tcp://127.0.0.1:{port}");
         let mut cmd = Command::new(bin);
@@ -89,6 +131,7 @@ impl Tansu {
             &url,
         ])
         .args(["--storage-engine", storage, "--silent"])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
         // Tansu resolves an sqlite:// path against its working directory.

@@ -30,6 +30,11 @@ impl Daemon {
 
     /// Starts `tickstreamd ROLE` (run, producer, bridge) on 127.0.0.1:0.
     pub fn role(role: &str, extra: &[&str]) -> Self {
+        Self::role_with_env(role, extra, &[])
+    }
+
+    /// Like [`Daemon::role`], with extra environment variables.
+    pub fn role_with_env(role: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let data_dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tickstreamd"));
         cmd.args([role, "--listen", "127.0.0.1:0"]);
@@ -39,6 +44,7 @@ impl Daemon {
         let mut child = cmd
             .args(extra)
             .env("TICKSTREAM_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
