@@ -7,7 +7,7 @@ use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
     sync::{Arc, atomic::Ordering},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use chrono::Utc;
@@ -20,7 +20,7 @@ use crate::{
     config::Config,
     gateway::{self, GatewayState},
     kafka::{Connectivity, KafkaError, KafkaPublisher, KafkaSource, ensure_topics},
-    log::{Log, Reader, Start},
+    log::{Log, Reader, Record, Start, Topic},
     metrics::{Health, Metrics},
     model::{EncodedTick, EventKind, EventLevel, MarketEvent, Symbol, SystemMetric},
     sim::{self, RandomWalk, Shard},
@@ -156,11 +156,7 @@ impl Engine {
             if kafka {
                 spawn_bridge(config, &local, &metrics, &health, &sources)?;
             }
-            sources.tasks.spawn(sample_health(
-                local.log.clone(),
-                metrics.clone(),
-                sources.token.clone(),
-            ));
+
             let state = Arc::new(GatewayState::new(
                 local.log,
                 local.quotes,
@@ -383,34 +379,27 @@ impl SimulatorRun {
     /// Publishes `open`, then ticks until cancelled; then waits (briefly)
     /// for Kafka to acknowledge what it queued.
     fn run(self, market: RandomWalk, open: MarketEvent) {
-        let Self {
-            rate,
-            log,
-            publisher,
-            metrics,
-            health,
-            token,
-        } = self;
-        match &publisher {
-            None => {
-                log.events.append(Arc::new(open));
-            }
-            Some(kafka) => {
-                let json = serde_json::to_vec(&open).expect("events serialize");
-                let _ = kafka.send_blocking(log.events.name(), b"", &json, &token);
-            }
-        }
-        sim::produce(market, rate, &token, |batch| {
+        self.publish_json(&self.log.events, b"", &open, || Arc::new(open.clone()));
+        let source = format!("tickstreamd@{}", hostname());
+        let (mut sampled_at, mut sampled) = (Instant::now(), 0u64);
+        sim::produce(market, self.rate, &self.token, |batch| {
             let n = batch.len() as u64;
-            match &publisher {
+            match &self.publisher {
                 None => {
-                    log.ticks.append_batch(batch.drain(..));
+                    self.log.ticks.append_batch(batch.drain(..));
+                    // Through Kafka, readiness follows the cluster's acknowledgements.
+                    self.health.source.store(true, Ordering::Relaxed);
                 }
                 Some(kafka) => {
                     for tick in batch.drain(..) {
                         let key = tick.tick().symbol.as_str().as_bytes();
                         if kafka
-                            .send_blocking(log.ticks.name(), key, tick.json().as_bytes(), &token)
+                            .send_blocking(
+                                self.log.ticks.name(),
+                                key,
+                                tick.json().as_bytes(),
+                                &self.token,
+                            )
                             .is_err()
                         {
                             return false;
@@ -418,18 +407,48 @@ impl SimulatorRun {
                     }
                 }
             }
-            metrics.ticks_produced.inc_by(n);
-            if publisher.is_none() {
-                // Through Kafka, readiness follows the cluster's acknowledgements.
-                health.source.store(true, Ordering::Relaxed);
+            self.metrics.ticks_produced.inc_by(n);
+            if sampled_at.elapsed() >= HEALTH_SAMPLE_EVERY {
+                let produced = self.metrics.ticks_produced.get();
+                let sample = SystemMetric {
+                    source: source.clone(),
+                    name: "ticks_per_second".into(),
+                    value: (produced - sampled) as f64 / sampled_at.elapsed().as_secs_f64(),
+                    timestamp: Utc::now(),
+                };
+                self.publish_json(&self.log.metrics, source.as_bytes(), &sample, || {
+                    Arc::new(sample.clone())
+                });
+                (sampled_at, sampled) = (Instant::now(), produced);
             }
             true
         });
-        health.source.store(false, Ordering::Relaxed);
-        if let Some(kafka) = &publisher
+        self.health.source.store(false, Ordering::Relaxed);
+        if let Some(kafka) = &self.publisher
             && let Err(error) = kafka.flush(KAFKA_FLUSH_DEADLINE)
         {
             tracing::error!(%error, in_flight = kafka.in_flight(), "Kafka did not acknowledge every tick before shutdown");
+        }
+    }
+
+    /// Sends a record to the same-named Kafka topic, or appends it to the
+    /// local topic when the simulator is not publishing to Kafka.
+    fn publish_json<T: Record>(
+        &self,
+        topic: &Topic<T>,
+        key: &[u8],
+        value: &impl serde::Serialize,
+        local: impl FnOnce() -> T,
+    ) {
+        match &self.publisher {
+            None => {
+                topic.append(local());
+            }
+            Some(kafka) => {
+                let json = serde_json::to_vec(value).expect("wire types serialize");
+                // Only shutdown interrupts a send; nothing is left to do then.
+                let _ = kafka.send_blocking(topic.name(), key, &json, &self.token);
+            }
         }
     }
 }
@@ -525,28 +544,6 @@ async fn follow_quotes(
             () = token.cancelled() => return,
             () = reader.wait() => {}
         }
-    }
-}
-
-/// Publishes the engine's tick rate to `system_metrics`.
-async fn sample_health(log: Arc<Log>, metrics: Arc<Metrics>, token: CancellationToken) {
-    let source = format!("tickstreamd@{}", hostname());
-    let mut last = metrics.ticks_produced.get();
-    let mut every = tokio::time::interval(HEALTH_SAMPLE_EVERY);
-    every.tick().await;
-    loop {
-        tokio::select! {
-            () = token.cancelled() => return,
-            _ = every.tick() => {}
-        }
-        let now = metrics.ticks_produced.get();
-        log.metrics.append(Arc::new(SystemMetric {
-            source: source.clone(),
-            name: "ticks_per_second".into(),
-            value: (now - last) as f64 / HEALTH_SAMPLE_EVERY.as_secs_f64(),
-            timestamp: Utc::now(),
-        }));
-        last = now;
     }
 }
 

@@ -493,3 +493,38 @@ async fn sasl_scram_works_through_passthrough_properties_only() {
         0.0
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn producers_publish_health_samples_that_bridges_serve() {
+    let Some(tansu) = Tansu::start() else { return };
+    let brokers = tansu.brokers.as_str();
+    let _producer = Daemon::role("producer", &["--brokers", brokers, "--rate", "400"]);
+    let bridge = Daemon::role("bridge", &["--brokers", brokers]);
+    bridge.wait_ready().await;
+    let mut client = Client::connect(&bridge.ws_url()).await;
+    client
+        .send(json!({"op":"subscribe","symbols":["*"],"topics":["system_metrics"]}))
+        .await;
+    client.recv_type("subscribed").await;
+    // Samples come every 5 s.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let metric = loop {
+        let frames = client.collect_frames(Duration::from_millis(500)).await;
+        if let Some(m) = frames.into_iter().find(|f| f["type"] == "metric") {
+            break m;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no health sample within 15 s"
+        );
+    };
+    assert_eq!(metric["data"]["name"], "ticks_per_second");
+    let rate = metric["data"]["value"].as_f64().unwrap();
+    assert!((200.0..=600.0).contains(&rate), "{metric}");
+    assert!(
+        metric["data"]["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("tickstreamd@")
+    );
+}

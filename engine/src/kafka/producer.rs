@@ -1,7 +1,12 @@
 //! `KafkaPublisher`: sends records to Kafka keyed by symbol, waiting while
 //! librdkafka's queue is full so the source slows down instead of dropping.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use parking_lot::Mutex;
 
 use rdkafka::{
     ClientContext,
@@ -27,6 +32,8 @@ pub const PRODUCER_DEFAULTS: &[(&str, &str)] = &[
 
 /// How long a full queue is waited on between attempts.
 const QUEUE_FULL_WAIT: Duration = Duration::from_millis(10);
+/// Shortest time between two backpressure warnings.
+const BACKPRESSURE_WARNING_EVERY: Duration = Duration::from_secs(10);
 
 /// Counts delivery reports; an acknowledgement proves the link works.
 struct Reports {
@@ -61,6 +68,8 @@ impl ProducerContext for Reports {
 pub struct KafkaPublisher {
     producer: ThreadedProducer<Reports>,
     metrics: Arc<Metrics>,
+    /// When backpressure was last logged.
+    warned: Mutex<Option<Instant>>,
 }
 
 impl KafkaPublisher {
@@ -79,7 +88,11 @@ impl KafkaPublisher {
                 metrics: metrics.clone(),
                 link,
             })?;
-        Ok(Self { producer, metrics })
+        Ok(Self {
+            producer,
+            metrics,
+            warned: Mutex::new(None),
+        })
     }
 
     /// Queues a record, waiting while the queue is full (backpressure).
@@ -101,6 +114,7 @@ impl KafkaPublisher {
                 Ok(()) => return Ok(()),
                 Err((RdKafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     self.metrics.kafka_backpressure.inc();
+                    self.warn_backpressure();
                     if token.is_cancelled() {
                         return Err(KafkaError::Cancelled);
                     }
@@ -109,6 +123,17 @@ impl KafkaPublisher {
                 }
                 Err((error, _)) => return Err(error.into()),
             }
+        }
+    }
+
+    fn warn_backpressure(&self) {
+        let mut warned = self.warned.lock();
+        if warned.is_none_or(|at| at.elapsed() >= BACKPRESSURE_WARNING_EVERY) {
+            tracing::warn!(
+                in_flight = self.in_flight(),
+                "Kafka producer queue full: the simulator waits for the cluster (backpressure)"
+            );
+            *warned = Some(Instant::now());
         }
     }
 
