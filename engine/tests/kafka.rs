@@ -328,10 +328,7 @@ async fn tail_reads_the_cluster_directly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_crash_and_restart_loses_no_acknowledged_tick() {
-    let Some(bin) = std::env::var_os("TANSU_DURABLE") else {
-        eprintln!(
-            "SKIPPED: needs a Tansu with durable storage; run `cargo xtask test`, or set TANSU_DURABLE"
-        );
+    let Some(bin) = support::durable_tansu() else {
         return;
     };
     let storage = tempfile::tempdir().unwrap();
@@ -410,10 +407,7 @@ async fn a_broker_crash_and_restart_loses_no_acknowledged_tick() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sasl_scram_works_through_passthrough_properties_only() {
-    let Some(bin) = std::env::var_os("TANSU_DURABLE") else {
-        eprintln!(
-            "SKIPPED: needs a Tansu with durable storage; run `cargo xtask test`, or set TANSU_DURABLE"
-        );
+    let Some(bin) = support::durable_tansu() else {
         return;
     };
     let storage = tempfile::tempdir().unwrap();

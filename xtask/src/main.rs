@@ -396,29 +396,24 @@ fn bench(root: &Path) -> Result<()> {
         ])
         .env("TICKSTREAM_BENCH_OUT", out.join("engine.json")))?;
     let daemon = build_daemon(root, "release")?;
-    run(cargo()
-        .args([
+    let bench_tool = |name: &str| {
+        let mut cmd = cargo();
+        cmd.args([
             "run",
             "--release",
             "--package",
             "tickstream-e2e",
             "--bin",
-            "fanout",
+            name,
             "--",
-        ])
+        ]);
+        cmd
+    };
+    run(bench_tool("fanout")
         .arg(&daemon)
         .arg(out.join("fanout.json")))?;
     let tansu = ensure_tansu()?;
-    run(cargo()
-        .args([
-            "run",
-            "--release",
-            "--package",
-            "tickstream-e2e",
-            "--bin",
-            "kafka_bench",
-            "--",
-        ])
+    run(bench_tool("kafka_bench")
         .arg(&daemon)
         .arg(&tansu)
         .arg(out.join("kafka.json")))?;

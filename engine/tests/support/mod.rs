@@ -235,3 +235,15 @@ impl Tansu {
 }
 
 pub use tickstream_e2e::free_port;
+
+/// The Tansu with durable storage from `$TANSU_DURABLE` (set by `cargo xtask
+/// test`); `None`, after saying so loudly, when it is unset.
+pub fn durable_tansu() -> Option<std::ffi::OsString> {
+    let bin = std::env::var_os("TANSU_DURABLE");
+    if bin.is_none() {
+        eprintln!(
+            "SKIPPED: needs a Tansu with durable storage; run `cargo xtask test`, or set TANSU_DURABLE"
+        );
+    }
+    bin
+}
