@@ -522,3 +522,29 @@ async fn producers_publish_health_samples_that_bridges_serve() {
             .starts_with("tickstreamd@")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bridge_joining_a_busy_cluster_at_latest_reports_no_false_gap() {
+    let Some(tansu) = Tansu::start() else { return };
+    let brokers = tansu.brokers.as_str();
+    let mut first = Daemon::role("producer", &["--brokers", brokers, "--rate", "1000"]);
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert!(first.terminate().0.success());
+
+    // The bridge's store and any early client took their positions before
+    // the bridge knew where in Kafka it would begin.
+    let bridge = Daemon::role("bridge", &["--brokers", brokers, "--start", "latest"]);
+    let mut client = Client::connect(&bridge.ws_url()).await;
+    client.send(json!({"op":"subscribe","symbols":["*"]})).await;
+    client.recv_type("subscribed").await;
+    bridge.wait_ready().await;
+    let _second = Daemon::role("producer", &["--brokers", brokers, "--rate", "1000"]);
+    // collect_ticks fails on any gap frame.
+    let ticks = client.collect_ticks(Duration::from_millis(1_500)).await;
+    assert!(!ticks.is_empty());
+    assert_eq!(
+        bridge.metric("tickstream_store_skipped_ticks_total").await,
+        0.0
+    );
+    assert_eq!(bridge.metric("tickstream_ws_gaps_total").await, 0.0);
+}

@@ -58,6 +58,10 @@ struct Partition<T> {
     start: u64,
     /// One past the newest offset: the next offset assigned.
     end: u64,
+    /// Set by `begin_at`: readers positioned at or before this offset took
+    /// their position before the partition began, and start at `start`
+    /// without a gap.
+    began_after: Option<u64>,
     records: VecDeque<(u64, T)>,
     bytes: usize,
 }
@@ -129,6 +133,7 @@ impl<T: Record> Topic<T> {
                 RwLock::new(Partition {
                     start,
                     end: start,
+                    began_after: None,
                     records: VecDeque::new(),
                     bytes: 0,
                 })
@@ -215,6 +220,7 @@ impl<T: Record> Topic<T> {
     pub fn begin_at(&self, partition: u32, offset: u64) {
         let mut p = self.partitions[partition as usize].write();
         if p.records.is_empty() && p.start == p.end {
+            p.began_after = Some(p.end);
             p.start = offset;
             p.end = offset;
         }
@@ -276,6 +282,11 @@ impl<T: Record> Topic<T> {
         mut visit: impl FnMut(u64, &T),
     ) -> Result<u64, Gap> {
         let p = self.partitions[partition as usize].read();
+        let from = match p.began_after {
+            // Positioned before the partition began: nothing was missed.
+            Some(origin) if from <= origin => from.max(p.start),
+            _ => from,
+        };
         if from < p.start {
             return Err(Gap {
                 requested: from,
@@ -494,6 +505,25 @@ mod tests {
         );
         // Local appends continue after the last offset.
         assert_eq!(t.append(R("X", 1)), (0, 1_008));
+    }
+
+    #[test]
+    fn readers_placed_before_a_partition_began_see_no_gap() {
+        let t = Topic::new("t", 1, BIG, &[]);
+        let mut early = Vec::new();
+        // A reader at 0 (the empty partition's end) before a bridge begins at 5000.
+        t.begin_at(0, 5_000);
+        t.append_at(0, 5_000, R("X", 1)).unwrap();
+        assert_eq!(t.fetch(0, 0, 10, &mut early), Ok(5_001));
+        assert_eq!(early.len(), 1);
+        // A resume position inside the history the bridge never had is a gap.
+        assert_eq!(
+            t.fetch(0, 10, 10, &mut early),
+            Err(Gap {
+                requested: 10,
+                earliest: 5_000
+            })
+        );
     }
 
     #[test]
