@@ -243,7 +243,7 @@ async fn roles_started_before_the_broker_recover_by_themselves() {
         let _ = Tansu::start(); // reports the skip
         return;
     }
-    let port = support::free_port();
+    let port = tickstream_e2e::spare_port();
     let brokers = format!("127.0.0.1:{port}");
     let producer = Daemon::role("producer", &["--brokers", &brokers, "--rate", "500"]);
     let bridge = Daemon::role("bridge", &["--brokers", &brokers]);
@@ -332,7 +332,7 @@ async fn a_broker_crash_and_restart_loses_no_acknowledged_tick() {
         return;
     };
     let storage = tempfile::tempdir().unwrap();
-    let port = support::free_port();
+    let port = tickstream_e2e::spare_port();
     let mut broker = tickstream_e2e::Tansu::start_durable(&bin, port, storage.path()).unwrap();
     let brokers = broker.brokers.clone();
     let mut producer = Daemon::role("producer", &["--brokers", &brokers, "--rate", "500"]);
@@ -411,7 +411,7 @@ async fn sasl_scram_works_through_passthrough_properties_only() {
         return;
     };
     let storage = tempfile::tempdir().unwrap();
-    let port = support::free_port();
+    let port = tickstream_e2e::spare_port();
     // Users are created while the broker is open, then it restarts locked.
     let mut open = tickstream_e2e::Tansu::start_durable(&bin, port, storage.path()).unwrap();
     open.create_user(&bin, "tick", "s3cret").unwrap();

@@ -46,6 +46,26 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A port for a server that will start later (a broker "down at start"):
+/// bindable now, and outside Linux's ephemeral range (32768–60999), so no
+/// other test's `free_port()` is handed it meanwhile.
+///
+/// # Panics
+/// Panics when no such port is free.
+pub fn spare_port() -> u16 {
+    let seed = u64::from(std::process::id()) ^ (now_micros() as u64);
+    (0..1_000)
+        .map(|i| {
+            20_000
+                + ((seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(i * 7_919))
+                    % 10_000) as u16
+        })
+        .find(|&port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
+        .expect("a spare port between 20000 and 30000")
+}
+
 /// A Tansu broker (Kafka API, in-memory storage).
 pub struct Tansu {
     /// The broker process.
