@@ -16,6 +16,7 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 
 const transport = createTransport();
 const status = $('status');
+const sourceStatus = $('source-status');
 const chartEl = $('chart');
 const chartSymbol = $('chart-symbol');
 const chartPrice = $('chart-price');
@@ -135,6 +136,13 @@ transport.subscribe(['*'], (msg) => {
     case 'ticks':
       pending.push(...msg.data);
       if (!frame) frame = requestAnimationFrame(flush);
+      break;
+    case 'event':
+      // The daemon's own source (e.g. a bridge's Kafka cluster) came or went.
+      if (msg.data.kind === 'connection') {
+        sourceStatus.hidden = msg.data.level === 'info';
+        sourceStatus.textContent = msg.data.message;
+      }
       break;
     case 'error':
       console.warn(`gateway error ${msg.code}: ${msg.message}`);
