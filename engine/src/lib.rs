@@ -20,6 +20,8 @@
 //!   down in order.
 //! - [`tail`]: a terminal consumer of a gateway's WebSocket stream.
 
+#![warn(missing_docs)]
+
 pub mod analytics;
 pub mod config;
 pub mod engine;
