@@ -605,3 +605,56 @@ async fn tail_prints_the_subscribed_symbols() {
         assert!(tick["offset"].is_u64());
     }
 }
+
+#[test]
+fn simulate_writes_byte_identical_sessions_without_a_server() {
+    let bin = env!("CARGO_BIN_EXE_tickstreamd");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, seed: &str| {
+        let path = dir.path().join(name);
+        let out = std::process::Command::new(bin)
+            .args([
+                "simulate",
+                "--seed",
+                seed,
+                "--start",
+                "2026-03-06",
+                "--days",
+                "2",
+            ])
+            .args([
+                "--rate",
+                "5",
+                "--symbols",
+                "AAPL,MSFT",
+                "--format",
+                "csv",
+                "-o",
+            ])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read(path).unwrap()
+    };
+    let (a, b, c) = (run("a.csv", "9"), run("b.csv", "9"), run("c.csv", "10"));
+    assert_eq!(a, b, "same seed, same bytes");
+    assert_ne!(a, c);
+    let text = String::from_utf8(a).unwrap();
+    // Friday and Monday, 6.5 hours each, 5 ticks/s; plus the header.
+    assert_eq!(text.lines().count(), 2 * 23_400 * 5 + 1);
+    assert!(
+        text.lines()
+            .skip(1)
+            .all(|l| l.starts_with("AAPL,") || l.starts_with("MSFT,"))
+    );
+    assert!(
+        text.contains(",2026-03-09T13:30:00.000000Z,"),
+        "Monday opens at 09:30 EDT"
+    );
+    assert!(!text.contains("2026-03-07"), "no Saturday session");
+}

@@ -9,7 +9,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use tickstream::{
     config::{Config, Overrides, StartPosition},
     engine::{Engine, Role},
-    sim::{Rate, Shard},
+    sim::{Format, Rate, SessionError, SessionPlan, Shard, write_sessions},
     tail::{self, TailOptions},
 };
 use tokio_util::sync::CancellationToken;
@@ -33,6 +33,43 @@ enum Command {
     Bridge(BridgeArgs),
     /// Print a gateway's live ticks in the terminal.
     Tail(TailArgs),
+    /// Write simulated trading sessions (09:30–16:00 New York, weekdays) to a
+    /// file or stdout, without starting any server. Same arguments, same bytes.
+    Simulate(SimulateArgs),
+}
+
+#[derive(clap::Args)]
+struct SimulateArgs {
+    /// TOML config file; its [sim.symbols] replace the default universe.
+    #[arg(long, env = "TICKSTREAM_CONFIG")]
+    config: Option<PathBuf>,
+    /// Random seed.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Comma-separated symbols of the universe to simulate (default: all).
+    #[arg(long, value_delimiter = ',')]
+    symbols: Vec<String>,
+    /// Trading days to simulate.
+    #[arg(long, default_value_t = 1)]
+    days: u32,
+    /// First day, YYYY-MM-DD (weekends are skipped; default: today, UTC).
+    #[arg(long)]
+    start: Option<chrono::NaiveDate>,
+    /// Ticks per second of market time, over all symbols.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    rate: u32,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    format: SimFormat,
+    /// Output file (default: stdout).
+    #[arg(long, short = 'o')]
+    output: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SimFormat {
+    Jsonl,
+    Csv,
 }
 
 #[derive(clap::Args)]
@@ -239,6 +276,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let overrides = overrides(a.data_dir, none(), a.kafka, a.start);
             serve(a.common, overrides, Role::Bridge).await
         }
+        Command::Simulate(args) => simulate(args),
         Command::Tail(args) => {
             let token = CancellationToken::new();
             tokio::spawn(cancel_on_signal(token.clone()));
@@ -329,6 +367,67 @@ async fn serve(common: CommonArgs, mut overrides: Overrides, role: Role) -> anyh
         .is_err()
     {
         tracing::warn!("shutdown deadline passed; exiting");
+    }
+    Ok(())
+}
+
+fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
+    let config = Config::load(args.config.as_deref(), &Overrides::default())?;
+    let mut universe = config.universe();
+    if !args.symbols.is_empty() {
+        let unknown: Vec<&String> = args
+            .symbols
+            .iter()
+            .filter(|s| {
+                !universe
+                    .iter()
+                    .any(|spec| spec.symbol.as_str() == s.as_str())
+            })
+            .collect();
+        if !unknown.is_empty() {
+            let known: Vec<&str> = universe.iter().map(|s| s.symbol.as_str()).collect();
+            anyhow::bail!(
+                "--symbols: unknown {} (known: {})",
+                unknown
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                known.join(", ")
+            );
+        }
+        universe.retain(|spec| args.symbols.iter().any(|s| s == spec.symbol.as_str()));
+    }
+    let plan = SessionPlan {
+        universe,
+        seed: args.seed,
+        start: args
+            .start
+            .unwrap_or_else(|| chrono::Utc::now().date_naive()),
+        days: args.days,
+        rate: args.rate,
+    };
+    let format = match args.format {
+        SimFormat::Jsonl => Format::JsonLines,
+        SimFormat::Csv => Format::Csv,
+    };
+    let written = match &args.output {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            write_sessions(&plan, format, std::io::BufWriter::new(file))
+        }
+        None => match write_sessions(
+            &plan,
+            format,
+            std::io::BufWriter::new(std::io::stdout().lock()),
+        ) {
+            Err(SessionError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            other => other,
+        },
+    }?;
+    if let Some(path) = &args.output {
+        eprintln!("wrote {written} ticks to {}", path.display());
     }
     Ok(())
 }

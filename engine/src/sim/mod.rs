@@ -1,7 +1,9 @@
 //! The market simulator: a source of ticks behind the small [`Market`]
-//! interface, and [`produce`], which paces a market into the log.
+//! interface, [`produce`], which paces a market into the log, and
+//! [`write_sessions`], which writes whole trading sessions offline.
 
 mod random_walk;
+mod session;
 mod universe;
 
 use std::{
@@ -15,6 +17,7 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 pub use random_walk::RandomWalk;
+pub use session::{Format, SessionError, SessionPlan, trading_days, write_sessions};
 pub use universe::{SymbolSpec, default_universe};
 
 use crate::model::{EncodedTick, Symbol, Tick};
