@@ -65,8 +65,13 @@ fn main() -> Result<()> {
     }
 }
 
+/// The workspace this run of xtask belongs to. `cargo run` sets
+/// CARGO_MANIFEST_DIR at run time, which stays right even when two checkouts
+/// share one CARGO_TARGET_DIR (and so one xtask binary).
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest_dir
         .parent()
         .expect("xtask lives in the workspace")
         .to_path_buf()
