@@ -46,6 +46,14 @@ pub enum EngineError {
         /// Why.
         source: StoreError,
     },
+    /// Another engine uses the data directory.
+    #[error(
+        "data directory {path} is in use by another tickstreamd (or choose another --data-dir)"
+    )]
+    DataDirInUse {
+        /// The directory.
+        path: PathBuf,
+    },
     /// A Kafka role was started without brokers.
     #[error("no Kafka brokers: set --brokers (or kafka.brokers, TICKSTREAM_BROKERS)")]
     NoBrokers,
@@ -100,6 +108,8 @@ pub enum Role {
 
 /// A running engine.
 pub struct Engine {
+    /// The data directory's lock, released when the engine is gone.
+    _data_dir_lock: Option<std::fs::File>,
     addr: SocketAddr,
     state: Option<Arc<GatewayState>>,
     sources: Stage,
@@ -182,6 +192,7 @@ impl Engine {
                 &gateway_stage,
             );
             return Ok(Self {
+                _data_dir_lock: Some(local.lock),
                 addr,
                 state: Some(state),
                 sources,
@@ -211,6 +222,7 @@ impl Engine {
             &gateway_stage,
         );
         Ok(Self {
+            _data_dir_lock: None,
             addr,
             state: None,
             sources,
@@ -241,6 +253,8 @@ impl Engine {
 
 /// The local side of a data-serving role: store, log, quotes.
 struct Local {
+    /// Held while the engine runs: one engine per data directory.
+    lock: std::fs::File,
     log: Arc<Log>,
     quotes: Arc<RwLock<Quotes>>,
     universe: HashSet<Symbol>,
@@ -258,10 +272,26 @@ impl Local {
         sinks: &Stage,
     ) -> Result<Self, EngineError> {
         let data_dir = &config.store.data_dir;
-        std::fs::create_dir_all(data_dir).map_err(|source| EngineError::DataDir {
+        let dir_error = |source| EngineError::DataDir {
             path: data_dir.clone(),
             source,
-        })?;
+        };
+        std::fs::create_dir_all(data_dir).map_err(dir_error)?;
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(data_dir.join("tickstream.lock"))
+            .map_err(dir_error)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(EngineError::DataDirInUse {
+                    path: data_dir.clone(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(source)) => return Err(dir_error(source)),
+        }
         let database = config.database_path();
         let store_error = |source| EngineError::Store {
             path: database.clone(),
@@ -306,6 +336,7 @@ impl Local {
             sinks.token.clone(),
         ));
         Ok(Self {
+            lock,
             log,
             quotes,
             universe: universe.into_iter().map(|s| s.symbol).collect(),

@@ -658,3 +658,20 @@ fn simulate_writes_byte_identical_sessions_without_a_server() {
     );
     assert!(!text.contains("2026-03-07"), "no Saturday session");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_daemon_on_the_same_data_dir_is_refused() {
+    let first = Daemon::start(&["--rate", "100"]);
+    first.wait_ready().await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tickstreamd"))
+        .args(["run", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(first.data_dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("in use by another tickstreamd"), "{err}");
+    // The first one is unaffected.
+    let r = reqwest::get(first.url("/readyz")).await.unwrap();
+    assert_eq!(r.status(), 200);
+}

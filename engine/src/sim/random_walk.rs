@@ -83,7 +83,7 @@ impl Market for RandomWalk {
         let price = if side_and_size & 1 == 0 { bid } else { ask };
         // Mostly round lots of 100 to 1000 shares, sometimes an odd lot.
         let lots = u64::from((side_and_size >> 1) % 10 + 1);
-        let volume = if (side_and_size >> 8) % 16 == 0 {
+        let volume = if (side_and_size >> 8).is_multiple_of(16) {
             u64::from((side_and_size >> 12) % 99 + 1)
         } else {
             lots * 100
