@@ -9,7 +9,7 @@ use serde_json::json;
 use tickstream::{
     log::{Reader, Retention, Start, Topic},
     model::EncodedTick,
-    sim::{Market, RandomWalk, default_universe},
+    sim::{Market, RandomWalk, Realistic, default_universe},
     store::{Batch, Store},
 };
 
@@ -38,6 +38,13 @@ fn main() {
     let sim = best_rate(3, SIM_N, || {
         for _ in 0..SIM_N {
             std::hint::black_box(walk.next_tick(ts));
+        }
+    });
+    let mut realistic = Realistic::new(&universe, 1);
+    let realistic_rate = best_rate(3, SIM_N, || {
+        for k in 0..SIM_N {
+            let at = ts + chrono::Duration::microseconds(k as i64 * 100);
+            std::hint::black_box(realistic.next_tick(at));
         }
     });
     const ENC_N: u64 = 1_000_000;
@@ -105,6 +112,7 @@ fn main() {
     let results = json!({
         "simulator_ticks_per_sec_per_core": sim.round(),
         "simulator_encoded_ticks_per_sec_per_core": encode.round(),
+        "realistic_simulator_ticks_per_sec_per_core": realistic_rate.round(),
         "log_appends_per_sec_single": append_single.round(),
         "log_appends_per_sec_batch_1000": append_batch.round(),
         "log_reads_per_sec": read.round(),

@@ -3,6 +3,7 @@
 //! [`write_sessions`], which writes whole trading sessions offline.
 
 mod random_walk;
+mod realistic;
 mod session;
 mod universe;
 
@@ -17,6 +18,7 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 pub use random_walk::RandomWalk;
+pub use realistic::{MARKET_CORRELATION, Realistic, SECTOR_CORRELATION};
 pub use session::{Format, SessionError, SessionPlan, trading_days, write_sessions};
 pub use universe::{SymbolSpec, default_universe};
 
