@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::{
     log::{LogSettings, Retention},
-    sim::{Rate, SymbolSpec, default_universe},
+    sim::{Model, Rate, SymbolSpec, default_universe},
     store::WriterSettings,
 };
 
@@ -231,6 +231,8 @@ pub struct SimConfig {
     pub rate: Rate,
     /// The simulated universe; about 20 large US equities when empty.
     pub symbols: Vec<SymbolSpec>,
+    /// The market model: `"realistic"` or `"random_walk"`.
+    pub model: Model,
 }
 
 /// `[log]`
@@ -275,6 +277,7 @@ impl Default for SimConfig {
             seed: 42,
             rate: Rate::PerSecond(1_000),
             symbols: Vec::new(),
+            model: Model::default(),
         }
     }
 }

@@ -23,7 +23,7 @@ use crate::{
     log::{Log, Reader, Record, Start, Topic},
     metrics::{Health, Metrics},
     model::{EncodedTick, EventKind, EventLevel, MarketEvent, Symbol, SystemMetric},
-    sim::{self, RandomWalk, Shard},
+    sim::{self, Shard},
     store::{Store, StoreError, StoreWriter},
 };
 
@@ -358,7 +358,7 @@ fn spawn_simulator(
     sources: &Stage,
 ) {
     let universe = shard.select(&config.universe());
-    let market = RandomWalk::new(
+    let market = config.sim.model.build(
         &universe,
         config.sim.seed,
         universe.len() as f64 / config.sim.rate.nominal_per_second(),
@@ -409,7 +409,7 @@ struct SimulatorRun {
 impl SimulatorRun {
     /// Publishes `open`, then ticks until cancelled; then waits (briefly)
     /// for Kafka to acknowledge what it queued.
-    fn run(self, market: RandomWalk, open: MarketEvent) {
+    fn run(self, market: Box<dyn sim::Market>, open: MarketEvent) {
         self.publish_json(&self.log.events, b"", &open, || Arc::new(open.clone()));
         let source = format!("tickstreamd@{}", hostname());
         let (mut sampled_at, mut sampled) = (Instant::now(), 0u64);

@@ -406,6 +406,7 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|| chrono::Utc::now().date_naive()),
         days: args.days,
         rate: args.rate,
+        model: config.sim.model,
     };
     let format = match args.format {
         SimFormat::Jsonl => Format::JsonLines,

@@ -32,6 +32,43 @@ pub trait Market: Send {
     fn symbols(&self) -> Vec<Symbol>;
 }
 
+impl<M: Market + ?Sized> Market for Box<M> {
+    fn next_tick(&mut self, timestamp: DateTime<Utc>) -> Tick {
+        (**self).next_tick(timestamp)
+    }
+    fn symbols(&self) -> Vec<Symbol> {
+        (**self).symbols()
+    }
+}
+
+/// Which market model the simulator runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Model {
+    /// [`Realistic`]: fat tails, volatility clustering, correlated sectors.
+    #[default]
+    Realistic,
+    /// [`RandomWalk`]: independent geometric Brownian motions.
+    RandomWalk,
+}
+
+impl Model {
+    /// The market for `universe`, seeded; `seconds_per_symbol_tick` is the
+    /// random walk's fixed time step (the realistic model reads time from
+    /// the ticks' timestamps).
+    pub fn build(
+        self,
+        universe: &[SymbolSpec],
+        seed: u64,
+        seconds_per_symbol_tick: f64,
+    ) -> Box<dyn Market> {
+        match self {
+            Model::Realistic => Box::new(Realistic::new(universe, seed)),
+            Model::RandomWalk => Box::new(RandomWalk::new(universe, seed, seconds_per_symbol_tick)),
+        }
+    }
+}
+
 /// How fast the simulator produces ticks, summed over all symbols.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rate {

@@ -7,7 +7,7 @@ use std::io::Write;
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::America::New_York;
 
-use super::{Market, RandomWalk, SymbolSpec};
+use super::{Model, SymbolSpec};
 use crate::model::{EncodedTick, timestamp};
 
 /// Output format of [`write_sessions`].
@@ -32,6 +32,8 @@ pub struct SessionPlan {
     pub days: u32,
     /// Ticks per second of market time, over all symbols.
     pub rate: u32,
+    /// The market model.
+    pub model: Model,
 }
 
 /// Why a simulation could not be written.
@@ -78,7 +80,7 @@ pub fn write_sessions(
     mut out: impl Write,
 ) -> Result<u64, SessionError> {
     let per_tick = 1.0 / f64::from(plan.rate);
-    let mut market = RandomWalk::new(
+    let mut market = plan.model.build(
         &plan.universe,
         plan.seed,
         plan.universe.len() as f64 * per_tick,
@@ -130,6 +132,7 @@ mod tests {
             start: NaiveDate::from_ymd_opt(2026, 3, 6).unwrap(),
             days: 2,
             rate: 2,
+            model: Model::Realistic,
         }
     }
 
