@@ -16,6 +16,8 @@ use tickstream::sim::{
 struct Series {
     minute: Vec<Vec<f64>>,
     daily: Vec<Vec<f64>>,
+    /// Shares traded in each minute of the session, over all symbols and days.
+    volume_by_minute: Vec<u64>,
 }
 
 fn simulate(universe: &[SymbolSpec], seed: u64, days: u32, ticks_per_second: u32) -> Series {
@@ -29,6 +31,7 @@ fn simulate(universe: &[SymbolSpec], seed: u64, days: u32, ticks_per_second: u32
     let mut minute = vec![Vec::new(); n];
     let mut daily = vec![Vec::new(); n];
     let mut prev_close: Vec<Option<f64>> = vec![None; n];
+    let mut volume_by_minute = vec![0u64; 390];
     for (open, close) in trading_days(NaiveDate::from_ymd_opt(2025, 1, 6).unwrap(), days) {
         let seconds = (close - open).num_seconds();
         let mut last: Vec<Option<f64>> = vec![None; n];
@@ -47,6 +50,7 @@ fn simulate(universe: &[SymbolSpec], seed: u64, days: u32, ticks_per_second: u32
                 current_minute = m;
             }
             let tick = market.next_tick(at);
+            volume_by_minute[(m as usize).min(389)] += tick.volume;
             let i = index[tick.symbol.as_str()];
             if minute_start[i].is_none() {
                 minute_start[i] = Some(tick.price);
@@ -60,7 +64,11 @@ fn simulate(universe: &[SymbolSpec], seed: u64, days: u32, ticks_per_second: u32
             prev_close[i] = last[i];
         }
     }
-    Series { minute, daily }
+    Series {
+        minute,
+        daily,
+        volume_by_minute,
+    }
 }
 
 fn mean(x: &[f64]) -> f64 {
@@ -211,5 +219,22 @@ fn daily_returns_correlate_as_configured() {
     assert!(
         (across - MARKET_CORRELATION).abs() <= 0.1,
         "cross-sector correlation {across:.3}, configured {MARKET_CORRELATION}"
+    );
+}
+
+#[test]
+fn volume_follows_the_intraday_u_shape() {
+    let series = simulate(&ten_symbols(), 5, 10, 10);
+    let v = &series.volume_by_minute;
+    let mean_of =
+        |r: std::ops::Range<usize>| v[r.clone()].iter().sum::<u64>() as f64 / r.len() as f64;
+    let (open, midday, close) = (mean_of(0..30), mean_of(165..225), mean_of(360..390));
+    assert!(
+        open >= 1.5 * midday,
+        "first 30 minutes {open:.0} vs midday {midday:.0}"
+    );
+    assert!(
+        close >= 1.5 * midday,
+        "last 30 minutes {close:.0} vs midday {midday:.0}"
     );
 }

@@ -12,7 +12,9 @@
 //! - `v`, the market's volatility level, follows an EGARCH on the market
 //!   factor's one-minute returns: persistent (clustering), raised by large
 //!   moves and more by falls (leverage);
-//! - jumps arrive as a Poisson process per symbol with power-law sizes.
+//! - jumps arrive as a Poisson process per symbol with power-law sizes;
+//! - activity follows the U shape of a New York session: trade sizes (and,
+//!   more gently, volatility) are highest at the open and the close.
 //!
 //! Prices sit on the symbol's tick grid; trades print at the bid or ask.
 
@@ -41,6 +43,10 @@ const MEAN_ABS_NORMAL: f64 = 0.797_884_560_802_865_4;
 const JUMPS_PER_DAY: f64 = 6.0;
 /// Tail index of jump sizes (Pareto).
 const JUMP_TAIL: f64 = 3.0;
+/// Activity at the open and close above midday's (volume ~3× midday).
+const INTRADAY_PEAK: f64 = 2.0;
+/// How fast opening and closing activity fades (minutes).
+const INTRADAY_DECAY: f64 = 15.0;
 /// Longest stretch of market time a pause between ticks counts as (seconds).
 const MAX_PAUSE: f64 = 60.0;
 /// Smallest jump, in one-minute standard deviations.
@@ -97,6 +103,10 @@ pub struct Realistic {
     minute_market: f64,
     /// Market time in seconds: wall time with closed hours squeezed out.
     clock: f64,
+    /// Intraday activity of the current wall-clock minute (1 at midday).
+    intraday: f64,
+    /// The wall-clock minute `intraday` belongs to.
+    wall_minute: i64,
     last_wall: Option<f64>,
     seq: u64,
 }
@@ -157,6 +167,8 @@ impl Realistic {
             minute: i64::MIN,
             minute_market: 0.0,
             clock: 0.0,
+            intraday: 1.0,
+            wall_minute: i64::MIN,
             last_wall: None,
             seq: 0,
         }
@@ -186,6 +198,19 @@ impl Realistic {
     }
 }
 
+/// The U shape of a regular New York session: activity (volume) relative
+/// to midday, high at the open and the close, 1 outside the session.
+fn intraday_activity(at: DateTime<Utc>) -> f64 {
+    use chrono::Timelike;
+    let local = at.with_timezone(&chrono_tz::America::New_York);
+    let minutes = f64::from(local.hour() * 60 + local.minute()) - 570.0;
+    if !(0.0..390.0).contains(&minutes) {
+        return 1.0;
+    }
+    1.0 + INTRADAY_PEAK
+        * ((-minutes / INTRADAY_DECAY).exp() + (-(390.0 - minutes) / INTRADAY_DECAY).exp())
+}
+
 impl Market for Realistic {
     fn next_tick(&mut self, timestamp: DateTime<Utc>) -> Tick {
         // Market time advances with the wall clock, but a pause (a night, a
@@ -198,6 +223,11 @@ impl Market for Realistic {
         self.clock += gap;
         let t = self.clock;
         self.update_volatility(t);
+        let wall_minute = timestamp.timestamp().div_euclid(60);
+        if wall_minute != self.wall_minute {
+            self.wall_minute = wall_minute;
+            self.intraday = intraday_activity(timestamp);
+        }
         let index = self.rng.random_range(0..self.symbols.len());
         let market = self.market.advance(t, &mut self.rng);
         let sector = self.symbols[index]
@@ -207,7 +237,8 @@ impl Market for Realistic {
         let jump_draw: f64 = self.rng.random();
         let jump_size: f64 = self.rng.random();
         let side_and_size: u32 = self.rng.random();
-        let level = (self.log_var / 2.0).exp();
+        // Volatility follows the intraday activity more gently than volume.
+        let level = (self.log_var / 2.0).exp() * self.intraday.sqrt().sqrt();
 
         let s = &mut self.symbols[index];
         if let Some(last) = s.last_t {
@@ -242,7 +273,8 @@ impl Market for Realistic {
         let half_spread = (mid * 0.000_05 * level.max(1.0)).round().max(1.0);
         let (bid, ask) = (mid - half_spread, mid + half_spread);
         let price = if side_and_size & 1 == 0 { bid } else { ask };
-        let lots = u64::from((side_and_size >> 2) % 10 + 1);
+        let lots =
+            ((f64::from((side_and_size >> 2) % 10 + 1) * self.intraday).round() as u64).max(1);
         let volume = if (side_and_size >> 8).is_multiple_of(16) {
             u64::from((side_and_size >> 12) % 99 + 1)
         } else {
