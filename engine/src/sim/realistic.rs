@@ -43,6 +43,11 @@ const MEAN_ABS_NORMAL: f64 = 0.797_884_560_802_865_4;
 const JUMPS_PER_DAY: f64 = 6.0;
 /// Tail index of jump sizes (Pareto).
 const JUMP_TAIL: f64 = 3.0;
+/// Tail index of trade sizes in round lots (Pareto): most trades are a
+/// lot or two, a few are blocks of hundreds.
+const LOT_TAIL: f64 = 1.6;
+/// Largest trade, in round lots.
+const MAX_LOTS: u64 = 5_000;
 /// Activity at the open and close above midday's (volume ~3× midday).
 const INTRADAY_PEAK: f64 = 2.0;
 /// How fast opening and closing activity fades (minutes).
@@ -237,6 +242,7 @@ impl Market for Realistic {
         let jump_draw: f64 = self.rng.random();
         let jump_size: f64 = self.rng.random();
         let side_and_size: u32 = self.rng.random();
+        let size_draw: f64 = self.rng.random();
         // Volatility follows the intraday activity more gently than volume.
         let level = (self.log_var / 2.0).exp() * self.intraday.sqrt().sqrt();
 
@@ -273,8 +279,9 @@ impl Market for Realistic {
         let half_spread = (mid * 0.000_05 * level.max(1.0)).round().max(1.0);
         let (bid, ask) = (mid - half_spread, mid + half_spread);
         let price = if side_and_size & 1 == 0 { bid } else { ask };
-        let lots =
-            ((f64::from((side_and_size >> 2) % 10 + 1) * self.intraday).round() as u64).max(1);
+        // Round lots with a power-law tail (block trades), scaled by activity.
+        let pareto = (1.0 - size_draw).max(1e-9).powf(-1.0 / LOT_TAIL);
+        let lots = ((pareto * self.intraday).round() as u64).clamp(1, MAX_LOTS);
         let volume = if (side_and_size >> 8).is_multiple_of(16) {
             u64::from((side_and_size >> 12) % 99 + 1)
         } else {
@@ -316,6 +323,28 @@ mod tests {
     fn same_seed_same_ticks() {
         assert_eq!(run(3, 5_000), run(3, 5_000));
         assert_ne!(run(3, 200), run(4, 200));
+    }
+
+    #[test]
+    fn trade_sizes_are_round_lots_with_a_heavy_tail() {
+        let ticks = run(2, 50_000);
+        let lots: Vec<u64> = ticks
+            .iter()
+            .filter(|t| t.volume % 100 == 0)
+            .map(|t| t.volume / 100)
+            .collect();
+        assert!(lots.len() > 40_000, "most trades are round lots");
+        let median = {
+            let mut sorted = lots.clone();
+            sorted.sort_unstable();
+            sorted[sorted.len() / 2]
+        };
+        let blocks = lots.iter().filter(|&&l| l >= 20 * median).count();
+        assert!(median <= 2, "median {median} lots");
+        assert!(
+            blocks > 100,
+            "only {blocks} trades of 20× the median: no heavy tail"
+        );
     }
 
     #[test]
