@@ -41,6 +41,46 @@ impl<M: Market + ?Sized> Market for Box<M> {
     }
 }
 
+/// Prints a trade at the bid or ask around `log_mid`, all on the tick grid
+/// (`steps_per_unit` steps per currency unit). The spread is about 1 bp,
+/// at least one step each side, times `spread_widening`; `bits` pick the
+/// side (bit 0) and, one time in sixteen, an odd lot instead of `lots`
+/// round lots.
+#[allow(clippy::too_many_arguments)] // the parts of one trade, named
+fn print_trade(
+    symbol: &Symbol,
+    log_mid: f64,
+    steps_per_unit: f64,
+    spread_widening: f64,
+    lots: u64,
+    bits: u32,
+    timestamp: DateTime<Utc>,
+    seq: u64,
+) -> Tick {
+    let steps = steps_per_unit;
+    // The mid on the grid, at least one step above zero.
+    let mid = (log_mid.exp() * steps).round().max(2.0);
+    let half_spread = (mid * 0.000_05 * spread_widening).round().max(1.0);
+    let (bid, ask) = (mid - half_spread, mid + half_spread);
+    let price = if bits & 1 == 0 { bid } else { ask };
+    let volume = if (bits >> 8).is_multiple_of(16) {
+        u64::from((bits >> 12) % 99 + 1)
+    } else {
+        lots * 100
+    };
+    Tick {
+        symbol: symbol.clone(),
+        price: price / steps,
+        volume,
+        timestamp,
+        bid: Some(bid / steps),
+        ask: Some(ask / steps),
+        seq: Some(seq),
+        partition: None,
+        offset: None,
+    }
+}
+
 /// Which market model the simulator runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

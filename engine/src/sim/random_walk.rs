@@ -6,7 +6,7 @@ use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::{Market, SymbolSpec};
+use super::{Market, SymbolSpec, print_trade};
 use crate::model::{Symbol, Tick};
 
 /// Seconds in a trading year (252 days of 6.5 hours), the unit of the
@@ -74,32 +74,19 @@ impl Market for RandomWalk {
         let side_and_size: u32 = self.rng.random();
         let s = &mut self.symbols[index];
         s.log_mid += s.step_drift + s.step_vol * z;
-        let steps = s.steps_per_unit;
-        // The mid on the grid, at least one step above zero.
-        let mid = (s.log_mid.exp() * steps).round().max(2.0);
-        // One grid step each side; wider for higher-priced symbols (about 1 bp).
-        let half_spread = (mid * 0.00005).round().max(1.0);
-        let (bid, ask) = (mid - half_spread, mid + half_spread);
-        let price = if side_and_size & 1 == 0 { bid } else { ask };
         // Mostly round lots of 100 to 1000 shares, sometimes an odd lot.
         let lots = u64::from((side_and_size >> 1) % 10 + 1);
-        let volume = if (side_and_size >> 8).is_multiple_of(16) {
-            u64::from((side_and_size >> 12) % 99 + 1)
-        } else {
-            lots * 100
-        };
         self.seq += 1;
-        Tick {
-            symbol: s.symbol.clone(),
-            price: price / steps,
-            volume,
+        print_trade(
+            &s.symbol,
+            s.log_mid,
+            s.steps_per_unit,
+            1.0,
+            lots,
+            side_and_size,
             timestamp,
-            bid: Some(bid / steps),
-            ask: Some(ask / steps),
-            seq: Some(self.seq),
-            partition: None,
-            offset: None,
-        }
+            self.seq,
+        )
     }
 
     fn symbols(&self) -> Vec<Symbol> {

@@ -23,7 +23,7 @@ use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::{Market, SymbolSpec};
+use super::{Market, SymbolSpec, print_trade};
 use crate::model::{Symbol, Tick};
 
 /// Seconds of one trading year (252 sessions of 6.5 hours).
@@ -274,31 +274,21 @@ impl Market for Realistic {
         s.last_market = market;
         s.last_sector = sector.unwrap_or(0.0);
 
-        let steps = s.steps_per_unit;
-        let mid = (s.log_mid.exp() * steps).round().max(2.0);
-        let half_spread = (mid * 0.000_05 * level.max(1.0)).round().max(1.0);
-        let (bid, ask) = (mid - half_spread, mid + half_spread);
-        let price = if side_and_size & 1 == 0 { bid } else { ask };
         // Round lots with a power-law tail (block trades), scaled by activity.
         let pareto = (1.0 - size_draw).max(1e-9).powf(-1.0 / LOT_TAIL);
         let lots = ((pareto * self.intraday).round() as u64).clamp(1, MAX_LOTS);
-        let volume = if (side_and_size >> 8).is_multiple_of(16) {
-            u64::from((side_and_size >> 12) % 99 + 1)
-        } else {
-            lots * 100
-        };
         self.seq += 1;
-        Tick {
-            symbol: s.symbol.clone(),
-            price: price / steps,
-            volume,
+        // Spreads widen with volatility.
+        print_trade(
+            &s.symbol,
+            s.log_mid,
+            s.steps_per_unit,
+            level.max(1.0),
+            lots,
+            side_and_size,
             timestamp,
-            bid: Some(bid / steps),
-            ask: Some(ask / steps),
-            seq: Some(self.seq),
-            partition: None,
-            offset: None,
-        }
+            self.seq,
+        )
     }
 
     fn symbols(&self) -> Vec<Symbol> {
