@@ -4,12 +4,15 @@
 
 use std::{sync::Arc, time::Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use serde_json::json;
 use tickstream::{
     log::{Reader, Retention, Start, Topic},
     model::EncodedTick,
-    sim::{Market, RandomWalk, Realistic, default_universe},
+    sim::{
+        Calendar, Correlations, Model, Output, ScenarioRequest, SimSettings, Simulator,
+        default_universe,
+    },
     store::{Batch, Store},
 };
 
@@ -30,34 +33,74 @@ fn main() {
         concat!(env!("CARGO_MANIFEST_DIR"), "/../target/bench/engine.json").to_owned()
     });
     let universe = default_universe();
-    let ts: DateTime<Utc> = Utc::now();
 
-    // Simulator: ticks generated per second on one thread (one core).
-    const SIM_N: u64 = 5_000_000;
-    let mut walk = RandomWalk::new(&universe, 1, 0.02);
-    let sim = best_rate(3, SIM_N, || {
-        for _ in 0..SIM_N {
-            std::hint::black_box(walk.next_tick(ts));
-        }
-    });
-    let mut realistic = Realistic::new(&universe, 1);
-    let realistic_rate = best_rate(3, SIM_N, || {
-        for k in 0..SIM_N {
-            let at = ts + chrono::Duration::microseconds(k as i64 * 100);
-            std::hint::black_box(realistic.next_tick(at));
-        }
-    });
+    // Simulator: ticks generated per second on one thread (one core), with
+    // features added one at a time; the differences are their costs.
+    const SIM_N: u64 = 3_000_000;
+    let start = DateTime::from_timestamp(1_767_600_000, 0).unwrap(); // a Monday, 08:00 UTC
+    let simulator = |model, calendar: Calendar| {
+        Simulator::new(
+            &universe,
+            &SimSettings {
+                seed: 1,
+                rate: 1_000.0,
+                model,
+                correlations: Correlations::default(),
+                calendar,
+                start,
+            },
+        )
+    };
+    let ticks_per_sec = |simulator: &mut Simulator| {
+        best_rate(3, SIM_N, || {
+            let mut n = 0;
+            while n < SIM_N {
+                if let Output::Tick(tick) = simulator.next_output() {
+                    std::hint::black_box(tick);
+                    n += 1;
+                }
+            }
+        })
+    };
+    let walk_24_7 = ticks_per_sec(&mut simulator(Model::RandomWalk, Calendar::always_open()));
+    let realistic_24_7 = ticks_per_sec(&mut simulator(Model::Realistic, Calendar::always_open()));
+    // NYSE sessions with extended hours: phases, the U shape, auctions, closed hours.
+    let sessions = ticks_per_sec(&mut simulator(Model::Realistic, Calendar::nyse(true)));
+    // Every scenario at once, lasting the whole run.
+    let mut busy = simulator(Model::Realistic, Calendar::nyse(true));
+    for words in [
+        "flash_crash depth=0.05 fall=160h recovery=1h",
+        "news_shock symbol=AAPL jump=0.02 volatility=3 decay=160h",
+        "regime_change volatility=2",
+        "sector_rotation from=Technology to=Energy size=0.1 duration=160h",
+    ] {
+        busy.inject(ScenarioRequest::parse_words(words).unwrap())
+            .unwrap();
+    }
+    let scenarios = ticks_per_sec(&mut busy);
     const ENC_N: u64 = 1_000_000;
+    let mut encoding = simulator(Model::Realistic, Calendar::nyse(true));
     let encode = best_rate(3, ENC_N, || {
-        for _ in 0..ENC_N {
-            std::hint::black_box(EncodedTick::new(walk.next_tick(ts)));
+        let mut n = 0;
+        while n < ENC_N {
+            if let Output::Tick(tick) = encoding.next_output() {
+                std::hint::black_box(EncodedTick::new(tick));
+                n += 1;
+            }
         }
     });
+    let ns = |rate: f64| 1e9 / rate;
+    let mut feed = simulator(Model::RandomWalk, Calendar::always_open());
+    let mut next_tick = move || loop {
+        if let Output::Tick(tick) = feed.next_output() {
+            return tick;
+        }
+    };
 
     // Log: appends and reads of ready-made records (8 partitions).
     const LOG_N: u64 = 10_000_000;
     let records: Vec<Arc<EncodedTick>> = (0..1_000)
-        .map(|_| Arc::new(EncodedTick::new(walk.next_tick(ts))))
+        .map(|_| Arc::new(EncodedTick::new(next_tick())))
         .collect();
     let retention = Retention {
         max_records: 2_000_000,
@@ -110,9 +153,21 @@ fn main() {
     });
 
     let results = json!({
-        "simulator_ticks_per_sec_per_core": sim.round(),
+        "simulator_ticks_per_sec_per_core": scenarios.round(),
         "simulator_encoded_ticks_per_sec_per_core": encode.round(),
-        "realistic_simulator_ticks_per_sec_per_core": realistic_rate.round(),
+        "simulator_features": {
+            "random_walk_24_7_ticks_per_sec": walk_24_7.round(),
+            "realistic_24_7_ticks_per_sec": realistic_24_7.round(),
+            "realistic_nyse_sessions_ticks_per_sec": sessions.round(),
+            "all_features_with_scenarios_ticks_per_sec": scenarios.round(),
+            "ns_per_tick": {
+                "arrivals_microstructure_random_walk": (ns(walk_24_7) * 10.0).round() / 10.0,
+                "realistic_returns": ((ns(realistic_24_7) - ns(walk_24_7)) * 10.0).round() / 10.0,
+                "calendar_u_shape_auctions": ((ns(sessions) - ns(realistic_24_7)) * 10.0).round() / 10.0,
+                "scenarios": ((ns(scenarios) - ns(sessions)) * 10.0).round() / 10.0,
+                "json_encoding": ((ns(encode) - ns(sessions)) * 10.0).round() / 10.0,
+            },
+        },
         "log_appends_per_sec_single": append_single.round(),
         "log_appends_per_sec_batch_1000": append_batch.round(),
         "log_reads_per_sec": read.round(),

@@ -14,7 +14,10 @@ use serde::Deserialize;
 
 use crate::{
     log::{LogSettings, Retention},
-    sim::{Model, Rate, SymbolSpec, default_universe},
+    sim::{
+        Calendar, CalendarKind, Correlations, Model, Rate, SimSettings, Speed, SymbolSpec,
+        default_universe,
+    },
     store::WriterSettings,
 };
 
@@ -233,6 +236,25 @@ pub struct SimConfig {
     pub symbols: Vec<SymbolSpec>,
     /// The market model: `"realistic"` or `"random_walk"`.
     pub model: Model,
+    /// How fast market time runs: `1` (real time), `10`, `100`, … or `"max"`.
+    #[serde(deserialize_with = "deserialize_speed")]
+    pub speed: Speed,
+    /// When the market trades: `"always_open"` (24/7) or `"nyse"`.
+    pub calendar: CalendarKind,
+    /// With the NYSE calendar: pre-market (from 04:00) and after-hours
+    /// (until 20:00) trading.
+    pub extended_hours: bool,
+    /// Extra days without trading (NYSE calendar), e.g. `["2026-12-31"]`.
+    pub holidays: Vec<chrono::NaiveDate>,
+    /// Target correlations of daily returns: `[sim.correlation]`.
+    pub correlation: Correlations,
+    /// History simulated at start, up to now, e.g. `"5days"`: stored as
+    /// candles so charts have depth at once. `"0s"`: none.
+    #[serde(with = "humantime_serde")]
+    pub backfill: Duration,
+    /// Ticks per second of market time while backfilling (volumes are
+    /// scaled to the live rate).
+    pub backfill_rate: u32,
 }
 
 /// `[log]`
@@ -278,6 +300,13 @@ impl Default for SimConfig {
             rate: Rate::PerSecond(1_000),
             symbols: Vec::new(),
             model: Model::default(),
+            speed: Speed::Times(1.0),
+            calendar: CalendarKind::default(),
+            extended_hours: false,
+            holidays: Vec::new(),
+            correlation: Correlations::default(),
+            backfill: Duration::ZERO,
+            backfill_rate: 50,
         }
     }
 }
@@ -307,6 +336,20 @@ fn deserialize_rate<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result
     .map_err(serde::de::Error::custom)
 }
 
+fn deserialize_speed<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Speed, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Number(f64),
+        Text(String),
+    }
+    match Raw::deserialize(deserializer)? {
+        Raw::Number(n) => n.to_string().parse(),
+        Raw::Text(s) => s.parse(),
+    }
+    .map_err(serde::de::Error::custom)
+}
+
 /// Values from the command line or environment that override the file.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -318,6 +361,12 @@ pub struct Overrides {
     pub seed: Option<u64>,
     /// `--rate` / `TICKSTREAM_RATE`.
     pub rate: Option<Rate>,
+    /// `--speed` / `TICKSTREAM_SPEED`.
+    pub speed: Option<Speed>,
+    /// `--calendar` / `TICKSTREAM_CALENDAR`.
+    pub calendar: Option<CalendarKind>,
+    /// `--backfill` / `TICKSTREAM_BACKFILL`.
+    pub backfill: Option<Duration>,
     /// `--brokers` / `TICKSTREAM_BROKERS`.
     pub brokers: Option<String>,
     /// `--replication-factor` / `TICKSTREAM_REPLICATION_FACTOR`.
@@ -406,6 +455,15 @@ impl Config {
         }
         if let Some(rate) = overrides.rate {
             self.sim.rate = rate;
+        }
+        if let Some(speed) = overrides.speed {
+            self.sim.speed = speed;
+        }
+        if let Some(calendar) = overrides.calendar {
+            self.sim.calendar = calendar;
+        }
+        if let Some(backfill) = overrides.backfill {
+            self.sim.backfill = backfill;
         }
         if let Some(brokers) = &overrides.brokers {
             self.kafka.brokers = brokers.clone();
@@ -512,6 +570,22 @@ impl Config {
                 "is not a librdkafka property name (letters, digits and dots)".into(),
             );
         }
+        if let Some(message) = self.sim.correlation.problem() {
+            check(false, "sim.correlation", message);
+        }
+        check(
+            self.sim.backfill <= Duration::from_secs(366 * 86_400),
+            "sim.backfill",
+            "must be at most 366 days".into(),
+        );
+        check(
+            (1..=100_000).contains(&self.sim.backfill_rate),
+            "sim.backfill_rate",
+            format!(
+                "must be between 1 and 100000, got {}",
+                self.sim.backfill_rate
+            ),
+        );
         let mut seen = HashSet::new();
         for (i, spec) in self.sim.symbols.iter().enumerate() {
             let key = |field: &str| format!("sim.symbols[{i}].{field}");
@@ -563,6 +637,36 @@ impl Config {
             default_universe()
         } else {
             self.sim.symbols.clone()
+        }
+    }
+
+    /// The market calendar.
+    pub fn calendar(&self) -> Calendar {
+        Calendar {
+            kind: self.sim.calendar,
+            extended_hours: self.sim.extended_hours,
+            holidays: self.sim.holidays.clone(),
+        }
+    }
+
+    /// How fast the live simulator runs: `rate = "max"` is the same as
+    /// `speed = "max"` at 10 000 ticks/s of market time.
+    pub fn speed(&self) -> Speed {
+        match self.sim.rate {
+            Rate::Max => Speed::Max,
+            Rate::PerSecond(_) => self.sim.speed,
+        }
+    }
+
+    /// The simulator's settings, starting at `start`.
+    pub fn sim_settings(&self, start: chrono::DateTime<chrono::Utc>) -> SimSettings {
+        SimSettings {
+            seed: self.sim.seed,
+            rate: self.sim.rate.nominal_per_second(),
+            model: self.sim.model,
+            correlations: self.sim.correlation,
+            calendar: self.calendar(),
+            start,
         }
     }
 

@@ -17,13 +17,14 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     analytics::Quotes,
+    backfill,
     config::Config,
     gateway::{self, GatewayState},
     kafka::{Connectivity, KafkaError, KafkaPublisher, KafkaSource, ensure_topics},
     log::{Log, Reader, Record, Start, Topic},
     metrics::{Health, Metrics},
-    model::{EncodedTick, EventKind, EventLevel, MarketEvent, Symbol, SystemMetric},
-    sim::{self, Shard},
+    model::{EncodedTick, EventKind, EventLevel, Interval, MarketEvent, Symbol, SystemMetric},
+    sim::{self, Shard, SimHandle, Simulator},
     store::{Store, StoreError, StoreWriter},
 };
 
@@ -145,23 +146,18 @@ impl Engine {
         }
 
         let Role::Producer(shard) = role else {
-            let local = Local::open(config, &metrics, &health, &sinks)?;
-            if role == Role::AllInOne {
+            let mut local = Local::open(config, &metrics, &health, &sinks, role == Role::AllInOne)?;
+            let mut handle = None;
+            if let Some(simulator) = local.simulator.take() {
                 let link =
                     Connectivity::new("producer", health.clone(), Some(local.log.events.clone()));
                 let publisher = kafka
                     .then(|| KafkaPublisher::new(&config.kafka, metrics.clone(), link))
                     .transpose()
                     .map_err(EngineError::Kafka)?;
-                spawn_simulator(
-                    config,
-                    Shard::ALL,
-                    &local.log,
-                    publisher,
-                    &metrics,
-                    &health,
-                    &sources,
-                );
+                handle = Some(spawn_simulator(
+                    config, simulator, &local.log, publisher, &metrics, &health, &sources,
+                ));
             }
             if kafka {
                 spawn_bridge(config, &local, &metrics, &health, &sources)?;
@@ -179,6 +175,7 @@ impl Engine {
                     config.gateway.max_symbols_per_client,
                 ),
                 gateway_stage.token.clone(),
+                handle,
             ));
             let ui_dir = config.gateway.ui_dir.clone().or_else(find_ui_dir);
             if ui_dir.is_none() {
@@ -207,9 +204,13 @@ impl Engine {
         let link = Connectivity::new("producer", health.clone(), None);
         let publisher = KafkaPublisher::new(&config.kafka, metrics.clone(), link)
             .map_err(EngineError::Kafka)?;
-        spawn_simulator(
+        let simulator = Simulator::new(
+            &shard.select(&config.universe()),
+            &config.sim_settings(Utc::now()),
+        );
+        let handle = spawn_simulator(
             config,
-            shard,
+            simulator,
             &log,
             Some(publisher),
             &metrics,
@@ -218,7 +219,7 @@ impl Engine {
         );
         spawn_gateway(
             listener,
-            gateway::ops_router(metrics, health),
+            gateway::ops_router(metrics, health, Some(handle)),
             &gateway_stage,
         );
         Ok(Self {
@@ -261,15 +262,21 @@ struct Local {
     database: PathBuf,
     /// Next offset per `stock_ticks` partition the store recorded.
     stored: Vec<u64>,
+    /// The simulator, when the role simulates: continuing the stored
+    /// prices, its history backfilled.
+    simulator: Option<Simulator>,
 }
 
 impl Local {
-    /// Opens the store and the log, and starts the sinks that follow the log.
+    /// Opens the store and the log, builds the simulator when `simulate`
+    /// (backfilling its history into the store), and starts the sinks that
+    /// follow the log.
     fn open(
         config: &Config,
         metrics: &Arc<Metrics>,
         health: &Arc<Health>,
         sinks: &Stage,
+        simulate: bool,
     ) -> Result<Self, EngineError> {
         let data_dir = &config.store.data_dir;
         let dir_error = |source| EngineError::DataDir {
@@ -297,7 +304,7 @@ impl Local {
             path: database.clone(),
             source,
         };
-        let store = Store::open(&database).map_err(store_error)?;
+        let mut store = Store::open(&database).map_err(store_error)?;
         let settings = config.log_settings();
         let stored = store
             .positions(&format!("{}stock_ticks", settings.topic_prefix))
@@ -311,13 +318,48 @@ impl Local {
         let log = Arc::new(Log::new(&settings, start));
         health.store.store(true, Ordering::Relaxed);
 
-        let universe = config.universe();
+        let mut universe = config.universe();
+        let last_closes = store.last_closes(Interval::M1).map_err(store_error)?;
+        if simulate {
+            // A restarted market continues from the prices it left.
+            for spec in &mut universe {
+                if let Some((_, _, close)) = last_closes.iter().find(|(s, ..)| *s == spec.symbol) {
+                    spec.price = *close;
+                }
+            }
+        }
         let mut quotes = Quotes::new();
         if !config.kafka.enabled() {
             for spec in &universe {
                 quotes.seed(spec.symbol.clone(), spec.price, Utc::now());
             }
         }
+        let simulator = if simulate {
+            let now = Utc::now();
+            // History only where the store has none: after a restart, the gap.
+            let stored_until = last_closes
+                .iter()
+                .map(|(_, start, _)| *start + chrono::Duration::minutes(1))
+                .max();
+            let backfill = chrono::Duration::from_std(config.sim.backfill).unwrap_or_default();
+            let from = stored_until
+                .map_or(now - backfill, |t| t.max(now - backfill))
+                .min(now);
+            let mut simulator = Simulator::new(&universe, &config.sim_settings(from));
+            if now - from >= chrono::Duration::seconds(1) {
+                backfill::backfill(
+                    &mut simulator,
+                    &mut store,
+                    &mut quotes,
+                    f64::from(config.sim.backfill_rate),
+                    config.sim.rate.nominal_per_second(),
+                )
+                .map_err(store_error)?;
+            }
+            Some(simulator)
+        } else {
+            None
+        };
         let quotes = Arc::new(RwLock::new(quotes));
 
         let writer = StoreWriter::new(
@@ -342,41 +384,45 @@ impl Local {
             universe: universe.into_iter().map(|s| s.symbol).collect(),
             database,
             stored,
+            simulator,
         })
     }
 }
 
 /// Runs the simulator on its own thread, into Kafka when `publisher` is
 /// given (waiting while Kafka's queue is full), else into the local log.
+/// Returns the handle that injects scenarios into it.
 fn spawn_simulator(
     config: &Config,
-    shard: Shard,
+    mut simulator: Simulator,
     log: &Arc<Log>,
     publisher: Option<KafkaPublisher>,
     metrics: &Arc<Metrics>,
     health: &Arc<Health>,
     sources: &Stage,
-) {
-    let universe = shard.select(&config.universe());
-    let market = config.sim.model.build(
-        &universe,
-        config.sim.seed,
-        universe.len() as f64 / config.sim.rate.nominal_per_second(),
-    );
+) -> SimHandle {
     let open = MarketEvent {
         kind: EventKind::SessionOpen,
         level: EventLevel::Info,
         symbol: None,
         message: format!(
-            "simulated market open: {} symbols at {} ticks/s (seed {})",
-            universe.len(),
+            "simulated market open: {} symbols at {} ticks/s, speed {}, {} calendar (seed {})",
+            simulator.symbols().len(),
             config.sim.rate,
+            config.speed(),
+            match config.sim.calendar {
+                sim::CalendarKind::AlwaysOpen => "24/7",
+                sim::CalendarKind::Nyse => "NYSE",
+            },
             config.sim.seed
         ),
-        timestamp: Utc::now(),
+        timestamp: simulator.now(),
+        scenario: None,
     };
+    let (handle, control) = sim::control();
     let run = SimulatorRun {
-        rate: config.sim.rate,
+        speed: config.speed(),
+        rate: config.sim.rate.nominal_per_second(),
         log: log.clone(),
         publisher,
         metrics: metrics.clone(),
@@ -392,13 +438,17 @@ fn spawn_simulator(
         {
             return;
         }
-        stage.tasks.spawn_blocking(move || run.run(market, open));
+        stage
+            .tasks
+            .spawn_blocking(move || run.run(&mut simulator, &control, open));
     });
+    handle
 }
 
 /// The simulator's thread: where its ticks go and what it reports to.
 struct SimulatorRun {
-    rate: sim::Rate,
+    speed: sim::Speed,
+    rate: f64,
     log: Arc<Log>,
     publisher: Option<KafkaPublisher>,
     metrics: Arc<Metrics>,
@@ -407,53 +457,70 @@ struct SimulatorRun {
 }
 
 impl SimulatorRun {
-    /// Publishes `open`, then ticks until cancelled; then waits (briefly)
-    /// for Kafka to acknowledge what it queued.
-    fn run(self, market: Box<dyn sim::Market>, open: MarketEvent) {
+    /// Publishes `open`, then ticks and events until cancelled; then waits
+    /// (briefly) for Kafka to acknowledge what it queued.
+    fn run(self, simulator: &mut Simulator, control: &sim::Control, open: MarketEvent) {
         self.publish_json(&self.log.events, b"", &open, || Arc::new(open.clone()));
         let source = format!("tickstreamd@{}", hostname());
         let (mut sampled_at, mut sampled) = (Instant::now(), 0u64);
-        sim::produce(market, self.rate, &self.token, |batch| {
-            let n = batch.len() as u64;
-            match &self.publisher {
-                None => {
-                    self.log.ticks.append_batch(batch.drain(..));
-                    // Through Kafka, readiness follows the cluster's acknowledgements.
-                    self.health.source.store(true, Ordering::Relaxed);
+        let events_topic = self.log.events.clone();
+        sim::produce(
+            simulator,
+            self.speed,
+            self.rate,
+            control,
+            &self.token,
+            |batch, events| {
+                for event in events.drain(..) {
+                    let key = event
+                        .symbol
+                        .as_ref()
+                        .map_or("", |s| s.as_str())
+                        .as_bytes()
+                        .to_vec();
+                    self.publish_json(&events_topic, &key, &event, || Arc::new(event.clone()));
                 }
-                Some(kafka) => {
-                    for tick in batch.drain(..) {
-                        let key = tick.tick().symbol.as_str().as_bytes();
-                        if kafka
-                            .send_blocking(
-                                self.log.ticks.name(),
-                                key,
-                                tick.json().as_bytes(),
-                                &self.token,
-                            )
-                            .is_err()
-                        {
-                            return false;
+                let n = batch.len() as u64;
+                match &self.publisher {
+                    None => {
+                        self.log.ticks.append_batch(batch.drain(..));
+                        // Through Kafka, readiness follows the cluster's acknowledgements.
+                        self.health.source.store(true, Ordering::Relaxed);
+                    }
+                    Some(kafka) => {
+                        for tick in batch.drain(..) {
+                            let key = tick.tick().symbol.as_str().as_bytes();
+                            if kafka
+                                .send_blocking(
+                                    self.log.ticks.name(),
+                                    key,
+                                    tick.json().as_bytes(),
+                                    &self.token,
+                                )
+                                .is_err()
+                            {
+                                return false;
+                            }
                         }
                     }
                 }
-            }
-            self.metrics.ticks_produced.inc_by(n);
-            if sampled_at.elapsed() >= HEALTH_SAMPLE_EVERY {
-                let produced = self.metrics.ticks_produced.get();
-                let sample = SystemMetric {
-                    source: source.clone(),
-                    name: "ticks_per_second".into(),
-                    value: (produced - sampled) as f64 / sampled_at.elapsed().as_secs_f64(),
-                    timestamp: Utc::now(),
-                };
-                self.publish_json(&self.log.metrics, source.as_bytes(), &sample, || {
-                    Arc::new(sample.clone())
-                });
-                (sampled_at, sampled) = (Instant::now(), produced);
-            }
-            true
-        });
+                self.metrics.ticks_produced.inc_by(n);
+                if sampled_at.elapsed() >= HEALTH_SAMPLE_EVERY {
+                    let produced = self.metrics.ticks_produced.get();
+                    let sample = SystemMetric {
+                        source: source.clone(),
+                        name: "ticks_per_second".into(),
+                        value: (produced - sampled) as f64 / sampled_at.elapsed().as_secs_f64(),
+                        timestamp: Utc::now(),
+                    };
+                    self.publish_json(&self.log.metrics, source.as_bytes(), &sample, || {
+                        Arc::new(sample.clone())
+                    });
+                    (sampled_at, sampled) = (Instant::now(), produced);
+                }
+                true
+            },
+        );
         self.health.source.store(false, Ordering::Relaxed);
         if let Some(kafka) = &self.publisher
             && let Err(error) = kafka.flush(KAFKA_FLUSH_DEADLINE)

@@ -13,6 +13,7 @@
 //!   partitions, offsets, retention, replay.
 //! - [`analytics`]: candles and last prices, computed from the log.
 //! - [`store`]: SQLite persistence of ticks and closed candles.
+//! - [`backfill`]: simulated history written to the store at start.
 //! - [`gateway`]: HTTP: WebSocket streaming, REST, metrics, health, the UI.
 //! - [`metrics`]: the Prometheus registry every component reports into.
 //! - [`config`]: one typed, validated configuration.
@@ -23,6 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod analytics;
+pub mod backfill;
 pub mod config;
 pub mod engine;
 pub mod gateway;

@@ -149,7 +149,7 @@ async fn reconnecting_with_resume_gives_no_gap_and_no_duplicate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_frames_get_error_frames_and_the_connection_stays_usable() {
-    let daemon = Daemon::start(&["--rate", "100"]);
+    let daemon = Daemon::start(&["--rate", "1000"]);
     daemon.wait_ready().await;
     let mut c = Client::connect(&daemon.ws_url()).await;
     let cases: Vec<(String, &str)> = vec![
@@ -645,16 +645,21 @@ fn simulate_writes_byte_identical_sessions_without_a_server() {
     assert_eq!(a, b, "same seed, same bytes");
     assert_ne!(a, c);
     let text = String::from_utf8(a).unwrap();
-    // Friday and Monday, 6.5 hours each, 5 ticks/s; plus the header.
-    assert_eq!(text.lines().count(), 2 * 23_400 * 5 + 1);
+    // Friday and Monday, 6.5 hours each, 5 ticks/s at midday and more at
+    // the open and close; plus the header.
+    let lines = text.lines().count();
+    assert!(
+        (2 * 23_400 * 5..2 * 23_400 * 7).contains(&lines),
+        "{lines} lines"
+    );
     assert!(
         text.lines()
             .skip(1)
             .all(|l| l.starts_with("AAPL,") || l.starts_with("MSFT,"))
     );
     assert!(
-        text.contains(",2026-03-09T13:30:00.000000Z,"),
-        "Monday opens at 09:30 EDT"
+        text.contains(",2026-03-09T13:30:00.000000Z,,,") && text.contains(",opening_auction\n"),
+        "Monday opens at 09:30 EDT with an opening auction"
     );
     assert!(!text.contains("2026-03-07"), "no Saturday session");
 }

@@ -5,10 +5,9 @@
 
 use std::collections::HashMap;
 
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use tickstream::sim::{
-    MARKET_CORRELATION, Market, Realistic, SECTOR_CORRELATION, SymbolSpec, default_universe,
-    trading_days,
+    Calendar, Correlations, Model, Output, SimSettings, Simulator, SymbolSpec, default_universe,
 };
 
 /// One-minute log returns of each symbol (last trade per minute, sessions
@@ -16,12 +15,35 @@ use tickstream::sim::{
 struct Series {
     minute: Vec<Vec<f64>>,
     daily: Vec<Vec<f64>>,
-    /// Shares traded in each minute of the session, over all symbols and days.
+    /// Shares traded continuously (auctions apart) in each minute of the
+    /// session, over all symbols and days.
     volume_by_minute: Vec<u64>,
 }
 
-fn simulate(universe: &[SymbolSpec], seed: u64, days: u32, ticks_per_second: u32) -> Series {
-    let mut market = Realistic::new(universe, seed);
+/// Runs the whole simulator over `days` NYSE sessions from 2025-01-06.
+fn simulate(
+    universe: &[SymbolSpec],
+    seed: u64,
+    days: usize,
+    ticks_per_second: f64,
+    correlations: Correlations,
+) -> Series {
+    let calendar = Calendar::nyse(false);
+    let sessions: Vec<_> = calendar
+        .trading_days(NaiveDate::from_ymd_opt(2025, 1, 6).unwrap())
+        .take(days)
+        .collect();
+    let mut simulator = Simulator::new(
+        universe,
+        &SimSettings {
+            seed,
+            rate: ticks_per_second,
+            model: Model::Realistic,
+            correlations,
+            calendar: calendar.clone(),
+            start: sessions[0].open,
+        },
+    );
     let index: HashMap<String, usize> = universe
         .iter()
         .enumerate()
@@ -32,36 +54,29 @@ fn simulate(universe: &[SymbolSpec], seed: u64, days: u32, ticks_per_second: u32
     let mut daily = vec![Vec::new(); n];
     let mut prev_close: Vec<Option<f64>> = vec![None; n];
     let mut volume_by_minute = vec![0u64; 390];
-    for (open, close) in trading_days(NaiveDate::from_ymd_opt(2025, 1, 6).unwrap(), days) {
-        let seconds = (close - open).num_seconds();
-        let mut last: Vec<Option<f64>> = vec![None; n];
-        let mut minute_start: Vec<Option<f64>> = vec![None; n];
-        let mut current_minute = 0;
-        for k in 0..seconds * i64::from(ticks_per_second) {
-            let at = open + Duration::microseconds(k * 1_000_000 / i64::from(ticks_per_second));
-            let m = k / i64::from(ticks_per_second) / 60;
-            if m != current_minute {
-                for i in 0..n {
-                    if let (Some(a), Some(b)) = (minute_start[i], last[i]) {
-                        minute[i].push((b / a).ln());
-                    }
-                    minute_start[i] = last[i];
-                }
-                current_minute = m;
+    for session in &sessions {
+        // Last price of each symbol in each minute of the session.
+        let mut last = vec![[None::<f64>; 390]; n];
+        while let Some(output) = simulator.next_until(session.close) {
+            let Output::Tick(tick) = output else { continue };
+            let m = ((tick.timestamp - session.open).num_seconds() / 60).clamp(0, 389) as usize;
+            if tick.condition.is_none() {
+                volume_by_minute[m] += tick.volume;
             }
-            let tick = market.next_tick(at);
-            volume_by_minute[(m as usize).min(389)] += tick.volume;
-            let i = index[tick.symbol.as_str()];
-            if minute_start[i].is_none() {
-                minute_start[i] = Some(tick.price);
-            }
-            last[i] = Some(tick.price);
+            last[index[tick.symbol.as_str()]][m] = Some(tick.price);
         }
         for i in 0..n {
-            if let (Some(a), Some(b)) = (prev_close[i], last[i]) {
+            let mut previous: Option<f64> = None;
+            for price in last[i].iter().flatten() {
+                if let Some(p) = previous {
+                    minute[i].push((price / p).ln());
+                }
+                previous = Some(*price);
+            }
+            if let (Some(a), Some(b)) = (prev_close[i], previous) {
                 daily[i].push((b / a).ln());
             }
-            prev_close[i] = last[i];
+            prev_close[i] = previous.or(prev_close[i]);
         }
     }
     Series {
@@ -116,7 +131,7 @@ fn ten_symbols() -> Vec<SymbolSpec> {
 
 #[test]
 fn returns_show_the_stylized_facts() {
-    let series = simulate(&ten_symbols(), 2_024, 60, 10);
+    let series = simulate(&ten_symbols(), 2_024, 60, 10.0, Correlations::default());
     let pooled: Vec<f64> = series.minute.iter().flat_map(|s| standardized(s)).collect();
     let n = series.minute[0].len() as f64;
 
@@ -208,23 +223,32 @@ fn daily_returns_correlate_as_configured() {
         .into_iter()
         .filter(|s| ["AAPL", "MSFT", "XOM"].contains(&s.symbol.as_str()))
         .collect();
-    let series = simulate(&universe, 7, 500, 1);
-    let same = correlation(&series.daily[0], &series.daily[1]);
-    let across = correlation(&series.daily[0], &series.daily[2]);
-    let configured = MARKET_CORRELATION + SECTOR_CORRELATION;
-    assert!(
-        (same - configured).abs() <= 0.1,
-        "same-sector correlation {same:.3}, configured {configured}"
-    );
-    assert!(
-        (across - MARKET_CORRELATION).abs() <= 0.1,
-        "cross-sector correlation {across:.3}, configured {MARKET_CORRELATION}"
-    );
+    for configured in [
+        Correlations::default(),
+        Correlations {
+            market: 0.1,
+            sector: 0.7,
+        },
+    ] {
+        let series = simulate(&universe, 7, 500, 1.0, configured);
+        let same = correlation(&series.daily[0], &series.daily[1]);
+        let across = correlation(&series.daily[0], &series.daily[2]);
+        assert!(
+            (same - configured.sector).abs() <= 0.1,
+            "same-sector correlation {same:.3}, configured {}",
+            configured.sector
+        );
+        assert!(
+            (across - configured.market).abs() <= 0.1,
+            "cross-sector correlation {across:.3}, configured {}",
+            configured.market
+        );
+    }
 }
 
 #[test]
 fn volume_follows_the_intraday_u_shape() {
-    let series = simulate(&ten_symbols(), 5, 10, 10);
+    let series = simulate(&ten_symbols(), 5, 10, 10.0, Correlations::default());
     let v = &series.volume_by_minute;
     let mean_of =
         |r: std::ops::Range<usize>| v[r.clone()].iter().sum::<u64>() as f64 / r.len() as f64;
@@ -237,4 +261,32 @@ fn volume_follows_the_intraday_u_shape() {
         close >= 1.5 * midday,
         "last 30 minutes {close:.0} vs midday {midday:.0}"
     );
+}
+
+#[test]
+fn trades_arrive_in_clusters() {
+    // Tick counts in 10-second windows of a 24/7 market: a Poisson clock
+    // gives variance/mean 1; trading is burstier (Hawkes branching 0.6: ~6).
+    let start = chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap();
+    let mut simulator = Simulator::new(
+        &ten_symbols(),
+        &SimSettings {
+            seed: 11,
+            rate: 20.0,
+            model: Model::Realistic,
+            correlations: Correlations::default(),
+            calendar: Calendar::always_open(),
+            start,
+        },
+    );
+    let mut counts = vec![0.0f64; 2_000];
+    while let Some(output) = simulator.next_until(start + chrono::Duration::seconds(20_000)) {
+        if let Output::Tick(tick) = output {
+            counts[((tick.timestamp - start).num_seconds() / 10).min(1_999) as usize] += 1.0;
+        }
+    }
+    let m = mean(&counts);
+    let var = counts.iter().map(|c| (c - m).powi(2)).sum::<f64>() / counts.len() as f64;
+    assert!((m - 200.0).abs() < 20.0, "mean {m} ticks per 10 s at 20/s");
+    assert!(var / m > 2.0, "index of dispersion {:.2}", var / m);
 }

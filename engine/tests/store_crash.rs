@@ -42,6 +42,7 @@ fn crash_child() {
                     bid: None,
                     ask: None,
                     seq: Some(offset),
+                    condition: None,
                     partition: None,
                     offset: None,
                 };

@@ -9,6 +9,7 @@ import type { Candle } from './generated/Candle';
 import type { Interval } from './generated/Interval';
 import type { Quote } from './generated/Quote';
 import type { Tick } from './generated/Tick';
+import { ScenarioPanel } from './scenarios';
 import { applyTheme, initialTheme, saveTheme, type Theme } from './theme';
 import { createTransport, type Positions, RequestError } from './transport';
 
@@ -27,6 +28,7 @@ let theme: Theme = initialTheme();
 applyTheme(theme, themeButton);
 const chart = new ChartView(chartEl);
 const cards = new Cards($('cards'), (symbol) => void select(symbol));
+const scenarios = new ScenarioPanel($('market-control'), transport);
 
 const quotes = new Map<string, Quote>();
 let selected: string | null = null;
@@ -138,6 +140,7 @@ transport.subscribe(['*'], (msg) => {
       if (!frame) frame = requestAnimationFrame(flush);
       break;
     case 'event':
+      scenarios.addEvent(msg.data);
       // The daemon's own source (e.g. a bridge's Kafka cluster) came or went.
       if (msg.data.kind === 'connection') {
         sourceStatus.hidden = msg.data.level === 'info';
@@ -156,6 +159,7 @@ try {
   const list = (await transport.request<Quote[]>('symbols')).data;
   for (const q of list) if (!quotes.has(q.symbol)) quotes.set(q.symbol, q);
   cards.update(list);
+  scenarios.setSymbols(list.map((q) => q.symbol));
   const wanted = new URLSearchParams(window.location.search).get('symbol');
   const first = list.find((q) => q.symbol === wanted) ?? list[0];
   if (first) await select(first.symbol);

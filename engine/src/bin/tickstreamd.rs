@@ -9,7 +9,10 @@ use clap::{CommandFactory, Parser, Subcommand};
 use tickstream::{
     config::{Config, Overrides, StartPosition},
     engine::{Engine, Role},
-    sim::{Format, Rate, SessionError, SessionPlan, Shard, write_sessions},
+    sim::{
+        Calendar, CalendarKind, Format, Rate, ScenarioRequest, SessionError, SessionPlan, Shard,
+        Speed, write_sessions,
+    },
     tail::{self, TailOptions},
 };
 use tokio_util::sync::CancellationToken;
@@ -33,9 +36,30 @@ enum Command {
     Bridge(BridgeArgs),
     /// Print a gateway's live ticks in the terminal.
     Tail(TailArgs),
-    /// Write simulated trading sessions (09:30–16:00 New York, weekdays) to a
-    /// file or stdout, without starting any server. Same arguments, same bytes.
+    /// Write simulated trading days (NYSE sessions by default) to a file or
+    /// stdout, without starting any server. Same arguments, same bytes.
     Simulate(SimulateArgs),
+    /// Inject a market scenario into a running simulator, or list them.
+    ///
+    /// KIND is flash_crash, halt, resume, news_shock, regime_change or
+    /// sector_rotation; fields as key=value, e.g.
+    /// `tickstreamd scenario flash_crash symbol=AAPL depth=0.05 fall=30s recovery=5m`.
+    /// Any scenario takes after=DURATION (market time) to start later.
+    Scenario(ScenarioArgs),
+}
+
+#[derive(clap::Args)]
+struct ScenarioArgs {
+    /// The daemon's HTTP address (a `run` or `producer`).
+    #[arg(
+        long,
+        env = "TICKSTREAM_HTTP_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    url: String,
+    /// KIND then key=value fields; none: list the scenarios and their states.
+    #[arg(value_name = "KIND [KEY=VALUE]...")]
+    words: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -55,9 +79,22 @@ struct SimulateArgs {
     /// First day, YYYY-MM-DD (weekends are skipped; default: today, UTC).
     #[arg(long)]
     start: Option<chrono::NaiveDate>,
-    /// Ticks per second of market time, over all symbols.
+    /// Ticks per second of market time at midday, over all symbols.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     rate: u32,
+    /// Market calendar: nyse or always_open (24/7, days of 24 hours from midnight UTC).
+    #[arg(long, default_value = "nyse")]
+    calendar: CalendarKind,
+    /// Include pre-market (04:00) and after-hours (to 20:00) trading.
+    #[arg(long)]
+    extended_hours: bool,
+    /// A scenario, as `KIND key=value …` with after=DURATION from the start
+    /// (repeatable), e.g. --scenario "flash_crash symbol=AAPL depth=0.05 after=2h".
+    #[arg(long = "scenario", value_name = "SCENARIO", value_parser = parse_scenario)]
+    scenarios: Vec<ScenarioRequest>,
+    /// Also write the market events (sessions, scenarios) as JSON lines here.
+    #[arg(long)]
+    events: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "jsonl")]
     format: SimFormat,
@@ -97,6 +134,19 @@ struct SimArgs {
     /// Simulator ticks per second over all symbols, or "max".
     #[arg(long, env = "TICKSTREAM_RATE")]
     rate: Option<Rate>,
+    /// Market time per wall-clock second: 1 (real time), 10, 100, … or "max".
+    #[arg(long, env = "TICKSTREAM_SPEED")]
+    speed: Option<Speed>,
+    /// Market calendar: always_open (24/7) or nyse.
+    #[arg(long, env = "TICKSTREAM_CALENDAR")]
+    calendar: Option<CalendarKind>,
+    /// History to simulate into the store at start, e.g. 5days (run only).
+    #[arg(long, env = "TICKSTREAM_BACKFILL", value_parser = humantime::parse_duration)]
+    backfill: Option<Duration>,
+}
+
+fn parse_scenario(text: &str) -> Result<ScenarioRequest, String> {
+    ScenarioRequest::parse_words(text).map_err(|e| e.to_string())
 }
 
 #[derive(clap::Args)]
@@ -262,21 +312,21 @@ fn fail(error: &anyhow::Error) -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<()> {
-    let none = || (None, None);
     match cli.command {
         Command::Run(a) => {
-            let overrides = overrides(a.data_dir, (a.sim.seed, a.sim.rate), a.kafka, None);
+            let overrides = overrides(a.data_dir, Some(a.sim), a.kafka, None);
             serve(a.common, overrides, Role::AllInOne).await
         }
         Command::Producer(a) => {
-            let overrides = overrides(None, (a.sim.seed, a.sim.rate), a.kafka, None);
+            let overrides = overrides(None, Some(a.sim), a.kafka, None);
             serve(a.common, overrides, Role::Producer(a.shard)).await
         }
         Command::Bridge(a) => {
-            let overrides = overrides(a.data_dir, none(), a.kafka, a.start);
+            let overrides = overrides(a.data_dir, None, a.kafka, a.start);
             serve(a.common, overrides, Role::Bridge).await
         }
         Command::Simulate(args) => simulate(args),
+        Command::Scenario(args) => scenario(args).await,
         Command::Tail(args) => {
             let token = CancellationToken::new();
             tokio::spawn(cancel_on_signal(token.clone()));
@@ -286,8 +336,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 json: args.json,
             };
             let result = if args.kafka.brokers.is_some() {
-                let config =
-                    Config::load(None, &overrides(None, (None, None), args.kafka, args.start))?;
+                let config = Config::load(None, &overrides(None, None, args.kafka, args.start))?;
                 let topic = args.topic;
                 tokio::task::spawn_blocking(move || {
                     tail::run_kafka(
@@ -314,17 +363,27 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
 
 fn overrides(
     data_dir: Option<PathBuf>,
-    (seed, rate): (Option<u64>, Option<Rate>),
+    sim: Option<SimArgs>,
     kafka: KafkaArgs,
     start: Option<StartPosition>,
 ) -> Overrides {
     let mut properties = env_properties();
     properties.extend(kafka.properties);
+    let sim = sim.unwrap_or(SimArgs {
+        seed: None,
+        rate: None,
+        speed: None,
+        calendar: None,
+        backfill: None,
+    });
     Overrides {
         listen: None,
         data_dir,
-        seed,
-        rate,
+        seed: sim.seed,
+        rate: sim.rate,
+        speed: sim.speed,
+        calendar: sim.calendar,
+        backfill: sim.backfill,
         brokers: kafka.brokers,
         replication_factor: kafka.replication_factor,
         start,
@@ -405,9 +464,24 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
             .start
             .unwrap_or_else(|| chrono::Utc::now().date_naive()),
         days: args.days,
-        rate: args.rate,
+        rate: f64::from(args.rate),
         model: config.sim.model,
+        correlations: config.sim.correlation,
+        calendar: Calendar {
+            kind: args.calendar,
+            extended_hours: args.extended_hours,
+            holidays: config.sim.holidays.clone(),
+        },
+        scenarios: args.scenarios,
     };
+    let mut events = match &args.events {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => None,
+    };
+    let events = events.as_mut().map(|w| w as &mut dyn std::io::Write);
     let format = match args.format {
         SimFormat::Jsonl => Format::JsonLines,
         SimFormat::Csv => Format::Csv,
@@ -416,12 +490,13 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         Some(path) => {
             let file = std::fs::File::create(path)
                 .with_context(|| format!("cannot create {}", path.display()))?;
-            write_sessions(&plan, format, std::io::BufWriter::new(file))
+            write_sessions(&plan, format, std::io::BufWriter::new(file), events)
         }
         None => match write_sessions(
             &plan,
             format,
             std::io::BufWriter::new(std::io::stdout().lock()),
+            events,
         ) {
             Err(SessionError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
             other => other,
@@ -430,6 +505,33 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.output {
         eprintln!("wrote {written} ticks to {}", path.display());
     }
+    Ok(())
+}
+
+/// Posts a scenario to a daemon's REST API (or lists them) and prints the answer.
+async fn scenario(args: ScenarioArgs) -> anyhow::Result<()> {
+    let url = format!("{}/api/v1/scenarios", args.url.trim_end_matches('/'));
+    let client = reqwest::Client::new();
+    let request = if args.words.is_empty() {
+        client.get(&url)
+    } else {
+        let scenario = ScenarioRequest::parse_words(&args.words.join(" "))?;
+        client.post(&url).json(&scenario.to_json())
+    };
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {url}"))?;
+    let status = response.status();
+    let body: serde_json::Value = response
+        .json()
+        .await
+        .with_context(|| format!("{url} answered {status} without JSON"))?;
+    if !status.is_success() {
+        let message = body["error"]["message"].as_str().unwrap_or("no message");
+        anyhow::bail!("{url} refused the scenario ({status}): {message}");
+    }
+    println!("{}", serde_json::to_string_pretty(&body)?);
     Ok(())
 }
 

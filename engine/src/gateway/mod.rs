@@ -3,6 +3,7 @@
 //! at `/`. The only module that knows HTTP.
 
 mod rest;
+mod scenarios;
 mod session;
 mod ws;
 
@@ -37,6 +38,7 @@ use crate::{
     log::Log,
     metrics::{Health, Metrics},
     model::Symbol,
+    sim::SimHandle,
     store::{StoreError, StoreReader},
 };
 
@@ -60,6 +62,8 @@ pub struct GatewayState {
     pub max_symbols_per_client: usize,
     /// Cancelled when the gateway shuts down; closes every WebSocket.
     pub shutdown: CancellationToken,
+    /// The running simulator, if this process simulates.
+    pub simulator: Option<SimHandle>,
     /// Idle read connections.
     readers: Mutex<Vec<StoreReader>>,
 }
@@ -76,6 +80,7 @@ impl GatewayState {
         database: PathBuf,
         limits: (usize, usize),
         shutdown: CancellationToken,
+        simulator: Option<SimHandle>,
     ) -> Self {
         Self {
             log,
@@ -87,6 +92,7 @@ impl GatewayState {
             max_frame_bytes: limits.0,
             max_symbols_per_client: limits.1,
             shutdown,
+            simulator,
             readers: Mutex::new(Vec::new()),
         }
     }
@@ -129,7 +135,11 @@ pub fn router(state: Arc<GatewayState>, ui_dir: Option<&Path>) -> Router {
         .route("/ws", get(ws::upgrade))
         .merge(api)
         .with_state(state.clone());
-    let router = data.merge(ops_router(state.metrics.clone(), state.health.clone()));
+    let router = data.merge(ops_router(
+        state.metrics.clone(),
+        state.health.clone(),
+        state.simulator.clone(),
+    ));
     let router = match ui_dir {
         Some(dir) => {
             router.fallback_service(ServeDir::new(dir).append_index_html_on_directories(true))
@@ -139,10 +149,14 @@ pub fn router(state: Arc<GatewayState>, ui_dir: Option<&Path>) -> Router {
     with_tracing(router)
 }
 
-/// Only `/metrics`, `/healthz` and `/readyz`: for roles that serve no data
-/// (the producer).
-pub fn ops_router(metrics: Arc<Metrics>, health: Arc<Health>) -> Router {
-    let router = Router::new()
+/// Operations: `/metrics`, `/healthz`, `/readyz` and the simulator's
+/// `/api/v1/scenarios`. All a role that serves no data (the producer) serves.
+pub fn ops_router(
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    simulator: Option<SimHandle>,
+) -> Router {
+    let router = scenarios::routes(simulator)
         .route(
             "/metrics",
             get(move || async move { render_metrics(&metrics) }),

@@ -43,6 +43,15 @@ struct ErrorDetail<'a> {
 }
 
 impl ApiError {
+    /// An error with this status, code and message.
+    pub(super) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
     fn bad(code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,

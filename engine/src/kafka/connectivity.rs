@@ -76,6 +76,7 @@ impl Connectivity {
                 symbol: None,
                 message,
                 timestamp: Utc::now(),
+                scenario: None,
             }));
         }
     }

@@ -26,6 +26,12 @@ pub enum EventKind {
     Alert,
     /// A source or sink connected, disconnected or changed state.
     Connection,
+    /// A flash crash began or its recovery ended.
+    FlashCrash,
+    /// The market's volatility regime changed.
+    RegimeChange,
+    /// Money began or finished moving from one sector to another.
+    SectorRotation,
 }
 
 /// How much attention an event needs.
@@ -59,6 +65,10 @@ pub struct MarketEvent {
     #[serde(with = "super::timestamp")]
     #[ts(type = "string")]
     pub timestamp: DateTime<Utc>,
+    /// The simulator scenario that caused it, if any (see `/api/v1/scenarios`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub scenario: Option<u64>,
 }
 
 /// One sample of the `system_metrics` topic: a producer's or bridge's health.

@@ -15,7 +15,7 @@ pub use candle::{Candle, Interval, IntervalError};
 pub use event::{EventKind, EventLevel, MarketEvent, SystemMetric};
 pub use quote::Quote;
 pub use symbol::{MAX_SYMBOL_LEN, Symbol, SymbolError};
-pub use tick::{EncodedTick, Tick, TickDecodeError};
+pub use tick::{EncodedTick, Tick, TickDecodeError, TradeCondition};
 
 /// Fixed-point scale used for exact price arithmetic: one unit is 10⁻⁶ of a
 /// currency unit, so any price on a tick grid of 0.000001 or coarser is exact.

@@ -39,6 +39,10 @@ pub struct Tick {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub seq: Option<u64>,
+    /// Set on trades outside continuous trading, e.g. auction prints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub condition: Option<TradeCondition>,
     /// Log partition the tick was read from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
@@ -47,6 +51,19 @@ pub struct Tick {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub offset: Option<u64>,
+}
+
+/// What kind of trade a tick is, when not a continuous-trading print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum TradeCondition {
+    /// The opening auction's cross, at the start of the regular session.
+    OpeningAuction,
+    /// The closing auction's cross, at the end of the regular session.
+    ClosingAuction,
+    /// The auction that reopens a symbol after a halt.
+    ReopeningAuction,
 }
 
 impl Tick {
@@ -60,6 +77,7 @@ impl Tick {
             bid: None,
             ask: None,
             seq: None,
+            condition: None,
             partition: None,
             offset: None,
         }
@@ -173,6 +191,7 @@ mod tests {
             bid: Some(189.36),
             ask: Some(189.38),
             seq: Some(1_048_576),
+            condition: None,
             partition: None,
             offset: None,
         }

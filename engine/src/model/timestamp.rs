@@ -68,6 +68,31 @@ pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTim
     parse(&text).map_err(serde::de::Error::custom)
 }
 
+/// Serde `with` adapter for `Option<DateTime<Utc>>` fields.
+pub mod option {
+    use super::*;
+
+    /// Writes a present timestamp in the wire format.
+    pub fn serialize<S: Serializer>(
+        ts: &Option<DateTime<Utc>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match ts {
+            Some(ts) => super::serialize(ts, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    /// Reads a wire timestamp or null.
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<DateTime<Utc>>, D::Error> {
+        Option::<std::borrow::Cow<'de, str>>::deserialize(deserializer)?
+            .map(|text| parse(&text).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

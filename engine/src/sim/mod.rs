@@ -1,10 +1,17 @@
-//! The market simulator: a source of ticks behind the small [`Market`]
-//! interface, [`produce`], which paces a market into the log, and
-//! [`write_sessions`], which writes whole trading sessions offline.
+//! The market simulator. A [`Simulator`] turns a [`PriceModel`] (where
+//! prices go), a [`Calendar`] (when the market trades) and injected
+//! [`Scenario`]s into ticks and market events; [`produce`] paces it in real
+//! time, accelerated or as fast as possible; [`write_sessions`] writes whole
+//! sessions offline.
 
+mod arrivals;
+mod calendar;
+mod control;
 mod random_walk;
 mod realistic;
+mod scenario;
 mod session;
+mod simulator;
 mod universe;
 
 use std::{
@@ -14,71 +21,47 @@ use std::{
     time::{Duration, Instant},
 };
 
-use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
+pub use arrivals::{BRANCHING, DECAY};
+pub use calendar::{Calendar, CalendarKind, Phase, TradingDay, Transition};
+pub use control::{Control, SimHandle, control};
 pub use random_walk::RandomWalk;
-pub use realistic::{MARKET_CORRELATION, Realistic, SECTOR_CORRELATION};
-pub use session::{Format, SessionError, SessionPlan, trading_days, write_sessions};
+pub use realistic::{Correlations, Realistic};
+pub use scenario::{Scenario, ScenarioError, ScenarioRequest, ScenarioState, ScenarioStatus};
+pub use session::{Format, SessionError, SessionPlan, write_sessions};
+pub use simulator::{Output, SimSettings, Simulator};
 pub use universe::{SymbolSpec, default_universe};
 
-use crate::model::{EncodedTick, Symbol, Tick};
+use crate::model::{EncodedTick, MarketEvent};
 
-/// A simulated market: the next trade, given the time it happens.
-pub trait Market: Send {
-    /// Produces the next tick, stamped `timestamp`.
-    fn next_tick(&mut self, timestamp: DateTime<Utc>) -> Tick;
-    /// The symbols this market trades.
-    fn symbols(&self) -> Vec<Symbol>;
+/// Seconds of one trading year (252 sessions of 6.5 hours): the unit of
+/// annualised drift and volatility.
+const TRADING_SECONDS_PER_YEAR: f64 = 252.0 * 6.5 * 3600.0;
+
+/// What scenarios and the session do to a symbol's next price move.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shock {
+    /// Volatility multiplier (1: as modelled).
+    pub volatility: f64,
+    /// Extra log drift per second.
+    pub drift: f64,
 }
 
-impl<M: Market + ?Sized> Market for Box<M> {
-    fn next_tick(&mut self, timestamp: DateTime<Utc>) -> Tick {
-        (**self).next_tick(timestamp)
-    }
-    fn symbols(&self) -> Vec<Symbol> {
-        (**self).symbols()
-    }
-}
-
-/// Prints a trade at the bid or ask around `log_mid`, all on the tick grid
-/// (`steps_per_unit` steps per currency unit). The spread is about 1 bp,
-/// at least one step each side, times `spread_widening`; `bits` pick the
-/// side (bit 0) and, one time in sixteen, an odd lot instead of `lots`
-/// round lots.
-#[allow(clippy::too_many_arguments)] // the parts of one trade, named
-fn print_trade(
-    symbol: &Symbol,
-    log_mid: f64,
-    steps_per_unit: f64,
-    spread_widening: f64,
-    lots: u64,
-    bits: u32,
-    timestamp: DateTime<Utc>,
-    seq: u64,
-) -> Tick {
-    let steps = steps_per_unit;
-    // The mid on the grid, at least one step above zero.
-    let mid = (log_mid.exp() * steps).round().max(2.0);
-    let half_spread = (mid * 0.000_05 * spread_widening).round().max(1.0);
-    let (bid, ask) = (mid - half_spread, mid + half_spread);
-    let price = if bits & 1 == 0 { bid } else { ask };
-    let volume = if (bits >> 8).is_multiple_of(16) {
-        u64::from((bits >> 12) % 99 + 1)
-    } else {
-        lots * 100
+impl Shock {
+    /// No change.
+    pub const NONE: Shock = Shock {
+        volatility: 1.0,
+        drift: 0.0,
     };
-    Tick {
-        symbol: symbol.clone(),
-        price: price / steps,
-        volume,
-        timestamp,
-        bid: Some(bid / steps),
-        ask: Some(ask / steps),
-        seq: Some(seq),
-        partition: None,
-        offset: None,
-    }
+}
+
+/// Where prices go: a model of each symbol's log mid price over trading time.
+pub trait PriceModel: Send {
+    /// Moves symbol `index`'s log mid price to trading time `t` (seconds,
+    /// never decreasing per symbol) under `shock`; returns the log mid and
+    /// the market's volatility level (1: normal).
+    fn advance(&mut self, index: usize, t: f64, shock: Shock) -> (f64, f64);
 }
 
 /// Which market model the simulator runs.
@@ -93,18 +76,16 @@ pub enum Model {
 }
 
 impl Model {
-    /// The market for `universe`, seeded; `seconds_per_symbol_tick` is the
-    /// random walk's fixed time step (the realistic model reads time from
-    /// the ticks' timestamps).
+    /// The price model for `universe`, seeded.
     pub fn build(
         self,
         universe: &[SymbolSpec],
         seed: u64,
-        seconds_per_symbol_tick: f64,
-    ) -> Box<dyn Market> {
+        correlations: Correlations,
+    ) -> Box<dyn PriceModel> {
         match self {
-            Model::Realistic => Box::new(Realistic::new(universe, seed)),
-            Model::RandomWalk => Box::new(RandomWalk::new(universe, seed, seconds_per_symbol_tick)),
+            Model::Realistic => Box::new(Realistic::new(universe, seed, correlations)),
+            Model::RandomWalk => Box::new(RandomWalk::new(universe, seed)),
         }
     }
 }
@@ -146,7 +127,7 @@ impl fmt::Display for Rate {
 }
 
 impl Rate {
-    /// Ticks per second this rate stands for in market time; `Max` counts
+    /// Ticks per second of market time this rate stands for; `Max` counts
     /// as 10 000/s so prices move at a plausible pace.
     pub fn nominal_per_second(self) -> f64 {
         match self {
@@ -156,49 +137,107 @@ impl Rate {
     }
 }
 
-/// Largest batch appended at once; bounds latency when catching up.
-const MAX_BATCH: u64 = 4_096;
-/// Shortest pause between batches in real-time mode: ticks due within it are
+/// How fast market time runs against the wall clock.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Speed {
+    /// This many market seconds per wall second: 1 is real time.
+    Times(f64),
+    /// As fast as the machine allows.
+    Max,
+}
+
+/// The text is not a [`Speed`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid speed {0:?}: expected a factor from 0.01 to 100000 (e.g. 1, 10, 100x) or \"max\"")]
+pub struct SpeedError(pub String);
+
+impl FromStr for Speed {
+    type Err = SpeedError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let text = s.trim();
+        if text.eq_ignore_ascii_case("max") {
+            return Ok(Speed::Max);
+        }
+        let number = text
+            .strip_suffix(['x', 'X'])
+            .or_else(|| text.strip_prefix(['x', 'X', '×']))
+            .unwrap_or(text);
+        match number.parse::<f64>() {
+            Ok(x) if (0.01..=100_000.0).contains(&x) => Ok(Speed::Times(x)),
+            _ => Err(SpeedError(s.chars().take(32).collect())),
+        }
+    }
+}
+
+impl fmt::Display for Speed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Speed::Times(x) => write!(f, "{x}x"),
+            Speed::Max => f.write_str("max"),
+        }
+    }
+}
+
+/// Largest batch published at once; bounds latency when catching up.
+const MAX_BATCH: usize = 4_096;
+/// Shortest pause between batches when paced: ticks due within it are
 /// published together, so readers wake at most ~1000 times a second.
 const MIN_PERIOD: Duration = Duration::from_millis(1);
-/// Longest sleep, so cancellation is seen quickly at low rates.
+/// Longest sleep, so scenarios and cancellation are seen quickly.
 const MAX_SLEEP: Duration = Duration::from_millis(50);
 
-/// Runs `market` at `rate` until `token` is cancelled, handing each batch
-/// of ticks to `publish`, which drains it (and may block: backpressure).
-/// Stops early when `publish` returns false. Blocking: run it on its own thread.
+/// Runs `simulator` at `speed` until `token` is cancelled, applying the
+/// scenarios `control` receives and handing each batch of ticks and events
+/// to `publish`, which drains them (and may block: backpressure). Stops
+/// early when `publish` returns false. Blocking: run it on its own thread.
 pub fn produce(
-    mut market: impl Market,
-    rate: Rate,
+    simulator: &mut Simulator,
+    speed: Speed,
+    rate: f64,
+    control: &Control,
     token: &CancellationToken,
-    mut publish: impl FnMut(&mut Vec<Arc<EncodedTick>>) -> bool,
+    mut publish: impl FnMut(&mut Vec<Arc<EncodedTick>>, &mut Vec<MarketEvent>) -> bool,
 ) {
-    let start = Instant::now();
-    let mut sent: u64 = 0;
-    let mut batch = Vec::with_capacity(MAX_BATCH as usize);
+    let (started, origin) = (Instant::now(), simulator.now());
+    let mut ticks = Vec::with_capacity(MAX_BATCH);
+    let mut events = Vec::new();
+    // About one tick per pause at low rates; never busier than MIN_PERIOD.
+    let pause = match speed {
+        Speed::Times(x) => Duration::from_secs_f64(1.0 / (rate * x)).clamp(MIN_PERIOD, MAX_SLEEP),
+        Speed::Max => Duration::ZERO,
+    };
     while !token.is_cancelled() {
-        let due = match rate {
-            Rate::Max => sent + MAX_BATCH,
-            Rate::PerSecond(r) => (start.elapsed().as_secs_f64() * r as f64) as u64,
+        control.apply(simulator);
+        let horizon = match speed {
+            Speed::Max => None,
+            Speed::Times(x) => Some(
+                origin
+                    + chrono::Duration::microseconds(
+                        (started.elapsed().as_secs_f64() * x * 1e6) as i64,
+                    ),
+            ),
         };
-        if due <= sent {
-            if let Rate::PerSecond(r) = rate {
-                let next_due = start + Duration::from_secs_f64((sent + 1) as f64 / r as f64);
-                let wake = next_due.max(Instant::now() + MIN_PERIOD);
-                std::thread::sleep(
-                    wake.saturating_duration_since(Instant::now())
-                        .min(MAX_SLEEP),
-                );
+        while ticks.len() < MAX_BATCH {
+            let output = match horizon {
+                None => simulator.next_output(),
+                Some(limit) => match simulator.next_until(limit) {
+                    Some(output) => output,
+                    None => break,
+                },
+            };
+            match output {
+                Output::Tick(tick) => ticks.push(Arc::new(EncodedTick::new(tick))),
+                Output::Event(event) => events.push(event),
             }
-            continue;
         }
-        let n = (due - sent).min(MAX_BATCH);
-        let now = Utc::now();
-        batch.extend((0..n).map(|_| Arc::new(EncodedTick::new(market.next_tick(now)))));
-        if !publish(&mut batch) {
+        let caught_up = ticks.len() < MAX_BATCH;
+        let idle = ticks.is_empty() && events.is_empty();
+        if !idle && !publish(&mut ticks, &mut events) {
             return;
         }
-        sent += n;
+        if caught_up && !pause.is_zero() {
+            std::thread::sleep(pause);
+        }
     }
 }
 
@@ -246,7 +285,6 @@ impl FromStr for Shard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::{Retention, Topic};
 
     #[test]
     fn parses_rates() {
@@ -287,16 +325,29 @@ mod tests {
     }
 
     #[test]
-    fn paces_to_the_configured_rate() {
-        let topic = Topic::new(
-            "t",
-            4,
-            Retention {
-                max_records: 1 << 20,
-                max_bytes: usize::MAX,
-            },
-            &[],
+    fn parses_speeds() {
+        assert_eq!("10".parse::<Speed>(), Ok(Speed::Times(10.0)));
+        assert_eq!("100x".parse::<Speed>(), Ok(Speed::Times(100.0)));
+        assert_eq!("Max".parse::<Speed>(), Ok(Speed::Max));
+        assert!(
+            "0".parse::<Speed>()
+                .unwrap_err()
+                .to_string()
+                .contains("max")
         );
+        assert!("fast".parse::<Speed>().is_err());
+    }
+
+    fn paced(speed: Speed, rate: f64) -> (usize, chrono::TimeDelta) {
+        let settings = SimSettings {
+            seed: 1,
+            rate,
+            model: Model::Realistic,
+            correlations: Correlations::default(),
+            calendar: Calendar::always_open(),
+            start: chrono::Utc::now(),
+        };
+        let mut simulator = Simulator::new(&default_universe(), &settings);
         let token = CancellationToken::new();
         let stopper = {
             let token = token.clone();
@@ -305,24 +356,30 @@ mod tests {
                 token.cancel();
             })
         };
-        let mut total = 0;
-        produce(
-            RandomWalk::new(&default_universe(), 1, 0.02),
-            Rate::PerSecond(2_000),
-            &token,
-            |batch| {
-                total += batch.len() as u64;
-                topic.append_batch(batch.drain(..));
-                true
-            },
-        );
+        let (_handle, control) = control();
+        let (mut total, mut last) = (0, settings.start);
+        produce(&mut simulator, speed, rate, &control, &token, |ticks, _| {
+            total += ticks.len();
+            last = ticks.last().map_or(last, |t| t.tick().timestamp);
+            ticks.clear();
+            true
+        });
         stopper.join().unwrap();
-        let logged: u64 = (0..4).map(|p| topic.latest(p)).sum();
-        assert_eq!(logged, total);
-        // 0.5 s at 2000/s: about 1000, never far more (pacing), and not starved.
+        (total, last - settings.start)
+    }
+
+    #[test]
+    fn paces_to_the_configured_rate_and_speed() {
+        // 0.5 s at 2000/s: about 1000 ticks (clustered arrivals: not exactly).
+        let (total, span) = paced(Speed::Times(1.0), 2_000.0);
         assert!(
-            (500..=1_100).contains(&total),
+            (400..=1_800).contains(&total),
             "{total} ticks in 0.5 s at 2000/s"
         );
+        assert!(span <= chrono::TimeDelta::milliseconds(520), "{span}");
+        // Ten times faster: ten times the market time in the same 0.5 s.
+        let (total, span) = paced(Speed::Times(10.0), 200.0);
+        assert!((400..=1_800).contains(&total), "{total} ticks");
+        assert!(span >= chrono::TimeDelta::milliseconds(4_000), "{span}");
     }
 }

@@ -208,6 +208,38 @@ impl Store {
         Ok(out)
     }
 
+    /// Every symbol's latest candle of `interval`: its start and close, so a
+    /// restarted simulator continues from the prices it left.
+    ///
+    /// # Errors
+    /// Returns the SQLite error, or [`StoreError::Corrupt`] for unreadable rows.
+    pub fn last_closes(
+        &self,
+        interval: Interval,
+    ) -> Result<Vec<(Symbol, DateTime<Utc>, f64)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT s.symbol, c.start, c.close FROM candles c JOIN symbols s ON s.id = c.symbol_id
+             WHERE c.interval_s = ?1 AND c.start = (SELECT MAX(start) FROM candles
+                 WHERE symbol_id = c.symbol_id AND interval_s = ?1)",
+        )?;
+        let rows = stmt.query_map([interval.seconds()], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, i64>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (symbol, start, close) = row?;
+            let symbol = Symbol::new(&symbol).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let start = DateTime::from_timestamp_micros(start)
+                .ok_or_else(|| StoreError::Corrupt(format!("candle start {start}")))?;
+            out.push((symbol, start, crate::model::units_to_price(close)));
+        }
+        Ok(out)
+    }
+
     /// Deletes ticks and 1-second candles older than `before`. Returns the
     /// number of ticks deleted.
     ///
@@ -352,6 +384,7 @@ impl StoreReader {
                 bid: row.get(3)?,
                 ask: row.get(4)?,
                 seq: row.get::<_, Option<i64>>(5)?.map(|s| s as u64),
+                condition: None,
                 partition: Some(row.get(6)?),
                 offset: Some(row.get::<_, i64>(7)? as u64),
             })
@@ -432,6 +465,7 @@ mod tests {
             bid: Some(price - 0.01),
             ask: Some(price + 0.01),
             seq: Some(seq),
+            condition: None,
             partition: None,
             offset: None,
         }))

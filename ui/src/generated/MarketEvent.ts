@@ -25,4 +25,8 @@ message: string,
 /**
  * When it happened, UTC.
  */
-timestamp: string, };
+timestamp: string, 
+/**
+ * The simulator scenario that caused it, if any (see `/api/v1/scenarios`).
+ */
+scenario?: number, };

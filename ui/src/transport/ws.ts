@@ -26,12 +26,17 @@ export class WsTransport implements Transport {
     const url = new URL(`api/v1/${path}`, this.base);
     for (const [key, value] of Object.entries(params)) url.searchParams.set(key, String(value));
     const response = await fetch(url);
-    const body: unknown = await response.json().catch(() => null);
-    if (!response.ok) {
-      const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
-      throw new RequestError(error?.code ?? 'http_error', error?.message ?? `${response.status} ${response.statusText}`);
-    }
+    const body = await answer(response);
     return { data: body as T, positions: parsePositions(response.headers.get('tickstream-positions')) };
+  }
+
+  async post<T>(path: string, body: unknown): Promise<T> {
+    const response = await fetch(new URL(`api/v1/${path}`, this.base), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return (await answer(response)) as T;
   }
 
   subscribe(symbols: string[], onMessage: (msg: ServerMsg) => void): () => void {
@@ -126,4 +131,14 @@ export function parsePositions(header: string | null): Positions | null {
     if (Number.isInteger(partition) && Number.isInteger(offset)) positions[partition!] = offset!;
   }
   return positions;
+}
+
+/** The JSON body of a REST answer; a RequestError with the gateway's code and message when it failed. */
+async function answer(response: Response): Promise<unknown> {
+  const body: unknown = await response.json().catch(() => null);
+  if (!response.ok) {
+    const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new RequestError(error?.code ?? 'http_error', error?.message ?? `${response.status} ${response.statusText}`);
+  }
+  return body;
 }

@@ -1,0 +1,967 @@
+//! `Simulator`: a whole simulated market over time. It decides when trades
+//! happen (clustered arrivals, the calendar's phases and the intraday U
+//! shape), which symbol trades, at what quote and size, prints opening and
+//! closing auctions, applies injected scenarios, and reports what happened
+//! as `market_events`. A [`PriceModel`] decides where prices go.
+//!
+//! Everything is driven by one seeded generator and the simulated clock:
+//! the same settings and scenarios give the same output, at any speed.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use chrono::{DateTime, Duration, Utc};
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use super::{
+    Calendar, Correlations, Model, PriceModel, Shock, SymbolSpec,
+    arrivals::{Arrivals, Cause},
+    calendar::Phase,
+    scenario::{Scenario, ScenarioError, ScenarioRequest, ScenarioState, ScenarioStatus},
+};
+use crate::model::{EventKind, EventLevel, MarketEvent, Symbol, Tick, TradeCondition};
+
+/// Arrival rate in pre-market and after-hours trading, relative to midday.
+const EXTENDED_ACTIVITY: f64 = 0.05;
+/// Volatility in extended hours, relative to the regular session.
+const EXTENDED_VOLATILITY: f64 = 0.5;
+/// Spread widening in extended hours.
+const EXTENDED_SPREAD: f64 = 3.0;
+/// Activity at the open and close above midday's (volume ~3× midday).
+const INTRADAY_PEAK: f64 = 2.0;
+/// How fast opening and closing activity fades (minutes).
+const INTRADAY_DECAY: f64 = 15.0;
+/// Tail index of trade sizes in round lots (Pareto): most trades are a
+/// lot or two, a few are blocks of hundreds.
+const LOT_TAIL: f64 = 1.6;
+/// Mean of those sizes, in lots.
+const MEAN_LOTS: f64 = LOT_TAIL / (LOT_TAIL - 1.0);
+/// Largest trade, in round lots.
+const MAX_LOTS: u64 = 5_000;
+/// Share of a symbol's daily volume crossed by each auction.
+const OPENING_AUCTION_SHARE: f64 = 0.01;
+const CLOSING_AUCTION_SHARE: f64 = 0.03;
+const REOPENING_AUCTION_SHARE: f64 = 0.005;
+/// Longest stretch of trading time a pause counts as (seconds): prices do
+/// not drift while the market is closed.
+const MAX_PAUSE: f64 = 60.0;
+/// Seconds of a regular session.
+const SESSION_SECONDS: f64 = 23_400.0;
+/// A news shock's volatility is back to normal after this many decays.
+const NEWS_DECAYS: f64 = 5.0;
+
+/// What to simulate.
+#[derive(Debug, Clone)]
+pub struct SimSettings {
+    /// Random seed: the same seed gives the same market.
+    pub seed: u64,
+    /// Trades per second over all symbols: the long-run rate at midday of
+    /// a regular session (always, in a 24/7 market).
+    pub rate: f64,
+    /// The price model.
+    pub model: Model,
+    /// Target correlations of daily returns (the realistic model).
+    pub correlations: Correlations,
+    /// When the market trades.
+    pub calendar: Calendar,
+    /// Market time at which the simulation starts.
+    pub start: DateTime<Utc>,
+}
+
+/// What the simulator produces, in time order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// A trade.
+    Tick(Tick),
+    /// A session change or a scenario's start or end.
+    Event(MarketEvent),
+}
+
+struct Listed {
+    symbol: Symbol,
+    sector: Option<usize>,
+    steps_per_unit: f64,
+    /// Permanent log-price shift from news.
+    shift: f64,
+    /// The halt scenario holding this symbol, if halted.
+    halted: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Timer {
+    Start(u64),
+    End(u64),
+}
+
+struct Crash {
+    id: u64,
+    target: Option<usize>,
+    start: f64,
+    fall: f64,
+    recovery: f64,
+    log_depth: f64,
+}
+
+impl Crash {
+    /// The log-price offset at `t`: down linearly to `log_depth`, back up linearly.
+    fn offset(&self, t: f64) -> f64 {
+        let x = t - self.start;
+        if x <= 0.0 {
+            0.0
+        } else if x < self.fall {
+            self.log_depth * x / self.fall
+        } else if x < self.fall + self.recovery {
+            self.log_depth * (1.0 - (x - self.fall) / self.recovery)
+        } else {
+            0.0
+        }
+    }
+}
+
+struct News {
+    id: u64,
+    index: usize,
+    start: f64,
+    boost: f64,
+    decay: f64,
+}
+
+struct Rotation {
+    id: u64,
+    from: usize,
+    to: usize,
+    /// Log drift per second of each side.
+    down: f64,
+    up: f64,
+}
+
+/// The simulated market; see the module docs.
+pub struct Simulator {
+    model: Box<dyn PriceModel>,
+    rng: Xoshiro256PlusPlus,
+    listed: Vec<Listed>,
+    sectors: Vec<String>,
+    calendar: Calendar,
+    origin: DateTime<Utc>,
+    /// Seconds since `origin`: the market's clock.
+    now: f64,
+    /// Seconds of trading time (closed hours squeezed out), the model's clock.
+    trading_time: f64,
+    arrivals: Arrivals,
+    /// The next arrival, drawn at the current rate.
+    pending: Option<(f64, Cause)>,
+    rate: f64,
+    phase: Phase,
+    /// The next change of phase, in seconds since `origin`.
+    transition: Option<(f64, Phase)>,
+    /// Intraday activity and the end of the minute it holds for.
+    intraday: (f64, f64),
+    last_symbol: usize,
+    seq: u64,
+    volume_scale: f64,
+    queue: VecDeque<Output>,
+    agenda: BTreeMap<(i64, u64), Timer>,
+    scenarios: Vec<ScenarioStatus>,
+    scenarios_changed: bool,
+    /// Timers scheduled so far: orders timers due at the same instant.
+    timers: u64,
+    crashes: Vec<Crash>,
+    news: Vec<News>,
+    rotations: Vec<Rotation>,
+    regime: (f64, Option<u64>),
+}
+
+impl Simulator {
+    /// A market over `universe`; see [`SimSettings`].
+    ///
+    /// # Panics
+    /// Panics when `universe` is empty or `rate` is not positive.
+    pub fn new(universe: &[SymbolSpec], settings: &SimSettings) -> Self {
+        assert!(
+            !universe.is_empty(),
+            "the simulator needs at least one symbol"
+        );
+        assert!(settings.rate > 0.0, "the tick rate must be positive");
+        let mut sectors: Vec<String> = Vec::new();
+        let listed = universe
+            .iter()
+            .map(|spec| Listed {
+                symbol: spec.symbol.clone(),
+                sector: spec.sector.as_ref().map(|name| {
+                    sectors.iter().position(|s| s == name).unwrap_or_else(|| {
+                        sectors.push(name.clone());
+                        sectors.len() - 1
+                    })
+                }),
+                steps_per_unit: (1.0 / spec.tick_size).round(),
+                shift: 0.0,
+                halted: None,
+            })
+            .collect();
+        let mut simulator = Self {
+            model: settings
+                .model
+                .build(universe, settings.seed, settings.correlations),
+            // A stream apart from the model's, from the same seed.
+            rng: Xoshiro256PlusPlus::seed_from_u64(settings.seed ^ 0x7469_636b_7374_7265),
+            listed,
+            sectors,
+            calendar: settings.calendar.clone(),
+            origin: settings.start,
+            now: 0.0,
+            trading_time: 0.0,
+            arrivals: Arrivals::default(),
+            pending: None,
+            rate: settings.rate,
+            // As of just before the start, so a session opening at the
+            // start opens with its auction.
+            phase: settings
+                .calendar
+                .phase(settings.start - Duration::microseconds(1)),
+            transition: None,
+            intraday: (1.0, 0.0),
+            last_symbol: 0,
+            seq: 0,
+            volume_scale: 1.0,
+            queue: VecDeque::new(),
+            agenda: BTreeMap::new(),
+            scenarios: Vec::new(),
+            scenarios_changed: false,
+            timers: 0,
+            crashes: Vec::new(),
+            news: Vec::new(),
+            rotations: Vec::new(),
+            regime: (1.0, None),
+        };
+        simulator.transition =
+            simulator.transition_after(settings.start - Duration::microseconds(1));
+        simulator.refresh_intraday();
+        simulator
+    }
+
+    /// Multiplies every trade's size by `scale`: a simulation at a lower
+    /// tick rate (a backfill) then trades the same volume per minute.
+    pub fn set_volume_scale(&mut self, scale: f64) {
+        self.volume_scale = scale.max(0.0);
+    }
+
+    /// Changes the long-run trade rate (ticks per second at midday).
+    ///
+    /// # Panics
+    /// Panics when `rate` is not positive.
+    pub fn set_rate(&mut self, rate: f64) {
+        assert!(rate > 0.0, "the tick rate must be positive");
+        self.rate = rate;
+        self.redraw();
+    }
+
+    /// Forgets the drawn arrival: the rate changed.
+    fn redraw(&mut self) {
+        self.pending = None;
+        self.arrivals.decay_to(self.now);
+    }
+
+    /// The symbols traded, in universe order.
+    pub fn symbols(&self) -> Vec<Symbol> {
+        self.listed.iter().map(|l| l.symbol.clone()).collect()
+    }
+
+    /// The market's clock: the time of the last output.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.at(self.now)
+    }
+
+    /// Every scenario accepted so far, oldest first.
+    pub fn scenarios(&self) -> &[ScenarioStatus] {
+        &self.scenarios
+    }
+
+    /// Whether a scenario changed state since the last call.
+    pub fn take_scenarios_changed(&mut self) -> bool {
+        std::mem::take(&mut self.scenarios_changed)
+    }
+
+    /// The next trade or event; their times never decrease.
+    pub fn next_output(&mut self) -> Output {
+        self.next_before(f64::INFINITY)
+            .expect("an unbounded simulation always has a next output")
+    }
+
+    /// The next trade or event if it happens by `limit`; otherwise the
+    /// clock moves to `limit` and there is none (yet).
+    pub fn next_until(&mut self, limit: DateTime<Utc>) -> Option<Output> {
+        let limit = (limit - self.origin).num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6;
+        self.next_before(limit)
+    }
+
+    fn next_before(&mut self, limit: f64) -> Option<Output> {
+        loop {
+            if let Some(out) = self.queue.pop_front() {
+                return Some(out);
+            }
+            let due = self.next_boundary();
+            let boundary = due.min(limit);
+            let rate = self.rate * self.intensity();
+            if self.pending.is_none() && rate > 0.0 {
+                self.pending = Some(self.arrivals.draw(rate, &mut self.rng));
+            }
+            match self.pending {
+                Some((t, cause)) if t < boundary => {
+                    self.pending = None;
+                    self.arrivals.accept(t);
+                    self.move_to(t);
+                    let index = self.pick_symbol(cause);
+                    if self.listed[index].halted.is_none() {
+                        return Some(Output::Tick(self.trade(index)));
+                    }
+                }
+                _ if due <= limit => {
+                    assert!(due.is_finite(), "a closed market always reopens");
+                    self.move_to(due);
+                    self.cross(due);
+                    if self.rate * self.intensity() != rate {
+                        self.redraw();
+                    }
+                }
+                _ => {
+                    self.move_to(limit);
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Accepts a scenario: it starts now (its events are the next outputs)
+    /// or after its delay.
+    ///
+    /// # Errors
+    /// Returns a [`ScenarioError`] naming the field at fault: an unknown
+    /// symbol or sector, a halt of a halted symbol, a resume of a trading one.
+    pub fn inject(&mut self, request: ScenarioRequest) -> Result<ScenarioStatus, ScenarioError> {
+        self.check(&request.scenario)?;
+        let id = self.scenarios.last().map_or(1, |s| s.id + 1);
+        let start = self.now + request.after.as_secs_f64();
+        if request.after.is_zero() {
+            self.check_state(&request.scenario)?;
+        }
+        self.scenarios.push(ScenarioStatus {
+            id,
+            scenario: request.scenario,
+            state: ScenarioState::Scheduled,
+            starts_at: self.at(start),
+            ends_at: None,
+        });
+        self.scenarios_changed = true;
+        if request.after.is_zero() {
+            self.start(id);
+        } else {
+            self.schedule(start, Timer::Start(id));
+        }
+        Ok(self.status(id).clone())
+    }
+
+    fn at(&self, t: f64) -> DateTime<Utc> {
+        self.origin + Duration::microseconds((t * 1e6) as i64)
+    }
+
+    fn index_of(&self, symbol: &Symbol) -> Result<usize, ScenarioError> {
+        self.listed
+            .iter()
+            .position(|l| &l.symbol == symbol)
+            .ok_or_else(|| ScenarioError::UnknownSymbol(symbol.clone()))
+    }
+
+    fn sector_of(&self, field: &'static str, name: &str) -> Result<usize, ScenarioError> {
+        self.sectors
+            .iter()
+            .position(|s| s == name)
+            .ok_or_else(|| ScenarioError::UnknownSector {
+                field,
+                sector: name.to_owned(),
+            })
+    }
+
+    /// Checks the names a scenario uses.
+    fn check(&self, scenario: &Scenario) -> Result<(), ScenarioError> {
+        match scenario {
+            Scenario::FlashCrash {
+                symbol: Some(symbol),
+                ..
+            }
+            | Scenario::Halt { symbol, .. }
+            | Scenario::Resume { symbol }
+            | Scenario::NewsShock { symbol, .. } => self.index_of(symbol).map(drop),
+            Scenario::SectorRotation { from, to, .. } => {
+                self.sector_of("from", from)?;
+                self.sector_of("to", to).map(drop)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks that a halt or resume makes sense now.
+    fn check_state(&self, scenario: &Scenario) -> Result<(), ScenarioError> {
+        match scenario {
+            Scenario::Halt { symbol, .. }
+                if self.listed[self.index_of(symbol)?].halted.is_some() =>
+            {
+                Err(ScenarioError::AlreadyHalted(symbol.clone()))
+            }
+            Scenario::Resume { symbol } if self.listed[self.index_of(symbol)?].halted.is_none() => {
+                Err(ScenarioError::NotHalted(symbol.clone()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn status(&mut self, id: u64) -> &mut ScenarioStatus {
+        // Ids are consecutive from 1.
+        &mut self.scenarios[id as usize - 1]
+    }
+
+    fn schedule(&mut self, t: f64, timer: Timer) {
+        self.timers += 1;
+        self.agenda
+            .insert(((t * 1e6).round() as i64, self.timers), timer);
+    }
+
+    fn event(
+        &mut self,
+        kind: EventKind,
+        level: EventLevel,
+        symbol: Option<Symbol>,
+        message: String,
+        scenario: Option<u64>,
+    ) {
+        self.queue.push_back(Output::Event(MarketEvent {
+            kind,
+            level,
+            symbol,
+            message,
+            timestamp: self.at(self.now),
+            scenario,
+        }));
+    }
+
+    /// Starts scenario `id`: applies it and announces it.
+    fn start(&mut self, id: u64) {
+        let scenario = self.status(id).scenario.clone();
+        if let Err(error) = self.check_state(&scenario) {
+            // A delayed halt or resume that no longer makes sense.
+            self.finish(id);
+            let kind = match scenario {
+                Scenario::Resume { .. } => EventKind::Resume,
+                _ => EventKind::Halt,
+            };
+            self.event(
+                kind,
+                EventLevel::Warning,
+                None,
+                format!("scenario {id} skipped: {error}"),
+                Some(id),
+            );
+            return;
+        }
+        let now = self.now;
+        self.status(id).state = ScenarioState::Active;
+        self.status(id).starts_at = self.at(now);
+        self.scenarios_changed = true;
+        let pct = |x: f64| format!("{:+.1}%", x * 100.0);
+        let span = |d: std::time::Duration| {
+            humantime::format_duration(std::time::Duration::from_secs(d.as_secs().max(1)))
+                .to_string()
+        };
+        match scenario {
+            Scenario::FlashCrash {
+                symbol,
+                depth,
+                fall,
+                recovery,
+            } => {
+                let target = symbol.as_ref().map(|s| self.index_of(s).expect("checked"));
+                let (fall, recovery) = (fall.as_secs_f64(), recovery.as_secs_f64());
+                self.crashes.push(Crash {
+                    id,
+                    target,
+                    start: now,
+                    fall,
+                    recovery,
+                    log_depth: (1.0 - depth).ln(),
+                });
+                self.end_at(id, now + fall + recovery);
+                let what = symbol
+                    .as_ref()
+                    .map_or("market-wide".to_owned(), |s| s.to_string());
+                self.event(
+                    EventKind::FlashCrash,
+                    EventLevel::Critical,
+                    symbol,
+                    format!(
+                        "{what} flash crash: {} over {}, recovery over {}",
+                        pct(-depth),
+                        span(std::time::Duration::from_secs_f64(fall)),
+                        span(std::time::Duration::from_secs_f64(recovery))
+                    ),
+                    Some(id),
+                );
+            }
+            Scenario::Halt { symbol, duration } => {
+                let index = self.index_of(&symbol).expect("checked");
+                self.listed[index].halted = Some(id);
+                let how_long = match duration {
+                    Some(d) => {
+                        self.end_at(id, now + d.as_secs_f64());
+                        format!(" for {}", span(d))
+                    }
+                    None => " until resumed".into(),
+                };
+                self.event(
+                    EventKind::Halt,
+                    EventLevel::Warning,
+                    Some(symbol.clone()),
+                    format!("{symbol} trading halted{how_long}"),
+                    Some(id),
+                );
+            }
+            Scenario::Resume { symbol } => {
+                let index = self.index_of(&symbol).expect("checked");
+                self.resume(index, id);
+                self.finish(id);
+            }
+            Scenario::NewsShock {
+                symbol,
+                jump,
+                volatility,
+                decay,
+            } => {
+                let index = self.index_of(&symbol).expect("checked");
+                self.listed[index].shift += (1.0 + jump).ln();
+                let decay_s = decay.as_secs_f64();
+                self.news.push(News {
+                    id,
+                    index,
+                    start: now,
+                    boost: volatility - 1.0,
+                    decay: decay_s,
+                });
+                self.end_at(id, now + NEWS_DECAYS * decay_s);
+                let level = if jump.abs() >= 0.05 {
+                    EventLevel::Critical
+                } else {
+                    EventLevel::Warning
+                };
+                self.event(
+                    EventKind::News,
+                    level,
+                    Some(symbol.clone()),
+                    format!(
+                        "{symbol} news shock: {}, volatility ×{volatility} fading over {}",
+                        pct(jump),
+                        span(decay)
+                    ),
+                    Some(id),
+                );
+            }
+            Scenario::RegimeChange { volatility } => {
+                if let Some(previous) = self.regime.1 {
+                    self.finish(previous);
+                }
+                self.regime = (volatility, Some(id));
+                self.event(
+                    EventKind::RegimeChange,
+                    EventLevel::Warning,
+                    None,
+                    format!("volatility regime: ×{volatility} the normal level"),
+                    Some(id),
+                );
+            }
+            Scenario::SectorRotation {
+                from,
+                to,
+                size,
+                duration,
+            } => {
+                let d = duration.as_secs_f64();
+                self.rotations.push(Rotation {
+                    id,
+                    from: self.sector_of("from", &from).expect("checked"),
+                    to: self.sector_of("to", &to).expect("checked"),
+                    down: (1.0 - size).ln() / d,
+                    up: (1.0 + size).ln() / d,
+                });
+                self.end_at(id, now + d);
+                self.event(
+                    EventKind::SectorRotation,
+                    EventLevel::Info,
+                    None,
+                    format!(
+                        "sector rotation from {from} ({}) to {to} ({}) over {}",
+                        pct(-size),
+                        pct(size),
+                        span(duration)
+                    ),
+                    Some(id),
+                );
+            }
+        }
+    }
+
+    fn end_at(&mut self, id: u64, t: f64) {
+        let at = self.at(t);
+        self.status(id).ends_at = Some(at);
+        self.schedule(t, Timer::End(id));
+    }
+
+    fn finish(&mut self, id: u64) {
+        let now = self.at(self.now);
+        let status = self.status(id);
+        status.state = ScenarioState::Finished;
+        status.ends_at = Some(now);
+        self.scenarios_changed = true;
+    }
+
+    /// Ends scenario `id` at its scheduled time.
+    fn end(&mut self, id: u64) {
+        if self.status(id).state != ScenarioState::Active {
+            return;
+        }
+        let scenario = self.status(id).scenario.clone();
+        self.finish(id);
+        match scenario {
+            Scenario::FlashCrash { symbol, .. } => {
+                self.crashes.retain(|c| c.id != id);
+                let what = symbol
+                    .as_ref()
+                    .map_or("the market".to_owned(), |s| s.to_string());
+                self.event(
+                    EventKind::FlashCrash,
+                    EventLevel::Info,
+                    symbol,
+                    format!("{what} recovered from the flash crash"),
+                    Some(id),
+                );
+            }
+            Scenario::Halt { symbol, .. } => {
+                let index = self.index_of(&symbol).expect("checked");
+                if self.listed[index].halted == Some(id) {
+                    self.resume(index, id);
+                }
+            }
+            Scenario::NewsShock { symbol, .. } => {
+                self.news.retain(|n| n.id != id);
+                self.event(
+                    EventKind::News,
+                    EventLevel::Info,
+                    Some(symbol.clone()),
+                    format!("{symbol} volatility back to normal after the news"),
+                    Some(id),
+                );
+            }
+            Scenario::SectorRotation { from, to, .. } => {
+                self.rotations.retain(|r| r.id != id);
+                self.event(
+                    EventKind::SectorRotation,
+                    EventLevel::Info,
+                    None,
+                    format!("sector rotation from {from} to {to} complete"),
+                    Some(id),
+                );
+            }
+            Scenario::Resume { .. } | Scenario::RegimeChange { .. } => {}
+        }
+    }
+
+    /// Lifts a halt: announces it and prints a reopening auction.
+    fn resume(&mut self, index: usize, id: u64) {
+        if let Some(halt) = self.listed[index].halted.take()
+            && halt != id
+        {
+            self.finish(halt);
+        }
+        let symbol = self.listed[index].symbol.clone();
+        self.event(
+            EventKind::Resume,
+            EventLevel::Info,
+            Some(symbol.clone()),
+            format!("{symbol} trading resumed: reopening auction"),
+            Some(id),
+        );
+        if matches!(
+            self.phase,
+            Phase::Regular | Phase::PreMarket | Phase::AfterHours
+        ) {
+            let tick = self.auction(
+                index,
+                TradeCondition::ReopeningAuction,
+                REOPENING_AUCTION_SHARE,
+            );
+            self.queue.push_back(Output::Tick(tick));
+        }
+    }
+
+    /// The earliest time something other than a trade happens.
+    fn next_boundary(&self) -> f64 {
+        let timer = self
+            .agenda
+            .keys()
+            .next()
+            .map_or(f64::INFINITY, |(micros, _)| *micros as f64 / 1e6);
+        let transition = self.transition.map_or(f64::INFINITY, |(t, _)| t);
+        let minute = if self.phase == Phase::Regular && self.transition.is_some() {
+            self.intraday.1
+        } else {
+            f64::INFINITY
+        };
+        timer.min(transition).min(minute)
+    }
+
+    /// Handles what is due at `t`: scenario timers, a change of phase, a new minute.
+    fn cross(&mut self, t: f64) {
+        let due = (t * 1e6).round() as i64;
+        while let Some(entry) = self.agenda.first_entry() {
+            if entry.key().0 > due {
+                break;
+            }
+            match entry.remove() {
+                Timer::Start(id) => self.start(id),
+                Timer::End(id) => self.end(id),
+            }
+        }
+        if let Some((at, phase)) = self.transition
+            && at <= t
+        {
+            self.change_phase(phase);
+            self.transition = self.transition_after(self.at(self.now));
+        }
+        if t >= self.intraday.1 {
+            self.refresh_intraday();
+        }
+    }
+
+    fn transition_after(&self, after: DateTime<Utc>) -> Option<(f64, Phase)> {
+        self.calendar.next_transition(after).map(|tr| {
+            (
+                (tr.at - self.origin).num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6,
+                tr.phase,
+            )
+        })
+    }
+
+    fn change_phase(&mut self, phase: Phase) {
+        let before = std::mem::replace(&mut self.phase, phase);
+        let session = |this: &mut Self, kind, message: &str| {
+            this.event(kind, EventLevel::Info, None, message.to_owned(), None)
+        };
+        match (before, phase) {
+            (_, Phase::PreMarket) => {
+                session(self, EventKind::SessionOpen, "pre-market trading open")
+            }
+            (_, Phase::Regular) => {
+                session(
+                    self,
+                    EventKind::SessionOpen,
+                    "regular session open: opening auction",
+                );
+                self.auctions(TradeCondition::OpeningAuction, OPENING_AUCTION_SHARE);
+            }
+            (Phase::Regular, next) => {
+                self.auctions(TradeCondition::ClosingAuction, CLOSING_AUCTION_SHARE);
+                let message = if next == Phase::AfterHours {
+                    "regular session close: closing auction; after-hours trading open"
+                } else {
+                    "regular session close: closing auction"
+                };
+                session(self, EventKind::SessionClose, message);
+            }
+            (_, Phase::AfterHours) => {
+                session(self, EventKind::SessionOpen, "after-hours trading open")
+            }
+            (_, Phase::Closed) => {
+                session(self, EventKind::SessionClose, "after-hours trading closed")
+            }
+        }
+    }
+
+    fn auctions(&mut self, condition: TradeCondition, share: f64) {
+        for index in 0..self.listed.len() {
+            if self.listed[index].halted.is_none() {
+                let tick = self.auction(index, condition, share);
+                self.queue.push_back(Output::Tick(tick));
+            }
+        }
+    }
+
+    /// An auction print: the mid, no quote, a share of a day's volume.
+    fn auction(&mut self, index: usize, condition: TradeCondition, share: f64) -> Tick {
+        let (shock, _) = self.conditions(index);
+        let (log_mid, _) = self.model.advance(index, self.trading_time, shock);
+        let listed = &self.listed[index];
+        let steps = listed.steps_per_unit;
+        let price = ((log_mid + self.offset(index)).exp() * steps)
+            .round()
+            .max(1.0)
+            / steps;
+        let daily_lots = self.rate / self.listed.len() as f64 * SESSION_SECONDS * MEAN_LOTS;
+        let noise = self.rng.random_range(0.7..1.3);
+        let lots = (daily_lots * share * noise * self.volume_scale)
+            .round()
+            .max(1.0) as u64;
+        self.seq += 1;
+        Tick {
+            symbol: self.listed[index].symbol.clone(),
+            price,
+            volume: lots * 100,
+            timestamp: self.at(self.now),
+            bid: None,
+            ask: None,
+            seq: Some(self.seq),
+            condition: Some(condition),
+            partition: None,
+            offset: None,
+        }
+    }
+
+    fn refresh_intraday(&mut self) {
+        let activity =
+            self.calendar
+                .regular_minutes(self.at(self.now))
+                .map_or(1.0, |(since, until)| {
+                    1.0 + INTRADAY_PEAK
+                        * ((-since / INTRADAY_DECAY).exp() + (-until / INTRADAY_DECAY).exp())
+                });
+        self.intraday = (activity, (self.now / 60.0).floor() * 60.0 + 60.0);
+    }
+
+    /// Arrival rate relative to midday.
+    fn intensity(&self) -> f64 {
+        match self.phase {
+            Phase::Closed => 0.0,
+            Phase::PreMarket | Phase::AfterHours => EXTENDED_ACTIVITY,
+            Phase::Regular => self.intraday.0.sqrt(),
+        }
+    }
+
+    fn move_to(&mut self, t: f64) {
+        if t > self.now {
+            self.trading_time += (t - self.now).min(MAX_PAUSE);
+            self.now = t;
+        }
+    }
+
+    fn pick_symbol(&mut self, cause: Cause) -> usize {
+        let draw: u64 = self.rng.random();
+        // An excited trade repeats the last symbol half the time: bursts per symbol.
+        if cause == Cause::Excited && draw & 1 == 1 {
+            return self.last_symbol;
+        }
+        let index = (((draw >> 32) * self.listed.len() as u64) >> 32) as usize;
+        self.last_symbol = index;
+        index
+    }
+
+    /// The shock a symbol's trade sees now, and how wide its spread is.
+    fn conditions(&self, index: usize) -> (Shock, f64) {
+        let (phase_volatility, phase_spread) = match self.phase {
+            Phase::Regular => (self.intraday.0.sqrt().sqrt(), 1.0),
+            _ => (EXTENDED_VOLATILITY, EXTENDED_SPREAD),
+        };
+        let mut volatility = phase_volatility * self.regime.0;
+        for news in self.news.iter().filter(|n| n.index == index) {
+            volatility *= 1.0 + news.boost * (-(self.now - news.start) / news.decay).exp();
+        }
+        let sector = self.listed[index].sector;
+        let drift = self.rotations.iter().fold(0.0, |sum, r| {
+            if sector == Some(r.from) {
+                sum + r.down
+            } else if sector == Some(r.to) {
+                sum + r.up
+            } else {
+                sum
+            }
+        });
+        (Shock { volatility, drift }, phase_spread)
+    }
+
+    /// The log-price offset of scenarios on a symbol: news shifts and crashes.
+    fn offset(&self, index: usize) -> f64 {
+        self.listed[index].shift
+            + self
+                .crashes
+                .iter()
+                .filter(|c| c.target.is_none_or(|t| t == index))
+                .map(|c| c.offset(self.now))
+                .sum::<f64>()
+    }
+
+    fn trade(&mut self, index: usize) -> Tick {
+        let (shock, phase_spread) = self.conditions(index);
+        let (log_mid, level) = self.model.advance(index, self.trading_time, shock);
+        let offset = self.offset(index);
+        let bits: u32 = self.rng.random();
+        let size_draw: f64 = self.rng.random();
+        let size_activity = if self.phase == Phase::Regular {
+            self.intraday.0.sqrt()
+        } else {
+            1.0
+        };
+        let pareto = (1.0 - size_draw).max(1e-9).powf(-1.0 / LOT_TAIL);
+        let lots = ((pareto * size_activity * self.volume_scale).round() as u64).clamp(1, MAX_LOTS);
+        // Spreads widen with volatility, in thin hours and in a crash.
+        let crash = (offset - self.listed[index].shift).abs();
+        let widening = (level * shock.volatility).max(1.0) * phase_spread * (1.0 + 20.0 * crash);
+        self.seq += 1;
+        let listed = &self.listed[index];
+        print_trade(
+            &listed.symbol,
+            log_mid + offset,
+            listed.steps_per_unit,
+            widening,
+            lots,
+            bits,
+            self.at(self.now),
+            self.seq,
+        )
+    }
+}
+
+/// Prints a trade at the bid or ask around `log_mid`, all on the tick grid
+/// (`steps_per_unit` steps per currency unit). The spread is about 1 bp,
+/// at least one step each side, times `spread_widening`; `bits` pick the
+/// side (bit 0) and, one time in sixteen, an odd lot instead of `lots`
+/// round lots.
+#[allow(clippy::too_many_arguments)] // the parts of one trade, named
+fn print_trade(
+    symbol: &Symbol,
+    log_mid: f64,
+    steps_per_unit: f64,
+    spread_widening: f64,
+    lots: u64,
+    bits: u32,
+    timestamp: DateTime<Utc>,
+    seq: u64,
+) -> Tick {
+    let steps = steps_per_unit;
+    // The mid on the grid, at least one step above zero.
+    let mid = (log_mid.exp() * steps).round().max(2.0);
+    let half_spread = (mid * 0.000_05 * spread_widening).round().max(1.0);
+    let (bid, ask) = (mid - half_spread, mid + half_spread);
+    let bid = bid.max(1.0);
+    let price = if bits & 1 == 0 { bid } else { ask };
+    let volume = if (bits >> 8).is_multiple_of(16) {
+        u64::from((bits >> 12) % 99 + 1)
+    } else {
+        lots * 100
+    };
+    Tick {
+        symbol: symbol.clone(),
+        price: price / steps,
+        volume,
+        timestamp,
+        bid: Some(bid / steps),
+        ask: Some(ask / steps),
+        seq: Some(seq),
+        condition: None,
+        partition: None,
+        offset: None,
+    }
+}

@@ -1,0 +1,250 @@
+//! The simulator's controls through the daemon's own interfaces: scenarios
+//! over REST and the `tickstreamd scenario` CLI with their market events on
+//! the WebSocket, backfilled history at start, accelerated time.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::{Client, Daemon};
+
+/// The next event frame's data of `kind`, skipping other frames.
+async fn next_event(client: &mut Client, kind: &str) -> Value {
+    loop {
+        let frame = client.recv_type("event").await;
+        if frame["data"]["kind"] == kind {
+            return frame["data"].clone();
+        }
+    }
+}
+
+async fn post(daemon: &Daemon, body: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(daemon.url("/api/v1/scenarios"))
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+fn cli(daemon: &Daemon, words: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tickstreamd"))
+        .args(["scenario", "--url", &daemon.url("")])
+        .args(words)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenarios_come_in_over_rest_and_the_cli_and_show_as_market_events() {
+    let daemon = Daemon::start(&["--rate", "2000"]);
+    daemon.wait_ready().await;
+    let mut client = Client::connect(&daemon.ws_url()).await;
+    client.send(json!({"op":"subscribe","symbols":["*"]})).await;
+    client.recv_type("subscribed").await;
+
+    let (status, halt) = post(&daemon, r#"{"kind":"halt","symbol":"AAPL"}"#).await;
+    assert_eq!(status, 201, "{halt}");
+    assert_eq!(
+        (halt["id"].as_u64(), halt["state"].as_str()),
+        (Some(1), Some("active"))
+    );
+    let event = next_event(&mut client, "halt").await;
+    assert_eq!(
+        (event["symbol"].as_str(), event["scenario"].as_u64()),
+        (Some("AAPL"), Some(1))
+    );
+    assert_eq!(event["level"], "warning");
+
+    // The CLI speaks the same API.
+    let out = cli(&daemon, &["resume", "symbol=AAPL"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["state"], "finished");
+    next_event(&mut client, "resume").await;
+    let auction = loop {
+        let frame = client.recv_type("ticks").await;
+        if let Some(t) = frame["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["condition"] == "reopening_auction")
+        {
+            break t.clone();
+        }
+    };
+    assert_eq!(auction["symbol"], "AAPL");
+
+    let (status, crash) = post(
+        &daemon,
+        r#"{"kind":"flash_crash","symbol":"MSFT","depth":0.05,"fall":"2s","recovery":"2s"}"#,
+    )
+    .await;
+    assert_eq!(status, 201, "{crash}");
+    let event = next_event(&mut client, "flash_crash").await;
+    assert_eq!(event["level"], "critical");
+    assert!(
+        event["message"].as_str().unwrap().contains("-5.0%"),
+        "{event}"
+    );
+    let recovered = next_event(&mut client, "flash_crash").await;
+    assert_eq!(recovered["level"], "info");
+
+    // Listed with their states.
+    let list: Value = reqwest::get(daemon.url("/api/v1/scenarios"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let states: Vec<(&str, &str)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["scenario"]["kind"].as_str().unwrap(),
+                s["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("halt", "finished"),
+            ("resume", "finished"),
+            ("flash_crash", "finished")
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_scenarios_are_refused_with_the_field_named() {
+    let daemon = Daemon::start(&["--rate", "500"]);
+    daemon.wait_ready().await;
+    for (body, status, code, needle) in [
+        (
+            r#"{"kind":"flash_crash","depth":3}"#,
+            400,
+            "invalid_scenario",
+            "\"depth\"",
+        ),
+        (
+            r#"{"kind":"flash_crash"}"#,
+            400,
+            "invalid_scenario",
+            "depth",
+        ),
+        (r#"{"kind":"meteor"}"#, 400, "invalid_scenario", "meteor"),
+        (
+            r#"{"kind":"halt","symbol":"AAPL","colour":"red"}"#,
+            400,
+            "invalid_scenario",
+            "colour",
+        ),
+        (
+            r#"{"kind":"news_shock","symbol":"ZZZZ","jump":0.1}"#,
+            404,
+            "unknown_symbol",
+            "ZZZZ",
+        ),
+        (
+            r#"{"kind":"sector_rotation","from":"Technology","to":"Mining"}"#,
+            404,
+            "unknown_sector",
+            "\"to\"",
+        ),
+        (
+            r#"{"kind":"resume","symbol":"AAPL"}"#,
+            409,
+            "conflict",
+            "not halted",
+        ),
+        ("not json", 400, "invalid_json", "not JSON"),
+    ] {
+        let (got, reply) = post(&daemon, body).await;
+        assert_eq!(got, status, "{body}: {reply}");
+        assert_eq!(reply["error"]["code"], code, "{body}: {reply}");
+        let message = reply["error"]["message"].as_str().unwrap();
+        assert!(message.contains(needle), "{body}: {message}");
+    }
+    let out = cli(&daemon, &["news_shock", "symbol=AAPL", "jump=9"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("\"jump\""), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_gives_the_charts_history_at_start() {
+    let daemon = Daemon::start(&["--rate", "200", "--backfill", "3h"]);
+    daemon.wait_ready().await;
+    let candles: Value =
+        reqwest::get(daemon.url("/api/v1/candles?symbol=AAPL&interval=1m&limit=1000"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let candles = candles.as_array().unwrap();
+    assert!(
+        candles.len() >= 170,
+        "{} one-minute candles after a 3 h backfill",
+        candles.len()
+    );
+    let first = tickstream::model::timestamp::parse(candles[0]["start"].as_str().unwrap()).unwrap();
+    let age = chrono::Utc::now() - first;
+    assert!(
+        (chrono::Duration::minutes(175)..chrono::Duration::minutes(185)).contains(&age),
+        "history starts {age} ago"
+    );
+    // Volumes are scaled to the live rate: a minute trades like a live one.
+    let volume: f64 = candles
+        .iter()
+        .take(60)
+        .map(|c| c["volume"].as_f64().unwrap())
+        .sum::<f64>()
+        / 60.0;
+    assert!(volume > 1_000.0, "{volume} shares a minute");
+    // Live trading continues from where the history ended.
+    let last_close = candles.last().unwrap()["close"].as_f64().unwrap();
+    let mut client = Client::connect(&daemon.ws_url()).await;
+    client
+        .send(json!({"op":"subscribe","symbols":["AAPL"]}))
+        .await;
+    let ticks = client.collect_ticks(Duration::from_millis(1_500)).await;
+    let live = ticks[0]["price"].as_f64().unwrap();
+    assert!(
+        (live / last_close - 1.0).abs() < 0.01,
+        "live {live} after history closing at {last_close}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accelerated_time_runs_the_market_clock_faster() {
+    let daemon = Daemon::start(&["--rate", "50", "--speed", "100"]);
+    daemon.wait_ready().await;
+    let mut client = Client::connect(&daemon.ws_url()).await;
+    client.send(json!({"op":"subscribe","symbols":["*"]})).await;
+    let ticks = client.collect_ticks(Duration::from_millis(1_500)).await;
+    let time =
+        |t: &Value| tickstream::model::timestamp::parse(t["timestamp"].as_str().unwrap()).unwrap();
+    let span = time(ticks.last().unwrap()) - time(&ticks[0]);
+    // 1.5 s of wall time at ×100: some 150 s of market time.
+    assert!(
+        span > chrono::Duration::seconds(60),
+        "market time span {span}"
+    );
+    // 50 ticks per market second.
+    let rate = ticks.len() as f64 / span.as_seconds_f64();
+    assert!(
+        (20.0..100.0).contains(&rate),
+        "{rate} ticks per market second"
+    );
+}
