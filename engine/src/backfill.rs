@@ -16,6 +16,9 @@ use crate::{
 
 /// Candles per transaction.
 const CANDLES_PER_BATCH: usize = 50_000;
+/// One-second candles are kept for the end of the history only: enough
+/// for a chart's worth at that interval, not a day's 86 400 per symbol.
+const RECENT_SECONDS: i64 = 15 * 60;
 
 /// What a backfill did.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,9 +34,9 @@ pub struct BackfillReport {
 }
 
 /// Runs `simulator` (started in the past) until the wall clock, at
-/// `backfill_rate` ticks/s with volumes scaled to `live_rate`, writing every
-/// candle but the 1-second ones to `store` and the last trades to
-/// `quotes`; then restores the simulator's live rate.
+/// `backfill_rate` ticks/s (the symbols still trade their daily volumes), writing its
+/// candles to `store` (1-second ones for the last minutes only) and its
+/// trades to `quotes`; then restores the simulator's live rate.
 ///
 /// # Errors
 /// Returns the store's error; what was committed before stays.
@@ -47,17 +50,17 @@ pub fn backfill(
     let started = Instant::now();
     let from = simulator.now();
     simulator.set_rate(backfill_rate);
-    simulator.set_volume_scale(live_rate / backfill_rate);
     let mut book = CandleBook::new();
     for (symbol, interval, builder) in store.open_candles()? {
         book.restore(symbol, interval, builder);
     }
     let (mut ticks, mut candles) = (0u64, 0u64);
     let mut batch = Batch::default();
+    let recent = Utc::now() - chrono::Duration::seconds(RECENT_SECONDS);
     let mut fold = |tick: &Tick, batch: &mut Batch| {
         book.apply(tick, |interval, update, _| {
             if let CandleUpdate::Rolled(closed) = update
-                && interval != Interval::S1
+                && (interval != Interval::S1 || tick.timestamp >= recent)
             {
                 batch
                     .candles
@@ -85,7 +88,7 @@ pub fn backfill(
         }
     }
     for symbol in simulator.symbols() {
-        for interval in Interval::ALL.into_iter().filter(|&i| i != Interval::S1) {
+        for interval in Interval::ALL {
             if let Some(open) = book.open_candle(&symbol, interval) {
                 batch
                     .candles
@@ -96,7 +99,6 @@ pub fn backfill(
     candles += batch.candles.len() as u64;
     store.write(&batch)?;
     simulator.set_rate(live_rate);
-    simulator.set_volume_scale(1.0);
     let report = BackfillReport {
         ticks,
         candles,

@@ -248,8 +248,9 @@ pub struct SimConfig {
     pub holidays: Vec<chrono::NaiveDate>,
     /// Target correlations of daily returns: `[sim.correlation]`.
     pub correlation: Correlations,
-    /// History simulated at start, up to now, e.g. `"5days"`: stored as
-    /// candles so charts have depth at once. `"0s"`: none.
+    /// History simulated at start, up to now (default `"1day"`; `"0s"`:
+    /// none): stored as candles so charts have depth at once. After a
+    /// restart only the gap since the last stored candle is simulated.
     #[serde(with = "humantime_serde")]
     pub backfill: Duration,
     /// Ticks per second of market time while backfilling (volumes are
@@ -305,8 +306,8 @@ impl Default for SimConfig {
             extended_hours: false,
             holidays: Vec::new(),
             correlation: Correlations::default(),
-            backfill: Duration::ZERO,
-            backfill_rate: 50,
+            backfill: Duration::from_secs(86_400),
+            backfill_rate: 20,
         }
     }
 }
@@ -622,6 +623,28 @@ impl Config {
                 (-1.0..=1.0).contains(&spec.drift),
                 &key("drift"),
                 format!("must be between -1 and 1 (annualised), got {}", spec.drift),
+            );
+            let max_beta = self.sim.correlation.max_beta(spec.sector.is_some());
+            check(
+                (0.0..=max_beta).contains(&spec.beta),
+                &key("beta"),
+                format!(
+                    "must be between 0 and {max_beta:.2} with these correlations, got {}",
+                    spec.beta
+                ),
+            );
+            check(
+                spec.spread_bps > 0.0 && spec.spread_bps <= 1_000.0,
+                &key("spread_bps"),
+                format!("must be above 0 and at most 1000, got {}", spec.spread_bps),
+            );
+            check(
+                (100.0..=1e11).contains(&spec.adv),
+                &key("adv"),
+                format!(
+                    "must be between 100 and 1e11 shares a day, got {}",
+                    spec.adv
+                ),
             );
         }
         if problems.is_empty() {

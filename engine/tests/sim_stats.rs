@@ -219,9 +219,11 @@ fn returns_show_the_stylized_facts() {
 #[test]
 fn daily_returns_correlate_as_configured() {
     // Two technology stocks (same sector) and an energy stock.
+    // The targets are for symbols of beta 1.
     let universe: Vec<SymbolSpec> = default_universe()
         .into_iter()
         .filter(|s| ["AAPL", "MSFT", "XOM"].contains(&s.symbol.as_str()))
+        .map(|s| SymbolSpec { beta: 1.0, ..s })
         .collect();
     for configured in [
         Correlations::default(),
@@ -230,7 +232,7 @@ fn daily_returns_correlate_as_configured() {
             sector: 0.7,
         },
     ] {
-        let series = simulate(&universe, 7, 500, 1.0, configured);
+        let series = simulate(&universe, 7, 1_000, 1.0, configured);
         let same = correlation(&series.daily[0], &series.daily[1]);
         let across = correlation(&series.daily[0], &series.daily[2]);
         assert!(
@@ -289,4 +291,102 @@ fn trades_arrive_in_clusters() {
     let var = counts.iter().map(|c| (c - m).powi(2)).sum::<f64>() / counts.len() as f64;
     assert!((m - 200.0).abs() < 20.0, "mean {m} ticks per 10 s at 20/s");
     assert!(var / m > 2.0, "index of dispersion {:.2}", var / m);
+}
+
+/// Daily-return volatility, correlation with a reference, relative spread
+/// and daily volume of each symbol of a custom universe.
+#[test]
+fn per_symbol_parameters_are_honoured() {
+    let spec = |name: &str, beta: f64, spread_bps: f64, adv: f64| SymbolSpec {
+        symbol: name.parse().unwrap(),
+        price: 100.0,
+        tick_size: 0.01,
+        volatility: 0.3,
+        drift: 0.0,
+        sector: None,
+        beta,
+        spread_bps,
+        adv,
+    };
+    let universe = [
+        spec("REF", 1.0, 10.0, 1e6),
+        spec("HIGH", 1.5, 10.0, 4e6),
+        spec("LOW", 0.5, 30.0, 25e4),
+    ];
+    let calendar = Calendar::nyse(false);
+    let sessions: Vec<_> = calendar
+        .trading_days(NaiveDate::from_ymd_opt(2025, 1, 6).unwrap())
+        .take(400)
+        .collect();
+    let mut simulator = Simulator::new(
+        &universe,
+        &SimSettings {
+            seed: 3,
+            rate: 2.0,
+            model: Model::Realistic,
+            correlations: Correlations::default(),
+            calendar,
+            start: sessions[0].open,
+        },
+    );
+    let (mut daily, mut volume, mut spreads) =
+        (vec![Vec::new(); 3], [0.0f64; 3], [(0.0f64, 0.0f64); 3]);
+    let mut previous: [Option<f64>; 3] = [None; 3];
+    for session in &sessions {
+        let mut last: [Option<f64>; 3] = [None; 3];
+        while let Some(output) = simulator.next_until(session.close) {
+            let Output::Tick(tick) = output else { continue };
+            let i = universe
+                .iter()
+                .position(|s| s.symbol == tick.symbol)
+                .unwrap();
+            last[i] = Some(tick.price);
+            if tick.condition.is_none() {
+                volume[i] += tick.volume as f64;
+                let (bid, ask) = (tick.bid.unwrap(), tick.ask.unwrap());
+                spreads[i].0 += (ask - bid) / ((ask + bid) / 2.0);
+                spreads[i].1 += 1.0;
+            }
+        }
+        for i in 0..3 {
+            if let (Some(a), Some(b)) = (previous[i], last[i]) {
+                daily[i].push((b / a).ln());
+            }
+            previous[i] = last[i].or(previous[i]);
+        }
+    }
+    let days = sessions.len() as f64;
+    for (i, s) in universe.iter().enumerate() {
+        let per_day = volume[i] / days;
+        assert!(
+            (per_day / s.adv - 1.0).abs() < 0.25,
+            "{}: {per_day:.0} shares a day, ADV {}",
+            s.symbol,
+            s.adv
+        );
+        let spread_bps = spreads[i].0 / spreads[i].1 * 1e4;
+        assert!(
+            (s.spread_bps..2.0 * s.spread_bps).contains(&spread_bps),
+            "{}: mean spread {spread_bps:.1} bp, typical {}",
+            s.symbol,
+            s.spread_bps
+        );
+        let sd = (mean(&daily[i].iter().map(|r| r * r).collect::<Vec<_>>()) * 252.0).sqrt();
+        assert!(
+            (sd / s.volatility - 1.0).abs() < 0.2,
+            "{}: volatility {sd:.3}",
+            s.symbol
+        );
+    }
+    // The market part of a pair's correlation scales with both betas.
+    let market = Correlations::default().market;
+    for (i, beta) in [(1, 1.5), (2, 0.5)] {
+        let c = correlation(&daily[0], &daily[i]);
+        assert!(
+            (c - beta * market).abs() <= 0.1,
+            "{}: correlation {c:.3} with a beta-1 symbol, expected {}",
+            universe[i].symbol,
+            beta * market
+        );
+    }
 }

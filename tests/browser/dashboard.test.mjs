@@ -21,7 +21,7 @@ let browser;
 function startDaemon(listen = '127.0.0.1:0') {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   dataDir = mkdtempSync(join(tmpdir(), 'tickstream-browser-'));
-  daemon = spawn(daemonBin, ['run', '--listen', listen, '--rate', '400', '--data-dir', dataDir], {
+  daemon = spawn(daemonBin, ['run', '--listen', listen, '--rate', '400', '--backfill', '2h', '--data-dir', dataDir], {
     env: { ...process.env, TICKSTREAM_LOG: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -104,6 +104,30 @@ test('the chart shows candles and moves', async () => {
   await page.waitForFunction(() => document.getElementById('chart-symbol').textContent === 'MSFT');
   assert.equal(await page.locator('.card[data-symbol="MSFT"]').getAttribute('aria-pressed'), 'true');
   await page.screenshot({ path: join(artifacts, 'dashboard-dark.png') });
+  await page.close();
+});
+
+test('a scenario injected from the dashboard shows in the market events', async () => {
+  const { page, errors } = await openDashboard();
+  await page.locator('#scenario-symbol option[value="AAPL"]').waitFor({ state: 'attached', timeout: 10_000 });
+  await page.selectOption('#scenario-kind', 'flash_crash');
+  await page.selectOption('#scenario-symbol', 'AAPL');
+  await page.fill('input[name="depth"]', '5');
+  await page.fill('input[name="fall"]', '10s');
+  await page.click('.scenario-form button[type="submit"]');
+  await page.locator('#scenario-result[data-state="ok"]').waitFor({ timeout: 5_000 });
+  assert.match(await page.textContent('#scenario-result'), /Scenario \d+ \(flash crash\) active/);
+  const event = page.locator('.event[data-kind="flash_crash"][data-level="critical"]');
+  await event.first().waitFor({ timeout: 5_000 });
+  assert.match(await event.first().textContent(), /AAPL flash crash: -5\.0% over 10s/);
+  // A refused scenario says why, in the form.
+  await page.selectOption('#scenario-kind', 'resume');
+  await page.selectOption('#scenario-symbol', 'MSFT');
+  await page.click('.scenario-form button[type="submit"]');
+  await page.locator('#scenario-result[data-state="error"]').waitFor({ timeout: 5_000 });
+  assert.equal(await page.textContent('#scenario-result'), 'MSFT is not halted');
+  await page.screenshot({ path: join(artifacts, 'scenarios.png'), fullPage: true });
+  assert.deepEqual(errors, []);
   await page.close();
 });
 

@@ -37,6 +37,15 @@ pub enum Cause {
 }
 
 impl Arrivals {
+    /// A process already running at its long-run `rate` (not starting cold,
+    /// with only the baseline).
+    pub fn stationary(rate: f64) -> Self {
+        Self {
+            excitation: rate * BRANCHING,
+            at: 0.0,
+        }
+    }
+
     /// Draws the next arrival at a long-run `rate` per second: its time and
     /// cause. Nothing changes until it is [`accept`](Self::accept)ed; a
     /// drawn arrival stays valid for as long as the rate does.

@@ -230,6 +230,8 @@ pub fn produce(
                 Output::Event(event) => events.push(event),
             }
         }
+        // Scenario states are shared before their events are published.
+        control.apply(simulator);
         let caught_up = ticks.len() < MAX_BATCH;
         let idle = ticks.is_empty() && events.is_empty();
         if !idle && !publish(&mut ticks, &mut events) {

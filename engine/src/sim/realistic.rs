@@ -8,8 +8,10 @@
 //!   motions, advanced lazily (exactly) whenever a trade needs them;
 //! - a symbol's log return between two of its trades is
 //!   `v · σ · (b·ΔM + c·ΔS_k + e·√Δt·u)` with `b² + c² + e² = 1`, the
-//!   loadings set so that daily returns correlate as [`Correlations`] says
-//!   across sectors and within one;
+//!   loadings set so that daily returns of beta-1 symbols correlate as
+//!   [`Correlations`] says across sectors and within one (a symbol's beta
+//!   scales its market loading; its idiosyncratic part keeps its total
+//!   volatility);
 //! - `v`, the market's volatility level, follows an EGARCH on the market
 //!   factor's one-minute returns: persistent (clustering), raised by large
 //!   moves and more by falls (leverage);
@@ -29,6 +31,12 @@ const SIZE: f64 = 0.15;
 const LEVERAGE: f64 = -0.08;
 /// `E|x|` for a standard normal.
 const MEAN_ABS_NORMAL: f64 = 0.797_884_560_802_865_4;
+/// Stationary variance of `ln v²`: the level is divided by its mean,
+/// `exp(VARIANCE / 2)` for a (near-)normal `ln v²`, so volatility clustering
+/// keeps each symbol's configured volatility on average.
+const LOG_VARIANCE_VARIANCE: f64 = (SIZE * SIZE * (1.0 - MEAN_ABS_NORMAL * MEAN_ABS_NORMAL)
+    + LEVERAGE * LEVERAGE)
+    / (1.0 - PERSISTENCE * PERSISTENCE);
 /// Jumps per symbol per trading day.
 const JUMPS_PER_DAY: f64 = 6.0;
 /// Tail index of jump sizes (Pareto).
@@ -65,6 +73,26 @@ impl Correlations {
     /// The highest within-sector correlation the model can reach: the
     /// rest of the variance is the symbols' own jumps.
     pub const MAX: f64 = 1.0 / (1.0 + JUMP_VARIANCE_RATIO);
+
+    /// The highest beta a symbol can have: its market loading plus its
+    /// sector's must not exceed its whole variance.
+    pub fn max_beta(&self, in_sector: bool) -> f64 {
+        let (b2, c2) = self.squared_loadings();
+        let c2 = if in_sector { c2 } else { 0.0 };
+        if b2 == 0.0 {
+            f64::INFINITY
+        } else {
+            ((1.0 - c2) / b2).sqrt()
+        }
+    }
+
+    /// Squared loadings on the market and sector factors of a beta-1 symbol.
+    fn squared_loadings(&self) -> (f64, f64) {
+        (
+            self.market * (1.0 + JUMP_VARIANCE_RATIO),
+            (self.sector - self.market) * (1.0 + JUMP_VARIANCE_RATIO),
+        )
+    }
 
     /// Why these targets cannot be met, if they cannot.
     pub fn problem(&self) -> Option<String> {
@@ -105,6 +133,8 @@ impl Factor {
 
 struct SymbolState {
     sector: Option<usize>,
+    /// Loadings on the market and sector factors, and the idiosyncratic rest.
+    loadings: (f64, f64, f64),
     log_mid: f64,
     /// Volatility per √second.
     sigma: f64,
@@ -122,8 +152,6 @@ pub struct Realistic {
     symbols: Vec<SymbolState>,
     market: Factor,
     sectors: Vec<Factor>,
-    /// Loadings on the market and sector factors, and the idiosyncratic rest.
-    loadings: (f64, f64, f64),
     /// ln v² of the current minute.
     log_var: f64,
     /// The minute `log_var` belongs to, and the market factor at its start.
@@ -133,8 +161,10 @@ pub struct Realistic {
 
 impl Realistic {
     /// A model of `universe`, seeded with `seed`. Symbols without a sector
-    /// load on the market factor only.
+    /// load on the market factor only; a beta above
+    /// [`Correlations::max_beta`] counts as that.
     pub fn new(universe: &[SymbolSpec], seed: u64, correlations: Correlations) -> Self {
+        let (b2, c2) = correlations.squared_loadings();
         let mut sector_names: Vec<&str> = Vec::new();
         let symbols = universe
             .iter()
@@ -148,26 +178,29 @@ impl Realistic {
                             sector_names.len() - 1
                         })
                 });
-                let sigma = spec.volatility / TRADING_SECONDS_PER_YEAR.sqrt();
+                // Diffusion and jumps together make the configured volatility.
+                let sigma = spec.volatility
+                    / (TRADING_SECONDS_PER_YEAR * (1.0 + JUMP_VARIANCE_RATIO)).sqrt();
+                let c2 = if sector.is_some() { c2 } else { 0.0 };
+                let b = (b2.sqrt() * spec.beta.max(0.0)).min((1.0 - c2).sqrt());
                 SymbolState {
                     sector,
+                    loadings: (b, c2.sqrt(), (1.0 - b * b - c2).max(0.0).sqrt()),
                     log_mid: spec.price.ln(),
                     sigma,
-                    drift: (spec.drift / TRADING_SECONDS_PER_YEAR) - sigma * sigma / 2.0,
+                    drift: (spec.drift - spec.volatility * spec.volatility / 2.0)
+                        / TRADING_SECONDS_PER_YEAR,
                     last_market: 0.0,
                     last_sector: 0.0,
                     last_t: None,
                 }
             })
             .collect();
-        let b2 = correlations.market * (1.0 + JUMP_VARIANCE_RATIO);
-        let c2 = (correlations.sector - correlations.market) * (1.0 + JUMP_VARIANCE_RATIO);
         Self {
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
             symbols,
             market: Factor::new(),
             sectors: sector_names.iter().map(|_| Factor::new()).collect(),
-            loadings: (b2.sqrt(), c2.sqrt(), (1.0 - b2 - c2).max(0.0).sqrt()),
             log_var: 0.0,
             minute: i64::MIN,
             minute_market: 0.0,
@@ -205,18 +238,12 @@ impl PriceModel for Realistic {
         let sector = self.symbols[index]
             .sector
             .map(|k| self.sectors[k].advance(t, &mut self.rng));
-        let level = (self.log_var / 2.0).exp();
+        let level = ((self.log_var - LOG_VARIANCE_VARIANCE / 2.0) / 2.0).exp();
         let s = &mut self.symbols[index];
         if let Some(last) = s.last_t {
             let dt = (t - last).max(0.0);
             let u: f64 = StandardNormal.sample(&mut self.rng);
-            let (b, c, e) = self.loadings;
-            let c = if sector.is_some() { c } else { 0.0 };
-            let e = if sector.is_some() {
-                e
-            } else {
-                (1.0 - b * b).max(0.0).sqrt()
-            };
+            let (b, c, e) = s.loadings;
             let diffusion = b * (market - s.last_market)
                 + c * (sector.unwrap_or(0.0) - s.last_sector)
                 + e * dt.sqrt() * u;

@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::{
-    Calendar, Correlations, Model, PriceModel, Shock, SymbolSpec,
+    Calendar, CalendarKind, Correlations, Model, PriceModel, Shock, SymbolSpec,
     arrivals::{Arrivals, Cause},
     calendar::Phase,
     scenario::{Scenario, ScenarioError, ScenarioRequest, ScenarioState, ScenarioStatus},
@@ -31,13 +31,13 @@ const EXTENDED_SPREAD: f64 = 3.0;
 const INTRADAY_PEAK: f64 = 2.0;
 /// How fast opening and closing activity fades (minutes).
 const INTRADAY_DECAY: f64 = 15.0;
-/// Tail index of trade sizes in round lots (Pareto): most trades are a
-/// lot or two, a few are blocks of hundreds.
-const LOT_TAIL: f64 = 1.6;
-/// Mean of those sizes, in lots.
-const MEAN_LOTS: f64 = LOT_TAIL / (LOT_TAIL - 1.0);
-/// Largest trade, in round lots.
-const MAX_LOTS: u64 = 5_000;
+/// Tail index of trade sizes (Pareto): most trades are small, a few are
+/// blocks hundreds of times the typical size.
+const SIZE_TAIL: f64 = 1.6;
+/// Mean of those sizes, in units of the smallest.
+const MEAN_SIZE: f64 = SIZE_TAIL / (SIZE_TAIL - 1.0);
+/// Largest trade, as a share of the symbol's daily volume.
+const MAX_TRADE_SHARE: f64 = 0.002;
 /// Share of a symbol's daily volume crossed by each auction.
 const OPENING_AUCTION_SHARE: f64 = 0.01;
 const CLOSING_AUCTION_SHARE: f64 = 0.03;
@@ -81,6 +81,13 @@ struct Listed {
     symbol: Symbol,
     sector: Option<usize>,
     steps_per_unit: f64,
+    /// Half the typical spread, as a fraction of the price.
+    half_spread: f64,
+    /// Average daily volume, shares.
+    adv: f64,
+    /// Smallest trade size (shares) of the size distribution: set so a
+    /// session trades `adv` at the current rate.
+    size_unit: f64,
     /// Permanent log-price shift from news.
     shift: f64,
     /// The halt scenario holding this symbol, if halted.
@@ -156,9 +163,13 @@ pub struct Simulator {
     transition: Option<(f64, Phase)>,
     /// Intraday activity and the end of the minute it holds for.
     intraday: (f64, f64),
+    /// Root mean square over a session of the intraday volatility factor
+    /// (activity^¼): dividing by it keeps the daily volatility as configured.
+    intraday_norm: f64,
     last_symbol: usize,
+    /// Cumulative trade shares of the symbols (by √ADV), for picking one.
+    cumulative: Vec<f64>,
     seq: u64,
-    volume_scale: f64,
     queue: VecDeque<Output>,
     agenda: BTreeMap<(i64, u64), Timer>,
     scenarios: Vec<ScenarioStatus>,
@@ -194,6 +205,9 @@ impl Simulator {
                     })
                 }),
                 steps_per_unit: (1.0 / spec.tick_size).round(),
+                half_spread: spec.spread_bps / 2e4,
+                adv: spec.adv,
+                size_unit: 0.0,
                 shift: 0.0,
                 halted: None,
             })
@@ -210,7 +224,7 @@ impl Simulator {
             origin: settings.start,
             now: 0.0,
             trading_time: 0.0,
-            arrivals: Arrivals::default(),
+            arrivals: Arrivals::stationary(settings.rate),
             pending: None,
             rate: settings.rate,
             // As of just before the start, so a session opening at the
@@ -220,9 +234,23 @@ impl Simulator {
                 .phase(settings.start - Duration::microseconds(1)),
             transition: None,
             intraday: (1.0, 0.0),
+            intraday_norm: match settings.calendar.kind {
+                CalendarKind::AlwaysOpen => 1.0,
+                CalendarKind::Nyse => {
+                    let minutes = SESSION_SECONDS / 60.0;
+                    let mean_square = (0..minutes as u32)
+                        .map(|m| {
+                            intraday_activity(f64::from(m) + 0.5, minutes - f64::from(m) - 0.5)
+                                .sqrt()
+                        })
+                        .sum::<f64>()
+                        / minutes;
+                    mean_square.sqrt()
+                }
+            },
             last_symbol: 0,
+            cumulative: Vec::new(),
             seq: 0,
-            volume_scale: 1.0,
             queue: VecDeque::new(),
             agenda: BTreeMap::new(),
             scenarios: Vec::new(),
@@ -236,13 +264,38 @@ impl Simulator {
         simulator.transition =
             simulator.transition_after(settings.start - Duration::microseconds(1));
         simulator.refresh_intraday();
+        simulator.size_trades();
         simulator
     }
 
-    /// Multiplies every trade's size by `scale`: a simulation at a lower
-    /// tick rate (a backfill) then trades the same volume per minute.
-    pub fn set_volume_scale(&mut self, scale: f64) {
-        self.volume_scale = scale.max(0.0);
+    /// Shares the trades among symbols by √ADV and sizes them so each
+    /// trades its ADV in a day (a session; 24 hours when always open) at the
+    /// current rate.
+    fn size_trades(&mut self) {
+        let weights: Vec<f64> = self.listed.iter().map(|l| l.adv.max(1.0).sqrt()).collect();
+        let total: f64 = weights.iter().sum();
+        let mut sum = 0.0;
+        self.cumulative = weights
+            .iter()
+            .map(|w| {
+                sum += w / total;
+                sum
+            })
+            .collect();
+        // A trading day's seconds, weighted by activity (the U shape raises
+        // both the rate and the sizes by √activity): volume = rate × this × size.
+        let day = match self.calendar.kind {
+            CalendarKind::AlwaysOpen => 86_400.0,
+            CalendarKind::Nyse => {
+                let minutes = SESSION_SECONDS / 60.0;
+                let fade = INTRADAY_DECAY * (1.0 - (-minutes / INTRADAY_DECAY).exp());
+                SESSION_SECONDS * (1.0 + 2.0 * INTRADAY_PEAK * fade / minutes)
+            }
+        };
+        for (listed, weight) in self.listed.iter_mut().zip(&weights) {
+            let rate = self.rate * weight / total;
+            listed.size_unit = listed.adv / (rate * day * MEAN_SIZE);
+        }
     }
 
     /// Changes the long-run trade rate (ticks per second at midday).
@@ -252,6 +305,7 @@ impl Simulator {
     pub fn set_rate(&mut self, rate: f64) {
         assert!(rate > 0.0, "the tick rate must be positive");
         self.rate = rate;
+        self.size_trades();
         self.redraw();
     }
 
@@ -795,21 +849,15 @@ impl Simulator {
     fn auction(&mut self, index: usize, condition: TradeCondition, share: f64) -> Tick {
         let (shock, _) = self.conditions(index);
         let (log_mid, _) = self.model.advance(index, self.trading_time, shock);
+        let offset = self.offset(index);
+        let noise = self.rng.random_range(0.7..1.3);
         let listed = &self.listed[index];
         let steps = listed.steps_per_unit;
-        let price = ((log_mid + self.offset(index)).exp() * steps)
-            .round()
-            .max(1.0)
-            / steps;
-        let daily_lots = self.rate / self.listed.len() as f64 * SESSION_SECONDS * MEAN_LOTS;
-        let noise = self.rng.random_range(0.7..1.3);
-        let lots = (daily_lots * share * noise * self.volume_scale)
-            .round()
-            .max(1.0) as u64;
+        let lots = (listed.adv * share * noise / 100.0).round().max(1.0) as u64;
         self.seq += 1;
         Tick {
-            symbol: self.listed[index].symbol.clone(),
-            price,
+            symbol: listed.symbol.clone(),
+            price: ((log_mid + offset).exp() * steps).round().max(1.0) / steps,
             volume: lots * 100,
             timestamp: self.at(self.now),
             bid: None,
@@ -822,13 +870,10 @@ impl Simulator {
     }
 
     fn refresh_intraday(&mut self) {
-        let activity =
-            self.calendar
-                .regular_minutes(self.at(self.now))
-                .map_or(1.0, |(since, until)| {
-                    1.0 + INTRADAY_PEAK
-                        * ((-since / INTRADAY_DECAY).exp() + (-until / INTRADAY_DECAY).exp())
-                });
+        let activity = self
+            .calendar
+            .regular_minutes(self.at(self.now))
+            .map_or(1.0, |(since, until)| intraday_activity(since, until));
         self.intraday = (activity, (self.now / 60.0).floor() * 60.0 + 60.0);
     }
 
@@ -854,7 +899,11 @@ impl Simulator {
         if cause == Cause::Excited && draw & 1 == 1 {
             return self.last_symbol;
         }
-        let index = (((draw >> 32) * self.listed.len() as u64) >> 32) as usize;
+        let u = (draw >> 11) as f64 / (1u64 << 53) as f64;
+        let index = self
+            .cumulative
+            .partition_point(|&c| c <= u)
+            .min(self.listed.len() - 1);
         self.last_symbol = index;
         index
     }
@@ -862,7 +911,7 @@ impl Simulator {
     /// The shock a symbol's trade sees now, and how wide its spread is.
     fn conditions(&self, index: usize) -> (Shock, f64) {
         let (phase_volatility, phase_spread) = match self.phase {
-            Phase::Regular => (self.intraday.0.sqrt().sqrt(), 1.0),
+            Phase::Regular => (self.intraday.0.sqrt().sqrt() / self.intraday_norm, 1.0),
             _ => (EXTENDED_VOLATILITY, EXTENDED_SPREAD),
         };
         let mut volatility = phase_volatility * self.regime.0;
@@ -897,64 +946,66 @@ impl Simulator {
         let (shock, phase_spread) = self.conditions(index);
         let (log_mid, level) = self.model.advance(index, self.trading_time, shock);
         let offset = self.offset(index);
-        let bits: u32 = self.rng.random();
+        let side: bool = self.rng.random();
         let size_draw: f64 = self.rng.random();
         let size_activity = if self.phase == Phase::Regular {
             self.intraday.0.sqrt()
         } else {
             1.0
         };
-        let pareto = (1.0 - size_draw).max(1e-9).powf(-1.0 / LOT_TAIL);
-        let lots = ((pareto * size_activity * self.volume_scale).round() as u64).clamp(1, MAX_LOTS);
+        let listed = &self.listed[index];
+        let pareto = (1.0 - size_draw).max(1e-9).powf(-1.0 / SIZE_TAIL);
+        let shares = (pareto * listed.size_unit * size_activity).min(listed.adv * MAX_TRADE_SHARE);
+        // Round lots from 100 shares up; odd lots below.
+        let volume = if shares >= 100.0 {
+            (shares / 100.0).round() as u64 * 100
+        } else {
+            shares.round().max(1.0) as u64
+        };
         // Spreads widen with volatility, in thin hours and in a crash.
-        let crash = (offset - self.listed[index].shift).abs();
+        let crash = (offset - listed.shift).abs();
         let widening = (level * shock.volatility).max(1.0) * phase_spread * (1.0 + 20.0 * crash);
         self.seq += 1;
-        let listed = &self.listed[index];
         print_trade(
-            &listed.symbol,
+            listed,
             log_mid + offset,
-            listed.steps_per_unit,
             widening,
-            lots,
-            bits,
+            volume,
+            side,
             self.at(self.now),
             self.seq,
         )
     }
 }
 
-/// Prints a trade at the bid or ask around `log_mid`, all on the tick grid
-/// (`steps_per_unit` steps per currency unit). The spread is about 1 bp,
-/// at least one step each side, times `spread_widening`; `bits` pick the
-/// side (bit 0) and, one time in sixteen, an odd lot instead of `lots`
-/// round lots.
-#[allow(clippy::too_many_arguments)] // the parts of one trade, named
+/// The U shape of a regular session: activity (volume) relative to
+/// midday, `since` minutes after the open and `until` before the close.
+fn intraday_activity(since: f64, until: f64) -> f64 {
+    1.0 + INTRADAY_PEAK * ((-since / INTRADAY_DECAY).exp() + (-until / INTRADAY_DECAY).exp())
+}
+
+/// Prints a trade of `volume` shares at the bid (`side` false) or ask
+/// around `log_mid`, all on the symbol's tick grid: the spread is the
+/// symbol's typical one times `spread_widening`, at least a tick each side.
 fn print_trade(
-    symbol: &Symbol,
+    listed: &Listed,
     log_mid: f64,
-    steps_per_unit: f64,
     spread_widening: f64,
-    lots: u64,
-    bits: u32,
+    volume: u64,
+    side: bool,
     timestamp: DateTime<Utc>,
     seq: u64,
 ) -> Tick {
-    let steps = steps_per_unit;
-    // The mid on the grid, at least one step above zero.
+    let steps = listed.steps_per_unit;
+    // The mid on the grid, at least two steps above zero.
     let mid = (log_mid.exp() * steps).round().max(2.0);
-    let half_spread = (mid * 0.000_05 * spread_widening).round().max(1.0);
+    let half_spread = (mid * listed.half_spread * spread_widening)
+        .round()
+        .clamp(1.0, mid - 1.0);
     let (bid, ask) = (mid - half_spread, mid + half_spread);
-    let bid = bid.max(1.0);
-    let price = if bits & 1 == 0 { bid } else { ask };
-    let volume = if (bits >> 8).is_multiple_of(16) {
-        u64::from((bits >> 12) % 99 + 1)
-    } else {
-        lots * 100
-    };
     Tick {
-        symbol: symbol.clone(),
-        price: price / steps,
+        symbol: listed.symbol.clone(),
+        price: if side { ask } else { bid } / steps,
         volume,
         timestamp,
         bid: Some(bid / steps),

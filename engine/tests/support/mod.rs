@@ -44,6 +44,8 @@ impl Daemon {
         let mut child = cmd
             .args(extra)
             .env("TICKSTREAM_LOG", "warn")
+            // No history unless a test asks (--backfill): fast starts.
+            .env("TICKSTREAM_BACKFILL", "0s")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
