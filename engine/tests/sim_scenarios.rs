@@ -15,20 +15,25 @@ fn start() -> DateTime<Utc> {
     DateTime::from_timestamp(1_767_225_600, 0).unwrap()
 }
 
-/// `minutes` of a 24/7 market at 50 ticks/s, with the
-/// scenarios given; ticks and events apart.
-fn run(scenarios: &[&str], minutes: i64) -> (Vec<Tick>, Vec<MarketEvent>) {
-    let mut simulator = Simulator::new(
+/// A 24/7 market of the default universe at `rate` ticks/s.
+fn market(seed: u64, rate: f64) -> Simulator {
+    Simulator::new(
         &default_universe(),
         &SimSettings {
-            seed: 9,
-            rate: 50.0,
+            seed,
+            rate,
             model: Model::Realistic,
             correlations: Correlations::default(),
             calendar: Calendar::always_open(),
             start: start(),
         },
-    );
+    )
+}
+
+/// `minutes` of a 24/7 market at 50 ticks/s, with the scenarios given;
+/// ticks and events apart.
+fn run(scenarios: &[&str], minutes: i64) -> (Vec<Tick>, Vec<MarketEvent>) {
+    let mut simulator = market(9, 50.0);
     for words in scenarios {
         simulator
             .inject(ScenarioRequest::parse_words(words).unwrap())
@@ -182,17 +187,7 @@ fn a_halt_stops_a_symbol_until_it_resumes_with_an_auction() {
 
 #[test]
 fn halts_and_resumes_are_checked() {
-    let mut simulator = Simulator::new(
-        &default_universe(),
-        &SimSettings {
-            seed: 1,
-            rate: 10.0,
-            model: Model::Realistic,
-            correlations: Correlations::default(),
-            calendar: Calendar::always_open(),
-            start: start(),
-        },
-    );
+    let mut simulator = market(1, 10.0);
     let mut inject = |words: &str| simulator.inject(ScenarioRequest::parse_words(words).unwrap());
     assert!(matches!(
         inject("resume symbol=AAPL"),
