@@ -111,15 +111,17 @@ pub enum Role {
 pub struct Engine {
     /// The data directory's lock, released when the engine is gone.
     _data_dir_lock: Option<std::fs::File>,
-    addr: SocketAddr,
+    addr: Option<SocketAddr>,
     state: Option<Arc<GatewayState>>,
+    router: axum::Router,
     sources: Stage,
     gateway: Stage,
     sinks: Stage,
 }
 
 impl Engine {
-    /// Starts the components of `role`; the gateway serves on `listener`.
+    /// Starts the components of `role`; the gateway serves on `listener`
+    /// when one is given (an embedding app calls [`Engine::router`] instead).
     ///
     /// # Errors
     /// Returns an [`EngineError`] when the data directory or database cannot
@@ -127,9 +129,13 @@ impl Engine {
     pub async fn start(
         config: &Config,
         role: Role,
-        listener: TcpListener,
+        listener: Option<TcpListener>,
     ) -> Result<Self, EngineError> {
-        let addr = listener.local_addr().map_err(EngineError::Listener)?;
+        let addr = listener
+            .as_ref()
+            .map(TcpListener::local_addr)
+            .transpose()
+            .map_err(EngineError::Listener)?;
         let kafka = config.kafka.enabled();
         if !kafka && role != Role::AllInOne {
             return Err(EngineError::NoBrokers);
@@ -183,15 +189,13 @@ impl Engine {
                     "dashboard not found: run `cargo xtask build` or set gateway.ui_dir"
                 );
             }
-            spawn_gateway(
-                listener,
-                gateway::router(state.clone(), ui_dir.as_deref()),
-                &gateway_stage,
-            );
+            let router = gateway::router(state.clone(), ui_dir.as_deref());
+            spawn_gateway(listener, router.clone(), &gateway_stage);
             return Ok(Self {
                 _data_dir_lock: Some(local.lock),
                 addr,
                 state: Some(state),
+                router,
                 sources,
                 gateway: gateway_stage,
                 sinks,
@@ -217,24 +221,27 @@ impl Engine {
             &health,
             &sources,
         );
-        spawn_gateway(
-            listener,
-            gateway::ops_router(metrics, health, Some(handle)),
-            &gateway_stage,
-        );
+        let router = gateway::ops_router(metrics, health, Some(handle));
+        spawn_gateway(listener, router.clone(), &gateway_stage);
         Ok(Self {
             _data_dir_lock: None,
             addr,
             state: None,
+            router,
             sources,
             gateway: gateway_stage,
             sinks,
         })
     }
 
-    /// The address the gateway listens on.
-    pub fn local_addr(&self) -> SocketAddr {
+    /// The address the gateway listens on, when it was given a listener.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
         self.addr
+    }
+
+    /// The gateway's routes, to call in-process (REST without a socket).
+    pub fn router(&self) -> axum::Router {
+        self.router.clone()
     }
 
     /// The state the gateway serves from (log, quotes, metrics); `None` for
@@ -613,7 +620,8 @@ async fn create_topics(config: &Config, health: &Health, token: &CancellationTok
     }
 }
 
-fn spawn_gateway(listener: TcpListener, router: axum::Router, stage: &Stage) {
+fn spawn_gateway(listener: Option<TcpListener>, router: axum::Router, stage: &Stage) {
+    let Some(listener) = listener else { return };
     let token = stage.token.clone();
     stage.tasks.spawn(async move {
         if let Err(error) = gateway::serve(listener, router, token).await {

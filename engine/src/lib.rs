@@ -23,6 +23,9 @@
 
 #![warn(missing_docs)]
 
+/// This engine's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 pub mod analytics;
 pub mod backfill;
 pub mod config;

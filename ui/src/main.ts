@@ -11,7 +11,7 @@ import type { Quote } from './generated/Quote';
 import type { Tick } from './generated/Tick';
 import { ScenarioPanel } from './scenarios';
 import { applyTheme, initialTheme, saveTheme, type Theme } from './theme';
-import { createTransport, type Positions, RequestError } from './transport';
+import { createTransport, inDesktopApp, type Positions, RequestError } from './transport';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -29,6 +29,11 @@ applyTheme(theme, themeButton);
 const chart = new ChartView(chartEl);
 const cards = new Cards($('cards'), (symbol) => void select(symbol));
 const scenarios = new ScenarioPanel($('market-control'), transport);
+if (inDesktopApp()) {
+  // Loaded on demand: the browser build never needs it.
+  const { SettingsDialog } = await import('./settings');
+  new SettingsDialog($<HTMLDialogElement>('settings'), $<HTMLButtonElement>('settings-open'));
+}
 
 const quotes = new Map<string, Quote>();
 let selected: string | null = null;
@@ -121,6 +126,8 @@ function flush(): void {
     touched.add(tick.symbol);
   }
   cards.update([...touched].map((s) => quotes.get(s)!));
+  // A source that had no symbols at load (a Kafka topic read from its end) charts its first.
+  if (selected === null && ticks.length > 0) void select(ticks[0]!.symbol);
   const mine = ticks.filter((t) => t.symbol === selected);
   if (held) held.push(...mine);
   else chart.applyTicks(mine);

@@ -24,12 +24,19 @@ struct Cli {
 enum Task {
     /// Install the dashboard's npm packages (if missing) and build it into ui/dist.
     Build,
-    /// Build everything and run the all-in-one daemon with the dashboard.
+    /// Build everything and run it: the desktop app (offline simulation)
+    /// where there is a display, else the all-in-one daemon with the
+    /// dashboard.
     Run {
+        /// Run the daemon even where there is a display.
+        #[arg(long)]
+        daemon: bool,
         /// Arguments for `tickstreamd run`, e.g. `-- --rate 5000`.
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// Build the desktop app's .deb and .rpm packages (target/release/bundle/).
+    Bundle,
     /// Run every test: Rust unit and integration tests, then the browser tests
     /// (installs Chromium through apt when it is missing).
     Test,
@@ -44,8 +51,11 @@ fn main() -> Result<()> {
     env::set_current_dir(&root)?;
     match Cli::parse().task {
         Task::Build => build_ui(&root),
-        Task::Run { args } => {
+        Task::Run { daemon, args } => {
             build_ui(&root)?;
+            if !daemon && args.is_empty() && has_display() {
+                return run(cargo().args(["run", "--release", "--package", "tickstream-desktop"]));
+            }
             let mut cmd = cargo();
             cmd.args([
                 "run",
@@ -59,6 +69,7 @@ fn main() -> Result<()> {
             ]);
             run(cmd.args(args))
         }
+        Task::Bundle => bundle(&root).map(drop),
         Task::Test => test(&root),
         Task::Lint => lint(&root),
         Task::Bench => bench(&root),
@@ -119,8 +130,18 @@ fn build_ui(root: &Path) -> Result<()> {
     run(npm().args(["run", "build"]).current_dir(&ui))
 }
 
+/// Whether a window can open here.
+fn has_display() -> bool {
+    cfg!(any(windows, target_os = "macos"))
+        || ["DISPLAY", "WAYLAND_DISPLAY"]
+            .iter()
+            .any(|v| env::var_os(v).is_some_and(|d| !d.is_empty()))
+}
+
 fn lint(root: &Path) -> Result<()> {
     run(cargo().args(["fmt", "--all", "--check"]))?;
+    // The desktop app embeds the built dashboard.
+    build_ui(root)?;
     run(cargo().args([
         "clippy",
         "--workspace",
@@ -197,8 +218,7 @@ fn build_daemon(root: &Path, profile: &str) -> Result<PathBuf> {
         cmd.arg("--release");
     }
     run(&mut cmd)?;
-    let target = env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    Ok(target
+    Ok(target_dir(root)
         .join(profile)
         .join(format!("tickstreamd{}", env::consts::EXE_SUFFIX)))
 }
@@ -354,13 +374,52 @@ fn ensure_durable_tansu() -> Result<PathBuf> {
     Ok(bin)
 }
 
+/// The cargo output directory.
+fn target_dir(root: &Path) -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+/// Builds the desktop app's packages with the Tauri CLI; returns the bundle directory.
+fn bundle(root: &Path) -> Result<PathBuf> {
+    build_ui(root)?;
+    let cli = root.join("ui/node_modules/.bin/tauri");
+    // Shipped binaries carry no debug information (the daemon's release
+    // build keeps line tables for backtraces).
+    run(Command::new(cli)
+        .args(["build", "--bundles", "deb,rpm", "--ci"])
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+        .env("CARGO_PROFILE_RELEASE_STRIP", "true")
+        .current_dir(root.join("src-tauri")))?;
+    let dir = target_dir(root).join("release/bundle");
+    println!("packages: {}", dir.display());
+    Ok(dir)
+}
+
+/// tauri-driver, which drives the app's window for the desktop tests:
+/// `$TAURI_DRIVER`, on the PATH, or installed into ~/.cargo/bin once.
+fn ensure_tauri_driver() -> Result<PathBuf> {
+    if let Some(path) = env::var_os("TAURI_DRIVER") {
+        return Ok(PathBuf::from(path));
+    }
+    let home = PathBuf::from(env::var_os("HOME").context("HOME is not set")?);
+    let installed = home.join(".cargo/bin/tauri-driver");
+    if !installed.exists() {
+        println!("installing tauri-driver for the desktop tests (once)");
+        run(cargo().args(["install", "tauri-driver", "--version", "2.1.0", "--locked"]))?;
+    }
+    Ok(installed)
+}
+
 fn test(root: &Path) -> Result<()> {
     ensure_chromium()?;
     let tansu = ensure_tansu()?;
     let durable_tansu = ensure_durable_tansu()?;
+    let tauri_driver = ensure_tauri_driver()?;
     let mut tally = Tally::default();
-    // The bindings tests regenerate ui/src/generated; the UI build then
-    // type-checks them.
+    // The desktop app embeds the dashboard: build it first. The bindings
+    // tests regenerate ui/src/generated; `cargo xtask lint` checks they
+    // were current.
+    build_ui(root)?;
     let rust_ok = run_tests(
         cargo()
             .args(["test", "--workspace", "--color", "never"])
@@ -368,7 +427,6 @@ fn test(root: &Path) -> Result<()> {
             .env("TANSU_DURABLE", &durable_tansu),
         &mut tally,
     )?;
-    build_ui(root)?;
     let browser = root.join("tests/browser");
     npm_install(&browser)?;
     let daemon = build_daemon(root, "debug")?;
@@ -381,8 +439,26 @@ fn test(root: &Path) -> Result<()> {
             .env("SCREENSHOT_DIR", root.join("tests/artifacts")),
         &mut tally,
     )?;
+    // The desktop app in a real window under Xvfb, and its packages.
+    let desktop = root.join("tests/desktop");
+    npm_install(&desktop)?;
+    run(cargo().args(["build", "--package", "tickstream-desktop"]))?;
+    let bundles = bundle(root)?;
+    let desktop_ok = run_tests(
+        Command::new("xvfb-run")
+            .args(["--auto-servernum", "--server-args=-screen 0 1440x900x24"])
+            .args(["npm", "test"])
+            .current_dir(&desktop)
+            .env("DESKTOP_APP_BIN", target_dir(root).join("debug/tickstream"))
+            .env("TICKSTREAMD_BIN", &daemon)
+            .env("TANSU", &tansu)
+            .env("TAURI_DRIVER", &tauri_driver)
+            .env("BUNDLE_DIR", &bundles)
+            .env("SCREENSHOT_DIR", root.join("tests/artifacts")),
+        &mut tally,
+    )?;
     println!("{} passed, {} failed", tally.passed, tally.failed);
-    if !(rust_ok && browser_ok) || tally.failed > 0 {
+    if !(rust_ok && browser_ok && desktop_ok) || tally.failed > 0 {
         bail!("tests failed");
     }
     Ok(())

@@ -407,8 +407,10 @@ async fn serve(common: CommonArgs, mut overrides: Overrides, role: Role) -> anyh
                 config.gateway.listen
             )
         })?;
-    let engine = Engine::start(&config, role, listener).await?;
-    let addr = engine.local_addr();
+    let engine = Engine::start(&config, role, Some(listener)).await?;
+    let addr = engine
+        .local_addr()
+        .expect("the engine serves on the listener it was given");
     tracing::info!(%addr, ?role, data_dir = %config.store.data_dir.display(), rate = %config.sim.rate, "tickstreamd running");
     if engine.state().is_some() {
         println!(

@@ -7,6 +7,7 @@
 
 mod admin;
 mod connectivity;
+mod probe;
 mod producer;
 mod source;
 
@@ -16,6 +17,7 @@ use rdkafka::ClientConfig;
 
 pub use admin::ensure_topics;
 pub use connectivity::Connectivity;
+pub use probe::{ClusterInfo, probe};
 pub use producer::{KafkaPublisher, PRODUCER_DEFAULTS};
 pub use source::{CONSUMER_DEFAULTS, KafkaSource};
 
@@ -53,6 +55,14 @@ pub enum KafkaError {
     /// Shutdown began while waiting for the cluster.
     #[error("cancelled")]
     Cancelled,
+    /// The cluster could not be reached.
+    #[error("cannot reach Kafka at {brokers}: {reason}")]
+    Unreachable {
+        /// The bootstrap servers tried.
+        brokers: String,
+        /// librdkafka's reason.
+        reason: String,
+    },
 }
 
 /// Builds a librdkafka client configuration and logs it, secrets redacted.

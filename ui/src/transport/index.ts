@@ -1,11 +1,13 @@
 // Picks the transport for where the dashboard runs.
+import { IpcTransport, inDesktopApp } from './ipc';
 import type { Transport } from './types';
 import { WsTransport } from './ws';
 
+export { inDesktopApp } from './ipc';
 export type { ConnectionState, Positions, Reply, Transport } from './types';
 export { RequestError } from './types';
 
-/** The browser talks to the daemon that served the page. The desktop shell plugs in its IPC transport here. */
+/** In the desktop app, IPC to the bundled engine; in a browser, the daemon that served the page. */
 export function createTransport(): Transport {
-  return new WsTransport(new URL('/', window.location.href));
+  return inDesktopApp() ? new IpcTransport() : new WsTransport(new URL('/', window.location.href));
 }

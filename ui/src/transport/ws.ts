@@ -2,6 +2,7 @@
 // reconnection that resumes from the last offsets seen (no gap, no duplicate).
 import type { ClientMsg } from '../generated/ClientMsg';
 import type { ServerMsg } from '../generated/ServerMsg';
+import { type Resume, track } from './positions';
 import { type ConnectionState, type Positions, type Reply, RequestError, type Transport } from './types';
 
 type Listener = { symbols: string[]; onMessage: (msg: ServerMsg) => void };
@@ -15,7 +16,7 @@ export class WsTransport implements Transport {
   private listeners = new Set<Listener>();
   private stateListeners = new Set<(state: ConnectionState, detail: string) => void>();
   /** Next offset per partition: where a reconnect resumes. */
-  private positions: Record<string, number> = {};
+  private positions: Resume = {};
   private backoff = 250;
   private lastFrameAt = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -83,17 +84,8 @@ export class WsTransport implements Transport {
     socket.onmessage = (event) => {
       this.lastFrameAt = Date.now();
       const msg = JSON.parse(String(event.data)) as ServerMsg;
-      if (msg.type === 'ticks') {
-        for (const tick of msg.data) {
-          if (tick.partition !== undefined && tick.offset !== undefined) this.positions[tick.partition] = tick.offset + 1;
-        }
-      } else if (msg.type === 'gap') {
-        this.positions[msg.partition] = msg.resumed_at;
-      } else if (msg.type === 'error' && msg.code === 'invalid_resume') {
-        // The server's log is not the one these positions came from (e.g. its data was reset): start afresh.
-        this.positions = {};
-        this.send({ op: 'subscribe', symbols: this.symbols() });
-      }
+      // The server's log is not the one these positions came from (e.g. its data was reset): start afresh.
+      if (track(this.positions, msg)) this.send({ op: 'subscribe', symbols: this.symbols() });
       for (const listener of this.listeners) listener.onMessage(msg);
     };
     socket.onclose = (event) => {

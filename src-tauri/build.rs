@@ -1,0 +1,17 @@
+//! Generates Tauri's context and the permissions of the app's own commands.
+
+fn main() {
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
+        tauri_build::AppManifest::new().commands(&[
+            "request",
+            "post",
+            "stream_open",
+            "stream_send",
+            "stream_close",
+            "settings",
+            "set_mode",
+            "app_info",
+        ]),
+    ))
+    .expect("tauri-build");
+}

@@ -1,0 +1,332 @@
+//! The commands the dashboard invokes: REST requests, live streams, the
+//! settings and the switch between modes.
+
+use std::{collections::BTreeMap, sync::atomic::Ordering};
+
+use serde::{Deserialize, Serialize};
+use tauri::{
+    AppHandle, Manager, State,
+    ipc::{Channel, InvokeResponseBody},
+};
+use tauri_plugin_notification::NotificationExt;
+use tickstream::model::{EventKind, EventLevel, MarketEvent};
+use tokio::sync::mpsc;
+
+use crate::{
+    AppState,
+    backend::{Backend, REMOTE_API_KEY, Reply, kafka_secret, secret_properties},
+    secrets::Stored,
+    settings::Mode,
+    stream::{self, Sink},
+    tray,
+};
+
+/// How long a command waits for the engine to start (a backfill, a cluster).
+const START_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The current source, once there is one: at launch the engine may still
+/// be starting, and requests wait for it rather than fail.
+async fn ready(
+    state: &AppState,
+) -> Result<tokio::sync::RwLockReadGuard<'_, Option<Backend>>, String> {
+    let deadline = tokio::time::Instant::now() + START_WAIT;
+    loop {
+        let backend = state.backend.read().await;
+        if backend.is_some() {
+            return Ok(backend);
+        }
+        drop(backend);
+        if tokio::time::Instant::now() >= deadline {
+            return Err("the engine did not start; see the tray for why".into());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
+/// `GET /api/v1/{path}` on the current source.
+#[tauri::command]
+pub async fn request(
+    state: State<'_, AppState>,
+    path: String,
+    query: Option<BTreeMap<String, String>>,
+) -> Result<Reply, String> {
+    let backend = ready(&state).await?;
+    backend
+        .as_ref()
+        .expect("ready")
+        .get(&path, &query.unwrap_or_default())
+        .await
+}
+
+/// `POST /api/v1/{path}` with a JSON body on the current source.
+#[tauri::command]
+pub async fn post(
+    state: State<'_, AppState>,
+    path: String,
+    body: serde_json::Value,
+) -> Result<Reply, String> {
+    let backend = ready(&state).await?;
+    backend.as_ref().expect("ready").post(&path, &body).await
+}
+
+/// Opens a live stream delivering to `channel`; returns its id for
+/// [`stream_send`]. Frames come as `{"frames":[…]}`, states as
+/// `{"state":"live"|"reconnecting","detail":"…"}`.
+#[tauri::command]
+pub async fn stream_open(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    channel: Channel<InvokeResponseBody>,
+) -> Result<u32, String> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let notifier = app.clone();
+    let sink = Sink {
+        channel,
+        paused: state.paused.clone(),
+        notify: std::sync::Arc::new(move |event: &MarketEvent| notify(&notifier, event)),
+    };
+    {
+        let backend = ready(&state).await?;
+        match backend.as_ref().expect("ready") {
+            Backend::Local { state: gateway, .. } => {
+                let label = state.settings.lock().mode.label();
+                tauri::async_runtime::spawn(stream::local(gateway.clone(), label, rx, sink));
+            }
+            Backend::Remote(remote) => {
+                tauri::async_runtime::spawn(stream::remote(
+                    remote.ws_url(),
+                    remote.api_key.clone(),
+                    rx,
+                    sink,
+                ));
+            }
+        }
+    }
+    let id = state.next_stream.fetch_add(1, Ordering::Relaxed);
+    state.streams.lock().insert(id, tx);
+    Ok(id)
+}
+
+/// Sends a protocol frame (`ClientMsg` JSON) on stream `id`.
+#[tauri::command]
+pub fn stream_send(state: State<'_, AppState>, id: u32, text: String) -> Result<(), String> {
+    let streams = state.streams.lock();
+    let stream = streams.get(&id).ok_or_else(|| format!("no stream {id}"))?;
+    stream
+        .send(text)
+        .map_err(|_| format!("stream {id} has ended"))
+}
+
+/// Closes stream `id`.
+#[tauri::command]
+pub fn stream_close(state: State<'_, AppState>, id: u32) {
+    state.streams.lock().remove(&id);
+}
+
+/// The settings as the settings view shows them: the mode, and which
+/// secrets are set (never their values).
+#[derive(Serialize)]
+pub struct SettingsView {
+    mode: Mode,
+    secrets_set: Vec<String>,
+    data_dir: String,
+}
+
+/// The current settings.
+#[tauri::command]
+pub fn settings(state: State<'_, AppState>) -> SettingsView {
+    let mode = state.settings.lock().mode.clone();
+    let candidates = match &mode {
+        Mode::Kafka { properties, .. } => secret_properties(properties)
+            .iter()
+            .map(|p| kafka_secret(p))
+            .collect(),
+        Mode::Remote { .. } => vec![REMOTE_API_KEY.to_owned()],
+        Mode::Offline => Vec::new(),
+    };
+    SettingsView {
+        secrets_set: candidates
+            .into_iter()
+            .filter(|name| state.secrets.get(name).is_some())
+            .collect(),
+        mode,
+        data_dir: state.data_dir.display().to_string(),
+    }
+}
+
+/// What switching modes did.
+#[derive(Serialize)]
+pub struct Switched {
+    /// The mode now running.
+    mode: String,
+    /// Secrets that could only be kept for this run (no keychain), and why.
+    warnings: Vec<String>,
+}
+
+/// Secrets entered in the settings view: a Kafka property's value or the
+/// remote API key, by name; an empty value removes one.
+#[derive(Deserialize)]
+pub struct EnteredSecrets {
+    #[serde(default)]
+    kafka: BTreeMap<String, String>,
+    #[serde(default)]
+    api_key: Option<String>,
+}
+
+/// Switches to `mode`: stores the secrets, starts the new source and, only
+/// once it works, stops the old one and saves the settings. On failure the
+/// old source keeps running and the reason comes back.
+#[tauri::command]
+pub async fn set_mode(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    mut mode: Mode,
+    mut secrets: EnteredSecrets,
+) -> Result<Switched, String> {
+    // Secrets typed among the properties go to the keychain, not the file.
+    if let Mode::Kafka { properties, .. } = &mut mode {
+        let typed: Vec<String> = properties
+            .keys()
+            .filter(|k| crate::secrets::is_secret_property(k))
+            .cloned()
+            .collect();
+        for key in typed {
+            if let Some(value) = properties.remove(&key) {
+                secrets.kafka.insert(key, value);
+            }
+        }
+    }
+    let mut warnings = Vec::new();
+    let mut keep = |name: String, value: &str| {
+        if let Stored::ThisRunOnly(why) = state.secrets.set(&name, value) {
+            warnings.push(format!(
+                "{name} is kept for this run only (no keychain: {why})"
+            ));
+        }
+    };
+    for (property, value) in &secrets.kafka {
+        keep(kafka_secret(property), value);
+    }
+    if let Some(key) = &secrets.api_key {
+        keep(REMOTE_API_KEY.to_owned(), key);
+    }
+    // A mode that keeps the data directory of the running one must stop it first.
+    let same_store = std::mem::discriminant(&state.settings.lock().mode)
+        == std::mem::discriminant(&mode)
+        && !matches!(mode, Mode::Remote { .. });
+    if same_store {
+        stop(&state).await;
+    }
+    let backend = Backend::start(&mode, &state.data_dir, &state.secrets).await;
+    let backend = match backend {
+        Ok(backend) => backend,
+        Err(reason) => {
+            if same_store {
+                // The old mode's data directory is free again: bring it back.
+                let previous = state.settings.lock().mode.clone();
+                if let Ok(old) = Backend::start(&previous, &state.data_dir, &state.secrets).await {
+                    *state.backend.write().await = Some(old);
+                }
+            }
+            return Err(reason);
+        }
+    };
+    stop(&state).await;
+    *state.backend.write().await = Some(backend);
+    let label = mode.label();
+    {
+        let mut settings = state.settings.lock();
+        settings.mode = mode;
+        if let Err(error) = settings.save(&state.config_dir) {
+            warnings.push(error.to_string());
+        }
+    }
+    tray::set_status(&app, &format!("{label}: live"));
+    Ok(Switched {
+        mode: label,
+        warnings,
+    })
+}
+
+/// Stops the running source and its streams.
+async fn stop(state: &AppState) {
+    state.streams.lock().clear();
+    let old = state.backend.write().await.take();
+    if let Some(old) = old {
+        old.shutdown().await;
+    }
+}
+
+/// Starts the saved mode at launch; when it cannot run, the offline
+/// simulation starts instead and a notification says why.
+pub async fn start_saved(app: &AppHandle, mode: Mode) {
+    let state = app.state::<AppState>();
+    let label = mode.label();
+    let backend = match Backend::start(&mode, &state.data_dir, &state.secrets).await {
+        Ok(backend) => backend,
+        Err(reason) if mode != Mode::Offline => {
+            tracing::warn!(%reason, "the saved mode cannot start; running offline");
+            let _ = app
+                .notification()
+                .builder()
+                .title("Tickstream: working offline")
+                .body(format!("{label} is unavailable: {reason}"))
+                .show();
+            state.settings.lock().mode = Mode::Offline;
+            match Backend::start(&Mode::Offline, &state.data_dir, &state.secrets).await {
+                Ok(backend) => backend,
+                Err(reason) => return fail(app, &reason),
+            }
+        }
+        Err(reason) => return fail(app, &reason),
+    };
+    *state.backend.write().await = Some(backend);
+    let label = state.settings.lock().mode.label();
+    tray::set_status(app, &format!("{label}: live"));
+}
+
+fn fail(app: &AppHandle, reason: &str) {
+    tracing::error!(%reason, "the engine cannot start");
+    tray::set_status(app, &format!("Stopped: {reason}"));
+}
+
+/// What the About box and the dashboard show of the app.
+#[derive(Serialize)]
+pub struct AppInfo {
+    version: String,
+    engine: String,
+    mode: String,
+    data_dir: String,
+    config_dir: String,
+}
+
+/// Versions, mode and directories.
+#[tauri::command]
+pub fn app_info(app: AppHandle, state: State<'_, AppState>) -> AppInfo {
+    AppInfo {
+        version: app.package_info().version.to_string(),
+        engine: format!("tickstream-engine {}", tickstream::VERSION),
+        mode: state.settings.lock().mode.label(),
+        data_dir: state.data_dir.display().to_string(),
+        config_dir: state.config_dir.display().to_string(),
+    }
+}
+
+/// A native notification for alerts and critical market events.
+fn notify(app: &AppHandle, event: &MarketEvent) {
+    if event.kind == EventKind::Alert || event.level == EventLevel::Critical {
+        let title = match &event.symbol {
+            Some(symbol) => format!("Tickstream: {symbol}"),
+            None => "Tickstream".to_owned(),
+        };
+        if let Err(error) = app
+            .notification()
+            .builder()
+            .title(title)
+            .body(&event.message)
+            .show()
+        {
+            tracing::debug!(%error, "notification not shown");
+        }
+    }
+}

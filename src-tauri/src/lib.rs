@@ -1,0 +1,117 @@
+//! Tickstream's desktop shell: the dashboard in a native window, talking to
+//! the bundled engine over IPC (commands for requests and control, a
+//! channel per live stream). Three modes, switched at run time from the
+//! dashboard's settings: offline simulation, a Kafka cluster, a remote
+//! `tickstreamd`. Native parts: tray, notifications for critical market
+//! events, remembered window geometry, a single instance, an About box.
+//! Closing flushes the store.
+
+mod backend;
+mod commands;
+mod secrets;
+mod settings;
+mod stream;
+mod tray;
+
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU32},
+    },
+};
+
+use parking_lot::Mutex;
+use tauri::{Manager, RunEvent};
+use tokio::sync::{RwLock, mpsc};
+
+use crate::{backend::Backend, secrets::Secrets, settings::Settings};
+
+/// Everything the commands share.
+pub struct AppState {
+    /// The source of data, replaced when the mode changes.
+    backend: RwLock<Option<Backend>>,
+    /// The persisted settings, with the mode running now.
+    settings: Mutex<Settings>,
+    secrets: Secrets,
+    /// Open live streams: what the webview sends to each.
+    streams: Mutex<HashMap<u32, mpsc::UnboundedSender<String>>>,
+    next_stream: AtomicU32,
+    /// The tray's "Pause stream".
+    paused: Arc<AtomicBool>,
+    config_dir: PathBuf,
+    data_dir: PathBuf,
+}
+
+/// Runs the app until it quits.
+///
+/// # Panics
+/// When the window system or the webview cannot start.
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TICKSTREAM_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            tray::show(app);
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_notification::init())
+        .invoke_handler(tauri::generate_handler![
+            commands::request,
+            commands::post,
+            commands::stream_open,
+            commands::stream_send,
+            commands::stream_close,
+            commands::settings,
+            commands::set_mode,
+            commands::app_info,
+        ])
+        .setup(|app| {
+            let paths = app.path();
+            let config_dir = std::env::var_os("TICKSTREAM_CONFIG_DIR")
+                .map(PathBuf::from)
+                .map_or_else(|| paths.app_config_dir(), Ok)?;
+            let data_dir = std::env::var_os("TICKSTREAM_DATA_DIR")
+                .map(PathBuf::from)
+                .map_or_else(|| paths.app_data_dir(), Ok)?;
+            let settings = Settings::load(&config_dir);
+            let state = AppState {
+                backend: RwLock::new(None),
+                settings: Mutex::new(settings.clone()),
+                secrets: Secrets::default(),
+                streams: Mutex::new(HashMap::new()),
+                next_stream: AtomicU32::new(1),
+                paused: Arc::new(AtomicBool::new(false)),
+                config_dir,
+                data_dir,
+            };
+            app.manage(state);
+            app.set_menu(tray::app_menu(app.handle())?)?;
+            tray::install(app.handle())?;
+            // Start the saved mode; if it fails, fall back to offline and say why.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                commands::start_saved(&handle, settings.mode).await;
+            });
+            Ok(())
+        })
+        .build(tauri::generate_context!())
+        .expect("the app starts");
+    app.run(|handle, event| {
+        if let RunEvent::Exit = event {
+            // Flush the store before the process goes.
+            let state = handle.state::<AppState>();
+            state.streams.lock().clear();
+            let backend = tauri::async_runtime::block_on(state.backend.write()).take();
+            if let Some(backend) = backend {
+                tauri::async_runtime::block_on(backend.shutdown());
+            }
+        }
+    });
+}

@@ -1,0 +1,130 @@
+//! The app's settings: which mode it runs in and how to reach a cluster or
+//! a daemon, kept as JSON in the platform's config directory. Secrets
+//! (passwords, API keys) never go there: see [`crate::secrets`].
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
+
+use serde::{Deserialize, Serialize};
+
+/// Where the dashboard's data comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum Mode {
+    /// The bundled engine simulates a market: no network, nothing to set up.
+    Offline,
+    /// The bundled engine reads a Kafka cluster's tick topics.
+    Kafka {
+        /// Bootstrap servers, e.g. `k1:9092,k2:9092`.
+        brokers: String,
+        /// librdkafka properties, passed through (secrets excluded: they
+        /// live in the keychain and are added when connecting).
+        #[serde(default)]
+        properties: BTreeMap<String, String>,
+        /// Also run a simulated producer into the cluster.
+        #[serde(default)]
+        produce: bool,
+    },
+    /// A remote `tickstreamd`, over WebSocket and REST.
+    Remote {
+        /// Its HTTP address, e.g. `http://host:8080`.
+        url: String,
+    },
+}
+
+impl Mode {
+    /// A short name for menus and the status line.
+    pub fn label(&self) -> String {
+        match self {
+            Mode::Offline => "Offline simulation".into(),
+            Mode::Kafka { brokers, .. } => format!("Kafka {brokers}"),
+            Mode::Remote { url } => format!("Remote {url}"),
+        }
+    }
+}
+
+/// Everything persisted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// The mode the app starts in.
+    #[serde(flatten)]
+    pub mode: Mode,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Offline,
+        }
+    }
+}
+
+/// Why the settings could not be saved.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot save settings to {path}: {source}")]
+pub struct SaveError {
+    path: PathBuf,
+    source: std::io::Error,
+}
+
+impl Settings {
+    /// The file in `dir`.
+    pub fn path(dir: &Path) -> PathBuf {
+        dir.join("settings.json")
+    }
+
+    /// Reads the settings; defaults when there are none or they are unreadable
+    /// (logged: a broken file must not keep the app from starting).
+    pub fn load(dir: &Path) -> Self {
+        let path = Self::path(dir);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|error| {
+                tracing::warn!(path = %path.display(), %error, "unreadable settings; using defaults");
+                Self::default()
+            }),
+            Err(_) => Self::default(),
+        }
+    }
+
+    /// Writes the settings atomically (a temporary file, then a rename).
+    ///
+    /// # Errors
+    /// The I/O error, with the path.
+    pub fn save(&self, dir: &Path) -> Result<(), SaveError> {
+        let path = Self::path(dir);
+        let error = |source| SaveError {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(error)?;
+        let temporary = path.with_extension("json.tmp");
+        let text = serde_json::to_vec_pretty(self).expect("settings serialize");
+        std::fs::write(&temporary, text).map_err(error)?;
+        std::fs::rename(&temporary, &path).map_err(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_the_file() {
+        let dir = std::env::temp_dir().join(format!("tickstream-settings-{}", std::process::id()));
+        assert_eq!(Settings::load(&dir), Settings::default());
+        let settings = Settings {
+            mode: Mode::Kafka {
+                brokers: "k1:9092".into(),
+                properties: [("security.protocol".to_owned(), "SASL_SSL".to_owned())].into(),
+                produce: true,
+            },
+        };
+        settings.save(&dir).unwrap();
+        assert_eq!(Settings::load(&dir), settings);
+        std::fs::write(Settings::path(&dir), b"{broken").unwrap();
+        assert_eq!(Settings::load(&dir), Settings::default());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

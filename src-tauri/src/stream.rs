@@ -1,0 +1,194 @@
+//! The live stream over IPC: the WebSocket protocol's frames (the same
+//! `ClientMsg` in, `ServerMsg` out) carried by a `tauri::ipc::Channel`, at
+//! most one delivery per animation frame. Locally a gateway `Session` reads
+//! the engine's log; remotely a WebSocket to the daemon is relayed, and
+//! reconnected when it drops.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use futures_util::{SinkExt, StreamExt};
+use tauri::ipc::{Channel, InvokeResponseBody};
+use tickstream::{
+    gateway::{GatewayState, Outgoing, Session},
+    model::{MarketEvent, protocol::ServerMsg},
+};
+use tokio::{sync::mpsc, time::Instant};
+use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
+
+/// One delivery per animation frame at most.
+const FRAME: Duration = Duration::from_millis(16);
+/// Longest pause between reconnection attempts to a remote daemon.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Where a stream's deliveries go, and what it reports besides frames.
+#[derive(Clone)]
+pub struct Sink {
+    /// The webview's channel.
+    pub channel: Channel<InvokeResponseBody>,
+    /// While set, nothing is delivered (the tray's "Pause stream").
+    pub paused: Arc<AtomicBool>,
+    /// Called with each market event that deserves a notification.
+    pub notify: Arc<dyn Fn(&MarketEvent) + Send + Sync>,
+}
+
+impl Sink {
+    /// Sends the frames as one message: `{"frames":[…]}`.
+    fn deliver(&self, frames: &mut Vec<String>) -> bool {
+        if frames.is_empty() {
+            return true;
+        }
+        for frame in frames.iter() {
+            // Events are rare: only their frames are parsed.
+            if frame.starts_with(r#"{"type":"event""#)
+                && let Ok(ServerMsg::Event { data }) = serde_json::from_str(frame)
+            {
+                (self.notify)(&data);
+            }
+        }
+        let mut json =
+            String::with_capacity(frames.iter().map(|f| f.len() + 1).sum::<usize>() + 12);
+        json.push_str(r#"{"frames":["#);
+        for (i, frame) in frames.drain(..).enumerate() {
+            if i > 0 {
+                json.push(',');
+            }
+            json.push_str(&frame);
+        }
+        json.push_str("]}");
+        self.channel.send(InvokeResponseBody::Json(json)).is_ok()
+    }
+
+    /// Reports the stream's state: `{"state":"live"|"reconnecting","detail":"…"}`.
+    fn state(&self, state: &str, detail: &str) -> bool {
+        let json = serde_json::json!({ "state": state, "detail": detail }).to_string();
+        self.channel.send(InvokeResponseBody::Json(json)).is_ok()
+    }
+}
+
+/// Serves one stream from the local engine until `incoming` closes or the
+/// webview goes away.
+pub async fn local(
+    state: Arc<GatewayState>,
+    label: String,
+    mut incoming: mpsc::UnboundedReceiver<String>,
+    sink: Sink,
+) {
+    let mut session = Session::new(state);
+    let mut out: Vec<Outgoing> = Vec::new();
+    let mut frames: Vec<String> = Vec::new();
+    if !sink.state("live", &label) {
+        return;
+    }
+    let mut last = Instant::now() - FRAME;
+    loop {
+        let paused = sink.paused.load(Ordering::Relaxed);
+        tokio::select! {
+            message = incoming.recv() => match message {
+                Some(text) => session.handle_text(&text, &mut out),
+                None => return,
+            },
+            () = session.wait(), if !paused && !session.has_backlog() => {}
+            () = tokio::time::sleep(FRAME), if paused || session.has_backlog() => {}
+        }
+        if sink.paused.load(Ordering::Relaxed) {
+            continue;
+        }
+        // Gather what arrives within the frame, then deliver it at once.
+        tokio::time::sleep_until(last + FRAME).await;
+        while let Ok(text) = incoming.try_recv() {
+            session.handle_text(&text, &mut out);
+        }
+        session.poll(&mut out);
+        frames.extend(out.drain(..).map(|o| o.text));
+        if !frames.is_empty() {
+            last = Instant::now();
+            if !sink.deliver(&mut frames) {
+                return;
+            }
+        }
+    }
+}
+
+/// Relays one stream from a remote daemon until `incoming` closes or the
+/// webview goes away; reconnects (reporting it) when the daemon drops.
+pub async fn remote(
+    url: String,
+    api_key: Option<String>,
+    mut incoming: mpsc::UnboundedReceiver<String>,
+    sink: Sink,
+) {
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        let socket = match connect(&url, api_key.as_deref()).await {
+            Ok(socket) => socket,
+            Err(reason) => {
+                if !sink.state("reconnecting", &format!("cannot reach {url}: {reason}")) {
+                    return;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
+            }
+        };
+        backoff = Duration::from_millis(250);
+        if !sink.state("live", &url) {
+            return;
+        }
+        let (mut write, mut read) = socket.split();
+        let mut frames: Vec<String> = Vec::new();
+        let mut tick = tokio::time::interval(FRAME);
+        let reason = loop {
+            tokio::select! {
+                message = incoming.recv() => match message {
+                    Some(text) => {
+                        if let Err(e) = write.send(tungstenite::Message::Text(text.into())).await {
+                            break e.to_string();
+                        }
+                    }
+                    None => return,
+                },
+                frame = read.next() => match frame {
+                    Some(Ok(tungstenite::Message::Text(text))) => frames.push(text.to_string()),
+                    Some(Ok(tungstenite::Message::Close(_))) | None => break "the daemon closed the connection".into(),
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => break e.to_string(),
+                },
+                _ = tick.tick() => {
+                    if !sink.paused.load(Ordering::Relaxed) && !sink.deliver(&mut frames) {
+                        return;
+                    }
+                }
+            }
+        };
+        if !sink.state("reconnecting", &format!("lost {url}: {reason}")) {
+            return;
+        }
+    }
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(url: &str, api_key: Option<&str>) -> Result<Socket, String> {
+    let mut request = url.into_client_request().map_err(|e| e.to_string())?;
+    if let Some(key) = api_key {
+        let value = format!("Bearer {key}")
+            .parse()
+            .map_err(|_| "the API key is not valid in a header".to_owned())?;
+        request.headers_mut().insert("authorization", value);
+    }
+    let (socket, _) = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio_tungstenite::connect_async(request),
+    )
+    .await
+    .map_err(|_| "no answer within 5 s".to_owned())?
+    .map_err(|e| e.to_string())?;
+    Ok(socket)
+}

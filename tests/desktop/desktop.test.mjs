@@ -1,0 +1,192 @@
+// The desktop app's real window (the release or debug binary, under Xvfb),
+// driven through tauri-driver and WebKitWebDriver: offline mode out of the
+// box, then switching to a remote tickstreamd and to a Kafka cluster (a real
+// Tansu broker with a producer), each after a wrong address that must show
+// its error and leave the app usable.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Builder, By, until } from 'selenium-webdriver';
+
+const app = process.env.DESKTOP_APP_BIN;
+const daemonBin = process.env.TICKSTREAMD_BIN;
+const tansuBin = process.env.TANSU;
+const driverBin = process.env.TAURI_DRIVER ?? 'tauri-driver';
+const artifacts = process.env.SCREENSHOT_DIR ?? join(import.meta.dirname, '../artifacts');
+assert.ok(app && daemonBin, 'DESKTOP_APP_BIN and TICKSTREAMD_BIN must name the binaries (cargo xtask test sets them)');
+
+const home = mkdtempSync(join(tmpdir(), 'tickstream-desktop-'));
+const children = [];
+let driverPort;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function start(bin, args, env = {}) {
+  // tickstreamd refuses TICKSTREAM_* variables it does not know: pass only ours.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TICKSTREAM_')));
+  const child = spawn(bin, args, { env: { ...inherited, TICKSTREAM_LOG: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return child;
+}
+
+/** Resolves once something accepts connections on `port`. */
+async function listening(port, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const socket = new Socket();
+      socket.once('connect', () => { socket.destroy(); resolve(true); });
+      socket.once('error', () => resolve(false));
+      socket.connect(port, '127.0.0.1');
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${port}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A config whose universe tells its ticks apart from the app's own simulation. */
+function universe(name, symbols) {
+  const path = join(home, `${name}.toml`);
+  writeFileSync(path, symbols.map((s, i) => `[[sim.symbols]]\nsymbol = "${s}"\nprice = ${50 + 25 * i}\n`).join('\n'));
+  return path;
+}
+
+before(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  driverPort = await freePort();
+  const nativePort = await freePort();
+  start(driverBin, ['--port', String(driverPort), '--native-port', String(nativePort)], {
+    TICKSTREAM_DATA_DIR: join(home, 'data'),
+    TICKSTREAM_CONFIG_DIR: join(home, 'config'),
+    TICKSTREAM_BACKFILL: '30m',
+    TICKSTREAM_LOG: 'info',
+  });
+  await listening(driverPort);
+});
+
+after(() => {
+  for (const child of children) child.kill('SIGTERM');
+  rmSync(home, { recursive: true, force: true });
+});
+
+/** Launches the app (in its saved mode) and waits for a live stream. */
+async function launch() {
+  const driver = await new Builder()
+    .usingServer(`http://127.0.0.1:${driverPort}/`)
+    .withCapabilities({ browserName: 'wry', 'tauri:options': { application: app } })
+    .build();
+  await driver.wait(until.elementLocated(By.css('#status[data-state="live"]')), 30_000);
+  return driver;
+}
+
+const cardSymbols = (driver) => driver.executeScript("return [...document.querySelectorAll('.card')].map((c) => c.dataset.symbol)");
+const cardPrices = (driver) => driver.executeScript("return [...document.querySelectorAll('.card')].map((c) => c.dataset.symbol + '=' + c.querySelector('.card-price').textContent)");
+
+/** An element's text, read in one script (the page may be reloading). */
+const text = (driver, css) => driver.executeScript(`return document.querySelector(${JSON.stringify(css)})?.textContent ?? ''`);
+
+async function screenshot(driver, name) {
+  writeFileSync(join(artifacts, `${name}.png`), await driver.takeScreenshot(), 'base64');
+}
+
+/** Opens the settings, fills the mode's fields, submits; returns the dialog's message (empty on success). */
+async function switchTo(driver, mode, fields) {
+  await driver.findElement(By.css('#settings-open')).click();
+  await driver.wait(until.elementIsVisible(driver.findElement(By.css('#settings'))), 5_000);
+  await driver.findElement(By.css(`input[name="mode"][value="${mode}"]`)).click();
+  for (const [name, value] of Object.entries(fields)) {
+    const input = driver.findElement(By.css(`[name="${name}"]`));
+    await input.clear();
+    await input.sendKeys(value);
+  }
+  await driver.findElement(By.css('#settings button[type="submit"]')).click();
+}
+
+async function waitForError(driver) {
+  await driver.wait(async () => {
+    const message = await text(driver, '#settings-error');
+    return message !== '' && message !== 'Connecting…';
+  }, 20_000);
+  return text(driver, '#settings-error');
+}
+
+/** Waits until the cards show exactly `symbols` and their prices move. */
+async function showsLiveTicksOf(driver, symbols) {
+  await driver.wait(async () => JSON.stringify((await cardSymbols(driver)).sort()) === JSON.stringify([...symbols].sort()), 30_000);
+  const before = await cardPrices(driver);
+  await driver.wait(async () => JSON.stringify(await cardPrices(driver)) !== JSON.stringify(before), 10_000);
+}
+
+test('opens in offline mode and shows ticks changing within seconds', async () => {
+  const driver = await launch();
+  try {
+    assert.match(await text(driver, '#status'), /Offline simulation/);
+    await driver.wait(async () => (await cardSymbols(driver)).length === 20, 15_000);
+    const before = await cardPrices(driver);
+    await driver.wait(async () => JSON.stringify(await cardPrices(driver)) !== JSON.stringify(before), 5_000);
+    await driver.wait(async () => Number(await driver.executeScript("return document.querySelector('#chart').dataset.bars")) > 0, 10_000);
+    await screenshot(driver, 'desktop-offline');
+  } finally {
+    await driver.quit();
+  }
+});
+
+test('switches to a remote tickstreamd, after a wrong address that is refused with its reason', async () => {
+  const port = await freePort();
+  start(daemonBin, ['run', '--listen', `127.0.0.1:${port}`, '--rate', '200', '--config', universe('remote', ['ZZRA', 'ZZRB', 'ZZRC']), '--data-dir', join(home, 'remote-data')], { TICKSTREAM_BACKFILL: '0s' });
+  await listening(port);
+  const driver = await launch();
+  try {
+    const dead = await freePort();
+    await switchTo(driver, 'remote', { url: `http://127.0.0.1:${dead}` });
+    assert.match(await waitForError(driver), new RegExp(`cannot reach http://127\\.0\\.0\\.1:${dead}.*(refused|connect)`, 'i'));
+    await screenshot(driver, 'desktop-remote-error');
+    // Still usable: the offline market keeps streaming behind the dialog.
+    await driver.findElement(By.css('#settings-cancel')).click();
+    await showsLiveTicksOf(driver, (await cardSymbols(driver)));
+    await switchTo(driver, 'remote', { url: `http://127.0.0.1:${port}` });
+    await driver.wait(async () => (await text(driver, '#status')).includes(`127.0.0.1:${port}`), 20_000);
+    await showsLiveTicksOf(driver, ['ZZRA', 'ZZRB', 'ZZRC']);
+    await screenshot(driver, 'desktop-remote');
+    // Back to offline for the next test.
+    await switchTo(driver, 'offline', {});
+    await driver.wait(async () => (await text(driver, '#status')).includes('Offline simulation'), 20_000);
+  } finally {
+    await driver.quit();
+  }
+});
+
+test('switches to a Kafka cluster with a producer, after an unreachable broker is refused', { skip: !tansuBin && 'TANSU is not set' }, async () => {
+  const port = await freePort();
+  start(tansuBin, ['broker', '--listener-url', `tcp://127.0.0.1:${port}`, '--advertised-listener-url', `tcp://127.0.0.1:${port}`, '--storage-engine', 'memory://tansu/']);
+  await listening(port);
+  start(daemonBin, ['producer', '--brokers', `127.0.0.1:${port}`, '--listen', '127.0.0.1:0', '--rate', '200', '--config', universe('kafka', ['KAFA', 'KAFB'])]);
+  const driver = await launch();
+  try {
+    const dead = await freePort();
+    await switchTo(driver, 'kafka', { brokers: `127.0.0.1:${dead}` });
+    assert.match(await waitForError(driver), new RegExp(`cannot reach Kafka at 127\\.0\\.0\\.1:${dead}`));
+    await screenshot(driver, 'desktop-kafka-error');
+    await driver.findElement(By.css('#settings-cancel')).click();
+    await switchTo(driver, 'kafka', { brokers: `127.0.0.1:${port}` });
+    await driver.wait(async () => (await text(driver, '#status')).includes(`Kafka 127.0.0.1:${port}`), 30_000);
+    await showsLiveTicksOf(driver, ['KAFA', 'KAFB']);
+    await screenshot(driver, 'desktop-kafka');
+  } finally {
+    await driver.quit();
+  }
+});

@@ -1,0 +1,115 @@
+// The desktop app's settings: where the data comes from (offline
+// simulation, a Kafka cluster, a remote tickstreamd), switched at run time.
+// A failed switch says why and leaves the current data on screen.
+import { invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
+
+type Mode =
+  | { mode: 'offline' }
+  | { mode: 'kafka'; brokers: string; properties: Record<string, string>; produce: boolean }
+  | { mode: 'remote'; url: string };
+type SettingsView = { mode: Mode; secrets_set: string[]; data_dir: string };
+type Switched = { mode: string; warnings: string[] };
+
+/** `key=value` lines (blank lines and `#` comments skipped) as properties. */
+export function parseProperties(text: string): Record<string, string> {
+  const properties: Record<string, string> = {};
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.indexOf('=');
+    if (at <= 0) throw new Error(`"${line}" is not key=value`);
+    properties[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+  }
+  return properties;
+}
+
+export class SettingsDialog {
+  private readonly dialog: HTMLDialogElement;
+  private readonly form: HTMLFormElement;
+  private readonly error: HTMLElement;
+
+  constructor(root: HTMLDialogElement, opener: HTMLButtonElement) {
+    this.dialog = root;
+    this.form = root.querySelector('form')!;
+    this.error = root.querySelector('#settings-error')!;
+    opener.hidden = false;
+    opener.addEventListener('click', () => void this.open());
+    void listen('open-settings', () => void this.open());
+    for (const radio of this.form.querySelectorAll<HTMLInputElement>('input[name="mode"]')) {
+      radio.addEventListener('change', () => this.showFields());
+    }
+    root.querySelector('#settings-cancel')!.addEventListener('click', () => this.dialog.close());
+    this.form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      void this.apply();
+    });
+  }
+
+  async open(): Promise<void> {
+    const view = await invoke<SettingsView>('settings');
+    const field = (name: string) => this.form.elements.namedItem(name) as HTMLInputElement;
+    field('mode').value = view.mode.mode;
+    for (const radio of this.form.querySelectorAll<HTMLInputElement>('input[name="mode"]')) {
+      radio.checked = radio.value === view.mode.mode;
+    }
+    if (view.mode.mode === 'kafka') {
+      field('brokers').value = view.mode.brokers;
+      (this.form.elements.namedItem('properties') as HTMLTextAreaElement).value = Object.entries(view.mode.properties)
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n');
+      field('produce').checked = view.mode.produce;
+    }
+    if (view.mode.mode === 'remote') field('url').value = view.mode.url;
+    field('password').placeholder = view.secrets_set.includes('kafka:sasl.password') ? 'saved in the keychain' : '';
+    field('api_key').placeholder = view.secrets_set.includes('remote:api_key') ? 'saved in the keychain' : 'none';
+    this.form.querySelector('#settings-data-dir')!.textContent = view.data_dir;
+    this.error.textContent = '';
+    this.showFields();
+    this.dialog.showModal();
+  }
+
+  private selected(): Mode['mode'] {
+    return (this.form.querySelector<HTMLInputElement>('input[name="mode"]:checked')?.value ?? 'offline') as Mode['mode'];
+  }
+
+  private showFields(): void {
+    const mode = this.selected();
+    for (const group of this.form.querySelectorAll<HTMLElement>('[data-mode]')) group.hidden = group.dataset.mode !== mode;
+  }
+
+  private async apply(): Promise<void> {
+    const field = (name: string) => this.form.elements.namedItem(name) as HTMLInputElement;
+    const kind = this.selected();
+    const secrets: { kafka: Record<string, string>; api_key?: string } = { kafka: {} };
+    let mode: Mode;
+    try {
+      if (kind === 'kafka') {
+        const properties = parseProperties((this.form.elements.namedItem('properties') as HTMLTextAreaElement).value);
+        mode = { mode: 'kafka', brokers: field('brokers').value.trim(), properties, produce: field('produce').checked };
+        if (field('password').value) secrets.kafka['sasl.password'] = field('password').value;
+      } else if (kind === 'remote') {
+        mode = { mode: 'remote', url: field('url').value.trim() };
+        if (field('api_key').value) secrets.api_key = field('api_key').value;
+      } else {
+        mode = { mode: 'offline' };
+      }
+    } catch (error) {
+      this.error.textContent = error instanceof Error ? error.message : String(error);
+      return;
+    }
+    const button = this.form.querySelector<HTMLButtonElement>('button[type="submit"]')!;
+    button.disabled = true;
+    this.error.textContent = 'Connecting…';
+    try {
+      const switched = await invoke<Switched>('set_mode', { mode, secrets });
+      if (switched.warnings.length > 0) alert(switched.warnings.join('\n'));
+      // Everything on screen belongs to the old source: start afresh.
+      window.location.reload();
+    } catch (error) {
+      this.error.textContent = String(error);
+    } finally {
+      button.disabled = false;
+    }
+  }
+}

@@ -1,0 +1,117 @@
+// IpcTransport: the desktop app's way to the engine. Requests are Tauri
+// commands; the live stream is the WebSocket protocol carried by a Tauri
+// channel, delivered at most once per animation frame by the shell.
+import { Channel, invoke } from '@tauri-apps/api/core';
+import type { ClientMsg } from '../generated/ClientMsg';
+import type { ServerMsg } from '../generated/ServerMsg';
+import { type Resume, track } from './positions';
+import { type ConnectionState, type Reply, RequestError, type Transport } from './types';
+import { parsePositions } from './ws';
+
+type Listener = { symbols: string[]; onMessage: (msg: ServerMsg) => void };
+/** What the shell delivers on a stream's channel. */
+type Delivery = { frames: ServerMsg[] } | { state: 'live' | 'reconnecting'; detail: string };
+type RawReply = { status: number; body: unknown; positions: string | null };
+
+export class IpcTransport implements Transport {
+  private listeners = new Set<Listener>();
+  private stateListeners = new Set<(state: ConnectionState, detail: string) => void>();
+  private positions: Resume = {};
+  private stream: Promise<number> | null = null;
+
+  async request<T>(path: string, params: Record<string, string | number> = {}): Promise<Reply<T>> {
+    const query = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)]));
+    const reply = await call<RawReply>('request', { path, query });
+    return { data: answer(reply) as T, positions: parsePositions(reply.positions) };
+  }
+
+  async post<T>(path: string, body: unknown): Promise<T> {
+    return answer(await call<RawReply>('post', { path, body })) as T;
+  }
+
+  subscribe(symbols: string[], onMessage: (msg: ServerMsg) => void): () => void {
+    const listener = { symbols, onMessage };
+    this.listeners.add(listener);
+    if (!this.stream) this.open();
+    else void this.send({ op: 'subscribe', symbols });
+    return () => {
+      this.listeners.delete(listener);
+      const still = new Set(this.symbols());
+      const gone = symbols.filter((s) => !still.has(s));
+      if (gone.length > 0) void this.send({ op: 'unsubscribe', symbols: gone });
+    };
+  }
+
+  onState(listener: (state: ConnectionState, detail: string) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  private symbols(): string[] {
+    return [...new Set([...this.listeners].flatMap((l) => l.symbols))];
+  }
+
+  private setState(state: ConnectionState, detail: string): void {
+    for (const listener of this.stateListeners) listener(state, detail);
+  }
+
+  private open(): void {
+    this.setState('connecting', 'Starting the engine…');
+    const channel = new Channel<Delivery>();
+    channel.onmessage = (delivery) => {
+      if ('state' in delivery) {
+        if (delivery.state === 'live') {
+          // (Re)subscribe, continuing where the stream was.
+          const resume = Object.keys(this.positions).length > 0 ? { ...this.positions } : undefined;
+          void this.send({ op: 'subscribe', symbols: this.symbols(), ...(resume ? { resume } : {}) });
+          this.setState('live', delivery.detail);
+        } else {
+          this.setState('reconnecting', delivery.detail);
+        }
+        return;
+      }
+      for (const msg of delivery.frames) {
+        if (track(this.positions, msg)) void this.send({ op: 'subscribe', symbols: this.symbols() });
+        for (const listener of this.listeners) listener.onMessage(msg);
+      }
+    };
+    this.stream = openStream(channel);
+    this.stream.catch((error: unknown) => {
+      // The engine is still starting: try again shortly.
+      this.stream = null;
+      this.setState('connecting', String(error));
+      setTimeout(() => this.open(), 500);
+    });
+  }
+
+  private async send(msg: ClientMsg): Promise<void> {
+    if (!this.stream) return;
+    const id = await this.stream;
+    await invoke('stream_send', { id, text: JSON.stringify(msg) });
+  }
+}
+
+async function openStream(channel: Channel<Delivery>): Promise<number> {
+  return invoke<number>('stream_open', { channel });
+}
+
+/** A command's result; its failure as a RequestError. */
+async function call<T>(command: string, args: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (error) {
+    throw new RequestError('unavailable', String(error));
+  }
+}
+
+/** The body of a successful reply; the gateway's error otherwise. */
+function answer(reply: RawReply): unknown {
+  if (reply.status >= 200 && reply.status < 300) return reply.body;
+  const error = (reply.body as { error?: { code?: string; message?: string } } | null)?.error;
+  throw new RequestError(error?.code ?? 'http_error', error?.message ?? `status ${reply.status}`);
+}
+
+/** Whether the dashboard runs inside the desktop app. */
+export function inDesktopApp(): boolean {
+  return '__TAURI_INTERNALS__' in window;
+}
