@@ -86,8 +86,15 @@ pub fn kafka_secret(property: &str) -> String {
 /// The remote daemon's API key's name.
 pub const REMOTE_API_KEY: &str = "remote:api_key";
 
-/// Engine settings from `TICKSTREAM_*` variables the desktop honours (for
-/// tests and tuning): seed, rate, backfill.
+/// The engine's configuration: `TICKSTREAM_CONFIG` (a `tickstreamd` TOML
+/// file, e.g. a custom universe), then the `TICKSTREAM_*` variables the
+/// desktop honours: seed, rate, backfill.
+fn engine_config() -> Result<Config, String> {
+    let file = std::env::var_os("TICKSTREAM_CONFIG").map(std::path::PathBuf::from);
+    Config::load(file.as_deref(), &env_overrides()).map_err(|e| format!("{e:#}"))
+}
+
+/// Overrides from `TICKSTREAM_*` variables.
 fn env_overrides() -> Overrides {
     let var = |name: &str| std::env::var(name).ok();
     Overrides {
@@ -107,8 +114,7 @@ impl Backend {
     pub async fn start(mode: &Mode, data_dir: &Path, secrets: &Secrets) -> Result<Self, String> {
         match mode {
             Mode::Offline => {
-                let mut config =
-                    Config::load(None, &env_overrides()).map_err(|e| format!("{e:#}"))?;
+                let mut config = engine_config()?;
                 config.store.data_dir = data_dir.join("offline");
                 Self::local(&config, Role::AllInOne).await
             }
@@ -117,8 +123,7 @@ impl Backend {
                 properties,
                 produce,
             } => {
-                let mut config =
-                    Config::load(None, &env_overrides()).map_err(|e| format!("{e:#}"))?;
+                let mut config = engine_config()?;
                 config.store.data_dir = data_dir.join("kafka");
                 config.kafka.brokers = brokers.trim().to_owned();
                 if config.kafka.brokers.is_empty() {

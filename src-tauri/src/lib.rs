@@ -49,6 +49,7 @@ pub struct AppState {
 /// # Panics
 /// When the window system or the webview cannot start.
 pub fn run() {
+    software_rendering_without_gpu();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TICKSTREAM_LOG")
@@ -114,4 +115,18 @@ pub fn run() {
             }
         }
     });
+}
+
+/// Without a GPU (no DRM device: a VM, a remote desktop, Xvfb), WebKitGTK's
+/// accelerated compositing runs on a software GL and costs the web process
+/// several times the CPU and memory of plain software painting: turn it off
+/// there, unless the user decided (`WEBKIT_DISABLE_COMPOSITING_MODE` set).
+fn software_rendering_without_gpu() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none()
+        && !std::path::Path::new("/dev/dri").exists()
+    {
+        // SAFETY: called first thing in `run`, before any thread is started.
+        unsafe { std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1") };
+    }
 }

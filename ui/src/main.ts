@@ -116,10 +116,16 @@ function applyTick(tick: Tick): void {
   q.change_percent = q.open === 0 ? 0 : (q.change / q.open) * 100;
 }
 
+/** Ticks applied so far: shown as `data-ticks` on <body> for diagnostics and benchmarks. */
+let ticksApplied = 0;
+
 function flush(): void {
   frame = 0;
   const ticks = pending;
   pending = [];
+  if (ticksApplied === 0 && ticks.length > 0) performance.mark('first-tick');
+  ticksApplied += ticks.length;
+  document.body.dataset.ticks = String(ticksApplied);
   const touched = new Set<string>();
   for (const tick of ticks) {
     applyTick(tick);

@@ -498,6 +498,18 @@ fn bench(root: &Path) -> Result<()> {
         .arg(&daemon)
         .arg(&tansu)
         .arg(out.join("kafka.json")))?;
+    // The desktop app as shipped (the bundle's release binary), in a window under Xvfb.
+    let bundles = bundle(root)?;
+    let desktop = root.join("tests/desktop");
+    npm_install(&desktop)?;
+    run(Command::new("xvfb-run")
+        .args(["--auto-servernum", "--server-args=-screen 0 1440x900x24"])
+        .args(["node", "bench.mjs"])
+        .current_dir(&desktop)
+        .env("DESKTOP_APP_BIN", target_dir(root).join("release/tickstream"))
+        .env("BUNDLE_DIR", &bundles)
+        .env("TAURI_DRIVER", ensure_tauri_driver()?)
+        .env("BENCH_OUT", out.join("desktop.json")))?;
     println!("results: {}", out.display());
     Ok(())
 }

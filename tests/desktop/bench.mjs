@@ -1,0 +1,185 @@
+// Desktop app benchmarks, in its real window under Xvfb (driven through
+// tauri-driver): installer size; launch → first live tick on screen (cold
+// and warm); whole-app PSS (the app and its WebKit processes) idle after
+// 60 s; CPU while streaming 200 symbols at 10 Hz; ticks per second the IPC
+// path delivers to the web view, with the frame rate meanwhile. Writes JSON
+// to BENCH_OUT. Run by `cargo xtask bench`.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Builder } from 'selenium-webdriver';
+
+const app = process.env.DESKTOP_APP_BIN;
+const bundles = process.env.BUNDLE_DIR;
+const out = process.env.BENCH_OUT ?? 'desktop.json';
+const driverBin = process.env.TAURI_DRIVER ?? 'tauri-driver';
+if (!app) throw new Error('DESKTOP_APP_BIN must name the (release) app binary');
+const home = mkdtempSync(join(tmpdir(), 'tickstream-desktop-bench-'));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function listening(port) {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise((resolve) => {
+      const socket = new Socket();
+      socket.once('connect', () => { socket.destroy(); resolve(true); });
+      socket.once('error', () => resolve(false));
+      socket.connect(port, '127.0.0.1');
+    });
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+/** A tauri-driver whose app sessions get `env`; returns a session factory and a stop function. */
+async function driverWith(env) {
+  const port = await freePort();
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TICKSTREAM_')));
+  const driver = spawn(driverBin, ['--port', String(port), '--native-port', String(await freePort())], {
+    env: { ...inherited, TICKSTREAM_LOG: 'warn', ...env },
+    stdio: 'ignore',
+  });
+  await listening(port);
+  return {
+    session: () => new Builder().usingServer(`http://127.0.0.1:${port}/`).withCapabilities({ browserName: 'wry', 'tauri:options': { application: app } }).build(),
+    stop: () => driver.kill('SIGTERM'),
+  };
+}
+
+/** The app's process and its descendants (the WebKit web and network processes). */
+function appTree() {
+  const procs = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map((pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
+      return { pid: Number(pid), ppid: Number(fields[1]), cmd, utime: Number(fields[11]), stime: Number(fields[12]) };
+    } catch {
+      return null;
+    }
+  }).filter(Boolean);
+  const roots = procs.filter((p) => p.cmd === app);
+  const tree = [...roots];
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const p of procs) {
+      if (!tree.includes(p) && tree.some((t) => t.pid === p.ppid)) { tree.push(p); grew = true; }
+    }
+  }
+  return tree;
+}
+
+function pssMiB(tree) {
+  let kb = 0;
+  for (const p of tree) {
+    try {
+      const m = readFileSync(`/proc/${p.pid}/smaps_rollup`, 'utf8').match(/^Pss:\s+(\d+) kB/m);
+      if (m) kb += Number(m[1]);
+    } catch { /* gone */ }
+  }
+  return kb / 1024;
+}
+
+/** Cores used by the app's processes over `ms`. */
+async function cpuCores(ms) {
+  const ticks = () => appTree().reduce((sum, p) => sum + p.utime + p.stime, 0);
+  const before = ticks();
+  await sleep(ms);
+  return (ticks() - before) / 100 / (ms / 1000);
+}
+
+/** Milliseconds from the session request (the app's launch) to the first tick on screen. */
+async function launchToFirstTick(session) {
+  const started = Date.now();
+  const driver = await session();
+  for (;;) {
+    const at = await driver.executeScript("const m = performance.getEntriesByName('first-tick')[0]; return m ? performance.timeOrigin + m.startTime : null");
+    if (at) return { driver, ms: Math.round(at - started) };
+    await sleep(20);
+  }
+}
+
+/** Ticks applied per second in the web view and frames per second, over `ms`. */
+async function delivery(driver, ms) {
+  await driver.executeScript('window.__frames = 0; const f = () => { window.__frames++; requestAnimationFrame(f); }; requestAnimationFrame(f);');
+  const ticks = async () => Number(await driver.executeScript('return document.body.dataset.ticks ?? 0'));
+  const before = await ticks();
+  await sleep(ms);
+  const after = await ticks();
+  const frames = await driver.executeScript('return window.__frames');
+  return { ticksPerSecond: Math.round(((after - before) * 1000) / ms), fps: Math.round((frames * 1000) / ms) };
+}
+
+function universe(n) {
+  const path = join(home, `universe-${n}.toml`);
+  writeFileSync(path, Array.from({ length: n }, (_, i) => `[[sim.symbols]]\nsymbol = "S${String(i).padStart(3, '0')}"\nprice = ${20 + i}\n`).join('\n'));
+  return path;
+}
+
+const results = {};
+if (bundles) {
+  const deb = readdirSync(join(bundles, 'deb')).find((f) => f.endsWith('.deb'));
+  results.installer_deb_bytes = statSync(join(bundles, 'deb', deb)).size;
+}
+
+// Launch, cold (first run: a day of history is backfilled) then warm; idle memory.
+{
+  const { session, stop } = await driverWith({ TICKSTREAM_DATA_DIR: join(home, 'a'), TICKSTREAM_CONFIG_DIR: join(home, 'a-config') });
+  const cold = await launchToFirstTick(session);
+  results.launch_to_first_tick_cold_ms = cold.ms;
+  await cold.driver.quit();
+  await sleep(1_000);
+  const warm = await launchToFirstTick(session);
+  results.launch_to_first_tick_warm_ms = warm.ms;
+  await sleep(60_000);
+  results.idle_pss_mib_after_60s = Math.round(pssMiB(appTree()));
+  results.idle_processes = appTree().map((p) => p.cmd.split('/').pop());
+  results.idle_cpu_cores_default_1000_ticks_per_s = Number((await cpuCores(10_000)).toFixed(3));
+  await warm.driver.quit();
+  stop();
+}
+
+// 200 symbols at 10 updates/s each.
+{
+  const { session, stop } = await driverWith({
+    TICKSTREAM_DATA_DIR: join(home, 'b'), TICKSTREAM_CONFIG_DIR: join(home, 'b-config'),
+    TICKSTREAM_CONFIG: universe(200), TICKSTREAM_RATE: '2000', TICKSTREAM_BACKFILL: '0s',
+  });
+  const { driver } = await launchToFirstTick(session);
+  await sleep(5_000);
+  const [cores, seen] = await Promise.all([cpuCores(20_000), delivery(driver, 20_000)]);
+  results.streaming_200_symbols_10hz = { cpu_cores: Number(cores.toFixed(3)), ticks_per_second_in_webview: seen.ticksPerSecond, fps: seen.fps };
+  await driver.quit();
+  stop();
+}
+
+// The IPC path at full speed: how many ticks a second reach the web view.
+{
+  const { session, stop } = await driverWith({
+    TICKSTREAM_DATA_DIR: join(home, 'c'), TICKSTREAM_CONFIG_DIR: join(home, 'c-config'),
+    TICKSTREAM_RATE: '150000', TICKSTREAM_BACKFILL: '0s',
+  });
+  const { driver } = await launchToFirstTick(session);
+  await sleep(3_000);
+  const seen = await delivery(driver, 10_000);
+  results.ipc = { offered_ticks_per_second: 150_000, delivered_ticks_per_second: seen.ticksPerSecond, fps: seen.fps };
+  await driver.quit();
+  stop();
+}
+
+results.targets = { installer_deb_bytes: 10_000_000, launch_to_first_tick_warm_ms: 1_500, idle_pss_mib_after_60s: 150, ipc_delivered_ticks_per_second: 100_000, fps: 55 };
+writeFileSync(out, JSON.stringify(results, null, 2));
+console.log(JSON.stringify(results, null, 2));
+rmSync(home, { recursive: true, force: true });
