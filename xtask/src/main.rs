@@ -506,7 +506,10 @@ fn bench(root: &Path) -> Result<()> {
         .args(["--auto-servernum", "--server-args=-screen 0 1440x900x24"])
         .args(["node", "bench.mjs"])
         .current_dir(&desktop)
-        .env("DESKTOP_APP_BIN", target_dir(root).join("release/tickstream"))
+        .env(
+            "DESKTOP_APP_BIN",
+            target_dir(root).join("release/tickstream"),
+        )
         .env("BUNDLE_DIR", &bundles)
         .env("TAURI_DRIVER", ensure_tauri_driver()?)
         .env("BENCH_OUT", out.join("desktop.json")))?;
