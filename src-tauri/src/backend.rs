@@ -91,7 +91,15 @@ pub const REMOTE_API_KEY: &str = "remote:api_key";
 /// desktop honours: seed, rate, backfill.
 fn engine_config() -> Result<Config, String> {
     let file = std::env::var_os("TICKSTREAM_CONFIG").map(std::path::PathBuf::from);
-    Config::load(file.as_deref(), &env_overrides()).map_err(|e| format!("{e:#}"))
+    let mut config =
+        Config::load(file.as_deref(), &env_overrides()).map_err(|e| format!("{e:#}"))?;
+    if file.is_none() {
+        // A desktop keeps a shorter replay window in memory than a server:
+        // about a minute at the default rate, 32 MiB at most.
+        config.log.retention_records = 8_192;
+        config.log.retention_bytes = 4 << 20;
+    }
+    Ok(config)
 }
 
 /// Overrides from `TICKSTREAM_*` variables.

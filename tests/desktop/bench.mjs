@@ -145,7 +145,7 @@ if (bundles) {
   results.launch_to_first_tick_warm_ms = warm.ms;
   await sleep(60_000);
   results.idle_pss_mib_after_60s = Math.round(pssMiB(appTree()));
-  results.idle_processes = appTree().map((p) => p.cmd.split('/').pop());
+  results.idle_pss_mib_by_process = Object.fromEntries(appTree().map((p) => [p.cmd.split('/').pop(), Math.round(pssMiB([p]))]));
   results.idle_cpu_cores_default_1000_ticks_per_s = Number((await cpuCores(10_000)).toFixed(3));
   await warm.driver.quit();
   stop();
