@@ -4,7 +4,7 @@
 // Tansu broker with a producer), each after a wrong address that must show
 // its error and leave the app usable.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -162,11 +162,19 @@ test('switches to a remote tickstreamd, after a wrong address that is refused wi
     await driver.wait(async () => (await text(driver, '#status')).includes(`127.0.0.1:${port}`), 20_000);
     await showsLiveTicksOf(driver, ['ZZRA', 'ZZRB', 'ZZRC']);
     await screenshot(driver, 'desktop-remote');
-    // Back to offline for the next test.
-    await switchTo(driver, 'offline', {});
-    await driver.wait(async () => (await text(driver, '#status')).includes('Offline simulation'), 20_000);
   } finally {
     await driver.quit();
+  }
+  // The mode is remembered: the next launch starts where this one left.
+  const again = await launch();
+  try {
+    assert.match(await text(again, '#status'), new RegExp(`127\\.0\\.0\\.1:${port}`));
+    await showsLiveTicksOf(again, ['ZZRA', 'ZZRB', 'ZZRC']);
+    // Back to offline for the next test.
+    await switchTo(again, 'offline', {});
+    await again.wait(async () => (await text(again, '#status')).includes('Offline simulation'), 20_000);
+  } finally {
+    await again.quit();
   }
 });
 
@@ -182,8 +190,20 @@ test('switches to a Kafka cluster with a producer, after an unreachable broker i
     assert.match(await waitForError(driver), new RegExp(`cannot reach Kafka at 127\\.0\\.0\\.1:${dead}`));
     await screenshot(driver, 'desktop-kafka-error');
     await driver.findElement(By.css('#settings-cancel')).click();
-    await switchTo(driver, 'kafka', { brokers: `127.0.0.1:${port}` });
-    await driver.wait(async () => (await text(driver, '#status')).includes(`Kafka 127.0.0.1:${port}`), 30_000);
+    // A password goes to the keychain (or stays in memory, said so), never to the settings file.
+    await switchTo(driver, 'kafka', { brokers: `127.0.0.1:${port}`, password: 'hunter2-secret' });
+    await driver.wait(async () => {
+      const status = await text(driver, '#status');
+      const message = await text(driver, '#settings-error');
+      if (message.includes('kept for this run only')) {
+        await driver.findElement(By.css('#settings-cancel')).click();
+        return false;
+      }
+      return status.includes(`Kafka 127.0.0.1:${port}`);
+    }, 30_000);
+    const saved = readFileSync(join(home, 'config', 'settings.json'), 'utf8');
+    assert.match(saved, new RegExp(`"brokers": "127\\.0\\.0\\.1:${port}"`));
+    assert.doesNotMatch(saved, /hunter2/);
     await showsLiveTicksOf(driver, ['KAFA', 'KAFB']);
     await screenshot(driver, 'desktop-kafka');
   } finally {

@@ -65,6 +65,7 @@ export class SettingsDialog {
     field('api_key').placeholder = view.secrets_set.includes('remote:api_key') ? 'saved in the keychain' : 'none';
     this.form.querySelector('#settings-data-dir')!.textContent = view.data_dir;
     this.error.textContent = '';
+    delete this.error.dataset.state;
     this.showFields();
     this.dialog.showModal();
   }
@@ -103,7 +104,15 @@ export class SettingsDialog {
     this.error.textContent = 'Connecting…';
     try {
       const switched = await invoke<Switched>('set_mode', { mode, secrets });
-      if (switched.warnings.length > 0) alert(switched.warnings.join('\n'));
+      if (switched.warnings.length > 0) {
+        // Say it before the page starts afresh; the user moves on.
+        this.error.textContent = `Connected to ${switched.mode}. ${switched.warnings.join(' ')}`;
+        this.error.dataset.state = 'warning';
+        const cancel = this.form.querySelector<HTMLButtonElement>('#settings-cancel')!;
+        cancel.textContent = 'Continue';
+        cancel.addEventListener('click', () => window.location.reload(), { once: true });
+        return;
+      }
       // Everything on screen belongs to the old source: start afresh.
       window.location.reload();
     } catch (error) {
