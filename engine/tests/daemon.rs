@@ -680,3 +680,77 @@ async fn a_second_daemon_on_the_same_data_dir_is_refused() {
     let r = reqwest::get(first.url("/readyz")).await.unwrap();
     assert_eq!(r.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indicators_are_computed_from_the_stored_candles() {
+    let daemon = Daemon::start(&["--rate", "2000", "--backfill", "2h"]);
+    daemon.wait_ready().await;
+    let base = daemon.url("");
+    let get = |path: String| {
+        let url = format!("{base}{path}");
+        async move {
+            let response = reqwest::get(url).await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    // Closed one-minute candles only (the open one moves while we compare).
+    let to = chrono::Utc::now() - chrono::Duration::minutes(2);
+    let to = tickstream::model::timestamp::to_string(&to);
+    let (_, candles) = get(format!(
+        "/api/v1/candles?symbol=AAPL&interval=1m&limit=100&to={to}"
+    ))
+    .await;
+    let closes: Vec<f64> = candles
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["close"].as_f64().unwrap())
+        .collect();
+    assert!(closes.len() >= 60, "{} candles", closes.len());
+    let (status, sma) = get(format!(
+        "/api/v1/indicators?symbol=AAPL&interval=1m&indicator=sma&period=5&limit=10&to={to}"
+    ))
+    .await;
+    assert_eq!(status, 200, "{sma}");
+    let points = sma["points"].as_array().unwrap();
+    assert_eq!(points.len(), 10);
+    // The last point is the mean of the last five closes.
+    let expected = closes[closes.len() - 5..].iter().sum::<f64>() / 5.0;
+    let got = points[9]["value"].as_f64().unwrap();
+    assert!((got - expected).abs() < 1e-9, "{got} vs {expected}");
+    assert_eq!(
+        points[9]["start"],
+        candles.as_array().unwrap().last().unwrap()["start"]
+    );
+    let (_, bands) = get(format!(
+        "/api/v1/indicators?symbol=AAPL&interval=1m&indicator=bollinger&period=20&k=2&limit=3&to={to}"
+    ))
+    .await;
+    let last = &bands["points"].as_array().unwrap()[2];
+    let (upper, middle, lower) = (
+        last["upper"].as_f64().unwrap(),
+        last["middle"].as_f64().unwrap(),
+        last["lower"].as_f64().unwrap(),
+    );
+    assert!(lower < middle && middle < upper && ((upper - middle) - (middle - lower)).abs() < 1e-9);
+    let (_, rsi) = get(format!(
+        "/api/v1/indicators?symbol=AAPL&interval=1m&indicator=rsi&limit=5&to={to}"
+    ))
+    .await;
+    for p in rsi["points"].as_array().unwrap() {
+        assert!((0.0..=100.0).contains(&p["value"].as_f64().unwrap()), "{p}");
+    }
+    for (query, needle) in [
+        ("indicator=sma&period=1", "period"),
+        ("indicator=bollinger&k=0", "k:"),
+        ("indicator=macd", "macd"),
+        ("indicator=sma&period=x", "period"),
+        ("period=5", "indicator is required"),
+    ] {
+        let (status, body) = get(format!("/api/v1/indicators?symbol=AAPL&{query}")).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(needle), "{query}: {message}");
+    }
+}

@@ -1,8 +1,10 @@
-//! Analytics over the tick stream: candles (OHLCV + VWAP) and per-symbol
-//! quotes (last price, session change, range, volume).
+//! Analytics over the tick stream: candles (OHLCV + VWAP), indicators over
+//! candles, and per-symbol quotes (last price, session change, range, volume).
 
 mod candles;
+mod indicators;
 mod quotes;
 
 pub use candles::{CandleBook, CandleBuilder, CandleUpdate};
+pub use indicators::{Indicator, Lines, bollinger, ema, rsi, session_vwap, sma};
 pub use quotes::Quotes;

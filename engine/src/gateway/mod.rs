@@ -129,6 +129,7 @@ pub fn router(state: Arc<GatewayState>, ui_dir: Option<&Path>) -> Router {
         .route("/api/v1/symbols", get(rest::symbols))
         .route("/api/v1/ticks", get(rest::ticks))
         .route("/api/v1/candles", get(rest::candles))
+        .route("/api/v1/indicators", get(rest::indicators))
         .route("/api/{*rest}", get(rest::not_found))
         .layer(CompressionLayer::new());
     let data = Router::new()

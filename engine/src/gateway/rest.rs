@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::GatewayState;
 use crate::{
+    analytics::Indicator,
     model::{Interval, Quote, Symbol, Tick, timestamp},
     store::{Range, StoreError},
 };
@@ -180,6 +181,57 @@ impl Params {
         Ok(Range { from, to, limit })
     }
 
+    fn number<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, ApiError> {
+        self.raw.get(name).map_or(Ok(default), |text| {
+            text.parse().map_err(|_| {
+                ApiError::bad(
+                    "invalid_parameter",
+                    format!("{name}: {text:?} is not a number"),
+                )
+            })
+        })
+    }
+
+    fn indicator(&self) -> Result<Indicator, ApiError> {
+        let name = self.raw.get("indicator").ok_or_else(|| {
+            ApiError::bad(
+                "missing_parameter",
+                "indicator is required: sma, ema, bollinger, rsi or vwap",
+            )
+        })?;
+        let indicator = match name.as_str() {
+            "sma" => Indicator::Sma {
+                period: self.number("period", 20)?,
+            },
+            "ema" => Indicator::Ema {
+                period: self.number("period", 20)?,
+            },
+            "bollinger" => Indicator::Bollinger {
+                period: self.number("period", 20)?,
+                k: self.number("k", 2.0)?,
+            },
+            "rsi" => Indicator::Rsi {
+                period: self.number("period", 14)?,
+            },
+            "vwap" => Indicator::Vwap,
+            other => {
+                return Err(ApiError::bad(
+                    "invalid_parameter",
+                    format!(
+                        "indicator: unknown {other:?}: expected sma, ema, bollinger, rsi or vwap"
+                    ),
+                ));
+            }
+        };
+        match indicator.problem() {
+            Some((field, message)) => Err(ApiError::bad(
+                "invalid_parameter",
+                format!("{field}: {message}"),
+            )),
+            None => Ok(indicator),
+        }
+    }
+
     fn interval(&self) -> Result<Interval, ApiError> {
         self.raw.get("interval").map_or(Ok(Interval::M1), |text| {
             text.parse()
@@ -241,11 +293,90 @@ pub async fn candles(
     Ok(([(POSITIONS_HEADER, positions)], Json(candles)).into_response())
 }
 
+/// `GET /api/v1/indicators?symbol=&interval=&indicator=&period=&k=&from=&to=&limit=`:
+/// an indicator over the symbol's candles, one point per candle, oldest
+/// first: `{"start": …, "value": …}` (`middle`, `upper`, `lower` for
+/// Bollinger bands). Candles before the range warm the indicator up, so
+/// every point returned is settled.
+///
+/// # Errors
+/// 400 for a missing or malformed parameter (named), 404 for an unknown symbol.
+pub async fn indicators(
+    State(state): State<Arc<GatewayState>>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<IndicatorReply>, ApiError> {
+    let params = Params::new(
+        query?.0,
+        &[
+            "symbol",
+            "interval",
+            "indicator",
+            "period",
+            "k",
+            "from",
+            "to",
+            "limit",
+        ],
+    )?;
+    let symbol = params.symbol(&state)?;
+    let interval = params.interval()?;
+    let range = params.range()?;
+    let indicator = params.indicator()?;
+    let warm_up = match indicator {
+        // From the start of the UTC day (at most 10 000 candles back).
+        Indicator::Vwap => (86_400 / interval.seconds()).clamp(1, 10_000) as usize,
+        other => other.warm_up(),
+    };
+    let query = Range {
+        from: range
+            .from
+            .map(|f| f - chrono::Duration::seconds(interval.seconds() * warm_up as i64)),
+        to: range.to,
+        limit: range.limit + warm_up,
+    };
+    let (from, limit) = (range.from, range.limit);
+    let candle_symbol = symbol.clone();
+    let candles = state
+        .with_store(move |store| store.candles(&candle_symbol, interval, query))
+        .await?;
+    let lines = indicator.compute(&candles);
+    let mut points: Vec<serde_json::Map<String, serde_json::Value>> = candles
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| from.is_none_or(|f| c.start >= f))
+        .filter_map(|(i, c)| {
+            let mut point = serde_json::Map::new();
+            point.insert("start".into(), timestamp::to_string(&c.start).into());
+            for (name, values) in &lines.lines {
+                point.insert((*name).into(), values[i]?.into());
+            }
+            Some(point)
+        })
+        .collect();
+    let excess = points.len().saturating_sub(limit);
+    points.drain(..excess);
+    Ok(Json(IndicatorReply {
+        symbol,
+        interval,
+        indicator,
+        points,
+    }))
+}
+
+/// The answer of `GET /api/v1/indicators`.
+#[derive(Serialize)]
+pub struct IndicatorReply {
+    symbol: Symbol,
+    interval: Interval,
+    indicator: Indicator,
+    points: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
 /// Any other path under `/api/`.
 pub async fn not_found() -> ApiError {
     ApiError::not_found(
         "not_found",
-        "no such endpoint; see /api/v1/symbols, /api/v1/ticks, /api/v1/candles",
+        "no such endpoint; see /api/v1/symbols, /api/v1/ticks, /api/v1/candles, /api/v1/indicators, /api/v1/scenarios",
     )
 }
 
