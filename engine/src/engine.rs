@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
+    alerts::Alerts,
     analytics::Quotes,
     backfill,
     config::Config,
@@ -25,7 +26,7 @@ use crate::{
     metrics::{Health, Metrics},
     model::{EncodedTick, EventKind, EventLevel, Interval, MarketEvent, Symbol, SystemMetric},
     sim::{self, Shard, SimHandle, Simulator},
-    store::{Store, StoreError, StoreWriter},
+    store::{RuleStore, Store, StoreError, StoreWriter},
 };
 
 /// Why the engine could not start.
@@ -182,6 +183,7 @@ impl Engine {
                 ),
                 gateway_stage.token.clone(),
                 handle,
+                Some(local.alerts),
             ));
             let ui_dir = config.gateway.ui_dir.clone().or_else(find_ui_dir);
             if ui_dir.is_none() {
@@ -272,6 +274,8 @@ struct Local {
     /// The simulator, when the role simulates: continuing the stored
     /// prices, its history backfilled.
     simulator: Option<Simulator>,
+    /// The alert rules, evaluated on the live ticks.
+    alerts: Arc<Alerts>,
 }
 
 impl Local {
@@ -384,6 +388,17 @@ impl Local {
             quotes.clone(),
             sinks.token.clone(),
         ));
+        let alerts = Arc::new(
+            RuleStore::open(&database)
+                .and_then(Alerts::load)
+                .map_err(store_error)?,
+        );
+        sinks.tasks.spawn(follow_alerts(
+            Reader::new(log.ticks.clone(), Start::Latest),
+            alerts.clone(),
+            log.events.clone(),
+            sinks.token.clone(),
+        ));
         Ok(Self {
             lock,
             log,
@@ -392,6 +407,7 @@ impl Local {
             database,
             stored,
             simulator,
+            alerts,
         })
     }
 }
@@ -425,6 +441,7 @@ fn spawn_simulator(
         ),
         timestamp: simulator.now(),
         scenario: None,
+        alert: None,
     };
     let (handle, control) = sim::control();
     let run = SimulatorRun {
@@ -628,6 +645,32 @@ fn spawn_gateway(listener: Option<TcpListener>, router: axum::Router, stage: &St
             tracing::error!(%error, "gateway stopped");
         }
     });
+}
+
+/// Evaluates the alert rules on every new tick; firings become market events.
+async fn follow_alerts(
+    mut reader: Reader<Arc<EncodedTick>>,
+    alerts: Arc<Alerts>,
+    events: Arc<Topic<Arc<MarketEvent>>>,
+    token: CancellationToken,
+) {
+    let mut fired = Vec::new();
+    loop {
+        let mut batch = Vec::new();
+        reader.read_with(4_096, |_, _| {}, |_, _, record| batch.push(record.clone()));
+        if !batch.is_empty() {
+            alerts.apply(batch.iter().map(|r| r.tick()), &mut fired);
+            for event in fired.drain(..) {
+                tracing::info!(message = %event.message, "alert fired");
+                events.append(Arc::new(event));
+            }
+            continue;
+        }
+        tokio::select! {
+            () = token.cancelled() => return,
+            () = reader.wait() => {}
+        }
+    }
 }
 
 /// Keeps the quote book current from the tick topic.

@@ -11,7 +11,8 @@
 //! - [`kafka`]: the Kafka producer and source (the distributed log).
 //! - [`log`]: the in-process partitioned log (the local broker): topics,
 //!   partitions, offsets, retention, replay.
-//! - [`analytics`]: candles and last prices, computed from the log.
+//! - [`analytics`]: candles, indicators and last prices, computed from the log.
+//! - [`alerts`]: alert rules evaluated on the tick stream.
 //! - [`store`]: SQLite persistence of ticks and closed candles.
 //! - [`backfill`]: simulated history written to the store at start.
 //! - [`gateway`]: HTTP: WebSocket streaming, REST, metrics, health, the UI.
@@ -26,6 +27,7 @@
 /// This engine's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+pub mod alerts;
 pub mod analytics;
 pub mod backfill;
 pub mod config;

@@ -248,3 +248,131 @@ async fn accelerated_time_runs_the_market_clock_faster() {
         "{rate} ticks per market second"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_rules_are_managed_over_rest_and_fire_as_market_events() {
+    let daemon = Daemon::start(&["--rate", "2000"]);
+    daemon.wait_ready().await;
+    let http = reqwest::Client::new();
+    let send = |method: reqwest::Method, path: &str, body: Option<&str>| {
+        let mut request = http.request(method, daemon.url(path));
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_owned());
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap();
+            (
+                status,
+                serde_json::from_str::<Value>(&body).unwrap_or(Value::Null),
+            )
+        }
+    };
+    use reqwest::Method;
+    for (body, status, needle) in [
+        (
+            r#"{"symbol":"AAPL","condition":{"kind":"percent_move","percent":0,"window":"1m"}}"#,
+            400,
+            "condition.percent",
+        ),
+        (
+            r#"{"symbol":"AAPL","condition":{"kind":"volume_spike","factor":3,"lookback":1}}"#,
+            400,
+            "condition.lookback",
+        ),
+        (
+            r#"{"symbol":"AAPL","condition":{"kind":"price_cross","level":-1}}"#,
+            400,
+            "condition.level",
+        ),
+        (
+            r#"{"symbol":"AAPL","condition":{"kind":"telepathy"}}"#,
+            400,
+            "telepathy",
+        ),
+        (
+            r#"{"symbol":"ZZZZ","condition":{"kind":"price_cross","level":10}}"#,
+            404,
+            "ZZZZ",
+        ),
+        ("{", 400, "invalid alert rule"),
+    ] {
+        let (got, reply) = send(Method::POST, "/api/v1/alerts", Some(body)).await;
+        assert_eq!(got, status, "{body}: {reply}");
+        let message = reply["error"]["message"].as_str().unwrap();
+        assert!(message.contains(needle), "{body}: {message}");
+    }
+
+    let (status, rule) = send(
+        Method::POST,
+        "/api/v1/alerts",
+        Some(r#"{"symbol":"MSFT","condition":{"kind":"percent_move","percent":2,"window":"1m"}}"#),
+    )
+    .await;
+    assert_eq!(status, 201, "{rule}");
+    let id = rule["id"].as_u64().unwrap();
+    assert_eq!(
+        (rule["enabled"].as_bool(), rule["cooldown"].as_str()),
+        (Some(true), Some("1m"))
+    );
+
+    let mut client = Client::connect(&daemon.ws_url()).await;
+    client
+        .send(json!({"op":"subscribe","symbols":["MSFT"]}))
+        .await;
+    client.recv_type("subscribed").await;
+    let (status, _) = send(
+        Method::POST,
+        "/api/v1/scenarios",
+        Some(r#"{"kind":"flash_crash","symbol":"MSFT","depth":0.05,"fall":"2s","recovery":"2s"}"#),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let alert = next_event(&mut client, "alert").await;
+    assert_eq!(
+        (alert["alert"].as_u64(), alert["symbol"].as_str()),
+        (Some(id), Some("MSFT"))
+    );
+    let message = alert["message"].as_str().unwrap();
+    assert!(
+        message.contains("MSFT moves 2% within 1m") && message.contains("down"),
+        "{message}"
+    );
+
+    let (status, list) = send(Method::GET, "/api/v1/alerts", None).await;
+    assert_eq!((status, list.as_array().unwrap().len()), (200, 1));
+    let (status, replaced) = send(
+        Method::PUT,
+        &format!("/api/v1/alerts/{id}"),
+        Some(r#"{"name":"MSFT drop","symbol":"MSFT","condition":{"kind":"price_cross","level":400,"direction":"below"},"enabled":false}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{replaced}");
+    let (_, read) = send(Method::GET, &format!("/api/v1/alerts/{id}"), None).await;
+    assert_eq!(
+        (read["name"].as_str(), read["enabled"].as_bool()),
+        (Some("MSFT drop"), Some(false))
+    );
+    assert_eq!(
+        send(Method::DELETE, &format!("/api/v1/alerts/{id}"), None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        send(Method::GET, &format!("/api/v1/alerts/{id}"), None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        send(Method::DELETE, &format!("/api/v1/alerts/{id}"), None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(send(Method::GET, "/api/v1/alerts/x", None).await.0, 400);
+}

@@ -2,6 +2,7 @@
 //! Prometheus text at `/metrics`, `/healthz`, `/readyz`, and the dashboard
 //! at `/`. The only module that knows HTTP.
 
+mod alerts;
 mod rest;
 mod scenarios;
 mod session;
@@ -34,6 +35,7 @@ pub use rest::{ApiError, POSITIONS_HEADER};
 pub use session::{Outgoing, Session};
 
 use crate::{
+    alerts::Alerts,
     analytics::Quotes,
     log::Log,
     metrics::{Health, Metrics},
@@ -64,6 +66,8 @@ pub struct GatewayState {
     pub shutdown: CancellationToken,
     /// The running simulator, if this process simulates.
     pub simulator: Option<SimHandle>,
+    /// The alert rules, where this process evaluates them.
+    pub alerts: Option<Arc<Alerts>>,
     /// Idle read connections.
     readers: Mutex<Vec<StoreReader>>,
 }
@@ -81,6 +85,7 @@ impl GatewayState {
         limits: (usize, usize),
         shutdown: CancellationToken,
         simulator: Option<SimHandle>,
+        alerts: Option<Arc<Alerts>>,
     ) -> Self {
         Self {
             log,
@@ -93,6 +98,7 @@ impl GatewayState {
             max_symbols_per_client: limits.1,
             shutdown,
             simulator,
+            alerts,
             readers: Mutex::new(Vec::new()),
         }
     }
@@ -130,6 +136,7 @@ pub fn router(state: Arc<GatewayState>, ui_dir: Option<&Path>) -> Router {
         .route("/api/v1/ticks", get(rest::ticks))
         .route("/api/v1/candles", get(rest::candles))
         .route("/api/v1/indicators", get(rest::indicators))
+        .merge(alerts::routes())
         .route("/api/{*rest}", get(rest::not_found))
         .layer(CompressionLayer::new());
     let data = Router::new()

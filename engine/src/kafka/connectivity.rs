@@ -77,6 +77,7 @@ impl Connectivity {
                 message,
                 timestamp: Utc::now(),
                 scenario: None,
+                alert: None,
             }));
         }
     }

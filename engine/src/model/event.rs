@@ -69,6 +69,10 @@ pub struct MarketEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub scenario: Option<u64>,
+    /// The alert rule that fired, for `alert` events (see `/api/v1/alerts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub alert: Option<u64>,
 }
 
 /// One sample of the `system_metrics` topic: a producer's or bridge's health.

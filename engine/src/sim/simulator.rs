@@ -494,6 +494,7 @@ impl Simulator {
             message,
             timestamp: self.at(self.now),
             scenario,
+            alert: None,
         }));
     }
 

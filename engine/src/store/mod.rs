@@ -5,6 +5,7 @@
 //! transaction survives a crash of the process (not of the machine's power),
 //! and a crash mid-transaction leaves the database as of the last commit.
 
+mod rules;
 mod schema;
 mod writer;
 
@@ -13,6 +14,7 @@ use std::{collections::HashMap, path::Path, sync::Arc};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+pub use rules::RuleStore;
 pub use schema::latest_version;
 pub use writer::{StoreWriter, WriterSettings};
 
@@ -60,7 +62,7 @@ impl Batch {
     }
 }
 
-fn configure(conn: &Connection) -> Result<(), StoreError> {
+pub(crate) fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;

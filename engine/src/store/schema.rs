@@ -44,6 +44,12 @@ const MIGRATIONS: &[&str] = &[
         next_offset INTEGER NOT NULL,
         PRIMARY KEY (topic, log_partition)
     ) STRICT, WITHOUT ROWID;",
+    // 2: alert rules, as their JSON.
+    "CREATE TABLE alert_rules (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        rule TEXT NOT NULL,
+        updated INTEGER NOT NULL        -- Unix microseconds, UTC
+    ) STRICT;",
 ];
 
 /// Brings the database to the latest schema, each migration in its own
