@@ -29,4 +29,8 @@ timestamp: string,
 /**
  * The simulator scenario that caused it, if any (see `/api/v1/scenarios`).
  */
-scenario?: number, };
+scenario?: number, 
+/**
+ * The alert rule that fired, for `alert` events (see `/api/v1/alerts`).
+ */
+alert?: number, };
