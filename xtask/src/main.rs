@@ -40,7 +40,8 @@ enum Task {
     /// Run every test: Rust unit and integration tests, then the browser tests
     /// (installs Chromium through apt when it is missing).
     Test,
-    /// Check formatting, lints and the UI's types.
+    /// Check formatting, lints, that the generated TypeScript bindings are
+    /// committed, and the UI's types.
     Lint,
     /// Run the benchmarks; JSON results go to target/bench/.
     Bench,
@@ -150,6 +151,26 @@ fn lint(root: &Path) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    // The TypeScript bindings are generated from the Rust types: regenerate
+    // them and fail when that changed what is committed.
+    run(cargo().args([
+        "test",
+        "--package",
+        "tickstream-engine",
+        "--lib",
+        "--quiet",
+        "export_bindings",
+    ]))?;
+    let changes = Command::new("git")
+        .args(["status", "--porcelain", "--", "ui/src/generated"])
+        .output()
+        .context("cannot run git")?;
+    if !changes.stdout.is_empty() {
+        bail!(
+            "ui/src/generated is stale; commit the regenerated bindings:\n{}",
+            String::from_utf8_lossy(&changes.stdout)
+        );
+    }
     npm_install(&root.join("ui"))?;
     run(npm()
         .args(["run", "typecheck"])
