@@ -107,6 +107,22 @@ test('the chart shows candles and moves', async () => {
   await page.close();
 });
 
+test('indicators from the engine overlay the chart, RSI in its own pane', async () => {
+  const { page, errors } = await openDashboard();
+  await page.locator('#chart[data-bars]').waitFor({ timeout: 10_000 });
+  await page.click('button:has-text("1m")');
+  for (const label of ['SMA 20', 'BB 20·2', 'RSI 14']) await page.click(`#indicators button:has-text("${label}")`);
+  for (const id of ['sma', 'bollinger', 'rsi']) {
+    await page.waitForFunction((id) => Number(document.querySelector('#indicators').dataset[`${id}Points`]) > 10, id, { timeout: 10_000 });
+  }
+  assert.equal(await page.getAttribute('#indicators button[data-indicator="rsi"]', 'aria-pressed'), 'true');
+  await page.screenshot({ path: join(artifacts, 'indicators.png') });
+  await page.click('#indicators button:has-text("RSI 14")');
+  assert.equal(await page.getAttribute('#indicators', 'data-active'), 'sma bollinger');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('a scenario injected from the dashboard shows in the market events', async () => {
   const { page, errors } = await openDashboard();
   await page.locator('#scenario-symbol option[value="AAPL"]').waitFor({ state: 'attached', timeout: 10_000 });

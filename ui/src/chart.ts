@@ -8,6 +8,8 @@ import {
   type HistogramData,
   type IChartApi,
   type ISeriesApi,
+  type LineData,
+  LineSeries,
   type UTCTimestamp,
 } from 'lightweight-charts';
 import { type Bar, foldTicks } from './bars';
@@ -56,6 +58,26 @@ export class ChartView {
       this.volume.update(this.volumeData(bar));
       this.last = bar;
     }
+  }
+
+  /** A line for an indicator: pane 0 is the price pane, 1 a pane below. */
+  addLine(color: string, pane = 0): ISeriesApi<'Line'> {
+    return this.chart.addSeries(LineSeries, { color, lineWidth: 1, priceLineVisible: false, lastValueVisible: false }, pane);
+  }
+
+  /** Sets a line's points. */
+  setLine(series: ISeriesApi<'Line'>, points: { time: number; value: number }[]): void {
+    series.setData(points.map((p) => ({ time: p.time as UTCTimestamp, value: p.value }) satisfies LineData));
+  }
+
+  /** Takes a line off the chart. */
+  removeLine(series: ISeriesApi<'Line'>): void {
+    this.chart.removeSeries(series);
+  }
+
+  /** Start (Unix seconds) of the newest bar, if any. */
+  lastBarTime(): number | null {
+    return this.last?.time ?? null;
   }
 
   /** Bars on the chart (for tests and the crosshair legend). */

@@ -5,6 +5,7 @@ import { type Bar, barFromCandle, INTERVALS } from './bars';
 import { Cards } from './cards';
 import { ChartView } from './chart';
 import { formatPrice } from './format';
+import { IndicatorBar } from './indicators';
 import type { Candle } from './generated/Candle';
 import type { Interval } from './generated/Interval';
 import type { Quote } from './generated/Quote';
@@ -27,6 +28,9 @@ const themeButton = $<HTMLButtonElement>('theme-toggle');
 let theme: Theme = initialTheme();
 applyTheme(theme, themeButton);
 const chart = new ChartView(chartEl);
+const indicators = new IndicatorBar($('indicators'), chart, transport);
+/** The newest bar's start: when it changes, a bar closed and indicators move. */
+let lastBar: number | null = null;
 const cards = new Cards($('cards'), (symbol) => void select(symbol));
 const scenarios = new ScenarioPanel($('market-control'), transport);
 if (inDesktopApp()) {
@@ -92,6 +96,8 @@ async function select(symbol: string): Promise<void> {
   chart.load(bars, interval, included);
   chart.applyTicks(held ?? []);
   held = null;
+  lastBar = chart.lastBarTime();
+  void indicators.show(symbol, interval);
   chartEl.dataset.bars = String(chart.barCount());
 }
 
@@ -144,6 +150,10 @@ function flush(): void {
   }
   chartEl.dataset.bars = String(chart.barCount());
   if (mine.length > 0) chartEl.dataset.lastPrice = String(mine.at(-1)!.price);
+  if (!held && chart.lastBarTime() !== lastBar) {
+    lastBar = chart.lastBarTime();
+    void indicators.refresh();
+  }
 }
 
 transport.subscribe(['*'], (msg) => {
