@@ -280,11 +280,7 @@ impl Remote {
             format!("cannot reach {}: {reason}", self.url)
         })?;
         let status = response.status().as_u16();
-        let positions = response
-            .headers()
-            .get(POSITIONS_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let positions = positions(response.headers());
         let body = response
             .json()
             .await
@@ -321,6 +317,14 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
+/// The `tickstream-positions` header of an answer, local or remote.
+fn positions(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(POSITIONS_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
 /// Calls the engine's gateway in-process.
 async fn in_process(
     engine: &Engine,
@@ -341,11 +345,7 @@ async fn in_process(
         .await
         .map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
-    let positions = response
-        .headers()
-        .get(POSITIONS_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let positions = positions(response.headers());
     let bytes = response
         .into_body()
         .collect()

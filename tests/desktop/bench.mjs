@@ -6,10 +6,10 @@
 // to BENCH_OUT. Run by `cargo xtask bench`.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Builder } from 'selenium-webdriver';
+import { cleanEnv, freePort, listening } from './harness.mjs';
 
 const app = process.env.DESKTOP_APP_BIN;
 const bundles = process.env.BUNDLE_DIR;
@@ -19,36 +19,11 @@ if (!app) throw new Error('DESKTOP_APP_BIN must name the (release) app binary');
 const home = mkdtempSync(join(tmpdir(), 'tickstream-desktop-bench-'));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function freePort() {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function listening(port) {
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise((resolve) => {
-      const socket = new Socket();
-      socket.once('connect', () => { socket.destroy(); resolve(true); });
-      socket.once('error', () => resolve(false));
-      socket.connect(port, '127.0.0.1');
-    });
-    if (ok) return;
-    await sleep(100);
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
-
 /** A tauri-driver whose app sessions get `env`; returns a session factory and a stop function. */
 async function driverWith(env) {
   const port = await freePort();
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TICKSTREAM_')));
   const driver = spawn(driverBin, ['--port', String(port), '--native-port', String(await freePort())], {
-    env: { ...inherited, TICKSTREAM_LOG: 'warn', ...env },
+    env: { ...cleanEnv(), TICKSTREAM_LOG: 'warn', ...env },
     stdio: 'ignore',
   });
   await listening(port);

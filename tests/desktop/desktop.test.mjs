@@ -5,12 +5,12 @@
 // its error and leave the app usable.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Builder, By, until } from 'selenium-webdriver';
+import { cleanEnv, freePort, listening } from './harness.mjs';
 
 const app = process.env.DESKTOP_APP_BIN;
 const daemonBin = process.env.TICKSTREAMD_BIN;
@@ -23,39 +23,10 @@ const home = mkdtempSync(join(tmpdir(), 'tickstream-desktop-'));
 const children = [];
 let driverPort;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 function start(bin, args, env = {}) {
-  // tickstreamd refuses TICKSTREAM_* variables it does not know: pass only ours.
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TICKSTREAM_')));
-  const child = spawn(bin, args, { env: { ...inherited, TICKSTREAM_LOG: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(bin, args, { env: { ...cleanEnv(), TICKSTREAM_LOG: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   return child;
-}
-
-/** Resolves once something accepts connections on `port`. */
-async function listening(port, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const socket = new Socket();
-      socket.once('connect', () => { socket.destroy(); resolve(true); });
-      socket.once('error', () => resolve(false));
-      socket.connect(port, '127.0.0.1');
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on ${port}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** A config whose universe tells its ticks apart from the app's own simulation. */
