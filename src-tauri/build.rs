@@ -4,7 +4,7 @@ fn main() {
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
         tauri_build::AppManifest::new().commands(&[
             "request",
-            "post",
+            "send",
             "stream_open",
             "stream_send",
             "stream_close",

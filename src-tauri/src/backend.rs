@@ -222,28 +222,30 @@ impl Backend {
         }
     }
 
-    /// `POST /api/v1/{path}` with a JSON body.
+    /// `POST`, `PUT` or `DELETE /api/v1/{path}`, with a JSON body when given.
     ///
     /// # Errors
     /// Only when the request could not be made; HTTP errors are replies.
-    pub async fn post(&self, path: &str, body: &serde_json::Value) -> Result<Reply, String> {
-        let bytes = serde_json::to_vec(body).expect("JSON values serialize");
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Reply, String> {
+        let bytes = body.map(|b| serde_json::to_vec(b).expect("JSON values serialize"));
         match self {
             Self::Local { engine, .. } => {
-                in_process(
-                    engine,
-                    Method::POST,
-                    &api_uri(path, &BTreeMap::new()),
-                    Some(bytes),
-                )
-                .await
+                in_process(engine, method, &api_uri(path, &BTreeMap::new()), bytes).await
             }
             Self::Remote(remote) => {
-                let request = remote
+                let mut request = remote
                     .client
-                    .post(format!("{}/api/v1/{path}", remote.url))
-                    .header(header::CONTENT_TYPE, "application/json")
-                    .body(bytes);
+                    .request(method, format!("{}/api/v1/{path}", remote.url));
+                if let Some(bytes) = bytes {
+                    request = request
+                        .header(header::CONTENT_TYPE, "application/json")
+                        .body(bytes);
+                }
                 remote.send(request).await
             }
         }
@@ -281,10 +283,16 @@ impl Remote {
         })?;
         let status = response.status().as_u16();
         let positions = positions(response.headers());
-        let body = response
-            .json()
+        let bytes = response
+            .bytes()
             .await
-            .map_err(|e| format!("{} answered {status} without JSON: {e}", self.url))?;
+            .map_err(|e| format!("{} answered {status} but the body failed: {e}", self.url))?;
+        let body = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .map_err(|e| format!("{} answered {status} without JSON: {e}", self.url))?
+        };
         Ok(Reply {
             status,
             body,

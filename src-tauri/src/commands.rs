@@ -58,15 +58,26 @@ pub async fn request(
         .await
 }
 
-/// `POST /api/v1/{path}` with a JSON body on the current source.
+/// `POST`, `PUT` (with a JSON body) or `DELETE /api/v1/{path}` on the current source.
 #[tauri::command]
-pub async fn post(
+pub async fn send(
     state: State<'_, AppState>,
+    method: String,
     path: String,
-    body: serde_json::Value,
+    body: Option<serde_json::Value>,
 ) -> Result<Reply, String> {
+    let method = match method.as_str() {
+        "POST" => axum::http::Method::POST,
+        "PUT" => axum::http::Method::PUT,
+        "DELETE" => axum::http::Method::DELETE,
+        other => return Err(format!("method {other} is not allowed")),
+    };
     let backend = ready(&state).await?;
-    backend.as_ref().expect("ready").post(&path, &body).await
+    backend
+        .as_ref()
+        .expect("ready")
+        .send(method, &path, body.as_ref())
+        .await
 }
 
 /// Opens a live stream delivering to `channel`; returns its id for

@@ -65,7 +65,7 @@ pub fn run() {
         .plugin(tauri_plugin_notification::init())
         .invoke_handler(tauri::generate_handler![
             commands::request,
-            commands::post,
+            commands::send,
             commands::stream_open,
             commands::stream_send,
             commands::stream_close,

@@ -147,6 +147,35 @@ test('a scenario injected from the dashboard shows in the market events', async 
   await page.close();
 });
 
+test('alert rules are set from the dashboard and fire into the events list', async () => {
+  const { page, errors } = await openDashboard();
+  await page.locator('#alert-symbol option[value="NVDA"]').waitFor({ state: 'attached', timeout: 10_000 });
+  // A level just above the last price: the next rise crosses it.
+  const price = Number(await page.textContent('.card[data-symbol="NVDA"] .card-price'));
+  await page.selectOption('#alert-symbol', 'NVDA');
+  await page.selectOption('#alert-kind', 'price_cross');
+  await page.fill('input[name="alert-level"]', String((price + 0.005).toFixed(3)));
+  await page.click('#alerts button[type="submit"]');
+  await page.locator('#alert-result[data-state]').waitFor({ timeout: 5_000 });
+  assert.equal(await page.getAttribute('#alert-result', 'data-state'), 'ok', await page.textContent('#alert-result'));
+  await page.locator('.alert-rule').first().waitFor({ timeout: 5_000 });
+  const fired = page.locator('.event[data-kind="alert"]');
+  await fired.first().waitFor({ timeout: 30_000 });
+  assert.match(await fired.first().textContent(), /Alert: NVDA crosses/);
+  // A refused rule says which field is wrong.
+  await page.selectOption('#alert-kind', 'percent_move');
+  await page.fill('input[name="alert-percent"]', '0');
+  await page.click('#alerts button[type="submit"]');
+  await page.locator('#alert-result[data-state="error"]').waitFor({ timeout: 5_000 });
+  assert.match(await page.textContent('#alert-result'), /condition\.percent/);
+  // Delete: the list empties.
+  await page.click('.alert-rule button:has-text("Delete")');
+  await page.locator('#alert-rules .empty').waitFor({ timeout: 5_000 });
+  await page.screenshot({ path: join(artifacts, 'alerts.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('the theme toggles between dark and light', async () => {
   const { page } = await openDashboard('dark');
   const theme = () => page.evaluate(() => document.documentElement.dataset.theme);

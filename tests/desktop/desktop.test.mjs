@@ -111,6 +111,11 @@ test('opens in offline mode and shows ticks changing within seconds', async () =
     await driver.wait(async () => JSON.stringify(await cardPrices(driver)) !== JSON.stringify(before), 5_000);
     await driver.wait(async () => Number(await driver.executeScript("return document.querySelector('#chart').dataset.bars")) > 0, 10_000);
     await screenshot(driver, 'desktop-offline');
+    // Writes go over IPC too: an alert rule added, listed and deleted.
+    await driver.findElement(By.css('#alerts button[type="submit"]')).click();
+    await driver.wait(async () => (await text(driver, '#alert-rules')).includes('AAPL crosses 100'), 10_000);
+    await driver.findElement(By.css('.alert-rule button')).click();
+    await driver.wait(async () => (await text(driver, '#alert-rules')).includes('No alert rules yet'), 10_000);
   } finally {
     await driver.quit();
   }

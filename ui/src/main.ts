@@ -10,6 +10,7 @@ import type { Candle } from './generated/Candle';
 import type { Interval } from './generated/Interval';
 import type { Quote } from './generated/Quote';
 import type { Tick } from './generated/Tick';
+import { AlertPanel } from './alerts';
 import { ScenarioPanel } from './scenarios';
 import { applyTheme, initialTheme, saveTheme, type Theme } from './theme';
 import { createTransport, inDesktopApp, type Positions, RequestError } from './transport';
@@ -33,6 +34,7 @@ const indicators = new IndicatorBar($('indicators'), chart, transport);
 let lastBar: number | null = null;
 const cards = new Cards($('cards'), (symbol) => void select(symbol));
 const scenarios = new ScenarioPanel($('market-control'), transport);
+const alerts = new AlertPanel($('alerts'), transport);
 if (inDesktopApp()) {
   // Loaded on demand: the browser build never needs it.
   const { SettingsDialog } = await import('./settings');
@@ -183,6 +185,8 @@ try {
   for (const q of list) if (!quotes.has(q.symbol)) quotes.set(q.symbol, q);
   cards.update(list);
   scenarios.setSymbols(list.map((q) => q.symbol));
+  alerts.setSymbols(list.map((q) => q.symbol));
+  void alerts.refresh();
   const wanted = new URLSearchParams(window.location.search).get('symbol');
   const first = list.find((q) => q.symbol === wanted) ?? list[0];
   if (first) await select(first.symbol);

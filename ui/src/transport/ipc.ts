@@ -26,19 +26,23 @@ export class IpcTransport implements Transport {
   }
 
   async post<T>(path: string, body: unknown): Promise<T> {
-    return answer(await call<RawReply>('post', { path, body })) as T;
+    return answer(await call<RawReply>('send', { method: 'POST', path, body })) as T;
+  }
+
+  async send<T>(method: 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    return answer(await call<RawReply>('send', { method, path, body: body ?? null })) as T;
   }
 
   subscribe(symbols: string[], onMessage: (msg: ServerMsg) => void): () => void {
     const listener = { symbols, onMessage };
     this.listeners.add(listener);
     if (!this.stream) this.open();
-    else void this.send({ op: 'subscribe', symbols });
+    else void this.sendFrame({ op: 'subscribe', symbols });
     return () => {
       this.listeners.delete(listener);
       const still = new Set(this.symbols());
       const gone = symbols.filter((s) => !still.has(s));
-      if (gone.length > 0) void this.send({ op: 'unsubscribe', symbols: gone });
+      if (gone.length > 0) void this.sendFrame({ op: 'unsubscribe', symbols: gone });
     };
   }
 
@@ -63,7 +67,7 @@ export class IpcTransport implements Transport {
         if (delivery.state === 'live') {
           // (Re)subscribe, continuing where the stream was.
           const resume = Object.keys(this.positions).length > 0 ? { ...this.positions } : undefined;
-          void this.send({ op: 'subscribe', symbols: this.symbols(), ...(resume ? { resume } : {}) });
+          void this.sendFrame({ op: 'subscribe', symbols: this.symbols(), ...(resume ? { resume } : {}) });
           this.setState('live', delivery.detail);
         } else {
           this.setState('reconnecting', delivery.detail);
@@ -71,7 +75,7 @@ export class IpcTransport implements Transport {
         return;
       }
       for (const msg of delivery.frames) {
-        if (track(this.positions, msg)) void this.send({ op: 'subscribe', symbols: this.symbols() });
+        if (track(this.positions, msg)) void this.sendFrame({ op: 'subscribe', symbols: this.symbols() });
         for (const listener of this.listeners) listener.onMessage(msg);
       }
     };
@@ -84,7 +88,7 @@ export class IpcTransport implements Transport {
     });
   }
 
-  private async send(msg: ClientMsg): Promise<void> {
+  private async sendFrame(msg: ClientMsg): Promise<void> {
     if (!this.stream) return;
     const id = await this.stream;
     await invoke('stream_send', { id, text: JSON.stringify(msg) });

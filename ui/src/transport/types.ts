@@ -29,6 +29,8 @@ export interface Transport {
   request<T>(path: string, params?: Record<string, string | number>): Promise<Reply<T>>;
   /** POST a JSON body to a REST resource under /api/v1; resolves to the answer's body. */
   post<T>(path: string, body: unknown): Promise<T>;
+  /** PUT (with a JSON body) or DELETE a REST resource under /api/v1; resolves to the answer's body (null when empty). */
+  send<T>(method: 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T>;
   /** Streams frames for `symbols` ('*' = all); returns a function that unsubscribes. */
   subscribe(symbols: string[], onMessage: (msg: ServerMsg) => void): () => void;
   /** Reports connection changes; returns a function that stops reporting. */

@@ -32,10 +32,17 @@ export class WsTransport implements Transport {
   }
 
   async post<T>(path: string, body: unknown): Promise<T> {
+    return this.call<T>('POST', path, body);
+  }
+
+  async send<T>(method: 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    return this.call<T>(method, path, body);
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const response = await fetch(new URL(`api/v1/${path}`, this.base), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
+      method,
+      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
     });
     return (await answer(response)) as T;
   }
@@ -44,12 +51,12 @@ export class WsTransport implements Transport {
     const listener = { symbols, onMessage };
     this.listeners.add(listener);
     if (!this.socket) this.connect();
-    else if (this.socket.readyState === WebSocket.OPEN) this.send({ op: 'subscribe', symbols });
+    else if (this.socket.readyState === WebSocket.OPEN) this.sendFrame({ op: 'subscribe', symbols });
     return () => {
       this.listeners.delete(listener);
       const still = new Set(this.symbols());
       const gone = symbols.filter((s) => !still.has(s));
-      if (gone.length > 0 && this.socket?.readyState === WebSocket.OPEN) this.send({ op: 'unsubscribe', symbols: gone });
+      if (gone.length > 0 && this.socket?.readyState === WebSocket.OPEN) this.sendFrame({ op: 'unsubscribe', symbols: gone });
     };
   }
 
@@ -77,7 +84,7 @@ export class WsTransport implements Transport {
       this.backoff = 250;
       this.lastFrameAt = Date.now();
       const resume = Object.keys(this.positions).length > 0 ? { ...this.positions } : undefined;
-      this.send({ op: 'subscribe', symbols: this.symbols(), ...(resume ? { resume } : {}) });
+      this.sendFrame({ op: 'subscribe', symbols: this.symbols(), ...(resume ? { resume } : {}) });
       this.setState('live', `Live from ${url.host}`);
       this.timer = setInterval(() => this.heartbeat(), PING_EVERY_MS / 3);
     };
@@ -85,7 +92,7 @@ export class WsTransport implements Transport {
       this.lastFrameAt = Date.now();
       const msg = JSON.parse(String(event.data)) as ServerMsg;
       // The server's log is not the one these positions came from (e.g. its data was reset): start afresh.
-      if (track(this.positions, msg)) this.send({ op: 'subscribe', symbols: this.symbols() });
+      if (track(this.positions, msg)) this.sendFrame({ op: 'subscribe', symbols: this.symbols() });
       for (const listener of this.listeners) listener.onMessage(msg);
     };
     socket.onclose = (event) => {
@@ -106,10 +113,10 @@ export class WsTransport implements Transport {
       this.socket?.close(4000, 'no data from the server');
       return;
     }
-    this.send({ op: 'ping' });
+    this.sendFrame({ op: 'ping' });
   }
 
-  private send(msg: ClientMsg): void {
+  private sendFrame(msg: ClientMsg): void {
     this.socket?.send(JSON.stringify(msg));
   }
 }
