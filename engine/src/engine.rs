@@ -11,7 +11,7 @@ use std::{
 };
 
 use chrono::Utc;
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
@@ -26,7 +26,7 @@ use crate::{
     metrics::{Health, Metrics},
     model::{EncodedTick, EventKind, EventLevel, Interval, MarketEvent, Symbol, SystemMetric},
     sim::{self, Shard, SimHandle, Simulator},
-    store::{RuleStore, Store, StoreError, StoreWriter},
+    store::{RuleStore, Store, StoreError, StoreWriter, WorkspaceStore},
 };
 
 /// Why the engine could not start.
@@ -144,6 +144,9 @@ impl Engine {
         let metrics = Arc::new(Metrics::new());
         let health = Arc::new(Health::default());
         let (sources, gateway_stage, sinks) = (Stage::new(), Stage::new(), Stage::new());
+        sinks
+            .tasks
+            .spawn(metrics.clone().sample_every_second(sinks.token.clone()));
         if role == Role::Bridge {
             // A bridge may start before any producer: it creates the topics too.
             let (config, health, token) = (config.clone(), health.clone(), sources.token.clone());
@@ -184,6 +187,7 @@ impl Engine {
                 gateway_stage.token.clone(),
                 handle,
                 Some(local.alerts),
+                Some(local.workspace),
             ));
             let ui_dir = config.gateway.ui_dir.clone().or_else(find_ui_dir);
             if ui_dir.is_none() {
@@ -276,6 +280,8 @@ struct Local {
     simulator: Option<Simulator>,
     /// The alert rules, evaluated on the live ticks.
     alerts: Arc<Alerts>,
+    /// Watchlists and portfolios.
+    workspace: Arc<Mutex<WorkspaceStore>>,
 }
 
 impl Local {
@@ -393,6 +399,9 @@ impl Local {
                 .and_then(Alerts::load)
                 .map_err(store_error)?,
         );
+        let workspace = Arc::new(Mutex::new(
+            WorkspaceStore::open(&database).map_err(store_error)?,
+        ));
         sinks.tasks.spawn(follow_alerts(
             Reader::new(log.ticks.clone(), Start::Latest),
             alerts.clone(),
@@ -408,6 +417,7 @@ impl Local {
             stored,
             simulator,
             alerts,
+            workspace,
         })
     }
 }

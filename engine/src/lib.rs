@@ -13,6 +13,8 @@
 //!   partitions, offsets, retention, replay.
 //! - [`analytics`]: candles, indicators and last prices, computed from the log.
 //! - [`alerts`]: alert rules evaluated on the tick stream.
+//! - [`workspace`]: watchlists and portfolios users keep, valued at the
+//!   latest quotes.
 //! - [`store`]: SQLite persistence of ticks and closed candles.
 //! - [`backfill`]: simulated history written to the store at start.
 //! - [`gateway`]: HTTP: WebSocket streaming, REST, metrics, health, the UI.
@@ -40,3 +42,4 @@ pub mod model;
 pub mod sim;
 pub mod store;
 pub mod tail;
+pub mod workspace;

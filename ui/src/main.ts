@@ -108,7 +108,7 @@ function applyTick(tick: Tick): void {
   if (!q) {
     quotes.set(tick.symbol, {
       symbol: tick.symbol, price: tick.price, bid: tick.bid, ask: tick.ask, open: tick.price, high: tick.price,
-      low: tick.price, change: 0, change_percent: 0, volume: tick.volume, trades: 1, timestamp: tick.timestamp,
+      low: tick.price, change: 0, change_percent: 0, vwap: tick.price, volume: tick.volume, trades: 1, timestamp: tick.timestamp,
     });
     return;
   }
@@ -117,6 +117,7 @@ function applyTick(tick: Tick): void {
   q.ask = tick.ask;
   q.high = Math.max(q.high, tick.price);
   q.low = Math.min(q.low, tick.price);
+  if (q.volume + tick.volume > 0) q.vwap = (q.vwap * q.volume + tick.price * tick.volume) / (q.volume + tick.volume);
   q.volume += tick.volume;
   q.trades += 1;
   q.timestamp = tick.timestamp;

@@ -12,6 +12,8 @@ use crate::model::{Quote, Symbol, Tick, price_to_units, units_to_price};
 #[derive(Debug, Default)]
 pub struct Quotes {
     by_symbol: HashMap<Symbol, Quote>,
+    /// Σ price × volume of each symbol's session, for its VWAP.
+    turnover: HashMap<Symbol, f64>,
 }
 
 impl Quotes {
@@ -32,6 +34,13 @@ impl Quotes {
                 q.high = q.high.max(tick.price);
                 q.low = q.low.min(tick.price);
                 q.volume += tick.volume;
+                let turnover = self.turnover.entry(tick.symbol.clone()).or_default();
+                *turnover += tick.price * tick.volume as f64;
+                q.vwap = if q.volume == 0 {
+                    tick.price
+                } else {
+                    *turnover / q.volume as f64
+                };
                 q.trades += 1;
                 q.timestamp = q.timestamp.max(tick.timestamp);
                 // In exact units, so the change prints as the grid allows (0.11, not 0.1100000001).
@@ -41,6 +50,8 @@ impl Quotes {
             // First trade of the symbol or of its session; a seeded reference
             // price is replaced too, so open is the first real trade.
             _ => {
+                self.turnover
+                    .insert(tick.symbol.clone(), tick.price * tick.volume as f64);
                 self.by_symbol.insert(
                     tick.symbol.clone(),
                     Quote {
@@ -53,6 +64,7 @@ impl Quotes {
                         low: tick.price,
                         change: 0.0,
                         change_percent: 0.0,
+                        vwap: tick.price,
                         volume: tick.volume,
                         trades: 1,
                         timestamp: tick.timestamp,
@@ -75,6 +87,7 @@ impl Quotes {
             low: price,
             change: 0.0,
             change_percent: 0.0,
+            vwap: price,
             volume: 0,
             trades: 0,
             timestamp,
@@ -133,6 +146,7 @@ mod tests {
             (400.0, 410.0, 396.0, 396.0)
         );
         assert_eq!((m.volume, m.trades), (30, 3));
+        assert!((m.vwap - 402.0).abs() < 1e-9, "{}", m.vwap);
         assert!((m.change_percent - -1.0).abs() < 1e-9);
     }
 

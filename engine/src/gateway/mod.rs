@@ -6,6 +6,7 @@ mod alerts;
 mod rest;
 mod scenarios;
 mod session;
+mod workspace;
 mod ws;
 
 use std::{
@@ -41,7 +42,7 @@ use crate::{
     metrics::{Health, Metrics},
     model::Symbol,
     sim::SimHandle,
-    store::{StoreError, StoreReader},
+    store::{StoreError, StoreReader, WorkspaceStore},
 };
 
 /// Everything request handlers share.
@@ -68,6 +69,8 @@ pub struct GatewayState {
     pub simulator: Option<SimHandle>,
     /// The alert rules, where this process evaluates them.
     pub alerts: Option<Arc<Alerts>>,
+    /// Watchlists and portfolios, where this process keeps a store.
+    pub workspace: Option<Arc<Mutex<WorkspaceStore>>>,
     /// Idle read connections.
     readers: Mutex<Vec<StoreReader>>,
 }
@@ -86,6 +89,7 @@ impl GatewayState {
         shutdown: CancellationToken,
         simulator: Option<SimHandle>,
         alerts: Option<Arc<Alerts>>,
+        workspace: Option<Arc<Mutex<WorkspaceStore>>>,
     ) -> Self {
         Self {
             log,
@@ -99,6 +103,7 @@ impl GatewayState {
             shutdown,
             simulator,
             alerts,
+            workspace,
             readers: Mutex::new(Vec::new()),
         }
     }
@@ -136,7 +141,9 @@ pub fn router(state: Arc<GatewayState>, ui_dir: Option<&Path>) -> Router {
         .route("/api/v1/ticks", get(rest::ticks))
         .route("/api/v1/candles", get(rest::candles))
         .route("/api/v1/indicators", get(rest::indicators))
+        .route("/api/v1/volume", get(rest::volume))
         .merge(alerts::routes())
+        .merge(workspace::routes())
         .route("/api/{*rest}", get(rest::not_found))
         .layer(CompressionLayer::new());
     let data = Router::new()
@@ -164,10 +171,15 @@ pub fn ops_router(
     health: Arc<Health>,
     simulator: Option<SimHandle>,
 ) -> Router {
+    let sampled = metrics.clone();
     let router = scenarios::routes(simulator)
         .route(
             "/metrics",
             get(move || async move { render_metrics(&metrics) }),
+        )
+        .route(
+            "/api/v1/metrics",
+            get(move || async move { Json(sampled.history.samples()) }),
         )
         .route("/healthz", get(healthz))
         .route("/readyz", get(move || async move { readyz(&health) }));

@@ -1,5 +1,5 @@
-//! REST under `/api/v1`: symbols, tick history and candles, with precise
-//! JSON errors for bad parameters.
+//! REST under `/api/v1`: symbols, tick history, candles, indicators and
+//! volume analysis, with precise JSON errors for bad parameters.
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::GatewayState;
 use crate::{
-    analytics::Indicator,
+    analytics::{self, Indicator, VolumeReport},
     model::{Interval, Quote, Symbol, Tick, timestamp},
     store::{Range, StoreError},
 };
@@ -260,6 +260,64 @@ pub async fn ticks(
         .with_store(move |store| store.ticks(&symbol, range))
         .await?;
     Ok(Json(ticks))
+}
+
+/// `GET /api/v1/volume?days=&minutes=&tz=&symbol=`: each symbol's session
+/// volume, share and VWAP deviation, and volume by time of day over the
+/// last `days` (default 5) in `minutes`-long slots (default 30) of time
+/// zone `tz` (default `America/New_York`), for every symbol or `symbol`.
+///
+/// # Errors
+/// 400 for a malformed parameter, 404 for an unknown symbol.
+pub async fn volume(
+    State(state): State<Arc<GatewayState>>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<VolumeReport>, ApiError> {
+    let params = Params::new(query?.0, &["days", "minutes", "tz", "symbol"])?;
+    let symbol = match params.raw.contains_key("symbol") {
+        true => Some(params.symbol(&state)?),
+        false => None,
+    };
+    let days: i64 = params.number("days", 5)?;
+    if !(1..=366).contains(&days) {
+        return Err(ApiError::bad(
+            "invalid_parameter",
+            "days: must be from 1 to 366",
+        ));
+    }
+    let minutes: u32 = params.number("minutes", 30)?;
+    if !(15..=240).contains(&minutes) || !minutes.is_multiple_of(15) {
+        return Err(ApiError::bad(
+            "invalid_parameter",
+            "minutes: must be a multiple of 15 from 15 to 240",
+        ));
+    }
+    let zone = params
+        .raw
+        .get("tz")
+        .map_or("America/New_York", String::as_str);
+    let tz: chrono_tz::Tz = zone.parse().map_err(|_| {
+        ApiError::bad(
+            "invalid_parameter",
+            format!("tz: {zone:?} is not an IANA time zone, e.g. America/New_York"),
+        )
+    })?;
+    let from = Utc::now() - chrono::Duration::days(days);
+    let wanted = symbol.clone();
+    let buckets = state
+        .with_store(move |store| store.volume_by_bucket(wanted.as_ref(), from))
+        .await?;
+    let quotes: Vec<_> = state
+        .quotes
+        .read()
+        .all()
+        .into_iter()
+        .filter(|q| symbol.as_ref().is_none_or(|s| *s == q.symbol))
+        .collect();
+    Ok(Json(VolumeReport {
+        symbols: analytics::by_symbol(&quotes),
+        time_of_day: analytics::by_time_of_day(&buckets, tz, minutes),
+    }))
 }
 
 /// Response header of `candles`: the `stock_ticks` positions the candles

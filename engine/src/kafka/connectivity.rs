@@ -9,8 +9,9 @@ use std::sync::{
 };
 
 use chrono::Utc;
+use prometheus::IntGauge;
 use rdkafka::{
-    ClientContext, consumer::ConsumerContext, error::KafkaError as RdKafkaError,
+    ClientContext, Statistics, consumer::ConsumerContext, error::KafkaError as RdKafkaError,
     types::RDKafkaErrorCode,
 };
 
@@ -26,6 +27,8 @@ pub struct Connectivity {
     health: Arc<Health>,
     events: Option<Arc<Topic<Arc<MarketEvent>>>>,
     connected: AtomicBool,
+    /// Set from librdkafka's statistics: (topic, gauge of its consumer lag).
+    lag: Option<(String, IntGauge)>,
 }
 
 impl Connectivity {
@@ -40,7 +43,15 @@ impl Connectivity {
             health,
             events,
             connected: AtomicBool::new(false),
+            lag: None,
         }
+    }
+
+    /// Reports the consumer lag of `topic` (Σ over its partitions, from
+    /// librdkafka's statistics) into `gauge`.
+    pub fn reporting_lag(mut self, topic: &str, gauge: IntGauge) -> Self {
+        self.lag = Some((topic.to_owned(), gauge));
+        self
     }
 
     /// Traffic got through.
@@ -100,6 +111,22 @@ impl ClientContext for Connectivity {
         tracing::error!(role = self.role, %error, reason, "librdkafka error");
         if is_unreachable(&error) {
             self.down(reason);
+        }
+    }
+
+    fn stats(&self, statistics: Statistics) {
+        let Some((topic, gauge)) = &self.lag else {
+            return;
+        };
+        if let Some(topic) = statistics.topics.get(topic) {
+            // -1 marks a partition whose lag is not known yet.
+            gauge.set(
+                topic
+                    .partitions
+                    .values()
+                    .map(|p| p.consumer_lag.max(0))
+                    .sum(),
+            );
         }
     }
 }

@@ -29,6 +29,8 @@ pub const CONSUMER_DEFAULTS: &[(&str, &str)] = &[
     ("enable.partition.eof", "false"),
     ("auto.offset.reset", "earliest"),
     ("fetch.wait.max.ms", "10"),
+    // Statistics once a second: the consumer lag gauge comes from them.
+    ("statistics.interval.ms", "1000"),
 ];
 
 /// Longest wait between attempts to reach an unreachable cluster.
@@ -56,7 +58,8 @@ impl KafkaSource {
         metrics: Arc<Metrics>,
         health: Arc<Health>,
     ) -> Result<Self, KafkaError> {
-        let link = Connectivity::new("bridge", health, Some(log.events.clone()));
+        let link = Connectivity::new("bridge", health, Some(log.events.clone()))
+            .reporting_lag(log.ticks.name(), metrics.kafka_consumer_lag.clone());
         let consumer =
             client_config(config, "bridge", CONSUMER_DEFAULTS).create_with_context(link)?;
         Ok(Self {

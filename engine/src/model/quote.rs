@@ -33,6 +33,8 @@ pub struct Quote {
     pub change: f64,
     /// `change / open` in percent.
     pub change_percent: f64,
+    /// Volume-weighted average price of the session's trades.
+    pub vwap: f64,
     /// Shares traded in the session.
     pub volume: u64,
     /// Trades in the session.

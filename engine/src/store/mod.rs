@@ -7,6 +7,7 @@
 
 mod rules;
 mod schema;
+mod workspace;
 mod writer;
 
 use std::{collections::HashMap, path::Path, sync::Arc};
@@ -16,6 +17,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 pub use rules::RuleStore;
 pub use schema::latest_version;
+pub use workspace::{Named, WorkspaceStore};
 pub use writer::{StoreWriter, WriterSettings};
 
 use crate::{
@@ -42,6 +44,9 @@ pub enum StoreError {
     /// A stored row holds a value this build cannot read.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// Another item already has this name.
+    #[error("{0}")]
+    Duplicate(String),
 }
 
 /// One transaction's worth of writes.
@@ -414,6 +419,45 @@ impl StoreReader {
         let positions = positions(&snapshot, topic)?;
         snapshot.finish()?;
         Ok((candles, positions))
+    }
+
+    /// Volume per 15-minute bucket since `from`, summed over every symbol
+    /// (or just `symbol`), oldest first: (bucket start, shares).
+    ///
+    /// # Errors
+    /// Returns the SQLite error.
+    pub fn volume_by_bucket(
+        &self,
+        symbol: Option<&Symbol>,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, u64)>, StoreError> {
+        let ids: Vec<i64> = match symbol {
+            Some(symbol) => self.symbol_id(symbol)?.into_iter().collect(),
+            None => self
+                .conn
+                .prepare_cached("SELECT id FROM symbols")?
+                .query_map([], |row| row.get(0))?
+                .collect::<Result<_, _>>()?,
+        };
+        let mut totals = std::collections::BTreeMap::<i64, u64>::new();
+        // One range scan of the primary key per symbol.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT start, volume FROM candles WHERE symbol_id = ?1 AND interval_s = ?2 AND start >= ?3",
+        )?;
+        for id in ids {
+            let rows = stmt.query_map(
+                params![id, Interval::M15.seconds(), from.timestamp_micros()],
+                |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)),
+            )?;
+            for row in rows {
+                let (start, volume) = row?;
+                *totals.entry(start).or_default() += volume.max(0) as u64;
+            }
+        }
+        Ok(totals
+            .into_iter()
+            .filter_map(|(start, volume)| Some((DateTime::from_timestamp_micros(start)?, volume)))
+            .collect())
     }
 
     /// Candles of `symbol` at `interval` whose start lies in `range`, oldest

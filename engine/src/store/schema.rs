@@ -50,6 +50,19 @@ const MIGRATIONS: &[&str] = &[
         rule TEXT NOT NULL,
         updated INTEGER NOT NULL        -- Unix microseconds, UTC
     ) STRICT;",
+    // 3: watchlists and portfolios, as their JSON, unique by name.
+    "CREATE TABLE watchlists (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        body TEXT NOT NULL,
+        updated INTEGER NOT NULL        -- Unix microseconds, UTC
+    ) STRICT;
+    CREATE TABLE portfolios (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        body TEXT NOT NULL,
+        updated INTEGER NOT NULL        -- Unix microseconds, UTC
+    ) STRICT;",
 ];
 
 /// Brings the database to the latest schema, each migration in its own

@@ -36,34 +36,20 @@ impl Daemon {
     /// Like [`Daemon::role`], with extra environment variables.
     pub fn role_with_env(role: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let data_dir = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tickstreamd"));
-        cmd.args([role, "--listen", "127.0.0.1:0"]);
-        if role != "producer" {
-            cmd.arg("--data-dir").arg(data_dir.path());
-        }
-        let mut child = cmd
-            .args(extra)
-            .env("TICKSTREAM_LOG", "warn")
-            // No history unless a test asks (--backfill): fast starts.
-            .env("TICKSTREAM_BACKFILL", "0s")
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("tickstreamd starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let line = lines.next().expect("tickstreamd prints its URL").unwrap();
-        let addr = line
-            .split("http://")
-            .nth(1)
-            .and_then(|rest| rest.split('/').next())
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        let (child, addr) = spawn(role, extra, env, data_dir.path());
         Self {
             child,
             addr,
             data_dir,
         }
+    }
+
+    /// Stops this `tickstreamd run` and starts another on the same data
+    /// directory (on a new port) with `extra` arguments.
+    pub fn restart(&mut self, extra: &[&str]) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        (self.child, self.addr) = spawn("run", extra, &[], self.data_dir.path());
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -121,6 +107,40 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts `tickstreamd ROLE` on 127.0.0.1:0 with its data in `data_dir`
+/// and waits until it prints its address.
+fn spawn(
+    role: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+    data_dir: &std::path::Path,
+) -> (Child, SocketAddr) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tickstreamd"));
+    cmd.args([role, "--listen", "127.0.0.1:0"]);
+    if role != "producer" {
+        cmd.arg("--data-dir").arg(data_dir);
+    }
+    let mut child = cmd
+        .args(extra)
+        .env("TICKSTREAM_LOG", "warn")
+        // No history unless a test asks (--backfill): fast starts.
+        .env("TICKSTREAM_BACKFILL", "0s")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("tickstreamd starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next().expect("tickstreamd prints its URL").unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    (child, addr)
 }
 
 /// A WebSocket client.

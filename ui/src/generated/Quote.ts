@@ -41,6 +41,10 @@ change: number,
  */
 change_percent: number, 
 /**
+ * Volume-weighted average price of the session's trades.
+ */
+vwap: number, 
+/**
  * Shares traded in the session.
  */
 volume: number, 

@@ -1,10 +1,16 @@
 //! `Metrics`: the Prometheus registry and every instrument the components
 //! report into, rendered as Prometheus text at `/metrics`.
 
+mod history;
+
+use std::sync::Arc;
+
+pub use history::{MetricsHistory, MetricsSample};
 use prometheus::{
     Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
 };
+use tokio_util::sync::CancellationToken;
 
 /// Latency buckets from 50 µs to 5 s.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -15,6 +21,8 @@ const LATENCY_BUCKETS: &[f64] = &[
 /// Every instrument, registered in one registry. Cheap to share (`Arc`).
 pub struct Metrics {
     registry: Registry,
+    /// Once-a-second samples derived from the instruments.
+    pub history: MetricsHistory,
     /// Ticks produced by the simulator.
     pub ticks_produced: IntCounter,
     /// Ticks written to WebSocket clients.
@@ -55,6 +63,8 @@ pub struct Metrics {
     pub kafka_malformed: IntCounterVec,
     /// Messages received again after a reconnect, skipped.
     pub kafka_duplicates: IntCounter,
+    /// Tick messages in Kafka not yet mirrored (Σ high watermark − position).
+    pub kafka_consumer_lag: IntGauge,
 }
 
 impl Metrics {
@@ -81,11 +91,18 @@ impl Metrics {
                 .expect("unique metric");
             h
         };
-        let ws_clients = IntGauge::new("tickstream_ws_clients", "Connected WebSocket clients.")
-            .expect("valid metric");
-        registry
-            .register(Box::new(ws_clients.clone()))
-            .expect("unique metric");
+        let gauge = |name: &str, help: &str| {
+            let g = IntGauge::new(name, help).expect("valid metric");
+            registry
+                .register(Box::new(g.clone()))
+                .expect("unique metric");
+            g
+        };
+        let ws_clients = gauge("tickstream_ws_clients", "Connected WebSocket clients.");
+        let kafka_consumer_lag = gauge(
+            "tickstream_kafka_consumer_lag",
+            "Tick messages in Kafka not yet mirrored into the local log.",
+        );
         let ws_errors = IntCounterVec::new(
             Opts::new(
                 "tickstream_ws_errors_total",
@@ -126,6 +143,7 @@ impl Metrics {
                 "Messages mirrored from Kafka into the local log.",
             ),
             kafka_malformed,
+            kafka_consumer_lag,
             kafka_duplicates: counter(
                 "tickstream_kafka_duplicates_total",
                 "Kafka messages received again after a reconnect, skipped.",
@@ -178,6 +196,20 @@ impl Metrics {
                 "Ticks older than their symbol's open candle, left out of candles.",
             ),
             registry,
+            history: MetricsHistory::default(),
+        }
+    }
+
+    /// Samples the instruments once a second into [`Metrics::history`]
+    /// until `token` is cancelled.
+    pub async fn sample_every_second(self: Arc<Self>, token: CancellationToken) {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = token.cancelled() => return,
+                _ = every.tick() => self.history.sample(&self, chrono::Utc::now()),
+            }
         }
     }
 
