@@ -11,6 +11,7 @@ fn main() {
             "settings",
             "set_mode",
             "app_info",
+            "export_file",
         ]),
     ))
     .expect("tauri-build");

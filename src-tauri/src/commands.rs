@@ -323,6 +323,32 @@ pub fn app_info(app: AppHandle, state: State<'_, AppState>) -> AppInfo {
     }
 }
 
+/// Writes an export (e.g. the events log as CSV) into the user's Downloads
+/// folder (`TICKSTREAM_EXPORT_DIR` overrides it); returns the file's path.
+/// The name is reduced to letters, digits, `.`, `-` and `_`.
+#[tauri::command]
+pub fn export_file(app: AppHandle, name: String, contents: String) -> Result<String, String> {
+    let safe: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        .collect();
+    let safe = safe.trim_start_matches('.');
+    if safe.is_empty() {
+        return Err(format!("{name:?} is not a usable file name"));
+    }
+    let dir = match std::env::var_os("TICKSTREAM_EXPORT_DIR") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => app
+            .path()
+            .download_dir()
+            .map_err(|e| format!("no Downloads folder: {e}"))?,
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join(safe);
+    std::fs::write(&path, contents).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path.display().to_string())
+}
+
 /// A native notification for alerts and critical market events.
 fn notify(app: &AppHandle, event: &MarketEvent) {
     if event.kind == EventKind::Alert || event.level == EventLevel::Critical {

@@ -72,6 +72,7 @@ pub fn run() {
             commands::settings,
             commands::set_mode,
             commands::app_info,
+            commands::export_file,
         ])
         .setup(|app| {
             let paths = app.path();

@@ -1,75 +1,29 @@
 // The dashboard in real headless Chromium, served by a real tickstreamd.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
-
-const daemonBin = process.env.TICKSTREAMD_BIN;
-const artifacts = process.env.SCREENSHOT_DIR ?? join(import.meta.dirname, '../artifacts');
-assert.ok(daemonBin, 'TICKSTREAMD_BIN must name the tickstreamd binary (cargo xtask test sets it)');
+import { artifacts, cardPrices, Daemon, launchBrowser, openDashboard as open } from './harness.mjs';
 
 let daemon;
-let dataDir;
-let url;
 let browser;
 
-/** Starts tickstreamd (on a free port unless `listen` says); resolves with its dashboard URL. */
-function startDaemon(listen = '127.0.0.1:0') {
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  dataDir = mkdtempSync(join(tmpdir(), 'tickstream-browser-'));
-  daemon = spawn(daemonBin, ['run', '--listen', listen, '--rate', '400', '--backfill', '2h', '--data-dir', dataDir], {
-    env: { ...process.env, TICKSTREAM_LOG: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    daemon.once('exit', (code) => reject(new Error(`tickstreamd exited early (${code})`)));
-    createInterface({ input: daemon.stdout }).once('line', (line) => {
-      const match = line.match(/http:\/\/[^/\s]+\//);
-      if (match) resolve(match[0]);
-      else reject(new Error(`no URL in ${line}`));
-    });
-  });
-}
-
 before(async () => {
-  url = await startDaemon();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run',
-    ],
-  });
-  mkdirSync(artifacts, { recursive: true });
+  daemon = await Daemon.start();
+  browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  daemon?.kill('SIGTERM');
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await daemon?.stop();
 });
 
-async function openDashboard(colorScheme = 'dark') {
-  const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, colorScheme });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(url);
-  await page.locator('#status[data-state="live"]').waitFor({ timeout: 10_000 });
-  return { page, errors };
-}
-
-const cardPrices = (page) =>
-  page.$$eval('.card', (cards) => cards.map((c) => `${c.dataset.symbol}=${c.querySelector('.card-price').textContent}`));
+const openDashboard = (colorScheme = 'dark') => open(browser, daemon.url, { colorScheme });
 
 test('the dashboard loads from the daemon and shows a card per symbol', async () => {
   const { page, errors } = await openDashboard();
   await page.waitForFunction(() => document.querySelectorAll('.card').length === 20, null, { timeout: 10_000 });
   assert.match(await page.locator('#status').textContent(), /Live/);
-  assert.equal(await page.title(), 'Tickstream');
+  assert.match(await page.title(), /^[A-Z.]+ · Tickstream$/);
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -102,7 +56,7 @@ test('the chart shows candles and moves', async () => {
   // Picking another symbol charts it.
   await page.locator('.card[data-symbol="MSFT"]').click();
   await page.waitForFunction(() => document.getElementById('chart-symbol').textContent === 'MSFT');
-  assert.equal(await page.locator('.card[data-symbol="MSFT"]').getAttribute('aria-pressed'), 'true');
+  assert.equal(await page.locator('.card[data-symbol="MSFT"] .card-main').getAttribute('aria-pressed'), 'true');
   await page.screenshot({ path: join(artifacts, 'dashboard-dark.png') });
   await page.close();
 });
@@ -125,21 +79,24 @@ test('indicators from the engine overlay the chart, RSI in its own pane', async 
 
 test('a scenario injected from the dashboard shows in the market events', async () => {
   const { page, errors } = await openDashboard();
+  await page.click('#tab-scenarios');
   await page.locator('#scenario-symbol option[value="AAPL"]').waitFor({ state: 'attached', timeout: 10_000 });
   await page.selectOption('#scenario-kind', 'flash_crash');
   await page.selectOption('#scenario-symbol', 'AAPL');
   await page.fill('input[name="depth"]', '5');
   await page.fill('input[name="fall"]', '10s');
-  await page.click('.scenario-form button[type="submit"]');
+  await page.click('#market-control button[type="submit"]');
   await page.locator('#scenario-result[data-state="ok"]').waitFor({ timeout: 5_000 });
   assert.match(await page.textContent('#scenario-result'), /Scenario \d+ \(flash crash\) active/);
+  await page.click('#tab-events');
   const event = page.locator('.event[data-kind="flash_crash"][data-level="critical"]');
   await event.first().waitFor({ timeout: 5_000 });
   assert.match(await event.first().textContent(), /AAPL flash crash: -5\.0% over 10s/);
   // A refused scenario says why, in the form.
+  await page.click('#tab-scenarios');
   await page.selectOption('#scenario-kind', 'resume');
   await page.selectOption('#scenario-symbol', 'MSFT');
-  await page.click('.scenario-form button[type="submit"]');
+  await page.click('#market-control button[type="submit"]');
   await page.locator('#scenario-result[data-state="error"]').waitFor({ timeout: 5_000 });
   assert.equal(await page.textContent('#scenario-result'), 'MSFT is not halted');
   await page.screenshot({ path: join(artifacts, 'scenarios.png'), fullPage: true });
@@ -149,6 +106,7 @@ test('a scenario injected from the dashboard shows in the market events', async 
 
 test('alert rules are set from the dashboard and fire into the events list', async () => {
   const { page, errors } = await openDashboard();
+  await page.click('#tab-alerts');
   await page.locator('#alert-symbol option[value="NVDA"]').waitFor({ state: 'attached', timeout: 10_000 });
   // A level just above the last price: the next rise crosses it.
   const price = Number(await page.textContent('.card[data-symbol="NVDA"] .card-price'));
@@ -159,10 +117,12 @@ test('alert rules are set from the dashboard and fire into the events list', asy
   await page.locator('#alert-result[data-state]').waitFor({ timeout: 5_000 });
   assert.equal(await page.getAttribute('#alert-result', 'data-state'), 'ok', await page.textContent('#alert-result'));
   await page.locator('.alert-rule').first().waitFor({ timeout: 5_000 });
+  await page.click('#tab-events');
   const fired = page.locator('.event[data-kind="alert"]');
   await fired.first().waitFor({ timeout: 30_000 });
   assert.match(await fired.first().textContent(), /Alert: NVDA crosses/);
   // A refused rule says which field is wrong.
+  await page.click('#tab-alerts');
   await page.selectOption('#alert-kind', 'percent_move');
   await page.fill('input[name="alert-percent"]', '0');
   await page.click('#alerts button[type="submit"]');
@@ -176,16 +136,20 @@ test('alert rules are set from the dashboard and fire into the events list', asy
   await page.close();
 });
 
-test('the theme toggles between dark and light', async () => {
+test('the theme follows the system until dark or light is picked', async () => {
   const { page } = await openDashboard('dark');
   const theme = () => page.evaluate(() => document.documentElement.dataset.theme);
   const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   assert.equal(await theme(), 'dark');
   const darkBackground = await background();
-  await page.locator('#theme-toggle').click();
+  assert.equal(await page.inputValue('#theme'), 'system');
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.waitForFunction(() => document.documentElement.dataset.theme === 'light');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
+  await page.selectOption('#theme', 'light');
   assert.equal(await theme(), 'light');
   assert.notEqual(await background(), darkBackground);
-  assert.equal(await page.locator('#theme-toggle').getAttribute('aria-label'), 'Switch to dark theme');
   await page.waitForTimeout(500);
   await page.screenshot({ path: join(artifacts, 'dashboard-light.png') });
   // The choice is remembered.
@@ -200,13 +164,18 @@ test('the dashboard reconnects when the daemon comes back with fresh data', asyn
   await page.waitForFunction(() => document.querySelectorAll('.card').length === 20);
   // Let the dashboard see offsets far beyond what a fresh daemon has.
   await page.waitForTimeout(2_000);
-  const stopped = new Promise((resolve) => daemon.once('exit', resolve));
-  daemon.kill('SIGTERM');
-  await stopped;
+  await daemon.stop();
   await page.locator('#status[data-state="reconnecting"]').waitFor({ timeout: 10_000 });
-  const host = new URL(url).host;
-  url = await startDaemon(host);
+  // The last data stays on screen, marked as such; the activity log records the change.
+  assert.match(await page.textContent('#offline-banner'), /Disconnected: .*Showing the data received until/);
+  assert.equal(await page.locator('.card').count(), 20);
+  daemon = await Daemon.start({ listen: new URL(daemon.url).host });
   await page.locator('#status[data-state="live"]').waitFor({ timeout: 15_000 });
+  assert.ok(await page.locator('#offline-banner').isHidden());
+  await page.click('#tab-events');
+  await page.selectOption('#events-kind', 'connection');
+  const changes = await page.locator('.event[data-kind="connection"]').allTextContents();
+  assert.ok(changes.some((c) => /Dashboard disconnected/.test(c)) && changes.some((c) => /Dashboard connected/.test(c)), changes.join('\n'));
   // Its old positions are past the new log's end: the dashboard starts afresh and streams again.
   const first = await cardPrices(page);
   await page.waitForFunction(

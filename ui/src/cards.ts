@@ -1,16 +1,21 @@
-// The symbol cards: price, change since the session open, trend and a
-// sparkline per symbol. Only cards whose quote changed are redrawn.
+// The symbol cards: price, change since the session open (colour and
+// arrow), day high/low, volume and a sparkline per symbol. The watchlist
+// decides which cards show and in what order; only cards whose quote
+// changed are redrawn.
 import type { Quote } from './generated/Quote';
 import { formatChange, formatPercent, formatPrice, formatVolume } from './format';
 
 const SPARK_POINTS = 60;
 
 interface Card {
-  root: HTMLButtonElement;
+  root: HTMLElement;
+  main: HTMLButtonElement;
   price: HTMLElement;
   change: HTMLElement;
+  range: HTMLElement;
   volume: HTMLElement;
   spark: SVGPolylineElement;
+  remove: HTMLButtonElement;
   history: number[];
   last: number | null;
 }
@@ -18,13 +23,15 @@ interface Card {
 export class Cards {
   private cards = new Map<string, Card>();
   private selected: string | null = null;
+  private shown: string[] = [];
 
   constructor(
     private readonly container: HTMLElement,
     private readonly onSelect: (symbol: string) => void,
+    private readonly onRemove: (symbol: string) => void,
   ) {}
 
-  /** Draws the given quotes (new symbols get a card, in symbol order). */
+  /** Draws the given quotes (cards are made for every symbol, shown or not). */
   update(quotes: Iterable<Quote>): void {
     for (const quote of quotes) {
       const card = this.cards.get(quote.symbol) ?? this.create(quote.symbol);
@@ -32,38 +39,72 @@ export class Cards {
     }
   }
 
+  /**
+   * Shows exactly `symbols`, in that order. `removeFrom` names the watchlist
+   * they can be removed from (no remove buttons when null).
+   */
+  show(symbols: string[], removeFrom: string | null): void {
+    this.shown = symbols;
+    const nodes: Node[] = [];
+    for (const symbol of symbols) {
+      const card = this.cards.get(symbol) ?? this.create(symbol);
+      card.remove.hidden = removeFrom === null;
+      card.remove.setAttribute('aria-label', `Remove ${symbol} from ${removeFrom ?? ''}`);
+      if (!card.root.isConnected) card.spark.setAttribute('points', sparkline(card.history));
+      nodes.push(card.root);
+    }
+    if (nodes.length === 0) {
+      const empty = document.createElement('p');
+      empty.className = 'empty';
+      empty.textContent = this.cards.size === 0 ? 'Waiting for the first ticks…' : 'No symbols match.';
+      nodes.push(empty);
+    }
+    this.container.replaceChildren(...nodes);
+  }
+
+  /** The symbols shown, in order. */
+  order(): string[] {
+    return this.shown;
+  }
+
   select(symbol: string): void {
     this.selected = symbol;
-    for (const [s, card] of this.cards) card.root.setAttribute('aria-pressed', String(s === symbol));
+    for (const [s, card] of this.cards) card.main.setAttribute('aria-pressed', String(s === symbol));
   }
 
   private create(symbol: string): Card {
-    if (this.cards.size === 0) this.container.replaceChildren();
-    const root = document.createElement('button');
-    root.type = 'button';
+    const root = document.createElement('div');
     root.className = 'card';
     root.dataset.symbol = symbol;
-    root.setAttribute('aria-pressed', String(symbol === this.selected));
     root.innerHTML = `
-      <span class="card-symbol"></span>
-      <span class="card-price" data-testid="price"></span>
-      <span class="card-change"></span>
-      <svg class="card-spark" viewBox="0 0 100 28" preserveAspectRatio="none" aria-hidden="true"><polyline points="" /></svg>
-      <span class="card-volume"></span>`;
+      <button type="button" class="card-main">
+        <span class="card-symbol"></span>
+        <span class="card-price" data-testid="price"></span>
+        <span class="card-change"></span>
+        <svg class="card-spark" viewBox="0 0 100 28" preserveAspectRatio="none" aria-hidden="true"><polyline points="" /></svg>
+        <span class="card-range"></span>
+        <span class="card-volume"></span>
+      </button>
+      <button type="button" class="card-remove" hidden>×</button>`;
     root.querySelector('.card-symbol')!.textContent = symbol;
-    root.addEventListener('click', () => this.onSelect(symbol));
+    const main = root.querySelector<HTMLButtonElement>('.card-main')!;
+    main.setAttribute('aria-pressed', String(symbol === this.selected));
+    main.addEventListener('click', () => this.onSelect(symbol));
+    const remove = root.querySelector<HTMLButtonElement>('.card-remove')!;
+    remove.addEventListener('click', () => this.onRemove(symbol));
     const card: Card = {
       root,
+      main,
       price: root.querySelector('.card-price')!,
       change: root.querySelector('.card-change')!,
+      range: root.querySelector('.card-range')!,
       volume: root.querySelector('.card-volume')!,
       spark: root.querySelector('polyline')!,
+      remove,
       history: [],
       last: null,
     };
     this.cards.set(symbol, card);
-    const after = [...this.cards.keys()].sort().find((s) => s > symbol);
-    this.container.insertBefore(root, after ? this.cards.get(after)!.root : null);
     return card;
   }
 
@@ -73,12 +114,14 @@ export class Cards {
     card.root.dataset.trend = trend;
     card.price.textContent = formatPrice(q.price);
     card.change.textContent = `${arrow} ${formatChange(q.change, q.price)} (${formatPercent(q.change_percent)})`;
+    card.range.textContent = `H ${formatPrice(q.high)} · L ${formatPrice(q.low)}`;
     card.volume.textContent = `Vol ${formatVolume(q.volume)}`;
-    card.root.setAttribute(
+    card.main.setAttribute(
       'aria-label',
-      `${q.symbol} ${formatPrice(q.price)}, ${trend === 'flat' ? 'unchanged' : trend} ${formatPercent(q.change_percent)}`,
+      `${q.symbol} ${formatPrice(q.price)}, ${trend === 'flat' ? 'unchanged' : trend} ${formatPercent(q.change_percent)}, ` +
+        `high ${formatPrice(q.high)}, low ${formatPrice(q.low)}, volume ${formatVolume(q.volume)}`,
     );
-    if (card.last !== null && q.price !== card.last) {
+    if (card.last !== null && q.price !== card.last && card.root.isConnected) {
       card.price.dataset.flash = q.price > card.last ? 'up' : 'down';
       card.price.classList.remove('flash');
       void card.price.offsetWidth; // restart the animation
@@ -87,11 +130,12 @@ export class Cards {
     card.last = q.price;
     card.history.push(q.price);
     if (card.history.length > SPARK_POINTS) card.history.shift();
-    card.spark.setAttribute('points', sparkline(card.history));
+    if (card.root.isConnected) card.spark.setAttribute('points', sparkline(card.history));
   }
 }
 
-function sparkline(values: number[]): string {
+/** SVG polyline points for the last prices, scaled into a 100×28 box. */
+export function sparkline(values: number[]): string {
   if (values.length < 2) return '';
   const min = Math.min(...values);
   const span = Math.max(...values) - min || 1;

@@ -1,5 +1,7 @@
 // The main chart: candlesticks and volume for one symbol, history set once,
-// then live bars through update().
+// then live bars through update(); a crosshair legend; compare mode (a
+// second symbol as a line, both on a % scale); old bars trimmed so memory
+// stays bounded however long it streams.
 import {
   CandlestickSeries,
   type CandlestickData,
@@ -10,13 +12,33 @@ import {
   type ISeriesApi,
   type LineData,
   LineSeries,
+  type MouseEventParams,
+  PriceScaleMode,
+  type Time,
   type UTCTimestamp,
 } from 'lightweight-charts';
 import { type Bar, foldTicks } from './bars';
+import { formatPercent, formatPrice, formatVolume } from './format';
 import type { Interval } from './generated/Interval';
 import type { Tick } from './generated/Tick';
 import { chartColors } from './theme';
 import type { Positions } from './transport';
+
+/** Bars kept per series; beyond `MAX_BARS + TRIM_SLACK` the oldest go. */
+export const MAX_BARS = 5_000;
+const TRIM_SLACK = 500;
+
+/** Keeps the newest `max` items when there are more than `max + slack` (else null: nothing to trim). */
+export function trimmed<T>(items: readonly T[], max = MAX_BARS, slack = TRIM_SLACK): T[] | null {
+  return items.length > max + slack ? items.slice(-max) : null;
+}
+
+interface Compare {
+  symbol: string;
+  series: ISeriesApi<'Line'>;
+  last: Bar | null;
+  first: number | null;
+}
 
 export class ChartView {
   private chart: IChartApi;
@@ -24,10 +46,17 @@ export class ChartView {
   private volume: ISeriesApi<'Histogram'>;
   private last: Bar | null = null;
   private interval: Interval = '1m';
+  private symbol = '';
   /** Ticks below these offsets are already in the history. */
   private included: Positions = {};
+  private compare: Compare | null = null;
+  private upColor = '';
+  private downColor = '';
 
-  constructor(container: HTMLElement) {
+  constructor(
+    container: HTMLElement,
+    private readonly legend: HTMLElement,
+  ) {
     this.chart = createChart(container, {
       autoSize: true,
       timeScale: { timeVisible: true, secondsVisible: true },
@@ -36,27 +65,69 @@ export class ChartView {
     this.candles = this.chart.addSeries(CandlestickSeries, {});
     this.volume = this.chart.addSeries(HistogramSeries, { priceFormat: { type: 'volume' }, priceScaleId: '' });
     this.volume.priceScale().applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
+    this.chart.subscribeCrosshairMove((param) => this.showLegend(param));
     this.applyTheme();
   }
 
   /** Replaces the history, which holds the ticks below `included`. */
-  load(bars: Bar[], interval: Interval, included: Positions | null): void {
+  load(symbol: string, bars: Bar[], interval: Interval, included: Positions | null): void {
+    this.symbol = symbol;
     this.interval = interval;
     this.included = included ?? {};
-    this.candles.setData(bars.map((b) => this.candleData(b)));
-    this.volume.setData(bars.map((b) => this.volumeData(b)));
-    this.last = bars.at(-1) ?? null;
+    const kept = bars.slice(-MAX_BARS);
+    this.candles.setData(kept.map((b) => this.candleData(b)));
+    this.volume.setData(kept.map((b) => this.volumeData(b)));
+    this.last = kept.at(-1) ?? null;
     this.chart.timeScale().scrollToRealTime();
+    this.showLegend();
   }
 
-  /** Folds live ticks of the charted symbol into the newest bars. */
-  applyTicks(ticks: Tick[]): void {
+  /** Folds live ticks of the charted symbol into the newest bars; returns how long the chart updates took (ms). */
+  applyTicks(ticks: Tick[]): number {
     const fresh = ticks.filter((t) => t.partition === undefined || (t.offset ?? 0) >= (this.included[t.partition] ?? 0));
-    if (fresh.length === 0) return;
+    if (fresh.length === 0) return 0;
+    const started = performance.now();
+    let added = false;
     for (const bar of foldTicks(this.last, fresh, this.interval)) {
+      added ||= bar.time !== this.last?.time;
       this.candles.update(this.candleData(bar));
       this.volume.update(this.volumeData(bar));
       this.last = bar;
+    }
+    if (added) this.trim();
+    const took = performance.now() - started;
+    this.showLegend();
+    return took;
+  }
+
+  /** Shows `symbol` beside the charted one as a line, both as % change; null ends compare mode. */
+  setCompare(symbol: string | null, bars: Bar[]): void {
+    if (this.compare) this.chart.removeSeries(this.compare.series);
+    this.compare = null;
+    this.chart.priceScale('right').applyOptions({ mode: symbol ? PriceScaleMode.Percentage : PriceScaleMode.Normal });
+    if (!symbol) {
+      this.showLegend();
+      return;
+    }
+    const series = this.chart.addSeries(LineSeries, { color: '#a78bfa', lineWidth: 2, priceLineVisible: false, title: symbol });
+    const kept = bars.slice(-MAX_BARS);
+    series.setData(kept.map((b) => ({ time: b.time as UTCTimestamp, value: b.close }) satisfies LineData));
+    this.compare = { symbol, series, last: kept.at(-1) ?? null, first: kept[0]?.close ?? null };
+    this.showLegend();
+  }
+
+  /** The compared symbol, if any. */
+  compared(): string | null {
+    return this.compare?.symbol ?? null;
+  }
+
+  /** Folds live ticks of the compared symbol into its line. */
+  applyCompareTicks(ticks: Tick[]): void {
+    const compare = this.compare;
+    if (!compare || ticks.length === 0) return;
+    for (const bar of foldTicks(compare.last, ticks, this.interval)) {
+      compare.series.update({ time: bar.time as UTCTimestamp, value: bar.close });
+      compare.last = bar;
     }
   }
 
@@ -67,7 +138,7 @@ export class ChartView {
 
   /** Sets a line's points. */
   setLine(series: ISeriesApi<'Line'>, points: { time: number; value: number }[]): void {
-    series.setData(points.map((p) => ({ time: p.time as UTCTimestamp, value: p.value }) satisfies LineData));
+    series.setData(points.slice(-MAX_BARS).map((p) => ({ time: p.time as UTCTimestamp, value: p.value }) satisfies LineData));
   }
 
   /** Takes a line off the chart. */
@@ -80,7 +151,7 @@ export class ChartView {
     return this.last?.time ?? null;
   }
 
-  /** Bars on the chart (for tests and the crosshair legend). */
+  /** Bars on the chart (for tests and diagnostics). */
   barCount(): number {
     return this.candles.data().length;
   }
@@ -96,8 +167,46 @@ export class ChartView {
     this.downColor = c.down;
   }
 
-  private upColor = '';
-  private downColor = '';
+  /** Drops the oldest bars once there are too many. */
+  private trim(): void {
+    const candles = trimmed(this.candles.data());
+    if (!candles) return;
+    this.candles.setData(candles as CandlestickData[]);
+    this.volume.setData(this.volume.data().slice(-candles.length) as HistogramData[]);
+  }
+
+  /** The legend: the bar under the crosshair, else the newest. */
+  private showLegend(param?: MouseEventParams<Time>): void {
+    const hovered = param?.time !== undefined ? (param.seriesData.get(this.candles) as CandlestickData | undefined) : undefined;
+    const bar = hovered ?? (this.last ? this.candleData(this.last) : undefined);
+    if (!bar) {
+      this.legend.textContent = '';
+      return;
+    }
+    const volume = hovered
+      ? (param!.seriesData.get(this.volume) as HistogramData | undefined)?.value
+      : this.last?.volume;
+    const change = bar.open === 0 ? 0 : ((bar.close - bar.open) / bar.open) * 100;
+    const time = new Date((bar.time as number) * 1000).toISOString().slice(0, 19).replace('T', ' ');
+    const parts = [
+      `${this.symbol} ${this.interval} ${time} UTC`,
+      `O ${formatPrice(bar.open)}`,
+      `H ${formatPrice(bar.high)}`,
+      `L ${formatPrice(bar.low)}`,
+      `C ${formatPrice(bar.close)}`,
+      `${formatPercent(change)}`,
+      `V ${formatVolume(volume ?? 0)}`,
+    ];
+    if (this.compare) {
+      const point = hovered
+        ? (param!.seriesData.get(this.compare.series) as LineData | undefined)?.value
+        : this.compare.last?.close;
+      if (point !== undefined && this.compare.first) {
+        parts.push(`· ${this.compare.symbol} ${formatPrice(point)} (${formatPercent(((point - this.compare.first) / this.compare.first) * 100)} over the chart)`);
+      }
+    }
+    this.legend.textContent = parts.join('  ');
+  }
 
   private candleData(b: Bar): CandlestickData {
     return { time: b.time as UTCTimestamp, open: b.open, high: b.high, low: b.low, close: b.close };

@@ -1,6 +1,5 @@
 // Market scenarios: a form that injects one into the simulator
-// (POST /api/v1/scenarios) and the market-events list that shows what happened.
-import type { MarketEvent } from './generated/MarketEvent';
+// (POST /api/v1/scenarios); what happens shows in the events log.
 import type { Scenario } from './generated/Scenario';
 import type { ScenarioStatus } from './generated/ScenarioStatus';
 import { RequestError, type Transport } from './transport';
@@ -17,9 +16,6 @@ const FIELDS: Record<Kind, Field[]> = {
   regime_change: ['volatility'],
   sector_rotation: ['from', 'to', 'size', 'duration'],
 };
-
-/** Most events kept on screen. */
-const MAX_EVENTS = 100;
 
 /** The scenario a form's values describe; percentages become fractions. */
 export function scenarioFrom(kind: Kind, values: Partial<Record<Field, string>>): Record<string, unknown> {
@@ -48,7 +44,6 @@ export class ScenarioPanel {
   private readonly kind: HTMLSelectElement;
   private readonly symbol: HTMLSelectElement;
   private readonly result: HTMLElement;
-  private readonly events: HTMLOListElement;
 
   constructor(
     root: HTMLElement,
@@ -58,7 +53,6 @@ export class ScenarioPanel {
     this.kind = root.querySelector('#scenario-kind')!;
     this.symbol = root.querySelector('#scenario-symbol')!;
     this.result = root.querySelector('#scenario-result')!;
-    this.events = root.querySelector('#events')!;
     this.kind.addEventListener('change', () => this.showFields());
     this.form.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -73,26 +67,6 @@ export class ScenarioPanel {
     const options = [new Option('All symbols (market-wide)', ''), ...symbols.map((s) => new Option(s, s))];
     this.symbol.replaceChildren(...options);
     this.symbol.value = symbols.includes(current) ? current : (symbols[0] ?? '');
-  }
-
-  /** Adds a market event at the top of the list. */
-  addEvent(event: MarketEvent): void {
-    this.events.querySelector('.empty')?.remove();
-    const item = document.createElement('li');
-    item.className = 'event';
-    item.dataset.kind = event.kind;
-    item.dataset.level = event.level;
-    const time = document.createElement('time');
-    time.dateTime = event.timestamp;
-    time.textContent = event.timestamp.slice(11, 19);
-    const level = document.createElement('span');
-    level.className = 'event-level';
-    level.textContent = event.level;
-    const message = document.createElement('span');
-    message.textContent = event.message;
-    item.append(time, level, message);
-    this.events.prepend(item);
-    while (this.events.children.length > MAX_EVENTS) this.events.lastElementChild!.remove();
   }
 
   private showFields(): void {
