@@ -38,7 +38,7 @@ test('the watchlist sorts, filters and keeps named lists in the engine', async (
   // Cards show the day's high and low and the change with a sign and an arrow.
   const card = page.locator('.card[data-symbol="AAPL"]');
   assert.match(await card.locator('.card-range').textContent(), /^H [\d,.]+ · L [\d,.]+$/);
-  assert.match(await card.locator('.card-change').textContent(), /^[▲▼■] [+−±]/);
+  assert.match(await card.locator('.card-change').textContent(), /^[▲▼■] (up|down|unchanged) [+−±]/);
 
   await page.selectOption('#watchlist-sort', 'change-desc');
   const percents = await page.$$eval('.card .card-change', (cells) =>
@@ -101,9 +101,11 @@ test('the keyboard finds symbols, switches intervals and walks the watchlist', a
   await page.keyboard.press('Escape');
 
   await page.keyboard.press('2');
-  assert.equal(await page.getAttribute('#intervals button[aria-checked="true"]', 'textContent') ?? await page.textContent('#intervals button[aria-checked="true"]'), '1m');
+  assert.equal(await page.textContent('#intervals button[aria-checked="true"]'), '1m');
+  const order = await cardSymbols(page);
+  const next = order[order.indexOf('MSFT') + 1];
   await page.keyboard.press('j');
-  await page.waitForFunction(() => document.getElementById('chart-symbol').textContent === 'NVDA');
+  await page.waitForFunction((s) => document.getElementById('chart-symbol').textContent === s, next);
   await page.keyboard.press('k');
   await page.waitForFunction(() => document.getElementById('chart-symbol').textContent === 'MSFT');
   await page.keyboard.press('?');
@@ -140,7 +142,7 @@ test('compare mode puts a second symbol on a % scale; the legend follows the cro
 });
 
 test('the tick table keeps 10 000 rows with only the visible ones in the page; pause and filter', async () => {
-  const fast = await Daemon.start({ args: ['--rate', '5000'] });
+  const fast = await Daemon.start({ rate: 5000 });
   try {
     const { page, errors } = await openDashboard(browser, fast.url);
     await page.click('#tab-ticks');
@@ -182,7 +184,7 @@ test('the events log filters by level, type and text and exports what it shows',
   assert.equal((await post('scenarios', { kind: 'halt', symbol: 'TSLA' })).status, 201);
   assert.equal((await post('scenarios', { kind: 'news_shock', symbol: 'META', jump: 0.03 })).status, 201);
   await page.locator('.event[data-kind="halt"]').first().waitFor({ timeout: 10_000 });
-  await page.locator('.event[data-kind="news_shock"]').first().waitFor({ timeout: 10_000 });
+  await page.locator('.event[data-kind="news"]').first().waitFor({ timeout: 10_000 });
   assert.equal((await post('scenarios', { kind: 'resume', symbol: 'TSLA' })).status, 201);
   await page.locator('.event[data-kind="resume"]').first().waitFor({ timeout: 10_000 });
 
@@ -211,7 +213,7 @@ test('the events log filters by level, type and text and exports what it shows',
   const [json] = await Promise.all([page.waitForEvent('download'), page.click('#events-json')]);
   const exported = JSON.parse(readFileSync(await json.path(), 'utf8'));
   const kinds = new Set(exported.map((e) => e.kind));
-  for (const kind of ['halt', 'resume', 'news_shock']) assert.ok(kinds.has(kind), [...kinds].join());
+  for (const kind of ['halt', 'resume', 'news']) assert.ok(kinds.has(kind), [...kinds].join());
   assert.ok(exported.every((e) => e.timestamp && e.level && e.message));
   assert.match(await page.textContent('#events-result'), /Downloaded tickstream-events-.*\.json \(\d+ events\)/);
   await page.screenshot({ path: join(artifacts, 'events-1440.png') });

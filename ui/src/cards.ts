@@ -11,7 +11,9 @@ interface Card {
   root: HTMLElement;
   main: HTMLButtonElement;
   price: HTMLElement;
-  change: HTMLElement;
+  arrow: HTMLElement;
+  trend: HTMLElement;
+  changeText: HTMLElement;
   range: HTMLElement;
   volume: HTMLElement;
   spark: SVGPolylineElement;
@@ -80,7 +82,7 @@ export class Cards {
       <button type="button" class="card-main">
         <span class="card-symbol"></span>
         <span class="card-price" data-testid="price"></span>
-        <span class="card-change"></span>
+        <span class="card-change"><span aria-hidden="true"></span><span class="visually-hidden"></span><span></span></span>
         <svg class="card-spark" viewBox="0 0 100 28" preserveAspectRatio="none" aria-hidden="true"><polyline points="" /></svg>
         <span class="card-range"></span>
         <span class="card-volume"></span>
@@ -96,7 +98,9 @@ export class Cards {
       root,
       main,
       price: root.querySelector('.card-price')!,
-      change: root.querySelector('.card-change')!,
+      arrow: root.querySelector('.card-change')!.children[0] as HTMLElement,
+      trend: root.querySelector('.card-change')!.children[1] as HTMLElement,
+      changeText: root.querySelector('.card-change')!.children[2] as HTMLElement,
       range: root.querySelector('.card-range')!,
       volume: root.querySelector('.card-volume')!,
       spark: root.querySelector('polyline')!,
@@ -113,14 +117,11 @@ export class Cards {
     const arrow = trend === 'up' ? '▲' : trend === 'down' ? '▼' : '■';
     card.root.dataset.trend = trend;
     card.price.textContent = formatPrice(q.price);
-    card.change.textContent = `${arrow} ${formatChange(q.change, q.price)} (${formatPercent(q.change_percent)})`;
+    card.arrow.textContent = arrow;
+    card.trend.textContent = ` ${trend === 'flat' ? 'unchanged' : trend} `;
+    card.changeText.textContent = `${formatChange(q.change, q.price)} (${formatPercent(q.change_percent)})`;
     card.range.textContent = `H ${formatPrice(q.high)} · L ${formatPrice(q.low)}`;
     card.volume.textContent = `Vol ${formatVolume(q.volume)}`;
-    card.main.setAttribute(
-      'aria-label',
-      `${q.symbol} ${formatPrice(q.price)}, ${trend === 'flat' ? 'unchanged' : trend} ${formatPercent(q.change_percent)}, ` +
-        `high ${formatPrice(q.high)}, low ${formatPrice(q.low)}, volume ${formatVolume(q.volume)}`,
-    );
     if (card.last !== null && q.price !== card.last && card.root.isConnected) {
       card.price.dataset.flash = q.price > card.last ? 'up' : 'down';
       card.price.classList.remove('flash');
