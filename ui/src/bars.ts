@@ -1,5 +1,5 @@
 // Folding live ticks into the newest candle of a chart, the way the engine
-// buckets them (UTC, aligned to the epoch).
+// buckets them (UTC, aligned to the epoch), and how many bars a chart keeps.
 import type { Candle } from './generated/Candle';
 import type { Interval } from './generated/Interval';
 import type { Tick } from './generated/Tick';
@@ -51,4 +51,13 @@ export function foldTicks(last: Bar | null, ticks: Tick[], interval: Interval): 
   }
   if (current && ticks.length > 0) changed.push(current);
   return changed;
+}
+
+/** Bars kept per chart series; beyond `MAX_BARS + TRIM_SLACK` the oldest go. */
+export const MAX_BARS = 5_000;
+const TRIM_SLACK = 500;
+
+/** Keeps the newest `max` items when there are more than `max + slack` (else null: nothing to trim). */
+export function trimmed<T>(items: readonly T[], max = MAX_BARS, slack = TRIM_SLACK): T[] | null {
+  return items.length > max + slack ? items.slice(-max) : null;
 }

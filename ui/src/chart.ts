@@ -17,21 +17,12 @@ import {
   type Time,
   type UTCTimestamp,
 } from 'lightweight-charts';
-import { type Bar, foldTicks } from './bars';
+import { type Bar, foldTicks, MAX_BARS, trimmed } from './bars';
 import { formatPercent, formatPrice, formatVolume } from './format';
 import type { Interval } from './generated/Interval';
 import type { Tick } from './generated/Tick';
 import { chartColors } from './theme';
 import type { Positions } from './transport';
-
-/** Bars kept per series; beyond `MAX_BARS + TRIM_SLACK` the oldest go. */
-export const MAX_BARS = 5_000;
-const TRIM_SLACK = 500;
-
-/** Keeps the newest `max` items when there are more than `max + slack` (else null: nothing to trim). */
-export function trimmed<T>(items: readonly T[], max = MAX_BARS, slack = TRIM_SLACK): T[] | null {
-  return items.length > max + slack ? items.slice(-max) : null;
-}
 
 interface Compare {
   symbol: string;

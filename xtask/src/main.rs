@@ -185,8 +185,9 @@ struct Tally {
 }
 
 impl Tally {
-    /// Counts from a cargo line `test result: ok. 5 passed; 0 failed; ...` or
-    /// a node line `# pass 5` / `# fail 0` (`ℹ pass 5` with the spec reporter).
+    /// Counts from a cargo line `test result: ok. 5 passed; 0 failed; ...`,
+    /// a node line `# pass 5` / `# fail 0` (`ℹ pass 5` with the spec reporter)
+    /// or a Vitest summary `Tests  1 failed | 18 passed (19)`.
     fn read(&mut self, line: &str) {
         let line = line.trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
         if let Some(rest) = line.strip_prefix("test result:") {
@@ -194,6 +195,18 @@ impl Tally {
                 let mut words = part.split_whitespace().rev();
                 if let (Some(kind), Some(n)) = (words.next(), words.next()) {
                     let n: u64 = n.trim_start_matches("ok.").trim().parse().unwrap_or(0);
+                    match kind {
+                        "passed" => self.passed += n,
+                        "failed" => self.failed += n,
+                        _ => {}
+                    }
+                }
+            }
+        } else if let Some(rest) = line.strip_prefix("Tests ") {
+            for part in rest.split('|') {
+                let mut words = part.split_whitespace();
+                if let (Some(n), Some(kind)) = (words.next(), words.next()) {
+                    let n: u64 = n.parse().unwrap_or(0);
                     match kind {
                         "passed" => self.passed += n,
                         "failed" => self.failed += n,
@@ -448,6 +461,14 @@ fn test(root: &Path) -> Result<()> {
             .env("TANSU_DURABLE", &durable_tansu),
         &mut tally,
     )?;
+    // The dashboard's logic (Vitest), then the dashboard in Chromium.
+    let ui_ok = run_tests(
+        npm()
+            .args(["test"])
+            .current_dir(root.join("ui"))
+            .env("NO_COLOR", "1"),
+        &mut tally,
+    )?;
     let browser = root.join("tests/browser");
     npm_install(&browser)?;
     let daemon = build_daemon(root, "debug")?;
@@ -479,7 +500,7 @@ fn test(root: &Path) -> Result<()> {
         &mut tally,
     )?;
     println!("{} passed, {} failed", tally.passed, tally.failed);
-    if !(rust_ok && browser_ok && desktop_ok) || tally.failed > 0 {
+    if !(rust_ok && ui_ok && browser_ok && desktop_ok) || tally.failed > 0 {
         bail!("tests failed");
     }
     Ok(())
@@ -543,12 +564,14 @@ mod tests {
     use super::Tally;
 
     #[test]
-    fn tallies_cargo_and_node_summaries() {
+    fn tallies_cargo_node_and_vitest_summaries() {
         let mut t = Tally::default();
         t.read("test result: ok. 58 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.05s");
         t.read("test result: FAILED. 3 passed; 2 failed; 0 ignored");
         t.read("ℹ pass 4");
         t.read("ℹ fail 1");
-        assert_eq!((t.passed, t.failed), (65, 3));
+        t.read("      Tests  1 failed | 18 passed (19)");
+        t.read(" Test Files  1 passed (1)");
+        assert_eq!((t.passed, t.failed), (83, 4));
     }
 }
