@@ -14,13 +14,13 @@ assert.ok(daemonBin, 'TICKSTREAMD_BIN must name the tickstreamd binary (cargo xt
 
 /** A tickstreamd process; `url` is its dashboard. */
 export class Daemon {
-  /** Starts one (on a free port unless `listen` says) simulating `rate` ticks/s, with `args` after the defaults. */
-  static async start({ listen = '127.0.0.1:0', rate = 400, args = [] } = {}) {
+  /** Starts one (on a free port unless `listen` says) simulating `rate` ticks/s after `backfill` of history, with `args` after the defaults. */
+  static async start({ listen = '127.0.0.1:0', rate = 400, backfill = '2h', args = [], bin = daemonBin } = {}) {
     const daemon = new Daemon();
     daemon.dataDir = mkdtempSync(join(tmpdir(), 'tickstream-browser-'));
     daemon.process = spawn(
-      daemonBin,
-      ['run', '--listen', listen, '--rate', String(rate), '--backfill', '2h', '--data-dir', daemon.dataDir, ...args],
+      bin,
+      ['run', '--listen', listen, '--rate', String(rate), '--backfill', backfill, '--data-dir', daemon.dataDir, ...args],
       { env: { ...process.env, TICKSTREAM_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     daemon.url = await new Promise((resolve, reject) => {

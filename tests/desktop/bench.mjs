@@ -89,7 +89,7 @@ async function launchToFirstTick(session) {
 /** Ticks applied per second in the web view and frames per second, over `ms`. */
 async function delivery(driver, ms) {
   await driver.executeScript('window.__frames = 0; const f = () => { window.__frames++; requestAnimationFrame(f); }; requestAnimationFrame(f);');
-  const ticks = async () => Number(await driver.executeScript('return document.body.dataset.ticks ?? 0'));
+  const ticks = async () => Number(await driver.executeScript('return window.tickstreamStats?.ticks ?? 0'));
   const before = await ticks();
   await sleep(ms);
   const after = await ticks();

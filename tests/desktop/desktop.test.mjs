@@ -44,6 +44,7 @@ before(async () => {
     TICKSTREAM_DATA_DIR: join(home, 'data'),
     TICKSTREAM_CONFIG_DIR: join(home, 'config'),
     TICKSTREAM_BACKFILL: '30m',
+    TICKSTREAM_EXPORT_DIR: join(home, 'exports'),
     TICKSTREAM_LOG: 'info',
   });
   await listening(driverPort);
@@ -112,10 +113,19 @@ test('opens in offline mode and shows ticks changing within seconds', async () =
     await driver.wait(async () => Number(await driver.executeScript("return document.querySelector('#chart').dataset.bars")) > 0, 10_000);
     await screenshot(driver, 'desktop-offline');
     // Writes go over IPC too: an alert rule added, listed and deleted.
+    await driver.findElement(By.css('#tab-alerts')).click();
     await driver.findElement(By.css('#alerts button[type="submit"]')).click();
     await driver.wait(async () => (await text(driver, '#alert-rules')).includes('AAPL crosses 100'), 10_000);
     await driver.findElement(By.css('.alert-rule button')).click();
     await driver.wait(async () => (await text(driver, '#alert-rules')).includes('No alert rules yet'), 10_000);
+    // An export is a file the app writes (the web view has no downloads).
+    await driver.findElement(By.css('#tab-events')).click();
+    await driver.findElement(By.css('#events-json')).click();
+    await driver.wait(async () => (await text(driver, '#events-result')).startsWith('Saved to '), 10_000);
+    const saved = (await text(driver, '#events-result')).match(/^Saved to (.+\.json) \((\d+) events\)$/);
+    assert.ok(saved, await text(driver, '#events-result'));
+    assert.ok(saved[1].startsWith(join(home, 'exports')), saved[1]);
+    assert.equal(JSON.parse(readFileSync(saved[1], 'utf8')).length, Number(saved[2]));
   } finally {
     await driver.quit();
   }

@@ -6,6 +6,12 @@ import type { Quote } from './generated/Quote';
 import { formatChange, formatPercent, formatPrice, formatVolume } from './format';
 
 const SPARK_POINTS = 60;
+let reducedMotion: MediaQueryList | null = null;
+const prefersReducedMotion = () => (reducedMotion ??= window.matchMedia('(prefers-reduced-motion: reduce)')).matches;
+/** A price flash: the colour held, then gone (two repaints, not one per frame of a fade). */
+const FLASH: KeyframeAnimationOptions = { duration: 400, easing: 'step-end' };
+const FLASH_UP: Keyframe[] = [{ backgroundColor: 'color-mix(in srgb, var(--up) 35%, transparent)' }, { backgroundColor: 'transparent' }];
+const FLASH_DOWN: Keyframe[] = [{ backgroundColor: 'color-mix(in srgb, var(--down) 35%, transparent)' }, { backgroundColor: 'transparent' }];
 
 interface Card {
   root: HTMLElement;
@@ -20,6 +26,11 @@ interface Card {
   remove: HTMLButtonElement;
   history: number[];
   last: number | null;
+  /** The newest quote, drawn or waiting for the card to come on screen. */
+  quote: Quote | null;
+  /** False while the browser skips rendering it (off screen: `content-visibility: auto`). */
+  onScreen: boolean;
+  flash: Animation | null;
 }
 
 export class Cards {
@@ -59,9 +70,15 @@ export class Cards {
       const empty = document.createElement('p');
       empty.className = 'empty';
       empty.textContent = this.cards.size === 0 ? 'Waiting for the first ticks…' : 'No symbols match.';
-      nodes.push(empty);
+      this.container.replaceChildren(empty);
+      return;
     }
-    this.container.replaceChildren(...nodes);
+    // Move only the cards out of place: a re-sort of a nearly sorted list touches few.
+    const children = this.container.children;
+    nodes.forEach((node, i) => {
+      if (children[i] !== node) this.container.insertBefore(node, children[i] ?? null);
+    });
+    while (children.length > nodes.length) children[nodes.length]!.remove();
   }
 
   /** The symbols shown, in order. */
@@ -107,12 +124,29 @@ export class Cards {
       remove,
       history: [],
       last: null,
+      quote: null,
+      onScreen: true,
+      flash: null,
     };
+    // Off-screen cards only record their quotes; they are drawn when they come into view.
+    root.addEventListener('contentvisibilityautostatechange', (event) => {
+      card.onScreen = !(event as Event & { skipped: boolean }).skipped;
+      if (card.onScreen && card.quote) this.draw(card, card.quote, false);
+    });
     this.cards.set(symbol, card);
     return card;
   }
 
-  private draw(card: Card, q: Quote): void {
+  private draw(card: Card, q: Quote, fresh = true): void {
+    if (fresh) {
+      card.history.push(q.price);
+      if (card.history.length > SPARK_POINTS) card.history.shift();
+    }
+    card.quote = q;
+    if (!card.onScreen) {
+      card.last = q.price;
+      return;
+    }
     const trend = q.change > 0 ? 'up' : q.change < 0 ? 'down' : 'flat';
     const arrow = trend === 'up' ? '▲' : trend === 'down' ? '▼' : '■';
     card.root.dataset.trend = trend;
@@ -122,15 +156,12 @@ export class Cards {
     card.changeText.textContent = `${formatChange(q.change, q.price)} (${formatPercent(q.change_percent)})`;
     card.range.textContent = `H ${formatPrice(q.high)} · L ${formatPrice(q.low)}`;
     card.volume.textContent = `Vol ${formatVolume(q.volume)}`;
-    if (card.last !== null && q.price !== card.last && card.root.isConnected) {
-      card.price.dataset.flash = q.price > card.last ? 'up' : 'down';
-      card.price.classList.remove('flash');
-      void card.price.offsetWidth; // restart the animation
-      card.price.classList.add('flash');
+    if (fresh && card.last !== null && q.price !== card.last && card.root.isConnected && !prefersReducedMotion()) {
+      // One flash per card, restarted through the Web Animations API (no forced layout).
+      card.flash?.cancel();
+      card.flash = card.price.animate(q.price > card.last ? FLASH_UP : FLASH_DOWN, FLASH);
     }
     card.last = q.price;
-    card.history.push(q.price);
-    if (card.history.length > SPARK_POINTS) card.history.shift();
     if (card.root.isConnected) card.spark.setAttribute('points', sparkline(card.history));
   }
 }

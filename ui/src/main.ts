@@ -83,7 +83,7 @@ tabs.onShow((id) => {
   volume.setVisible(id === 'tab-volume');
   portfolio.setVisible(id === 'tab-portfolio');
   if (id === 'tab-events') events.seen();
-  if (id === 'tab-ticks') requestAnimationFrame(() => ticks.render(true));
+  ticks.setVisible(id === 'tab-ticks');
 });
 tabs.start();
 
@@ -233,13 +233,12 @@ function flush(): void {
   pending = [];
   if (stats.ticks === 0 && batch.length > 0) performance.mark('first-tick');
   stats.ticks += batch.length;
-  document.body.dataset.ticks = String(stats.ticks);
   const touched = new Set<string>();
   for (const tick of batch) {
     applyTick(tick);
     touched.add(tick.symbol);
   }
-  watchlist.update([...touched].map((s) => quotes.get(s)!));
+  watchlist.update(touched);
   ticks.push(batch);
   ticks.render();
   // A source that had no symbols at load (a Kafka topic read from its end) charts its first.
@@ -260,8 +259,8 @@ function flush(): void {
     chartPrice.textContent = formatPrice(q.price);
     chartPrice.dataset.trend = q.change >= 0 ? 'up' : 'down';
   }
-  chartEl.dataset.bars = String(chart.barCount());
-  if (mine.length > 0) chartEl.dataset.lastPrice = String(mine.at(-1)!.price);
+  const bars = String(chart.barCount());
+  if (chartEl.dataset.bars !== bars) chartEl.dataset.bars = bars;
   if (!held && chart.lastBarTime() !== lastBar) {
     lastBar = chart.lastBarTime();
     void indicators.refresh();

@@ -11,6 +11,8 @@ export const KEPT_TICKS = 10_000;
 const ROW = 24;
 /** Rows drawn above and below the visible ones. */
 const OVERSCAN = 6;
+/** Least time between two redraws of a streaming table: faster is unreadable and costs frames. */
+const REDRAW_MS = 100;
 
 /** The newest `capacity` ticks pushed, each with its sequence number (0 = first pushed). */
 export class TickBuffer {
@@ -53,6 +55,12 @@ export class TickTable {
   private readonly bottom: HTMLTableRowElement;
   private readonly rows: HTMLTableRowElement[] = [];
   private dirty = true;
+  private drawnAt = 0;
+  /** Kept from scroll events: reading the element's would force a layout every frame. */
+  private scrollTop = 0;
+  private visible = false;
+  /** The scroller's height, measured when the tab is shown (and on window resizes). */
+  private height = 320;
 
   constructor(
     private readonly scroller: HTMLElement,
@@ -68,8 +76,28 @@ export class TickTable {
     this.bottom.setAttribute('aria-hidden', 'true');
     body.append(this.top, this.bottom);
     pauseButton.addEventListener('click', () => this.togglePause());
+    window.addEventListener('resize', () => {
+      if (this.visible) this.height = this.scroller.clientHeight || this.height;
+    });
     filterInput.addEventListener('input', () => this.setFilter(filterInput.value));
-    scroller.addEventListener('scroll', () => this.render(true), { passive: true });
+    scroller.addEventListener(
+      'scroll',
+      () => {
+        this.scrollTop = scroller.scrollTop;
+        this.render(true);
+      },
+      { passive: true },
+    );
+  }
+
+  /** Shown or hidden with its tab; measured when shown. */
+  setVisible(visible: boolean): void {
+    this.visible = visible;
+    if (visible) {
+      this.height = this.scroller.clientHeight || this.height;
+      this.scrollTop = this.scroller.scrollTop;
+      this.render(true);
+    }
   }
 
   /** The view's buffer. */
@@ -89,8 +117,9 @@ export class TickTable {
       }
     }
     // Scrolled into the past: keep the same rows in view as new ones arrive on top.
-    if (this.frozenAt === null && added > 0 && this.scroller.scrollTop > 0) {
-      this.scroller.scrollTop += added * ROW;
+    if (this.frozenAt === null && added > 0 && this.scrollTop > 0 && this.visible) {
+      this.scrollTop += added * ROW;
+      this.scroller.scrollTop = this.scrollTop;
     }
     this.dirty = this.dirty || added > 0;
   }
@@ -114,21 +143,21 @@ export class TickTable {
       }
     }
     if (this.frozenAt !== null) this.frozenAt = this.view().total;
-    this.scroller.scrollTop = 0;
+    this.scroller.scrollTop = this.scrollTop = 0;
     this.render(true);
   }
 
-  /** Draws the rows in view, when something changed (call once per frame). */
+  /** Draws the rows in view when something changed, at most every `REDRAW_MS` unless forced (call once per frame). */
   render(force = false): void {
-    if (!force && !this.dirty) return;
-    if (this.scroller.offsetParent === null) return; // hidden tab: draw when shown
+    if (!force && (!this.dirty || performance.now() - this.drawnAt < REDRAW_MS)) return;
+    this.drawnAt = performance.now();
+    if (!this.visible) return; // hidden tab: drawn when shown
     this.dirty = false;
     const view = this.view();
     const end = this.frozenAt ?? view.total;
     const rows = Math.max(0, end - view.first());
-    const height = this.scroller.clientHeight || 320;
-    const first = Math.min(rows, Math.max(0, Math.floor(this.scroller.scrollTop / ROW) - OVERSCAN));
-    const visible = Math.min(rows - first, Math.ceil(height / ROW) + 2 * OVERSCAN);
+    const first = Math.min(rows, Math.max(0, Math.floor(this.scrollTop / ROW) - OVERSCAN));
+    const visible = Math.min(rows - first, Math.ceil(this.height / ROW) + 2 * OVERSCAN);
     while (this.rows.length < visible) this.rows.push(this.makeRow());
     let anchor: HTMLTableRowElement = this.top;
     for (let i = 0; i < visible; i += 1) {

@@ -23,6 +23,10 @@ export function arrange(symbols: string[], quotes: Map<string, Quote>, filter: s
   return shown.sort((a, b) => by[key](a, b) || a.localeCompare(b));
 }
 
+/** Least time between two redraws of the cards: a price shown 10 times a second is still live. */
+const REDRAW_MS = 100;
+/** How often a sort by a live value (change, volume, price) is redone. */
+const RESORT_MS = 2_000;
 const SORT_KEY = 'tickstream.sort';
 const LIST_KEY = 'tickstream.watchlist';
 
@@ -37,8 +41,11 @@ export class WatchlistPanel {
   private readonly createForm: HTMLFormElement;
   private readonly addForm: HTMLFormElement;
   private readonly deleteButton: HTMLButtonElement;
-  /** When the order last changed: sorting by a live value re-sorts at most once a second. */
+  /** When the order was last computed: sorting by a live value re-sorts every `RESORT_MS`. */
   private arrangedAt = 0;
+  /** Symbols whose card waits for the next redraw. */
+  private readonly changed = new Set<string>();
+  private drawnAt = 0;
 
   constructor(
     root: HTMLElement,
@@ -106,12 +113,20 @@ export class WatchlistPanel {
     this.choose(localStorage.getItem(LIST_KEY) ?? '');
   }
 
-  /** Quotes changed: redraw them, re-sorting when the sort depends on them. */
-  update(quotes: Quote[]): void {
+  /**
+   * Quotes of `symbols` changed: their cards are redrawn at most every
+   * `REDRAW_MS` (call once per frame), re-sorted when the sort depends on them.
+   */
+  update(symbols: Iterable<string>): void {
+    for (const symbol of symbols) this.changed.add(symbol);
+    if (this.changed.size === 0 || performance.now() - this.drawnAt < REDRAW_MS) return;
+    this.drawnAt = performance.now();
+    const quotes = [...this.changed].map((s) => this.quotes.get(s)).filter((q): q is Quote => q !== undefined);
+    this.changed.clear();
     this.cards.update(quotes);
     const known = this.cards.order().length;
     const grew = !this.current && this.quotes.size !== known && !this.filter.value;
-    const live = this.sort.value !== 'symbol' && performance.now() - this.arrangedAt > 1000;
+    const live = this.sort.value !== 'symbol' && performance.now() - this.arrangedAt > RESORT_MS;
     if (grew || live) this.arrange();
   }
 

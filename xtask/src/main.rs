@@ -540,6 +540,17 @@ fn bench(root: &Path) -> Result<()> {
         .arg(&daemon)
         .arg(&tansu)
         .arg(out.join("kafka.json")))?;
+    // The dashboard in Chromium, as the release daemon serves it.
+    ensure_chromium()?;
+    build_ui(root)?;
+    let browser = root.join("tests/browser");
+    npm_install(&browser)?;
+    run(Command::new("node")
+        .arg("bench.mjs")
+        .current_dir(&browser)
+        .env("TICKSTREAMD_BIN", &daemon)
+        .env("CHROMIUM", chromium())
+        .env("BENCH_OUT", out.join("dashboard.json")))?;
     // The desktop app as shipped (the bundle's release binary), in a window under Xvfb.
     let bundles = bundle(root)?;
     let desktop = root.join("tests/desktop");
