@@ -78,6 +78,26 @@ async fn every_produced_tick_reaches_every_client_exactly_once_in_order() {
             let _ = position(t);
         }
     }
+    // Caught up: librdkafka's statistics (once a second) report no lag,
+    // and the metrics history shows the bridge's consumer lag.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let text = reqwest::get(bridge.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("tickstream_kafka_consumer_lag 0"),
+        "no caught-up lag in /metrics"
+    );
+    let samples: Vec<serde_json::Value> = reqwest::get(bridge.url("/api/v1/metrics"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(samples.last().unwrap()["consumer_lag"], 0, "{samples:?}");
 }
 
 /// The symbols a shard's producer publishes, seen through a bridge.

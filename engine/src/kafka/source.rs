@@ -29,9 +29,10 @@ pub const CONSUMER_DEFAULTS: &[(&str, &str)] = &[
     ("enable.partition.eof", "false"),
     ("auto.offset.reset", "earliest"),
     ("fetch.wait.max.ms", "10"),
-    // Statistics once a second: the consumer lag gauge comes from them.
-    ("statistics.interval.ms", "1000"),
 ];
+
+/// The bridge's statistics once a second: its consumer lag gauge comes from them.
+const STATISTICS: (&str, &str) = ("statistics.interval.ms", "1000");
 
 /// Longest wait between attempts to reach an unreachable cluster.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -60,8 +61,12 @@ impl KafkaSource {
     ) -> Result<Self, KafkaError> {
         let link = Connectivity::new("bridge", health, Some(log.events.clone()))
             .reporting_lag(log.ticks.name(), metrics.kafka_consumer_lag.clone());
-        let consumer =
-            client_config(config, "bridge", CONSUMER_DEFAULTS).create_with_context(link)?;
+        let defaults: Vec<_> = CONSUMER_DEFAULTS
+            .iter()
+            .copied()
+            .chain([STATISTICS])
+            .collect();
+        let consumer = client_config(config, "bridge", &defaults).create_with_context(link)?;
         Ok(Self {
             consumer,
             log,
