@@ -12,7 +12,10 @@ use axum::{
     routing::get,
 };
 
-use super::{GatewayState, rest::ApiError};
+use super::{
+    GatewayState,
+    rest::{ApiError, blocking},
+};
 use crate::alerts::{AlertRule, Alerts};
 
 /// The routes.
@@ -30,16 +33,6 @@ fn alerts(state: &GatewayState) -> Result<Arc<Alerts>, ApiError> {
             "this process keeps no alert rules",
         )
     })
-}
-
-/// Runs store work off the async runtime.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, crate::store::StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(super::rest::join_error)?
-        .map_err(ApiError::from)
 }
 
 fn id_of(text: &str) -> Result<u64, ApiError> {

@@ -81,7 +81,11 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        Self::internal(error)
+        match error {
+            // A name another item already has: the client's to change.
+            StoreError::Duplicate(message) => Self::new(StatusCode::CONFLICT, "conflict", message),
+            other => Self::internal(other),
+        }
     }
 }
 
@@ -436,6 +440,16 @@ pub async fn not_found() -> ApiError {
         "not_found",
         "no such endpoint; see /api/v1/symbols, /api/v1/ticks, /api/v1/candles, /api/v1/indicators, /api/v1/scenarios",
     )
+}
+
+/// Runs store work off the async runtime.
+pub(super) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(join_error)?
+        .map_err(ApiError::from)
 }
 
 /// Turns a failed blocking task into an internal error.

@@ -16,10 +16,13 @@ use axum::{
 use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 
-use super::{GatewayState, rest::ApiError};
+use super::{
+    GatewayState,
+    rest::{ApiError, blocking},
+};
 use crate::{
     model::Symbol,
-    store::{Named, StoreError, WorkspaceStore},
+    store::{Named, WorkspaceStore},
     workspace::{ItemError, Portfolio, Valuation, Watchlist},
 };
 
@@ -80,22 +83,6 @@ fn store(state: &GatewayState) -> Result<Arc<Mutex<WorkspaceStore>>, ApiError> {
     })
 }
 
-/// Runs store work off the async runtime; a taken name is a 409.
-async fn blocking<T: Send + 'static>(
-    store: Arc<Mutex<WorkspaceStore>>,
-    work: impl FnOnce(&WorkspaceStore) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(move || work(&store.lock()))
-        .await
-        .map_err(super::rest::join_error)?
-        .map_err(|e| match e {
-            StoreError::Duplicate(message) => {
-                ApiError::new(StatusCode::CONFLICT, "conflict", message)
-            }
-            other => ApiError::from(other),
-        })
-}
-
 fn id_of<T: Named>(text: &str) -> Result<u64, ApiError> {
     text.parse().map_err(|_| {
         ApiError::new(
@@ -126,7 +113,7 @@ fn item_from<T: Item + DeserializeOwned>(state: &GatewayState, body: &[u8]) -> R
 
 async fn list<T: Item>(State(state): State<Arc<GatewayState>>) -> Result<Json<Vec<T>>, ApiError> {
     let store = store(&state)?;
-    Ok(Json(blocking(store, |s| s.list::<T>()).await?))
+    Ok(Json(blocking(move || store.lock().list::<T>()).await?))
 }
 
 async fn create<T: Item>(
@@ -135,14 +122,14 @@ async fn create<T: Item>(
 ) -> Result<Response, ApiError> {
     let item: T = item_from(&state, &body)?;
     let store = store(&state)?;
-    let created = blocking(store, move |s| s.create(item)).await?;
+    let created = blocking(move || store.lock().create(item)).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
 async fn get_item<T: Item>(state: &GatewayState, id: &str) -> Result<T, ApiError> {
     let id = id_of::<T>(id)?;
     let store = store(state)?;
-    blocking(store, move |s| s.get::<T>(id))
+    blocking(move || store.lock().get::<T>(id))
         .await?
         .ok_or_else(|| not_found::<T>(id))
 }
@@ -164,7 +151,7 @@ async fn replace<T: Item>(
     item.set_id(id);
     let store = store(&state)?;
     let stored = item.clone();
-    if blocking(store, move |s| s.update(&stored)).await? {
+    if blocking(move || store.lock().update(&stored)).await? {
         Ok(Json(item))
     } else {
         Err(not_found::<T>(id))
@@ -177,7 +164,7 @@ async fn remove<T: Item>(
 ) -> Result<StatusCode, ApiError> {
     let id = id_of::<T>(&id)?;
     let store = store(&state)?;
-    if blocking(store, move |s| s.delete::<T>(id)).await? {
+    if blocking(move || store.lock().delete::<T>(id)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(not_found::<T>(id))
