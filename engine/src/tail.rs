@@ -73,6 +73,7 @@ pub async fn run(
         symbols: options.symbols.clone(),
         topics: None,
         resume: None,
+        batch_ms: None,
     };
     socket
         .send(Message::text(

@@ -105,6 +105,51 @@ async fn clients_get_exactly_their_symbols_in_offset_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batching_client_gets_every_tick_in_fewer_frames() {
+    let daemon = Daemon::start(&["--rate", "2000"]);
+    daemon.wait_ready().await;
+    let mut plain = Client::connect(&daemon.ws_url()).await;
+    plain.send(json!({"op":"subscribe","symbols":["*"]})).await;
+    assert_eq!(plain.recv_type("subscribed").await["batch_ms"], 0);
+    let mut batched = Client::connect(&daemon.ws_url()).await;
+    batched
+        .send(json!({"op":"subscribe","symbols":["*"],"batch_ms":200}))
+        .await;
+    assert_eq!(batched.recv_type("subscribed").await["batch_ms"], 200);
+
+    let window = Duration::from_secs(2);
+    let (plain_frames, batched_frames) =
+        tokio::join!(plain.collect_frames(window), batched.collect_frames(window));
+    let tick_frames = |frames: &[Value]| -> Vec<Value> {
+        frames
+            .iter()
+            .filter(|f| f["type"] == "ticks")
+            .cloned()
+            .collect()
+    };
+    let (plain_frames, batched_frames) = (tick_frames(&plain_frames), tick_frames(&batched_frames));
+    // At most one frame per 200 ms (and one for the ticks waiting at the start).
+    assert!(
+        batched_frames.len() <= 11,
+        "{} frames in 2 s at batch_ms 200",
+        batched_frames.len()
+    );
+    assert!(
+        plain_frames.len() > 2 * batched_frames.len(),
+        "unbatched {} frames, batched {}",
+        plain_frames.len(),
+        batched_frames.len()
+    );
+    // Nothing is lost to batching: every offset of every partition, in order.
+    let ticks: Vec<Value> = batched_frames
+        .iter()
+        .flat_map(|f| f["data"].as_array().unwrap().iter().cloned())
+        .collect();
+    assert!(ticks.len() > 2_000, "only {} ticks at 2000/s", ticks.len());
+    assert_contiguous(&ticks);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnecting_with_resume_gives_no_gap_and_no_duplicate() {
     let daemon = Daemon::start(&["--rate", "2000"]);
     daemon.wait_ready().await;
@@ -179,6 +224,10 @@ async fn bad_frames_get_error_frames_and_the_connection_stays_usable() {
         (
             "{\"op\":\"subscribe\",\"symbols\":[\"*\"],\"resume\":{\"0\":999999999}}".into(),
             "invalid_resume",
+        ),
+        (
+            "{\"op\":\"subscribe\",\"symbols\":[\"*\"],\"batch_ms\":5000}".into(),
+            "invalid_message",
         ),
     ];
     for (frame, code) in cases {

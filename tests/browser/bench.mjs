@@ -125,6 +125,10 @@ try {
     frame_ms_max: round(Math.max(...frameWindows)),
     main_thread_busy_percent: round(busy * 100, 1),
     script_busy_percent: round(((after.ScriptDuration - before.ScriptDuration) / elapsed) * 100, 1),
+    // CPU time, unlike the busy share above, does not count time the thread
+    // waited for a core (the daemon and Chromium's other threads share two).
+    main_thread_cpu_percent: round(((after.ThreadTime - before.ThreadTime) / elapsed) * 100, 1),
+    renderer_cpu_percent: round(((after.ProcessTime - before.ProcessTime) / elapsed) * 100, 1),
     js_heap_mb: heapMb.map((h) => round(h, 1)),
     js_heap_max_drift_percent: round(heapDrift * 100, 1),
     chart_update_ms_p50: round(percentile(updates, 50), 3),

@@ -108,8 +108,9 @@ test('alert rules are set from the dashboard and fire into the events list', asy
   const { page, errors } = await openDashboard();
   await page.click('#tab-alerts');
   await page.locator('#alert-symbol option[value="NVDA"]').waitFor({ state: 'attached', timeout: 10_000 });
-  // A level just above the last price: the next rise crosses it.
-  const price = Number(await page.textContent('.card[data-symbol="NVDA"] .card-price'));
+  // A level just above the last price (the engine's: NVDA's card may be off screen, not redrawn): the next rise crosses it.
+  const quotes = await (await fetch(new URL('api/v1/symbols', daemon.url))).json();
+  const price = quotes.find((q) => q.symbol === 'NVDA').price;
   await page.selectOption('#alert-symbol', 'NVDA');
   await page.selectOption('#alert-kind', 'price_cross');
   await page.fill('input[name="alert-level"]', String((price + 0.005).toFixed(3)));

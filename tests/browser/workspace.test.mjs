@@ -148,6 +148,8 @@ test('the tick table keeps 10 000 rows with only the visible ones in the page; p
   try {
     const { page, errors } = await openDashboard(browser, fast.url);
     await page.click('#tab-ticks');
+    // Drawn while on screen: the panel is below the fold at 1440×900.
+    await page.locator('#ticks-scroll').scrollIntoViewIfNeeded();
     await page.waitForFunction(() => Number(document.getElementById('ticks-body').dataset.rows) === 10_000, null, { timeout: 30_000 });
     const drawn = await page.locator('#ticks-body tr:not(.spacer)').count();
     assert.ok(drawn > 5 && drawn < 60, `${drawn} rows in the DOM for 10 000 ticks`);

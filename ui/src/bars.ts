@@ -57,7 +57,7 @@ export function foldTicks(last: Bar | null, ticks: Tick[], interval: Interval): 
 export const MAX_BARS = 5_000;
 const TRIM_SLACK = 500;
 
-/** Keeps the newest `max` items when there are more than `max + slack` (else null: nothing to trim). */
-export function trimmed<T>(items: readonly T[], max = MAX_BARS, slack = TRIM_SLACK): T[] | null {
-  return items.length > max + slack ? items.slice(-max) : null;
+/** Whether `count` bars are more than `max + slack`: then the oldest go, down to `max`. */
+export function exceedsKept(count: number, max = MAX_BARS, slack = TRIM_SLACK): boolean {
+  return count > max + slack;
 }

@@ -3,6 +3,7 @@
 // decides which cards show and in what order; only cards whose quote
 // changed are redrawn.
 import type { Quote } from './generated/Quote';
+import { setText } from './dom';
 import { formatChange, formatPercent, formatPrice, formatVolume } from './format';
 
 const SPARK_POINTS = 60;
@@ -149,13 +150,13 @@ export class Cards {
     }
     const trend = q.change > 0 ? 'up' : q.change < 0 ? 'down' : 'flat';
     const arrow = trend === 'up' ? '▲' : trend === 'down' ? '▼' : '■';
-    card.root.dataset.trend = trend;
-    card.price.textContent = formatPrice(q.price);
-    card.arrow.textContent = arrow;
-    card.trend.textContent = ` ${trend === 'flat' ? 'unchanged' : trend} `;
-    card.changeText.textContent = `${formatChange(q.change, q.price)} (${formatPercent(q.change_percent)})`;
-    card.range.textContent = `H ${formatPrice(q.high)} · L ${formatPrice(q.low)}`;
-    card.volume.textContent = `Vol ${formatVolume(q.volume)}`;
+    if (card.root.dataset.trend !== trend) card.root.dataset.trend = trend;
+    setText(card.price, formatPrice(q.price));
+    setText(card.arrow, arrow);
+    setText(card.trend, ` ${trend === 'flat' ? 'unchanged' : trend} `);
+    setText(card.changeText, `${formatChange(q.change, q.price)} (${formatPercent(q.change_percent)})`);
+    setText(card.range, `H ${formatPrice(q.high)} · L ${formatPrice(q.low)}`);
+    setText(card.volume, `Vol ${formatVolume(q.volume)}`);
     if (fresh && card.last !== null && q.price !== card.last && card.root.isConnected && !prefersReducedMotion()) {
       // One flash per card, restarted through the Web Animations API (no forced layout).
       card.flash?.cancel();

@@ -17,7 +17,8 @@ import {
   type Time,
   type UTCTimestamp,
 } from 'lightweight-charts';
-import { type Bar, foldTicks, MAX_BARS, trimmed } from './bars';
+import { type Bar, exceedsKept, foldTicks, MAX_BARS } from './bars';
+import { setText } from './dom';
 import { formatPercent, formatPrice, formatVolume } from './format';
 import type { Interval } from './generated/Interval';
 import type { Tick } from './generated/Tick';
@@ -29,6 +30,8 @@ interface Compare {
   series: ISeriesApi<'Line'>;
   last: Bar | null;
   first: number | null;
+  /** Points in the line. */
+  points: number;
 }
 
 export class ChartView {
@@ -36,6 +39,8 @@ export class ChartView {
   private candles: ISeriesApi<'Candlestick'>;
   private volume: ISeriesApi<'Histogram'>;
   private last: Bar | null = null;
+  /** Bars in the candle series (the series' own `data()` copies them all). */
+  private bars = 0;
   private interval: Interval = '1m';
   private symbol = '';
   /** Ticks below these offsets are already in the history. */
@@ -69,6 +74,7 @@ export class ChartView {
     this.candles.setData(kept.map((b) => this.candleData(b)));
     this.volume.setData(kept.map((b) => this.volumeData(b)));
     this.last = kept.at(-1) ?? null;
+    this.bars = kept.length;
     this.chart.timeScale().scrollToRealTime();
     this.showLegend();
   }
@@ -78,14 +84,14 @@ export class ChartView {
     const fresh = ticks.filter((t) => t.partition === undefined || (t.offset ?? 0) >= (this.included[t.partition] ?? 0));
     if (fresh.length === 0) return 0;
     const started = performance.now();
-    let added = false;
+    const before = this.bars;
     for (const bar of foldTicks(this.last, fresh, this.interval)) {
-      added ||= bar.time !== this.last?.time;
+      if (bar.time !== this.last?.time) this.bars += 1;
       this.candles.update(this.candleData(bar));
       this.volume.update(this.volumeData(bar));
       this.last = bar;
     }
-    if (added) this.trim();
+    if (this.bars !== before) this.trim();
     const took = performance.now() - started;
     this.showLegend();
     return took;
@@ -103,7 +109,7 @@ export class ChartView {
     const series = this.chart.addSeries(LineSeries, { color: '#a78bfa', lineWidth: 2, priceLineVisible: false, title: symbol });
     const kept = bars.slice(-MAX_BARS);
     series.setData(kept.map((b) => ({ time: b.time as UTCTimestamp, value: b.close }) satisfies LineData));
-    this.compare = { symbol, series, last: kept.at(-1) ?? null, first: kept[0]?.close ?? null };
+    this.compare = { symbol, series, last: kept.at(-1) ?? null, first: kept[0]?.close ?? null, points: kept.length };
     this.showLegend();
   }
 
@@ -117,8 +123,13 @@ export class ChartView {
     const compare = this.compare;
     if (!compare || ticks.length === 0) return;
     for (const bar of foldTicks(compare.last, ticks, this.interval)) {
+      if (bar.time !== compare.last?.time) compare.points += 1;
       compare.series.update({ time: bar.time as UTCTimestamp, value: bar.close });
       compare.last = bar;
+    }
+    if (exceedsKept(compare.points)) {
+      compare.series.setData(compare.series.data().slice(-MAX_BARS) as LineData[]);
+      compare.points = MAX_BARS;
     }
   }
 
@@ -144,7 +155,7 @@ export class ChartView {
 
   /** Bars on the chart (for tests and diagnostics). */
   barCount(): number {
-    return this.candles.data().length;
+    return this.bars;
   }
 
   applyTheme(): void {
@@ -160,10 +171,11 @@ export class ChartView {
 
   /** Drops the oldest bars once there are too many. */
   private trim(): void {
-    const candles = trimmed(this.candles.data());
-    if (!candles) return;
+    if (!exceedsKept(this.bars)) return;
+    const candles = this.candles.data().slice(-MAX_BARS);
     this.candles.setData(candles as CandlestickData[]);
     this.volume.setData(this.volume.data().slice(-candles.length) as HistogramData[]);
+    this.bars = candles.length;
   }
 
   /** The legend: the bar under the crosshair, else the newest. */
@@ -196,7 +208,7 @@ export class ChartView {
         parts.push(`· ${this.compare.symbol} ${formatPrice(point)} (${formatPercent(((point - this.compare.first) / this.compare.first) * 100)} over the chart)`);
       }
     }
-    this.legend.textContent = parts.join('  ');
+    setText(this.legend, parts.join('  '));
   }
 
   private candleData(b: Bar): CandlestickData {

@@ -3,7 +3,7 @@
 // form → request mapping, transport helpers and theme resolution.
 import { describe, expect, it } from 'vitest';
 import { describe as describeRule, conditionFrom } from './alerts';
-import { barFromCandle, bucketOf, foldTicks, trimmed } from './bars';
+import { barFromCandle, bucketOf, exceedsKept, foldTicks } from './bars';
 import { sparkline } from './cards';
 import { matches, toCsv } from './eventlog';
 import { formatChange, formatPercent, formatPrice, formatVolume } from './format';
@@ -65,8 +65,8 @@ describe('candles', () => {
     expect(bar).toEqual({ time: Date.parse('2026-12-01T14:07:00Z') / 1000, open: 1, high: 2, low: 0.5, close: 1.5, volume: 9 });
   });
   it('trim only past the slack, keeping the newest', () => {
-    expect(trimmed([1, 2, 3, 4, 5, 6], 3, 2)).toEqual([4, 5, 6]);
-    expect(trimmed([1, 2, 3, 4, 5], 3, 2)).toBeNull();
+    expect(exceedsKept(6, 3, 2)).toBe(true);
+    expect(exceedsKept(5, 3, 2)).toBe(false);
   });
   it('sparklines scale into their box', () => {
     expect(sparkline([1])).toBe('');

@@ -5,6 +5,7 @@ import './style.css';
 import { AlertPanel } from './alerts';
 import { type Bar, barFromCandle, INTERVALS } from './bars';
 import { ChartView } from './chart';
+import { setText } from './dom';
 import { EventLog } from './eventlog';
 import { formatPrice } from './format';
 import type { Candle } from './generated/Candle';
@@ -256,8 +257,9 @@ function flush(): void {
   if (compared) chart.applyCompareTicks(batch.filter((t) => t.symbol === compared));
   const q = selected ? quotes.get(selected) : undefined;
   if (q) {
-    chartPrice.textContent = formatPrice(q.price);
-    chartPrice.dataset.trend = q.change >= 0 ? 'up' : 'down';
+    setText(chartPrice, formatPrice(q.price));
+    const trend = q.change >= 0 ? 'up' : 'down';
+    if (chartPrice.dataset.trend !== trend) chartPrice.dataset.trend = trend;
   }
   const bars = String(chart.barCount());
   if (chartEl.dataset.bars !== bars) chartEl.dataset.bars = bars;

@@ -2,6 +2,7 @@
 // bid/ask, partition, offset), virtualised so only the rows in view exist
 // in the DOM however many are kept; pause freezes the view while ticks keep
 // arriving, a symbol filter narrows it.
+import { setText } from './dom';
 import { formatPrice } from './format';
 import type { Tick } from './generated/Tick';
 
@@ -59,6 +60,8 @@ export class TickTable {
   /** Kept from scroll events: reading the element's would force a layout every frame. */
   private scrollTop = 0;
   private visible = false;
+  /** False while the table is scrolled out of the viewport: nothing to draw then. */
+  private onScreen = true;
   /** The scroller's height, measured when the tab is shown (and on window resizes). */
   private height = 320;
 
@@ -79,6 +82,10 @@ export class TickTable {
     window.addEventListener('resize', () => {
       if (this.visible) this.height = this.scroller.clientHeight || this.height;
     });
+    new IntersectionObserver(([entry]) => {
+      this.onScreen = entry?.isIntersecting ?? true;
+      if (this.onScreen) this.render(true);
+    }).observe(scroller);
     filterInput.addEventListener('input', () => this.setFilter(filterInput.value));
     scroller.addEventListener(
       'scroll',
@@ -151,7 +158,7 @@ export class TickTable {
   render(force = false): void {
     if (!force && (!this.dirty || performance.now() - this.drawnAt < REDRAW_MS)) return;
     this.drawnAt = performance.now();
-    if (!this.visible) return; // hidden tab: drawn when shown
+    if (!this.visible || !this.onScreen) return; // drawn when shown
     this.dirty = false;
     const view = this.view();
     const end = this.frozenAt ?? view.total;
@@ -171,9 +178,11 @@ export class TickTable {
     this.bottom.style.height = `${(rows - first - visible) * ROW}px`;
     this.body.dataset.rows = String(rows);
     const waiting = this.frozenAt === null ? 0 : view.total - this.frozenAt;
-    this.count.textContent =
+    setText(
+      this.count,
       `${rows.toLocaleString('en-US')} ticks${this.filter ? ` of ${this.filter}` : ''}` +
-      (this.frozenAt === null ? '' : ` · paused, ${waiting.toLocaleString('en-US')} new`);
+        (this.frozenAt === null ? '' : ` · paused, ${waiting.toLocaleString('en-US')} new`),
+    );
   }
 
   private makeRow(): HTMLTableRowElement {
@@ -201,7 +210,5 @@ function fill(row: HTMLTableRowElement, tick: Tick | undefined): void {
         tick.offset === undefined ? '' : String(tick.offset),
       ]
     : ['', '', '', '', '', '', '', ''];
-  for (let i = 0; i < 8; i += 1) {
-    if (cells[i]!.textContent !== values[i]) cells[i]!.textContent = values[i]!;
-  }
+  for (let i = 0; i < 8; i += 1) setText(cells[i]!, values[i]!);
 }

@@ -5,6 +5,7 @@
 use std::{
     collections::{BTreeSet, HashSet},
     sync::Arc,
+    time::Duration,
 };
 
 use chrono::{DateTime, Utc};
@@ -22,6 +23,8 @@ use crate::{
 const MAX_PER_PARTITION: usize = 512;
 /// The wildcard symbol.
 const ALL: &str = "*";
+/// Longest a client may ask ticks to be gathered into one frame.
+const MAX_BATCH_MS: u32 = 1000;
 
 /// A frame for the client, with the time of its oldest tick (for the latency metric).
 #[derive(Debug)]
@@ -57,6 +60,7 @@ pub struct Session {
     ticks: Option<Reader<Arc<EncodedTick>>>,
     events: Option<Reader<Arc<MarketEvent>>>,
     metrics: Option<Reader<Arc<SystemMetric>>>,
+    batch_ms: u32,
 }
 
 impl Session {
@@ -70,7 +74,13 @@ impl Session {
             ticks: None,
             events: None,
             metrics: None,
+            batch_ms: 0,
         }
+    }
+
+    /// How long to gather ticks before sending them (the client's `batch_ms`).
+    pub fn batch(&self) -> Duration {
+        Duration::from_millis(self.batch_ms.into())
     }
 
     /// Handles one text frame from the client; replies go to `out`.
@@ -112,7 +122,8 @@ impl Session {
                 symbols,
                 topics,
                 resume,
-            }) => self.subscribe(symbols, topics, resume, out),
+                batch_ms,
+            }) => self.subscribe(symbols, topics, resume, batch_ms, out),
             Ok(ClientMsg::Unsubscribe { symbols, topics }) => {
                 self.unsubscribe(symbols, topics, out)
             }
@@ -129,8 +140,18 @@ impl Session {
         symbols: Vec<String>,
         topics: Option<Vec<StreamTopic>>,
         resume: Option<Offsets>,
+        batch_ms: Option<u32>,
         out: &mut Vec<Outgoing>,
     ) {
+        if let Some(ms) = batch_ms.filter(|&ms| ms > MAX_BATCH_MS) {
+            out.push(Outgoing::error(
+                ErrorCode::InvalidMessage,
+                format!(
+                    "subscription unchanged: batch_ms must be 0 to {MAX_BATCH_MS} milliseconds, not {ms}"
+                ),
+            ));
+            return;
+        }
         let topic = self.state.log.ticks.clone();
         if let Some(resume) = &resume {
             let count = topic.partition_count();
@@ -193,10 +214,12 @@ impl Session {
                 reader.seek(p, offset);
             }
         }
+        self.batch_ms = batch_ms.unwrap_or(self.batch_ms);
         out.push(Outgoing::msg(&ServerMsg::Subscribed {
             symbols: self.symbol_list(),
             topics: self.topics.iter().copied().collect(),
             positions: self.positions(),
+            batch_ms: self.batch_ms,
         }));
     }
 
@@ -340,9 +363,15 @@ impl Session {
             && (self.all_symbols || !self.symbols.is_empty())
     }
 
-    /// Whether records are waiting that the last poll did not read.
+    /// Whether more ticks wait than a frame carries from one partition: the
+    /// client is behind, and they are sent without waiting for new ones or
+    /// for the client's `batch_ms`.
     pub fn has_backlog(&self) -> bool {
-        self.streaming_ticks() && self.ticks.as_ref().is_some_and(|r| r.lag() > 0)
+        self.streaming_ticks()
+            && self
+                .ticks
+                .as_ref()
+                .is_some_and(|r| r.lag() >= MAX_PER_PARTITION as u64)
     }
 
     /// Waits until a subscribed topic may have new records.

@@ -10,6 +10,7 @@ use axum::{
     response::Response,
 };
 use futures_util::{SinkExt, StreamExt};
+use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use super::{
@@ -40,6 +41,8 @@ async fn serve(socket: WebSocket, state: Arc<GatewayState>, token: CancellationT
     let (mut sink, mut stream) = socket.split();
     let mut session = Session::new(state);
     let mut out: Vec<Outgoing> = Vec::new();
+    // The earliest time of the next poll: the client's `batch_ms` after the last.
+    let mut next_poll = Instant::now();
     loop {
         tokio::select! {
             biased;
@@ -63,7 +66,13 @@ async fn serve(socket: WebSocket, state: Arc<GatewayState>, token: CancellationT
                     break;
                 }
             },
-            () = session.wait(), if !session.has_backlog() => session.poll(&mut out),
+            () = async {
+                session.wait().await;
+                sleep_until(next_poll).await;
+            }, if !session.has_backlog() => {
+                session.poll(&mut out);
+                next_poll = Instant::now() + session.batch();
+            }
             () = std::future::ready(()), if session.has_backlog() => session.poll(&mut out),
         }
         if send_all(&mut sink, &mut out, &metrics).await.is_err() {

@@ -42,6 +42,14 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional, type = "Record<string, number>")]
         resume: Option<Offsets>,
+        /// Gather ticks for up to this many milliseconds (0 to 1000) and send
+        /// them as one frame; 0, the default, sends them as they arrive. Holds
+        /// for the connection until a later `subscribe` sets it again. A
+        /// client that draws once per display frame needs no more than one
+        /// frame per 16 ms.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        batch_ms: Option<u32>,
     },
     /// Removes symbols (and optionally topics) from the subscription.
     Unsubscribe {
@@ -70,7 +78,7 @@ impl ClientMsg {
     /// Returns a message naming the unknown field and the allowed ones.
     pub fn check_fields(frame: &serde_json::Map<String, serde_json::Value>) -> Result<(), String> {
         let allowed: &[&str] = match frame.get("op").and_then(|op| op.as_str()) {
-            Some("subscribe") => &["op", "symbols", "topics", "resume"],
+            Some("subscribe") => &["op", "symbols", "topics", "resume", "batch_ms"],
             Some("unsubscribe") => &["op", "symbols", "topics"],
             Some("ping") => &["op", "id"],
             // Unknown or missing ops are reported by deserialization.
@@ -128,6 +136,8 @@ pub enum ServerMsg {
         /// Where the tick stream continues: partition → next offset.
         #[ts(type = "Record<string, number>")]
         positions: Offsets,
+        /// How long ticks are gathered into one frame (see `subscribe`).
+        batch_ms: u32,
     },
     /// The subscription after an `unsubscribe`.
     Unsubscribed {

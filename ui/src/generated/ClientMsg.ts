@@ -19,7 +19,15 @@ topics?: Array<StreamTopic>,
  * (one past the last offset received). Partitions not listed keep
  * their position, or start at the latest offset.
  */
-resume?: Record<string, number>, } | { "op": "unsubscribe", 
+resume?: Record<string, number>, 
+/**
+ * Gather ticks for up to this many milliseconds (0 to 1000) and send
+ * them as one frame; 0, the default, sends them as they arrive. Holds
+ * for the connection until a later `subscribe` sets it again. A
+ * client that draws once per display frame needs no more than one
+ * frame per 16 ms.
+ */
+batch_ms?: number, } | { "op": "unsubscribe", 
 /**
  * Symbols to remove; `"*"` removes every symbol.
  */

@@ -24,7 +24,11 @@ topics: Array<StreamTopic>,
 /**
  * Where the tick stream continues: partition → next offset.
  */
-positions: Record<string, number>, } | { "type": "unsubscribed", 
+positions: Record<string, number>, 
+/**
+ * How long ticks are gathered into one frame (see `subscribe`).
+ */
+batch_ms: number, } | { "type": "unsubscribed", 
 /**
  * Every symbol still subscribed.
  */

@@ -10,6 +10,8 @@ type Listener = { symbols: string[]; onMessage: (msg: ServerMsg) => void };
 const PING_EVERY_MS = 15_000;
 const SILENCE_LIMIT_MS = 35_000;
 const MAX_BACKOFF_MS = 5_000;
+/** Ticks gathered by the server into one frame: the dashboard draws once per display frame anyway. */
+const BATCH_MS = 16;
 
 export class WsTransport implements Transport {
   private socket: WebSocket | null = null;
@@ -51,7 +53,7 @@ export class WsTransport implements Transport {
     const listener = { symbols, onMessage };
     this.listeners.add(listener);
     if (!this.socket) this.connect();
-    else if (this.socket.readyState === WebSocket.OPEN) this.sendFrame({ op: 'subscribe', symbols });
+    else if (this.socket.readyState === WebSocket.OPEN) this.sendFrame({ op: 'subscribe', symbols, batch_ms: BATCH_MS });
     return () => {
       this.listeners.delete(listener);
       const still = new Set(this.symbols());
@@ -84,7 +86,7 @@ export class WsTransport implements Transport {
       this.backoff = 250;
       this.lastFrameAt = Date.now();
       const resume = Object.keys(this.positions).length > 0 ? { ...this.positions } : undefined;
-      this.sendFrame({ op: 'subscribe', symbols: this.symbols(), ...(resume ? { resume } : {}) });
+      this.sendFrame({ op: 'subscribe', symbols: this.symbols(), batch_ms: BATCH_MS, ...(resume ? { resume } : {}) });
       this.setState('live', `Live from ${url.host}`);
       this.timer = setInterval(() => this.heartbeat(), PING_EVERY_MS / 3);
     };
@@ -92,7 +94,7 @@ export class WsTransport implements Transport {
       this.lastFrameAt = Date.now();
       const msg = JSON.parse(String(event.data)) as ServerMsg;
       // The server's log is not the one these positions came from (e.g. its data was reset): start afresh.
-      if (track(this.positions, msg)) this.sendFrame({ op: 'subscribe', symbols: this.symbols() });
+      if (track(this.positions, msg)) this.sendFrame({ op: 'subscribe', symbols: this.symbols(), batch_ms: BATCH_MS });
       for (const listener of this.listeners) listener.onMessage(msg);
     };
     socket.onclose = (event) => {
