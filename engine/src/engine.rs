@@ -26,7 +26,7 @@ use crate::{
     metrics::{Health, Metrics},
     model::{EncodedTick, EventKind, EventLevel, Interval, MarketEvent, Symbol, SystemMetric},
     sim::{self, Shard, SimHandle, Simulator},
-    store::{RuleStore, Store, StoreError, StoreWriter, WorkspaceStore},
+    store::{ItemStore, Store, StoreError, StoreWriter},
 };
 
 /// Why the engine could not start.
@@ -281,7 +281,7 @@ struct Local {
     /// The alert rules, evaluated on the live ticks.
     alerts: Arc<Alerts>,
     /// Watchlists and portfolios.
-    workspace: Arc<Mutex<WorkspaceStore>>,
+    workspace: Arc<Mutex<ItemStore>>,
 }
 
 impl Local {
@@ -395,13 +395,11 @@ impl Local {
             sinks.token.clone(),
         ));
         let alerts = Arc::new(
-            RuleStore::open(&database)
+            ItemStore::open(&database)
                 .and_then(Alerts::load)
                 .map_err(store_error)?,
         );
-        let workspace = Arc::new(Mutex::new(
-            WorkspaceStore::open(&database).map_err(store_error)?,
-        ));
+        let workspace = Arc::new(Mutex::new(ItemStore::open(&database).map_err(store_error)?));
         sinks.tasks.spawn(follow_alerts(
             Reader::new(log.ticks.clone(), Start::Latest),
             alerts.clone(),

@@ -13,13 +13,13 @@ use parking_lot::Mutex;
 
 use crate::{
     model::{MarketEvent, Tick},
-    store::{RuleStore, StoreError},
+    store::{ItemStore, StoreError},
 };
 
 /// The rules in force: stored in the database, evaluated in memory. Changes
 /// go to both; the database is the truth at start.
 pub struct Alerts {
-    store: Mutex<RuleStore>,
+    store: Mutex<ItemStore>,
     evaluator: Mutex<Evaluator>,
 }
 
@@ -28,9 +28,9 @@ impl Alerts {
     ///
     /// # Errors
     /// The store's error.
-    pub fn load(store: RuleStore) -> Result<Self, StoreError> {
+    pub fn load(store: ItemStore) -> Result<Self, StoreError> {
         let mut evaluator = Evaluator::new();
-        for rule in store.list()? {
+        for rule in store.list::<AlertRule>()? {
             evaluator.set(rule);
         }
         Ok(Self {
@@ -44,7 +44,7 @@ impl Alerts {
     /// # Errors
     /// The store's error.
     pub fn list(&self) -> Result<Vec<AlertRule>, StoreError> {
-        self.store.lock().list()
+        self.store.lock().list::<AlertRule>()
     }
 
     /// The rule `id`.
@@ -82,7 +82,7 @@ impl Alerts {
     /// # Errors
     /// The store's error.
     pub fn delete(&self, id: u64) -> Result<bool, StoreError> {
-        let found = self.store.lock().delete(id)?;
+        let found = self.store.lock().delete::<AlertRule>(id)?;
         self.evaluator.lock().remove(id);
         Ok(found)
     }

@@ -42,7 +42,7 @@ use crate::{
     metrics::{Health, Metrics},
     model::Symbol,
     sim::SimHandle,
-    store::{StoreError, StoreReader, WorkspaceStore},
+    store::{ItemStore, StoreError, StoreReader},
 };
 
 /// Everything request handlers share.
@@ -70,7 +70,7 @@ pub struct GatewayState {
     /// The alert rules, where this process evaluates them.
     pub alerts: Option<Arc<Alerts>>,
     /// Watchlists and portfolios, where this process keeps a store.
-    pub workspace: Option<Arc<Mutex<WorkspaceStore>>>,
+    pub workspace: Option<Arc<Mutex<ItemStore>>>,
     /// Idle read connections.
     readers: Mutex<Vec<StoreReader>>,
 }
@@ -89,7 +89,7 @@ impl GatewayState {
         shutdown: CancellationToken,
         simulator: Option<SimHandle>,
         alerts: Option<Arc<Alerts>>,
-        workspace: Option<Arc<Mutex<WorkspaceStore>>>,
+        workspace: Option<Arc<Mutex<ItemStore>>>,
     ) -> Self {
         Self {
             log,

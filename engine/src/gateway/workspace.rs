@@ -22,7 +22,7 @@ use super::{
 };
 use crate::{
     model::Symbol,
-    store::{Named, WorkspaceStore},
+    store::{ItemStore, StoredItem},
     workspace::{ItemError, Portfolio, Valuation, Watchlist},
 };
 
@@ -53,7 +53,7 @@ pub fn routes() -> Router<Arc<GatewayState>> {
 }
 
 /// A watchlist or portfolio as the REST API takes it.
-trait Item: Named + Send + 'static {
+trait Item: StoredItem + Send + 'static {
     /// The error code of a body that cannot be one.
     const INVALID: &'static str;
     fn validate(&self, known: impl Fn(&Symbol) -> bool) -> Result<(), ItemError>;
@@ -73,7 +73,7 @@ impl Item for Portfolio {
     }
 }
 
-fn store(state: &GatewayState) -> Result<Arc<Mutex<WorkspaceStore>>, ApiError> {
+fn store(state: &GatewayState) -> Result<Arc<Mutex<ItemStore>>, ApiError> {
     state.workspace.clone().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -83,7 +83,7 @@ fn store(state: &GatewayState) -> Result<Arc<Mutex<WorkspaceStore>>, ApiError> {
     })
 }
 
-fn id_of<T: Named>(text: &str) -> Result<u64, ApiError> {
+fn id_of<T: StoredItem>(text: &str) -> Result<u64, ApiError> {
     text.parse().map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -93,7 +93,7 @@ fn id_of<T: Named>(text: &str) -> Result<u64, ApiError> {
     })
 }
 
-fn not_found<T: Named>(id: u64) -> ApiError {
+fn not_found<T: StoredItem>(id: u64) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",

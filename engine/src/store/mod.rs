@@ -5,9 +5,8 @@
 //! transaction survives a crash of the process (not of the machine's power),
 //! and a crash mid-transaction leaves the database as of the last commit.
 
-mod rules;
+mod items;
 mod schema;
-mod workspace;
 mod writer;
 
 use std::{collections::HashMap, path::Path, sync::Arc};
@@ -15,9 +14,8 @@ use std::{collections::HashMap, path::Path, sync::Arc};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-pub use rules::RuleStore;
+pub use items::{ItemStore, StoredItem};
 pub use schema::latest_version;
-pub use workspace::{Named, WorkspaceStore};
 pub use writer::{StoreWriter, WriterSettings};
 
 use crate::{

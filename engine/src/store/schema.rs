@@ -63,6 +63,9 @@ const MIGRATIONS: &[&str] = &[
         body TEXT NOT NULL,
         updated INTEGER NOT NULL        -- Unix microseconds, UTC
     ) STRICT;",
+    // 4: alert rules in the shape of the other item tables (name, body).
+    "ALTER TABLE alert_rules RENAME COLUMN rule TO body;
+    ALTER TABLE alert_rules ADD COLUMN name TEXT;",
 ];
 
 /// Brings the database to the latest schema, each migration in its own
@@ -92,4 +95,36 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 /// The schema version this build writes.
 pub const fn latest_version() -> usize {
     MIGRATIONS.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        alerts::AlertRule,
+        store::{ItemStore, StoredItem},
+    };
+
+    #[test]
+    fn rules_stored_before_the_item_tables_were_alike_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v3.db");
+        {
+            // A database as version 3 left it, with one rule.
+            let conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..3] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 3).unwrap();
+            conn.execute(
+                "INSERT INTO alert_rules (rule, updated) VALUES (?1, 0)",
+                [r#"{"id":0,"name":"high","symbol":"AAPL","condition":{"kind":"price_cross","level":200.0},"cooldown":"30s","enabled":true}"#],
+            )
+            .unwrap();
+        }
+        let store = ItemStore::open(&path).unwrap();
+        let rules = store.list::<AlertRule>().unwrap();
+        assert_eq!(rules.len(), 1, "{rules:?}");
+        assert_eq!((rules[0].id(), rules[0].name()), (1, Some("high")));
+    }
 }

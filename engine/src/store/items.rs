@@ -1,5 +1,6 @@
-//! `WorkspaceStore`: watchlists and portfolios kept in the database (as
-//! JSON, one row each, unique by name), on a connection of their own.
+//! `ItemStore`: user-made items kept in the database (alert rules,
+//! watchlists, portfolios), each as its JSON in a row of its type's table,
+//! on a connection of their own beside the tick writer's.
 
 use std::path::Path;
 
@@ -7,10 +8,14 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::{StoreError, configure, schema};
-use crate::workspace::{Portfolio, Watchlist};
+use crate::{
+    alerts::AlertRule,
+    workspace::{Portfolio, Watchlist},
+};
 
-/// An item stored by id and unique name.
-pub trait Named: Serialize + DeserializeOwned + Clone {
+/// An item stored by id in a table of `(id, name, body, updated)`; tables
+/// whose `name` is `UNIQUE` refuse a second item of the same name.
+pub trait StoredItem: Serialize + DeserializeOwned + Clone {
     /// Its table.
     const TABLE: &'static str;
     /// What it is called in messages, e.g. `watchlist`.
@@ -19,11 +24,25 @@ pub trait Named: Serialize + DeserializeOwned + Clone {
     fn id(&self) -> u64;
     /// Sets its id.
     fn set_id(&mut self, id: u64);
-    /// Its name.
-    fn name(&self) -> &str;
+    /// Its name, if it has one.
+    fn name(&self) -> Option<&str>;
 }
 
-impl Named for Watchlist {
+impl StoredItem for AlertRule {
+    const TABLE: &'static str = "alert_rules";
+    const KIND: &'static str = "alert rule";
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn set_id(&mut self, id: u64) {
+        self.id = id;
+    }
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+}
+
+impl StoredItem for Watchlist {
     const TABLE: &'static str = "watchlists";
     const KIND: &'static str = "watchlist";
     fn id(&self) -> u64 {
@@ -32,12 +51,12 @@ impl Named for Watchlist {
     fn set_id(&mut self, id: u64) {
         self.id = id;
     }
-    fn name(&self) -> &str {
-        &self.name
+    fn name(&self) -> Option<&str> {
+        Some(&self.name)
     }
 }
 
-impl Named for Portfolio {
+impl StoredItem for Portfolio {
     const TABLE: &'static str = "portfolios";
     const KIND: &'static str = "portfolio";
     fn id(&self) -> u64 {
@@ -46,17 +65,17 @@ impl Named for Portfolio {
     fn set_id(&mut self, id: u64) {
         self.id = id;
     }
-    fn name(&self) -> &str {
-        &self.name
+    fn name(&self) -> Option<&str> {
+        Some(&self.name)
     }
 }
 
-/// The watchlists and portfolios tables.
-pub struct WorkspaceStore {
+/// The item tables.
+pub struct ItemStore {
     conn: Connection,
 }
 
-impl WorkspaceStore {
+impl ItemStore {
     /// Opens (or creates and migrates) the database at `path`.
     ///
     /// # Errors
@@ -72,7 +91,7 @@ impl WorkspaceStore {
     ///
     /// # Errors
     /// The SQLite error, or [`StoreError::Corrupt`] for an unreadable row.
-    pub fn list<T: Named>(&self) -> Result<Vec<T>, StoreError> {
+    pub fn list<T: StoredItem>(&self) -> Result<Vec<T>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(&format!("SELECT id, body FROM {} ORDER BY id", T::TABLE))?;
@@ -90,7 +109,7 @@ impl WorkspaceStore {
     ///
     /// # Errors
     /// The SQLite error, or [`StoreError::Corrupt`].
-    pub fn get<T: Named>(&self, id: u64) -> Result<Option<T>, StoreError> {
+    pub fn get<T: StoredItem>(&self, id: u64) -> Result<Option<T>, StoreError> {
         let json: Option<String> = self
             .conn
             .prepare_cached(&format!("SELECT body FROM {} WHERE id = ?1", T::TABLE))?
@@ -103,7 +122,7 @@ impl WorkspaceStore {
     ///
     /// # Errors
     /// [`StoreError::Duplicate`] when the name is taken, or the SQLite error.
-    pub fn create<T: Named>(&self, mut item: T) -> Result<T, StoreError> {
+    pub fn create<T: StoredItem>(&self, mut item: T) -> Result<T, StoreError> {
         self.conn
             .execute(
                 &format!(
@@ -121,7 +140,7 @@ impl WorkspaceStore {
     ///
     /// # Errors
     /// [`StoreError::Duplicate`] when another item has the name, or the SQLite error.
-    pub fn update<T: Named>(&self, item: &T) -> Result<bool, StoreError> {
+    pub fn update<T: StoredItem>(&self, item: &T) -> Result<bool, StoreError> {
         let changed = self
             .conn
             .execute(
@@ -139,15 +158,15 @@ impl WorkspaceStore {
     ///
     /// # Errors
     /// The SQLite error.
-    pub fn delete<T: Named>(&self, id: u64) -> Result<bool, StoreError> {
+    pub fn delete<T: StoredItem>(&self, id: u64) -> Result<bool, StoreError> {
         let sql = format!("DELETE FROM {} WHERE id = ?1", T::TABLE);
         Ok(self.conn.execute(&sql, [id as i64])? == 1)
     }
 }
 
-fn duplicate<T: Named>(error: rusqlite::Error, name: &str) -> StoreError {
-    match error.sqlite_error_code() {
-        Some(ErrorCode::ConstraintViolation) => {
+fn duplicate<T: StoredItem>(error: rusqlite::Error, name: Option<&str>) -> StoreError {
+    match (error.sqlite_error_code(), name) {
+        (Some(ErrorCode::ConstraintViolation), Some(name)) => {
             StoreError::Duplicate(format!("name: a {} named {name:?} exists", T::KIND))
         }
         _ => error.into(),
@@ -158,13 +177,13 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }
 
-fn encode<T: Named>(item: &T) -> String {
+fn encode<T: StoredItem>(item: &T) -> String {
     let mut stored = item.clone();
     stored.set_id(0);
-    serde_json::to_string(&stored).expect("workspace items serialize")
+    serde_json::to_string(&stored).expect("stored items serialize")
 }
 
-fn decode<T: Named>(id: i64, json: &str) -> Result<T, StoreError> {
+fn decode<T: StoredItem>(id: i64, json: &str) -> Result<T, StoreError> {
     let mut item: T = serde_json::from_str(json)
         .map_err(|e| StoreError::Corrupt(format!("{} {id}: {e}", T::KIND)))?;
     item.set_id(id as u64);
@@ -174,7 +193,43 @@ fn decode<T: Named>(id: i64, json: &str) -> Result<T, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workspace::Position;
+    use crate::{alerts::Condition, workspace::Position};
+
+    #[test]
+    fn rules_survive_reopening_the_file_and_may_share_a_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let rule = AlertRule {
+            id: 0,
+            name: Some("AAPL above 200".into()),
+            symbol: "AAPL".parse().unwrap(),
+            condition: Condition::PriceCross {
+                level: 200.0,
+                direction: None,
+            },
+            cooldown: std::time::Duration::from_secs(30),
+            enabled: true,
+        };
+        let created = {
+            let store = ItemStore::open(&path).unwrap();
+            let created = store.create(rule.clone()).unwrap();
+            let twin = store.create(rule.clone()).unwrap();
+            assert!(store.delete::<AlertRule>(twin.id).unwrap());
+            let mut changed = created.clone();
+            changed.enabled = false;
+            assert!(store.update(&changed).unwrap());
+            assert!(!store.delete::<AlertRule>(99).unwrap());
+            changed
+        };
+        let store = ItemStore::open(&path).unwrap();
+        assert_eq!(
+            store.list::<AlertRule>().unwrap(),
+            std::slice::from_ref(&created)
+        );
+        assert_eq!(store.get(created.id).unwrap(), Some(created.clone()));
+        assert!(store.delete::<AlertRule>(created.id).unwrap());
+        assert!(store.list::<AlertRule>().unwrap().is_empty());
+    }
 
     #[test]
     fn items_survive_reopening_the_file_and_names_stay_unique() {
@@ -195,7 +250,7 @@ mod tests {
             }],
         };
         let (list, portfolio) = {
-            let store = WorkspaceStore::open(&path).unwrap();
+            let store = ItemStore::open(&path).unwrap();
             let list = store.create(list).unwrap();
             // The same name in the other table is fine; in the same one it is not.
             let portfolio = store.create(portfolio).unwrap();
@@ -226,7 +281,7 @@ mod tests {
             assert!(!store.delete::<Watchlist>(other.id).unwrap());
             (list, portfolio)
         };
-        let store = WorkspaceStore::open(&path).unwrap();
+        let store = ItemStore::open(&path).unwrap();
         assert_eq!(
             store.list::<Watchlist>().unwrap(),
             std::slice::from_ref(&list)
