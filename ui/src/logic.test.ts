@@ -1,7 +1,7 @@
 // Unit tests of the dashboard's logic (Vitest): formatters, candle folding,
 // the tick buffer, watchlist arrangement, search, event filters and CSV,
 // form → request mapping, transport helpers and theme resolution.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { describe as describeRule, conditionFrom } from './alerts';
 import { barFromCandle, bucketOf, exceedsKept, foldTicks } from './bars';
 import { sparkline } from './cards';
@@ -10,6 +10,7 @@ import { formatChange, formatPercent, formatPrice, formatVolume } from './format
 import type { MarketEvent } from './generated/MarketEvent';
 import type { Quote } from './generated/Quote';
 import type { Tick } from './generated/Tick';
+import { Poller } from './poller';
 import { formatPnl } from './portfolio';
 import { scenarioFrom } from './scenarios';
 import { searchSymbols } from './search';
@@ -164,5 +165,35 @@ describe('transport helpers', () => {
     expect(resolve('system', true)).toBe('light');
     expect(resolve('system', false)).toBe('dark');
     expect(resolve('dark', true)).toBe('dark');
+  });
+});
+
+describe('poller', () => {
+  it('polls at once, then every interval while active, one request at a time', async () => {
+    vi.useFakeTimers();
+    let calls = 0;
+    let finish: () => void = () => {};
+    const poller = new Poller(1000, () => {
+      calls += 1;
+      return new Promise<void>((resolve) => (finish = resolve));
+    });
+    poller.setActive(true);
+    expect(calls).toBe(1);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(calls).toBe(1); // the first answer is still awaited
+    finish();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls).toBe(2);
+    // Hidden and shown again while a request is out: still one loop.
+    poller.setActive(false);
+    poller.setActive(true);
+    finish();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls).toBe(3);
+    poller.setActive(false);
+    finish();
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(calls).toBe(3);
+    vi.useRealTimers();
   });
 });

@@ -5,6 +5,7 @@
 import { formatVolume } from './format';
 import type { MetricsSample } from './generated/MetricsSample';
 import { sparkline } from './cards';
+import { Poller } from './poller';
 import type { Transport } from './transport';
 
 type Field = keyof Omit<MetricsSample, 'timestamp'>;
@@ -23,7 +24,7 @@ const TILES: { field: Field; label: string; format: (v: number) => string }[] = 
 const CHARTED = 60;
 
 export class MetricsPanel {
-  private timer: ReturnType<typeof setInterval> | null = null;
+  private readonly poller = new Poller(1000, () => this.refresh());
 
   constructor(
     private readonly root: HTMLElement,
@@ -32,13 +33,7 @@ export class MetricsPanel {
 
   /** Polls while the panel is shown. */
   setVisible(visible: boolean): void {
-    if (visible && !this.timer) {
-      void this.refresh();
-      this.timer = setInterval(() => void this.refresh(), 1000);
-    } else if (!visible && this.timer) {
-      clearInterval(this.timer);
-      this.timer = null;
-    }
+    this.poller.setActive(visible);
   }
 
   async refresh(): Promise<void> {

@@ -4,6 +4,7 @@
 import { formatPercent, formatPrice } from './format';
 import type { Portfolio } from './generated/Portfolio';
 import type { Valuation } from './generated/Valuation';
+import { Poller } from './poller';
 import { RequestError, type Transport } from './transport';
 
 const KEY = 'tickstream.portfolio';
@@ -17,7 +18,7 @@ export function formatPnl(value: number): string {
 export class PortfolioPanel {
   private portfolios: Portfolio[] = [];
   private current: Portfolio | null = null;
-  private timer: ReturnType<typeof setInterval> | null = null;
+  private readonly poller = new Poller(1000, () => this.value());
   private readonly select: HTMLSelectElement;
   private readonly createForm: HTMLFormElement;
   private readonly addForm: HTMLFormElement;
@@ -62,14 +63,9 @@ export class PortfolioPanel {
     this.choose(localStorage.getItem(KEY) ?? String(this.portfolios[0]?.id ?? ''));
   }
 
+  /** Values the shown portfolio while the panel is shown. */
   setVisible(visible: boolean): void {
-    if (visible && !this.timer) {
-      void this.value();
-      this.timer = setInterval(() => void this.value(), 1000);
-    } else if (!visible && this.timer) {
-      clearInterval(this.timer);
-      this.timer = null;
-    }
+    this.poller.setActive(visible);
   }
 
   private renderOptions(): void {

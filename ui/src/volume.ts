@@ -4,10 +4,11 @@
 // seconds while shown.
 import { formatPercent, formatPrice, formatVolume } from './format';
 import type { VolumeReport } from './generated/VolumeReport';
+import { Poller } from './poller';
 import type { Transport } from './transport';
 
 export class VolumePanel {
-  private timer: ReturnType<typeof setInterval> | null = null;
+  private readonly poller = new Poller(5000, () => this.refresh());
 
   constructor(
     private readonly symbols: HTMLTableSectionElement,
@@ -16,14 +17,9 @@ export class VolumePanel {
     private readonly transport: Transport,
   ) {}
 
+  /** Polls while the panel is shown. */
   setVisible(visible: boolean): void {
-    if (visible && !this.timer) {
-      void this.refresh();
-      this.timer = setInterval(() => void this.refresh(), 5000);
-    } else if (!visible && this.timer) {
-      clearInterval(this.timer);
-      this.timer = null;
-    }
+    this.poller.setActive(visible);
   }
 
   async refresh(): Promise<void> {
