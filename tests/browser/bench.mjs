@@ -38,7 +38,9 @@ function bundleSize() {
 
 const universe = join(mkdtempSync(join(tmpdir(), 'tickstream-bench-')), 'universe.toml');
 writeFileSync(universe, Array.from({ length: 200 }, (_, i) => `[[sim.symbols]]\nsymbol = "S${String(i).padStart(3, '0')}"\nprice = ${20 + i}\n`).join('\n'));
-const daemon = await Daemon.start({ rate: 2000, backfill: '10m', args: ['--config', universe], bin: process.env.TICKSTREAMD_BIN });
+// 30 minutes of history: the 1 s chart opens holding its full 1 000 bars, so
+// the heap measured is the steady state, not the chart filling up.
+const daemon = await Daemon.start({ rate: 2000, backfill: '30m', args: ['--config', universe], bin: process.env.TICKSTREAMD_BIN });
 const browser = await launchBrowser();
 const results = { symbols: 200, updates_per_symbol_per_second: 10, streaming_seconds: seconds, bundle: bundleSize() };
 try {

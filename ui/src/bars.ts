@@ -53,9 +53,13 @@ export function foldTicks(last: Bar | null, ticks: Tick[], interval: Interval): 
   return changed;
 }
 
-/** Bars kept per chart series; beyond `MAX_BARS + TRIM_SLACK` the oldest go. */
-export const MAX_BARS = 5_000;
-const TRIM_SLACK = 500;
+/**
+ * Bars a chart series holds: the history loaded, and as live bars arrive
+ * beyond `MAX_BARS + TRIM_SLACK` the oldest go, so a chart left streaming
+ * keeps a constant memory.
+ */
+export const MAX_BARS = 1_000;
+const TRIM_SLACK = 100;
 
 /** Whether `count` bars are more than `max + slack`: then the oldest go, down to `max`. */
 export function exceedsKept(count: number, max = MAX_BARS, slack = TRIM_SLACK): boolean {

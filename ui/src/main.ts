@@ -3,7 +3,7 @@
 // updates once per animation frame.
 import './style.css';
 import { AlertPanel } from './alerts';
-import { type Bar, barFromCandle, INTERVALS } from './bars';
+import { type Bar, barFromCandle, INTERVALS, MAX_BARS } from './bars';
 import { ChartView } from './chart';
 import { setText } from './dom';
 import { EventLog } from './eventlog';
@@ -145,7 +145,7 @@ transport.onState((state, detail) => {
 });
 
 async function loadBars(symbol: string): Promise<{ bars: Bar[]; included: Positions | null }> {
-  const reply = await transport.request<Candle[]>('candles', { symbol, interval, limit: 1000 });
+  const reply = await transport.request<Candle[]>('candles', { symbol, interval, limit: MAX_BARS });
   return { bars: reply.data.map(barFromCandle), included: reply.positions };
 }
 
