@@ -17,8 +17,9 @@ use crate::{
 /// Candles per transaction.
 const CANDLES_PER_BATCH: usize = 50_000;
 /// One-second candles are kept for the end of the history only: enough
-/// for a chart's worth at that interval, not a day's 86 400 per symbol.
-const RECENT_SECONDS: i64 = 15 * 60;
+/// for a chart's worth at that interval (the dashboard holds 1 000 bars),
+/// not a day's 86 400 per symbol.
+const RECENT_SECONDS: i64 = 20 * 60;
 
 /// What a backfill did.
 #[derive(Debug, Clone, PartialEq)]
