@@ -451,12 +451,7 @@ async fn metrics_parse_as_prometheus_text() {
     let mut c = Client::connect(&daemon.ws_url()).await;
     c.send(json!({"op":"subscribe","symbols":["*"]})).await;
     c.collect_ticks(Duration::from_millis(500)).await;
-    let text = reqwest::get(daemon.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = daemon.metrics_text().await;
     let mut samples = HashMap::new();
     for line in text.lines() {
         if line.starts_with("# HELP ") || line.starts_with("# TYPE ") {

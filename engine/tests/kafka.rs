@@ -81,12 +81,7 @@ async fn every_produced_tick_reaches_every_client_exactly_once_in_order() {
     // Caught up: librdkafka's statistics (once a second) report no lag,
     // and the metrics history shows the bridge's consumer lag.
     tokio::time::sleep(Duration::from_millis(2_500)).await;
-    let text = reqwest::get(bridge.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = bridge.metrics_text().await;
     assert!(
         text.contains("tickstream_kafka_consumer_lag 0"),
         "no caught-up lag in /metrics"
@@ -234,12 +229,7 @@ async fn malformed_messages_are_counted_and_skipped() {
         ticks[0]["offset"], 2,
         "Kafka's offset, after the two bad messages"
     );
-    let text = reqwest::get(bridge.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = bridge.metrics_text().await;
     assert!(
         text.contains(r#"tickstream_kafka_malformed_total{topic="stock_ticks"} 2"#),
         "{text}"
