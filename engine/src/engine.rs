@@ -394,12 +394,9 @@ impl Local {
             quotes.clone(),
             sinks.token.clone(),
         ));
-        let alerts = Arc::new(
-            ItemStore::open(&database)
-                .and_then(Alerts::load)
-                .map_err(store_error)?,
-        );
+        // Alert rules, watchlists and portfolios: one connection for them all.
         let workspace = Arc::new(Mutex::new(ItemStore::open(&database).map_err(store_error)?));
+        let alerts = Arc::new(Alerts::load(workspace.clone()).map_err(store_error)?);
         sinks.tasks.spawn(follow_alerts(
             Reader::new(log.ticks.clone(), Start::Latest),
             alerts.clone(),

@@ -9,6 +9,8 @@ mod rules;
 pub use evaluator::Evaluator;
 pub use rules::{AlertRule, Condition, Direction, RuleError};
 
+use std::sync::Arc;
+
 use parking_lot::Mutex;
 
 use crate::{
@@ -19,22 +21,22 @@ use crate::{
 /// The rules in force: stored in the database, evaluated in memory. Changes
 /// go to both; the database is the truth at start.
 pub struct Alerts {
-    store: Mutex<ItemStore>,
+    store: Arc<Mutex<ItemStore>>,
     evaluator: Mutex<Evaluator>,
 }
 
 impl Alerts {
-    /// Loads the stored rules.
+    /// Loads the rules kept in `store`.
     ///
     /// # Errors
     /// The store's error.
-    pub fn load(store: ItemStore) -> Result<Self, StoreError> {
+    pub fn load(store: Arc<Mutex<ItemStore>>) -> Result<Self, StoreError> {
         let mut evaluator = Evaluator::new();
-        for rule in store.list::<AlertRule>()? {
+        for rule in store.lock().list::<AlertRule>()? {
             evaluator.set(rule);
         }
         Ok(Self {
-            store: Mutex::new(store),
+            store,
             evaluator: Mutex::new(evaluator),
         })
     }
