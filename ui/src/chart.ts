@@ -84,14 +84,13 @@ export class ChartView {
     const fresh = ticks.filter((t) => t.partition === undefined || (t.offset ?? 0) >= (this.included[t.partition] ?? 0));
     if (fresh.length === 0) return 0;
     const started = performance.now();
-    const before = this.bars;
     for (const bar of foldTicks(this.last, fresh, this.interval)) {
       if (bar.time !== this.last?.time) this.bars += 1;
       this.candles.update(this.candleData(bar));
       this.volume.update(this.volumeData(bar));
       this.last = bar;
     }
-    if (this.bars !== before) this.trim();
+    this.trim();
     const took = performance.now() - started;
     this.showLegend();
     return took;

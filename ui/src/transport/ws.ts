@@ -53,7 +53,7 @@ export class WsTransport implements Transport {
     const listener = { symbols, onMessage };
     this.listeners.add(listener);
     if (!this.socket) this.connect();
-    else if (this.socket.readyState === WebSocket.OPEN) this.sendFrame({ op: 'subscribe', symbols, batch_ms: BATCH_MS });
+    else if (this.socket.readyState === WebSocket.OPEN) this.subscribeFrame(symbols);
     return () => {
       this.listeners.delete(listener);
       const still = new Set(this.symbols());
@@ -86,7 +86,7 @@ export class WsTransport implements Transport {
       this.backoff = 250;
       this.lastFrameAt = Date.now();
       const resume = Object.keys(this.positions).length > 0 ? { ...this.positions } : undefined;
-      this.sendFrame({ op: 'subscribe', symbols: this.symbols(), batch_ms: BATCH_MS, ...(resume ? { resume } : {}) });
+      this.subscribeFrame(this.symbols(), resume);
       this.setState('live', `Live from ${url.host}`);
       this.timer = setInterval(() => this.heartbeat(), PING_EVERY_MS / 3);
     };
@@ -94,7 +94,7 @@ export class WsTransport implements Transport {
       this.lastFrameAt = Date.now();
       const msg = JSON.parse(String(event.data)) as ServerMsg;
       // The server's log is not the one these positions came from (e.g. its data was reset): start afresh.
-      if (track(this.positions, msg)) this.sendFrame({ op: 'subscribe', symbols: this.symbols(), batch_ms: BATCH_MS });
+      if (track(this.positions, msg)) this.subscribeFrame(this.symbols());
       for (const listener of this.listeners) listener.onMessage(msg);
     };
     socket.onclose = (event) => {
@@ -116,6 +116,11 @@ export class WsTransport implements Transport {
       return;
     }
     this.sendFrame({ op: 'ping' });
+  }
+
+  /** Subscribes to `symbols` (continuing at `resume`), asking for the dashboard's batching. */
+  private subscribeFrame(symbols: string[], resume?: Resume): void {
+    this.sendFrame({ op: 'subscribe', symbols, batch_ms: BATCH_MS, ...(resume ? { resume } : {}) });
   }
 
   private sendFrame(msg: ClientMsg): void {
