@@ -137,7 +137,8 @@ pub async fn run(
 
 /// Reads ticks straight from a Kafka cluster, as kcat does: every
 /// partition of the tick topic from `start`, printed like [`run`] prints.
-/// Blocking: call it from a thread of its own.
+/// Waits for the topic when it does not exist yet (a producer started at
+/// the same moment creates it). Blocking: call it from a thread of its own.
 ///
 /// # Errors
 /// Returns [`TailError::Kafka`] when the cluster cannot be read, or
@@ -158,18 +159,27 @@ pub fn run_kafka(
         client.set(key, value);
     }
     let consumer: BaseConsumer = client.create().map_err(TailError::Kafka)?;
-    let metadata = consumer
-        .fetch_metadata(Some(topic), std::time::Duration::from_secs(10))
-        .map_err(TailError::Kafka)?;
-    let partitions = metadata
-        .topics()
-        .first()
-        .map_or(0, |t| t.partitions().len());
-    if partitions == 0 {
-        return Err(TailError::Protocol(format!(
-            "topic {topic} does not exist on the cluster"
-        )));
-    }
+    let mut told = false;
+    let partitions = loop {
+        let metadata = consumer
+            .fetch_metadata(Some(topic), std::time::Duration::from_secs(10))
+            .map_err(TailError::Kafka)?;
+        let partitions = metadata
+            .topics()
+            .first()
+            .map_or(0, |t| t.partitions().len());
+        if partitions > 0 {
+            break partitions;
+        }
+        if !told {
+            eprintln!("topic {topic} does not exist yet; waiting for a producer to create it");
+            told = true;
+        }
+        if token.is_cancelled() {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
     let start = match config.start {
         crate::config::StartPosition::Earliest => Offset::Beginning,
         _ => Offset::End,

@@ -300,7 +300,7 @@ async fn tail_reads_the_cluster_directly() {
     use std::io::BufRead;
     let Some(tansu) = Tansu::start() else { return };
     let brokers = tansu.brokers.as_str();
-    let _producer = Daemon::role("producer", &["--brokers", brokers, "--rate", "1000"]);
+    // Started before the producer: tail waits for the topic to appear.
     let mut tail = std::process::Command::new(env!("CARGO_BIN_EXE_tickstreamd"))
         .args([
             "tail",
@@ -316,6 +316,7 @@ async fn tail_reads_the_cluster_directly() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    let _producer = Daemon::role("producer", &["--brokers", brokers, "--rate", "1000"]);
     let stdout = tail.stdout.take().unwrap();
     let lines = tokio::task::spawn_blocking(move || {
         std::io::BufReader::new(stdout)
