@@ -298,7 +298,17 @@ async fn alert_rules_are_managed_over_rest_and_fire_as_market_events() {
             404,
             "ZZZZ",
         ),
-        ("{", 400, "invalid alert rule"),
+        (
+            r#"{"symbol":"AAPL","cooldown":"soon","condition":{"kind":"price_cross","level":10}}"#,
+            400,
+            "field cooldown: invalid value",
+        ),
+        (
+            r#"{"symbol":"AAPL","condition":{"kind":"price_cross","level":10,"direction":"up"}}"#,
+            400,
+            "field condition: unknown variant `up`",
+        ),
+        ("{", 400, "invalid alert rule: EOF"),
     ] {
         let (got, reply) = send(Method::POST, "/api/v1/alerts", Some(body)).await;
         assert_eq!(got, status, "{body}: {reply}");

@@ -75,6 +75,20 @@ async fn watchlists_and_portfolios_are_validated_kept_and_valued() {
             "invalid_portfolio",
             "positions[0].cost",
         ),
+        (
+            "/api/v1/portfolios",
+            json!({"name": "P", "positions": [{"symbol": "AAPL", "quantity": "ten", "cost": 1}]}),
+            400,
+            "invalid_portfolio",
+            "field positions[0].quantity: invalid type",
+        ),
+        (
+            "/api/v1/watchlists",
+            json!({"name": "T", "symbols": ["AAPL", 3]}),
+            400,
+            "invalid_watchlist",
+            "field symbols[1]: invalid type",
+        ),
     ] {
         let (got, reply) = send(&daemon, Method::POST, path, Some(body.clone())).await;
         assert_eq!(got, status, "{body} → {reply}");

@@ -55,13 +55,7 @@ fn not_found(id: u64) -> ApiError {
 
 /// Reads and checks a rule from a request body.
 fn rule_from(state: &GatewayState, body: &[u8]) -> Result<AlertRule, ApiError> {
-    let rule: AlertRule = serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_rule",
-            format!("invalid alert rule: {e}"),
-        )
-    })?;
+    let rule: AlertRule = ApiError::parse_body(body, "invalid_rule", "alert rule")?;
     rule.validate().map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,

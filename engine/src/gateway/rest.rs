@@ -10,7 +10,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Serialize, de::DeserializeOwned};
 
 use super::GatewayState;
 use crate::{
@@ -59,6 +59,29 @@ impl ApiError {
             code,
             message: message.into(),
         }
+    }
+
+    /// Reads a JSON request body into `T`. A `400` with `code` when it does
+    /// not fit, naming the field at fault: `invalid {what} field
+    /// condition.window: …`.
+    pub(super) fn parse_body<T: DeserializeOwned>(
+        body: &[u8],
+        code: &'static str,
+        what: &str,
+    ) -> Result<T, Self> {
+        let mut json = serde_json::Deserializer::from_slice(body);
+        let message = match serde_path_to_error::deserialize(&mut json) {
+            Ok(value) => match json.end() {
+                Ok(()) => return Ok(value),
+                Err(e) => format!("invalid {what}: {e}"),
+            },
+            // Not JSON at all, or nothing to point at: no field to name.
+            Err(e) if !e.inner().is_data() || e.path().iter().len() == 0 => {
+                format!("invalid {what}: {}", e.inner())
+            }
+            Err(e) => format!("invalid {what} field {}: {}", e.path(), e.inner()),
+        };
+        Err(Self::bad(code, message))
     }
 
     fn not_found(code: &'static str, message: impl Into<String>) -> Self {
@@ -438,7 +461,8 @@ pub struct IndicatorReply {
 pub async fn not_found() -> ApiError {
     ApiError::not_found(
         "not_found",
-        "no such endpoint; see /api/v1/symbols, /api/v1/ticks, /api/v1/candles, /api/v1/indicators, /api/v1/scenarios",
+        "no such endpoint; the API has /api/v1/symbols, ticks, candles, indicators, volume, \
+         metrics, alerts, watchlists, portfolios and scenarios",
     )
 }
 

@@ -104,8 +104,7 @@ fn not_found<T: StoredItem>(id: u64) -> ApiError {
 /// Reads and checks an item from a request body.
 fn item_from<T: Item + DeserializeOwned>(state: &GatewayState, body: &[u8]) -> Result<T, ApiError> {
     let invalid = |message: String| ApiError::new(StatusCode::BAD_REQUEST, T::INVALID, message);
-    let item: T =
-        serde_json::from_slice(body).map_err(|e| invalid(format!("invalid {}: {e}", T::KIND)))?;
+    let item: T = ApiError::parse_body(body, T::INVALID, T::KIND)?;
     item.validate(|s| state.is_known(s))
         .map_err(|e| invalid(format!("invalid {} field {e}", T::KIND)))?;
     Ok(item)
