@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::model::{
     Tick,
-    protocol::{ClientMsg, ServerMsg},
+    protocol::{ClientMsg, ServerMsg, Subscribe},
     timestamp,
 };
 
@@ -69,12 +69,12 @@ pub async fn run(
     let (mut socket, _) = tokio_tungstenite::connect_async(&options.url)
         .await
         .map_err(connect_error)?;
-    let subscribe = ClientMsg::Subscribe {
+    let subscribe = ClientMsg::Subscribe(Subscribe {
         symbols: options.symbols.clone(),
         topics: None,
         resume: None,
         batch_ms: None,
-    };
+    });
     socket
         .send(Message::text(
             serde_json::to_string(&subscribe).expect("serializes"),

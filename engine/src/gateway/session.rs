@@ -15,7 +15,9 @@ use crate::{
     log::{Reader, Start},
     model::{
         EncodedTick, MarketEvent, Symbol, SystemMetric,
-        protocol::{ClientMsg, ErrorCode, Offsets, ServerMsg, StreamTopic},
+        protocol::{
+            ClientMsg, ErrorCode, Offsets, Ping, ServerMsg, StreamTopic, Subscribe, Unsubscribe,
+        },
     },
 };
 
@@ -106,41 +108,31 @@ impl Session {
                 return;
             }
         };
-        let Some(object) = value.as_object() else {
+        if !value.is_object() {
             out.push(Outgoing::error(
                 ErrorCode::InvalidMessage,
                 "frame must be a JSON object with an \"op\"",
             ));
             return;
-        };
-        if let Err(message) = ClientMsg::check_fields(object) {
-            out.push(Outgoing::error(ErrorCode::InvalidMessage, message));
-            return;
         }
         match serde_json::from_value::<ClientMsg>(value) {
-            Ok(ClientMsg::Subscribe {
-                symbols,
-                topics,
-                resume,
-                batch_ms,
-            }) => self.subscribe(symbols, topics, resume, batch_ms, out),
-            Ok(ClientMsg::Unsubscribe { symbols, topics }) => {
+            Ok(ClientMsg::Subscribe(subscribe)) => self.subscribe(subscribe, out),
+            Ok(ClientMsg::Unsubscribe(Unsubscribe { symbols, topics })) => {
                 self.unsubscribe(symbols, topics, out)
             }
-            Ok(ClientMsg::Ping { id }) => out.push(Outgoing::msg(&ServerMsg::Pong { id })),
-            Err(e) => out.push(Outgoing::error(
-                ErrorCode::InvalidMessage,
-                format!("{e} (expected {{\"op\":\"subscribe\"|\"unsubscribe\"|\"ping\", ...}})"),
-            )),
+            Ok(ClientMsg::Ping(Ping { id })) => out.push(Outgoing::msg(&ServerMsg::Pong { id })),
+            Err(e) => out.push(Outgoing::error(ErrorCode::InvalidMessage, e.to_string())),
         }
     }
 
     fn subscribe(
         &mut self,
-        symbols: Vec<String>,
-        topics: Option<Vec<StreamTopic>>,
-        resume: Option<Offsets>,
-        batch_ms: Option<u32>,
+        Subscribe {
+            symbols,
+            topics,
+            resume,
+            batch_ms,
+        }: Subscribe,
         out: &mut Vec<Outgoing>,
     ) {
         if let Some(ms) = batch_ms.filter(|&ms| ms > MAX_BATCH_MS) {

@@ -4,7 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{
+    Deserialize, Deserializer, Serialize,
+    de::{self, DeserializeOwned, Error as _},
+};
 use ts_rs::TS;
 
 use super::{MarketEvent, SystemMetric, Tick};
@@ -22,76 +25,102 @@ pub enum StreamTopic {
     SystemMetrics,
 }
 
-/// A frame from a client. Fields other than those listed are refused by
-/// the gateway (see [`ClientMsg::check_fields`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+/// A frame from a client: `{"op":"subscribe",…}` and so on. A field its
+/// `op` does not define is refused, so a typo (`"symbol"` for `"symbols"`)
+/// is an error, not ignored; every error names the field at fault.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(tag = "op", rename_all = "snake_case")]
 #[ts(export)]
 pub enum ClientMsg {
     /// Adds symbols (and optionally topics) to the subscription.
-    Subscribe {
-        /// Symbols to add; `"*"` means every symbol.
-        symbols: Vec<String>,
-        /// Topics to receive; default `["stock_ticks", "market_events"]`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[ts(optional)]
-        topics: Option<Vec<StreamTopic>>,
-        /// Where to continue reading `stock_ticks`: partition → next offset
-        /// (one past the last offset received). Partitions not listed keep
-        /// their position, or start at the latest offset.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[ts(optional, type = "Record<string, number>")]
-        resume: Option<Offsets>,
-        /// Gather ticks for up to this many milliseconds (0 to 1000) and send
-        /// them as one frame; 0, the default, sends them as they arrive. Holds
-        /// for the connection until a later `subscribe` sets it again. A
-        /// client that draws once per display frame needs no more than one
-        /// frame per 16 ms.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[ts(optional)]
-        batch_ms: Option<u32>,
-    },
+    Subscribe(Subscribe),
     /// Removes symbols (and optionally topics) from the subscription.
-    Unsubscribe {
-        /// Symbols to remove; `"*"` removes every symbol.
-        #[serde(default)]
-        symbols: Vec<String>,
-        /// Topics to stop receiving.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[ts(optional)]
-        topics: Option<Vec<StreamTopic>>,
-    },
+    Unsubscribe(Unsubscribe),
     /// Asks for a `pong`.
-    Ping {
-        /// Echoed in the `pong`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[ts(optional)]
-        id: Option<u64>,
-    },
+    Ping(Ping),
 }
 
-impl ClientMsg {
-    /// Checks that a client frame's object has no field its `op` does not
-    /// define, so a typo (`"symbol"` for `"symbols"`) is an error, not ignored.
-    ///
-    /// # Errors
-    /// Returns a message naming the unknown field and the allowed ones.
-    pub fn check_fields(frame: &serde_json::Map<String, serde_json::Value>) -> Result<(), String> {
-        let allowed: &[&str] = match frame.get("op").and_then(|op| op.as_str()) {
-            Some("subscribe") => &["op", "symbols", "topics", "resume", "batch_ms"],
-            Some("unsubscribe") => &["op", "symbols", "topics"],
-            Some("ping") => &["op", "id"],
-            // Unknown or missing ops are reported by deserialization.
-            _ => return Ok(()),
-        };
-        match frame.keys().find(|k| !allowed.contains(&k.as_str())) {
-            Some(unknown) => Err(format!(
-                "unknown field `{unknown}`, expected one of {}",
-                allowed[1..].join(", ")
-            )),
-            None => Ok(()),
+/// The fields of a `subscribe` frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct Subscribe {
+    /// Symbols to add; `"*"` means every symbol.
+    pub symbols: Vec<String>,
+    /// Topics to receive; default `["stock_ticks", "market_events"]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub topics: Option<Vec<StreamTopic>>,
+    /// Where to continue reading `stock_ticks`: partition → next offset
+    /// (one past the last offset received). Partitions not listed keep
+    /// their position, or start at the latest offset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "Record<string, number>")]
+    pub resume: Option<Offsets>,
+    /// Gather ticks for up to this many milliseconds (0 to 1000) and send
+    /// them as one frame; 0, the default, sends them as they arrive. Holds
+    /// for the connection until a later `subscribe` sets it again. A
+    /// client that draws once per display frame needs no more than one
+    /// frame per 16 ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub batch_ms: Option<u32>,
+}
+
+/// The fields of an `unsubscribe` frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct Unsubscribe {
+    /// Symbols to remove; `"*"` removes every symbol.
+    #[serde(default)]
+    pub symbols: Vec<String>,
+    /// Topics to stop receiving.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub topics: Option<Vec<StreamTopic>>,
+}
+
+/// The fields of a `ping` frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct Ping {
+    /// Echoed in the `pong`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub id: Option<u64>,
+}
+
+/// By hand rather than derived: serde's internally tagged enums lose track
+/// of the path inside a variant, and errors are to name the field.
+impl<'de> Deserialize<'de> for ClientMsg {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut frame = serde_json::Map::deserialize(deserializer)?;
+        let op = frame
+            .remove("op")
+            .ok_or_else(|| D::Error::missing_field("op"))?;
+        let fields = serde_json::Value::Object(frame);
+        match op.as_str() {
+            Some("subscribe") => op_fields(fields).map(Self::Subscribe),
+            Some("unsubscribe") => op_fields(fields).map(Self::Unsubscribe),
+            Some("ping") => op_fields(fields).map(Self::Ping),
+            _ => Err(D::Error::custom(format_args!(
+                "op: unknown op {op}, expected \"subscribe\", \"unsubscribe\" or \"ping\""
+            ))),
         }
     }
+}
+
+/// Reads an op's fields; an error names the field at fault (`batch_ms: …`).
+fn op_fields<T: DeserializeOwned, E: de::Error>(fields: serde_json::Value) -> Result<T, E> {
+    serde_path_to_error::deserialize(fields).map_err(|e| {
+        if e.path().iter().len() == 0 {
+            E::custom(e.inner())
+        } else {
+            E::custom(format_args!("{}: {}", e.path(), e.inner()))
+        }
+    })
 }
 
 /// Machine-readable reason of an `error` frame.
@@ -214,29 +243,72 @@ mod tests {
         let m: ClientMsg =
             serde_json::from_str(r#"{"op":"subscribe","symbols":["AAPL","MSFT"]}"#).unwrap();
         assert!(
-            matches!(m, ClientMsg::Subscribe { ref symbols, resume: None, .. } if symbols.len() == 2)
+            matches!(m, ClientMsg::Subscribe(Subscribe { ref symbols, resume: None, .. }) if symbols.len() == 2)
         );
         let m: ClientMsg =
             serde_json::from_str(r#"{"op":"subscribe","symbols":["*"],"resume":{"0":12,"3":7}}"#)
                 .unwrap();
-        let ClientMsg::Subscribe {
+        let ClientMsg::Subscribe(Subscribe {
             resume: Some(r), ..
-        } = m
+        }) = m
         else {
             panic!()
         };
         assert_eq!(r.0[&3], 7);
-        let bad = serde_json::from_str::<ClientMsg>(
-            r#"{"op":"subscribe","symbols":[],"resume":{"x":1}}"#,
-        );
-        assert!(bad.unwrap_err().to_string().contains("partition \"x\""));
         let m: ClientMsg = serde_json::from_str(r#"{"op":"ping"}"#).unwrap();
-        assert_eq!(m, ClientMsg::Ping { id: None });
-        assert!(serde_json::from_str::<ClientMsg>(r#"{"op":"dance"}"#).is_err());
-        let typo: serde_json::Value =
-            serde_json::from_str(r#"{"op":"subscribe","symbol":["A"]}"#).unwrap();
-        let err = ClientMsg::check_fields(typo.as_object().unwrap()).unwrap_err();
-        assert!(err.contains("`symbol`") && err.contains("symbols"), "{err}");
+        assert_eq!(m, ClientMsg::Ping(Ping { id: None }));
+        let m: ClientMsg = serde_json::from_str(r#"{"symbols":["*"],"op":"unsubscribe"}"#).unwrap();
+        assert!(
+            matches!(m, ClientMsg::Unsubscribe(Unsubscribe { ref symbols, topics: None }) if symbols == &["*"])
+        );
+    }
+
+    #[test]
+    fn client_message_errors_name_the_field() {
+        for (frame, needle) in [
+            (r#"{"op":"dance"}"#, r#"op: unknown op "dance""#),
+            (r#"{"symbols":["A"]}"#, "missing field `op`"),
+            (r#"{"op":"subscribe"}"#, "missing field `symbols`"),
+            (
+                r#"{"op":"subscribe","symbol":["A"]}"#,
+                "unknown field `symbol`, expected one of `symbols`",
+            ),
+            (
+                r#"{"op":"subscribe","symbols":"AAPL"}"#,
+                "symbols: invalid type: string \"AAPL\"",
+            ),
+            (
+                r#"{"op":"subscribe","symbols":["A",1]}"#,
+                "symbols[1]: invalid type",
+            ),
+            (
+                r#"{"op":"subscribe","symbols":[],"batch_ms":-1}"#,
+                "batch_ms: invalid value: integer `-1`",
+            ),
+            (
+                r#"{"op":"subscribe","symbols":[],"topics":["news"]}"#,
+                "topics[0]: unknown variant `news`",
+            ),
+            (
+                r#"{"op":"subscribe","symbols":[],"resume":{"x":1}}"#,
+                "resume: partition \"x\"",
+            ),
+            (
+                r#"{"op":"ping","id":"a"}"#,
+                "id: invalid type: string \"a\"",
+            ),
+        ] {
+            let error = serde_json::from_str::<ClientMsg>(frame)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(needle), "{frame}: {error}");
+        }
+    }
+
+    #[test]
+    fn client_messages_serialize_with_their_op() {
+        let ping = serde_json::to_string(&ClientMsg::Ping(Ping { id: Some(3) })).unwrap();
+        assert_eq!(ping, r#"{"op":"ping","id":3}"#);
     }
 
     #[test]
