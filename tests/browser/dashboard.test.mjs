@@ -21,7 +21,7 @@ const openDashboard = (colorScheme = 'dark') => open(browser, daemon.url, { colo
 
 test('the dashboard loads from the daemon and shows a card per symbol', async () => {
   const { page, errors } = await openDashboard();
-  await page.waitForFunction(() => document.querySelectorAll('.card').length === 20, null, { timeout: 10_000 });
+  await page.waitForFunction(() => document.querySelectorAll('.card').length === 20, null, { timeout: 30_000 });
   assert.match(await page.locator('#status').textContent(), /Live/);
   assert.match(await page.title(), /^[A-Z.]+ · Tickstream$/);
   assert.deepEqual(errors, []);
@@ -44,11 +44,11 @@ test('cards update with live ticks', async () => {
 test('the chart shows candles and moves', async () => {
   const { page } = await openDashboard();
   const chart = page.locator('#chart');
-  await page.waitForFunction(() => Number(document.getElementById('chart').dataset.bars) >= 1, null, { timeout: 10_000 });
+  await page.waitForFunction(() => Number(document.getElementById('chart').dataset.bars) >= 1, null, { timeout: 30_000 });
   assert.ok(await chart.locator('canvas').count() > 0, 'the chart draws on a canvas');
   const bars = Number(await chart.getAttribute('data-bars'));
   // 1-second candles: new bars appear as time passes.
-  await page.waitForFunction((n) => Number(document.getElementById('chart').dataset.bars) > n, bars, { timeout: 10_000 });
+  await page.waitForFunction((n) => Number(document.getElementById('chart').dataset.bars) > n, bars, { timeout: 30_000 });
   const before = await chart.screenshot();
   await page.waitForTimeout(1_500);
   const after = await chart.screenshot();
@@ -63,11 +63,11 @@ test('the chart shows candles and moves', async () => {
 
 test('indicators from the engine overlay the chart, RSI in its own pane', async () => {
   const { page, errors } = await openDashboard();
-  await page.locator('#chart[data-bars]').waitFor({ timeout: 10_000 });
+  await page.locator('#chart[data-bars]').waitFor({ timeout: 30_000 });
   await page.click('button:has-text("1m")');
   for (const label of ['SMA 20', 'BB 20·2', 'RSI 14']) await page.click(`#indicators button:has-text("${label}")`);
   for (const id of ['sma', 'bollinger', 'rsi']) {
-    await page.waitForFunction((id) => Number(document.querySelector('#indicators').dataset[`${id}Points`]) > 10, id, { timeout: 10_000 });
+    await page.waitForFunction((id) => Number(document.querySelector('#indicators').dataset[`${id}Points`]) > 10, id, { timeout: 30_000 });
   }
   assert.equal(await page.getAttribute('#indicators button[data-indicator="rsi"]', 'aria-pressed'), 'true');
   await page.screenshot({ path: join(artifacts, 'indicators.png') });
@@ -80,24 +80,24 @@ test('indicators from the engine overlay the chart, RSI in its own pane', async 
 test('a scenario injected from the dashboard shows in the market events', async () => {
   const { page, errors } = await openDashboard();
   await page.click('#tab-scenarios');
-  await page.locator('#scenario-symbol option[value="AAPL"]').waitFor({ state: 'attached', timeout: 10_000 });
+  await page.locator('#scenario-symbol option[value="AAPL"]').waitFor({ state: 'attached', timeout: 30_000 });
   await page.selectOption('#scenario-kind', 'flash_crash');
   await page.selectOption('#scenario-symbol', 'AAPL');
   await page.fill('input[name="depth"]', '5');
   await page.fill('input[name="fall"]', '10s');
   await page.click('#market-control button[type="submit"]');
-  await page.locator('#scenario-result[data-state="ok"]').waitFor({ timeout: 5_000 });
+  await page.locator('#scenario-result[data-state="ok"]').waitFor({ timeout: 30_000 });
   assert.match(await page.textContent('#scenario-result'), /Scenario \d+ \(flash crash\) active/);
   await page.click('#tab-events');
   const event = page.locator('.event[data-kind="flash_crash"][data-level="critical"]');
-  await event.first().waitFor({ timeout: 5_000 });
+  await event.first().waitFor({ timeout: 30_000 });
   assert.match(await event.first().textContent(), /AAPL flash crash: -5\.0% over 10s/);
   // A refused scenario says why, in the form.
   await page.click('#tab-scenarios');
   await page.selectOption('#scenario-kind', 'resume');
   await page.selectOption('#scenario-symbol', 'MSFT');
   await page.click('#market-control button[type="submit"]');
-  await page.locator('#scenario-result[data-state="error"]').waitFor({ timeout: 5_000 });
+  await page.locator('#scenario-result[data-state="error"]').waitFor({ timeout: 30_000 });
   assert.equal(await page.textContent('#scenario-result'), 'MSFT is not halted');
   await page.screenshot({ path: join(artifacts, 'scenarios.png'), fullPage: true });
   assert.deepEqual(errors, []);
@@ -107,7 +107,7 @@ test('a scenario injected from the dashboard shows in the market events', async 
 test('alert rules are set from the dashboard and fire into the events list', async () => {
   const { page, errors } = await openDashboard();
   await page.click('#tab-alerts');
-  await page.locator('#alert-symbol option[value="NVDA"]').waitFor({ state: 'attached', timeout: 10_000 });
+  await page.locator('#alert-symbol option[value="NVDA"]').waitFor({ state: 'attached', timeout: 30_000 });
   // A level just above the last price (the engine's: NVDA's card may be off screen, not redrawn): the next rise crosses it.
   const quotes = await (await fetch(new URL('api/v1/symbols', daemon.url))).json();
   const price = quotes.find((q) => q.symbol === 'NVDA').price;
@@ -115,9 +115,9 @@ test('alert rules are set from the dashboard and fire into the events list', asy
   await page.selectOption('#alert-kind', 'price_cross');
   await page.fill('input[name="alert-level"]', String((price + 0.005).toFixed(3)));
   await page.click('#alerts button[type="submit"]');
-  await page.locator('#alert-result[data-state]').waitFor({ timeout: 5_000 });
+  await page.locator('#alert-result[data-state]').waitFor({ timeout: 30_000 });
   assert.equal(await page.getAttribute('#alert-result', 'data-state'), 'ok', await page.textContent('#alert-result'));
-  await page.locator('.alert-rule').first().waitFor({ timeout: 5_000 });
+  await page.locator('.alert-rule').first().waitFor({ timeout: 30_000 });
   await page.click('#tab-events');
   const fired = page.locator('.event[data-kind="alert"]');
   await fired.first().waitFor({ timeout: 30_000 });
@@ -127,11 +127,11 @@ test('alert rules are set from the dashboard and fire into the events list', asy
   await page.selectOption('#alert-kind', 'percent_move');
   await page.fill('input[name="alert-percent"]', '0');
   await page.click('#alerts button[type="submit"]');
-  await page.locator('#alert-result[data-state="error"]').waitFor({ timeout: 5_000 });
+  await page.locator('#alert-result[data-state="error"]').waitFor({ timeout: 30_000 });
   assert.match(await page.textContent('#alert-result'), /condition\.percent/);
   // Delete: the list empties.
   await page.click('.alert-rule button:has-text("Delete")');
-  await page.locator('#alert-rules .empty').waitFor({ timeout: 5_000 });
+  await page.locator('#alert-rules .empty').waitFor({ timeout: 30_000 });
   await page.screenshot({ path: join(artifacts, 'alerts.png'), fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();
@@ -166,12 +166,12 @@ test('the dashboard reconnects when the daemon comes back with fresh data', asyn
   // Let the dashboard see offsets far beyond what a fresh daemon has.
   await page.waitForTimeout(2_000);
   await daemon.stop();
-  await page.locator('#status[data-state="reconnecting"]').waitFor({ timeout: 10_000 });
+  await page.locator('#status[data-state="reconnecting"]').waitFor({ timeout: 30_000 });
   // The last data stays on screen, marked as such; the activity log records the change.
   assert.match(await page.textContent('#offline-banner'), /Disconnected: .*Showing the data received until/);
   assert.equal(await page.locator('.card').count(), 20);
   daemon = await Daemon.start({ listen: new URL(daemon.url).host });
-  await page.locator('#status[data-state="live"]').waitFor({ timeout: 15_000 });
+  await page.locator('#status[data-state="live"]').waitFor({ timeout: 30_000 });
   assert.ok(await page.locator('#offline-banner').isHidden());
   await page.click('#tab-events');
   await page.selectOption('#events-kind', 'connection');
@@ -187,7 +187,7 @@ test('the dashboard reconnects when the daemon comes back with fresh data', asyn
       return now.filter((p, i) => p !== before[i]).length >= 5;
     },
     first,
-    { timeout: 10_000 },
+    { timeout: 30_000 },
   );
   await page.close();
 });

@@ -63,7 +63,7 @@ export async function openDashboard(browser, url, { colorScheme = 'dark', width 
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(url + path);
-  await page.locator('#status[data-state="live"]').waitFor({ timeout: 10_000 });
+  await page.locator('#status[data-state="live"]').waitFor({ timeout: 30_000 });
   return { page, errors };
 }
 

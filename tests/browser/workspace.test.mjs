@@ -161,8 +161,10 @@ test('the tick table keeps 10 000 rows with only the visible ones in the page; p
     await page.keyboard.press('p');
     assert.equal(await page.getAttribute('#ticks-pause', 'aria-pressed'), 'true');
     const frozen = await page.locator('#ticks-body tr:not(.spacer)').first().textContent();
-    await page.waitForTimeout(500);
+    // Longer than 10 000 ticks take to arrive at this rate: the paused rows are kept, not pushed out.
+    await page.waitForTimeout(2_500);
     assert.equal(await page.locator('#ticks-body tr:not(.spacer)').first().textContent(), frozen, 'paused rows hold still');
+    assert.equal(await page.getAttribute('#ticks-body', 'data-rows'), '10000');
     assert.match(await page.textContent('#ticks-count'), /paused, [\d,]+ new/);
     // Scrolling to the end shows the oldest kept rows, still few in the DOM.
     await page.locator('#ticks-scroll').evaluate((el) => (el.scrollTop = el.scrollHeight));
@@ -187,10 +189,10 @@ test('the events log filters by level, type and text and exports what it shows',
   await page.click('#tab-events');
   assert.equal((await post('scenarios', { kind: 'halt', symbol: 'TSLA' })).status, 201);
   assert.equal((await post('scenarios', { kind: 'news_shock', symbol: 'META', jump: 0.03 })).status, 201);
-  await page.locator('.event[data-kind="halt"]').first().waitFor({ timeout: 10_000 });
-  await page.locator('.event[data-kind="news"]').first().waitFor({ timeout: 10_000 });
+  await page.locator('.event[data-kind="halt"]').first().waitFor({ timeout: 30_000 });
+  await page.locator('.event[data-kind="news"]').first().waitFor({ timeout: 30_000 });
   assert.equal((await post('scenarios', { kind: 'resume', symbol: 'TSLA' })).status, 201);
-  await page.locator('.event[data-kind="resume"]').first().waitFor({ timeout: 10_000 });
+  await page.locator('.event[data-kind="resume"]').first().waitFor({ timeout: 30_000 });
 
   await page.selectOption('#events-kind', 'halt');
   assert.ok((await page.locator('.event').count()) >= 1);
@@ -251,7 +253,7 @@ test('a portfolio is kept by the engine and valued live', async () => {
   // The P&L on screen moves with the market and is the engine's.
   const shown = () => page.getAttribute('#positions tfoot tr', 'data-pnl').then(Number);
   const first = await shown();
-  await page.waitForFunction((f) => Number(document.querySelector('#positions tfoot tr').dataset.pnl) !== f, first, { timeout: 10_000 });
+  await page.waitForFunction((f) => Number(document.querySelector('#positions tfoot tr').dataset.pnl) !== f, first, { timeout: 30_000 });
   const { body: value } = await api(`portfolios/${portfolio.id}/value`);
   assert.ok(Math.abs((await shown()) - value.pnl) / Math.abs(value.cost_basis) < 0.05, `${await shown()} vs ${value.pnl}`);
   const row = await page.locator('#positions tbody tr[data-symbol="AAPL"] td').allTextContents();
@@ -273,7 +275,7 @@ test('a portfolio is kept by the engine and valued live', async () => {
 test('volume analysis and metrics come from the engine', async () => {
   const { page, errors } = await open();
   await page.click('#tab-volume');
-  await page.locator('#volume-symbols tbody tr').first().waitFor({ timeout: 10_000 });
+  await page.locator('#volume-symbols tbody tr').first().waitFor({ timeout: 30_000 });
   const { body: report } = await api('volume?days=5&minutes=30');
   const rows = await page.$$eval('#volume-symbols tbody tr', (trs) => trs.map((tr) => tr.dataset.symbol));
   assert.equal(rows.length, report.symbols.length);
@@ -284,7 +286,7 @@ test('volume analysis and metrics come from the engine', async () => {
   await page.screenshot({ path: join(artifacts, 'volume-1440.png') });
 
   await page.click('#tab-metrics');
-  await page.locator('.metric[data-metric="ticks_in_per_second"] output[data-value]').waitFor({ timeout: 10_000 });
+  await page.locator('.metric[data-metric="ticks_in_per_second"] output[data-value]').waitFor({ timeout: 30_000 });
   await page.waitForFunction(() => Number(document.querySelector('.metric[data-metric="ticks_in_per_second"] output').dataset.value) > 100);
   assert.equal(await page.textContent('.metric[data-metric="consumer_lag"] output'), 'not Kafka');
   await page.waitForFunction(() => Number(document.querySelector('.metric[data-metric="clients"] output').dataset.value) >= 1);

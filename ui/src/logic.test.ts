@@ -89,6 +89,16 @@ describe('tick buffer', () => {
     buffer.clear();
     expect(buffer.total).toBe(0);
   });
+
+  it('keeps a snapshot (a paused view) as it was while the buffer wraps', () => {
+    const buffer = new TickBuffer(3);
+    for (let i = 0; i < 3; i += 1) buffer.push(tick('2026-12-01T14:07:00Z', i));
+    const paused = buffer.snapshot();
+    for (let i = 3; i < 9; i += 1) buffer.push(tick('2026-12-01T14:07:00Z', i));
+    expect(buffer.first()).toBe(6);
+    expect([paused.first(), paused.total]).toEqual([0, 3]);
+    expect([0, 1, 2].map((n) => paused.get(n)!.price)).toEqual([0, 1, 2]);
+  });
 });
 
 describe('watchlist and search', () => {

@@ -40,6 +40,14 @@ export class TickBuffer {
     return n >= this.first() && n < this.total ? this.items[n % this.capacity] : undefined;
   }
 
+  /** A copy that later pushes leave as it is. */
+  snapshot(): TickBuffer {
+    const copy = new TickBuffer(this.capacity);
+    copy.items = this.items.slice();
+    copy.total = this.total;
+    return copy;
+  }
+
   clear(): void {
     this.items = new Array<Tick | undefined>(this.capacity);
     this.total = 0;
@@ -50,8 +58,8 @@ export class TickTable {
   private readonly all = new TickBuffer(KEPT_TICKS);
   private readonly filtered = new TickBuffer(KEPT_TICKS);
   private filter = '';
-  /** While paused: the buffer's total at the pause; rows after it are not shown. */
-  private frozenAt: number | null = null;
+  /** While paused: the view as it was at the pause, so arriving ticks neither show nor push its rows out. */
+  private frozen: TickBuffer | null = null;
   private readonly top: HTMLTableRowElement;
   private readonly bottom: HTMLTableRowElement;
   private readonly rows: HTMLTableRowElement[] = [];
@@ -124,17 +132,19 @@ export class TickTable {
       }
     }
     // Scrolled into the past: keep the same rows in view as new ones arrive on top.
-    if (this.frozenAt === null && added > 0 && this.scrollTop > 0 && this.visible) {
-      this.scrollTop += added * ROW;
+    if (this.frozen === null && added > 0 && this.scrollTop > 0 && this.visible) {
+      const view = this.view();
+      const bottom = Math.max(0, (view.total - view.first()) * ROW - this.height);
+      this.scrollTop = Math.min(this.scrollTop + added * ROW, bottom);
       this.scroller.scrollTop = this.scrollTop;
     }
     this.dirty = this.dirty || added > 0;
   }
 
   togglePause(): void {
-    this.frozenAt = this.frozenAt === null ? this.view().total : null;
-    this.pauseButton.setAttribute('aria-pressed', String(this.frozenAt !== null));
-    this.pauseButton.textContent = this.frozenAt === null ? 'Pause' : 'Resume';
+    this.frozen = this.frozen === null ? this.view().snapshot() : null;
+    this.pauseButton.setAttribute('aria-pressed', String(this.frozen !== null));
+    this.pauseButton.textContent = this.frozen === null ? 'Pause' : 'Resume';
     this.render(true);
   }
 
@@ -149,7 +159,7 @@ export class TickTable {
         if (tick.symbol === symbol) this.filtered.push(tick);
       }
     }
-    if (this.frozenAt !== null) this.frozenAt = this.view().total;
+    if (this.frozen !== null) this.frozen = this.view().snapshot();
     this.scroller.scrollTop = this.scrollTop = 0;
     this.render(true);
   }
@@ -160,9 +170,9 @@ export class TickTable {
     this.drawnAt = performance.now();
     if (!this.visible || !this.onScreen) return; // drawn when shown
     this.dirty = false;
-    const view = this.view();
-    const end = this.frozenAt ?? view.total;
-    const rows = Math.max(0, end - view.first());
+    const view = this.frozen ?? this.view();
+    const end = view.total;
+    const rows = end - view.first();
     const first = Math.min(rows, Math.max(0, Math.floor(this.scrollTop / ROW) - OVERSCAN));
     const visible = Math.min(rows - first, Math.ceil(this.height / ROW) + 2 * OVERSCAN);
     while (this.rows.length < visible) this.rows.push(this.makeRow());
@@ -177,11 +187,11 @@ export class TickTable {
     this.top.style.height = `${first * ROW}px`;
     this.bottom.style.height = `${(rows - first - visible) * ROW}px`;
     this.body.dataset.rows = String(rows);
-    const waiting = this.frozenAt === null ? 0 : view.total - this.frozenAt;
+    const waiting = this.view().total - end;
     setText(
       this.count,
       `${rows.toLocaleString('en-US')} ticks${this.filter ? ` of ${this.filter}` : ''}` +
-        (this.frozenAt === null ? '' : ` · paused, ${waiting.toLocaleString('en-US')} new`),
+        (this.frozen === null ? '' : ` · paused, ${waiting.toLocaleString('en-US')} new`),
     );
   }
 
