@@ -1,8 +1,9 @@
 // The desktop app's real window (the release or debug binary, under Xvfb),
 // driven through tauri-driver and WebKitWebDriver: offline mode out of the
-// box, then switching to a remote tickstreamd and to a Kafka cluster (a real
-// Tansu broker with a producer), each after a wrong address that must show
-// its error and leave the app usable.
+// box, judged by its pixels with the checks the Chromium suite runs
+// (tests/visual), then switching to a remote tickstreamd and to a Kafka
+// cluster (a real Tansu broker with a producer), each after a wrong address
+// that must show its error and leave the app usable.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Builder, By, until } from 'selenium-webdriver';
+import { checks, webdriverView } from 'tickstream-visual';
 import { cleanEnv, freePort, listening } from './harness.mjs';
 
 const app = process.env.DESKTOP_APP_BIN;
@@ -126,6 +128,22 @@ test('opens in offline mode and shows ticks changing within seconds', async () =
     assert.ok(saved, await text(driver, '#events-result'));
     assert.ok(saved[1].startsWith(join(home, 'exports')), saved[1]);
     assert.equal(JSON.parse(readFileSync(saved[1], 'utf8')).length, Number(saved[2]));
+  } finally {
+    await driver.quit();
+  }
+});
+
+test('the window draws what the dashboard shows, judged by its pixels as in Chromium', async (t) => {
+  const driver = await launch();
+  try {
+    const view = webdriverView(driver, (name, png) => writeFileSync(join(artifacts, `desktop-${name}.png`), png));
+    for (const check of checks) {
+      await t.test(check.name, async (c) => {
+        const said = await check.run(view);
+        if (said) c.diagnostic(said);
+      });
+    }
+    await screenshot(driver, 'desktop-window');
   } finally {
     await driver.quit();
   }

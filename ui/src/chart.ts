@@ -19,7 +19,7 @@ import {
 } from 'lightweight-charts';
 import { type Bar, exceedsKept, foldTicks, MAX_BARS } from './bars';
 import { setText } from './dom';
-import { formatPercent, formatPrice, formatVolume } from './format';
+import { displayLocale, formatPercent, formatPrice, formatVolume } from './format';
 import type { Interval } from './generated/Interval';
 import type { Tick } from './generated/Tick';
 import { chartColors } from './theme';
@@ -56,7 +56,9 @@ export class ChartView {
     this.chart = createChart(container, {
       autoSize: true,
       timeScale: { timeVisible: true, secondsVisible: true },
-      localization: { timeFormatter: (t: number) => new Date(t * 1000).toISOString().slice(11, 19) + ' UTC' },
+      // lightweight-charts formats with navigator.language by default and
+      // draws nothing at all when that is not a valid tag (WebKitGTK's "C").
+      localization: { locale: displayLocale(), timeFormatter: (t: number) => new Date(t * 1000).toISOString().slice(11, 19) + ' UTC' },
     });
     this.candles = this.chart.addSeries(CandlestickSeries, {});
     this.volume = this.chart.addSeries(HistogramSeries, { priceFormat: { type: 'volume' }, priceScaleId: '' });

@@ -1,5 +1,18 @@
 // Number and time formatting for the dashboard.
 
+/**
+ * The user's language as a BCP 47 tag, or `en-US` where `language` is none:
+ * WebKitGTK reports the POSIX locale (`C` under `LANG=C.UTF-8`) as
+ * `navigator.language`, and `Intl` refuses it with a RangeError.
+ */
+export function displayLocale(language = navigator.language): string {
+  try {
+    return Intl.getCanonicalLocales(language)[0] ?? 'en-US';
+  } catch {
+    return 'en-US';
+  }
+}
+
 const priceFormats = new Map<number, Intl.NumberFormat>();
 
 /** A price with the decimals its size needs (2 above 1, 4 below); `scale` picks them for a change. */

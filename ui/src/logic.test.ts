@@ -6,7 +6,7 @@ import { describe as describeRule, conditionFrom } from './alerts';
 import { barFromCandle, bucketOf, exceedsKept, foldTicks } from './bars';
 import { sparkline } from './cards';
 import { matches, toCsv } from './eventlog';
-import { formatChange, formatPercent, formatPrice, formatVolume } from './format';
+import { displayLocale, formatChange, formatPercent, formatPrice, formatVolume } from './format';
 import type { MarketEvent } from './generated/MarketEvent';
 import type { Quote } from './generated/Quote';
 import type { Tick } from './generated/Tick';
@@ -39,6 +39,11 @@ describe('formatters', () => {
   it('compact volumes', () => {
     expect(formatVolume(1_234_567)).toBe('1.2M');
     expect(formatVolume(950)).toBe('950');
+  });
+  it('take the user\'s language unless it is the POSIX locale', () => {
+    expect(displayLocale('de-DE')).toBe('de-DE');
+    expect(displayLocale('C')).toBe('en-US');
+    expect(displayLocale('')).toBe('en-US');
   });
 });
 

@@ -177,6 +177,8 @@ async function select(symbol: string): Promise<void> {
   const compared = chart.compared();
   if (compared) void compare(compared);
   chartEl.dataset.bars = String(chart.barCount());
+  // What the chart holds now (tests wait for it after a change).
+  chartEl.dataset.shows = `${symbol} ${interval}`;
   const url = new URL(window.location.href);
   url.searchParams.set('symbol', symbol);
   history.replaceState(null, '', url);

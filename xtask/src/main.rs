@@ -469,8 +469,10 @@ fn test(root: &Path) -> Result<()> {
             .env("NO_COLOR", "1"),
         &mut tally,
     )?;
+    // One npm workspace holds the browser and desktop suites and the pixel
+    // checks they share.
+    npm_install(&root.join("tests"))?;
     let browser = root.join("tests/browser");
-    npm_install(&browser)?;
     let daemon = build_daemon(root, "debug")?;
     let browser_ok = run_tests(
         npm()
@@ -483,7 +485,6 @@ fn test(root: &Path) -> Result<()> {
     )?;
     // The desktop app in a real window under Xvfb, and its packages.
     let desktop = root.join("tests/desktop");
-    npm_install(&desktop)?;
     run(cargo().args(["build", "--package", "tickstream-desktop"]))?;
     let bundles = bundle(root)?;
     let desktop_ok = run_tests(
@@ -543,8 +544,8 @@ fn bench(root: &Path) -> Result<()> {
     // The dashboard in Chromium, as the release daemon serves it.
     ensure_chromium()?;
     build_ui(root)?;
+    npm_install(&root.join("tests"))?;
     let browser = root.join("tests/browser");
-    npm_install(&browser)?;
     run(Command::new("node")
         .arg("bench.mjs")
         .current_dir(&browser)
@@ -554,7 +555,6 @@ fn bench(root: &Path) -> Result<()> {
     // The desktop app as shipped (the bundle's release binary), in a window under Xvfb.
     let bundles = bundle(root)?;
     let desktop = root.join("tests/desktop");
-    npm_install(&desktop)?;
     run(Command::new("xvfb-run")
         .args(["--auto-servernum", "--server-args=-screen 0 1440x900x24"])
         .args(["node", "bench.mjs"])
