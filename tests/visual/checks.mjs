@@ -16,7 +16,12 @@ export function playwrightView(page, save) {
 /** A view over a selenium-webdriver session. */
 export function webdriverView(driver, save) {
   return {
-    shot: async (css) => Buffer.from(await driver.findElement({ css }).takeScreenshot(), 'base64'),
+    // WebKitWebDriver shoots only the part inside the viewport: show it whole first.
+    shot: async (css) => {
+      const element = await driver.findElement({ css });
+      await driver.executeScript(`arguments[0].scrollIntoView({ block: 'center' })`, element);
+      return Buffer.from(await element.takeScreenshot(), 'base64');
+    },
     run: (expr) => driver.executeScript(`return (${expr});`),
     save,
   };
