@@ -15,8 +15,8 @@ use serde::Deserialize;
 use crate::{
     log::{LogSettings, Retention},
     sim::{
-        Calendar, CalendarKind, Correlations, Model, Rate, SimSettings, Speed, SymbolSpec,
-        default_universe,
+        Calendar, CalendarKind, Correlations, Model, Rate, SimSettings, SourceSettings, Speed,
+        SymbolSpec, default_universe,
     },
     store::WriterSettings,
 };
@@ -690,6 +690,16 @@ impl Config {
             correlations: self.sim.correlation,
             calendar: self.calendar(),
             start,
+        }
+    }
+
+    /// How the live simulator is paced and announced.
+    pub fn source_settings(&self) -> SourceSettings {
+        SourceSettings {
+            speed: self.speed(),
+            rate: self.sim.rate,
+            calendar: self.sim.calendar,
+            seed: self.sim.seed,
         }
     }
 

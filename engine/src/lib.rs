@@ -19,6 +19,8 @@
 //! - [`backfill`]: simulated history written to the store at start.
 //! - [`gateway`]: HTTP: WebSocket streaming, REST, metrics, health, the UI.
 //! - [`metrics`]: the Prometheus registry every component reports into.
+//! - [`component`]: the component model: the context every running part
+//!   is built from, and the one place its tasks are supervised.
 //! - [`config`]: one typed, validated configuration.
 //! - [`engine`]: wires the components for a deployment mode and shuts them
 //!   down in order.
@@ -32,6 +34,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub mod alerts;
 pub mod analytics;
 pub mod backfill;
+pub mod component;
 pub mod config;
 pub mod engine;
 pub mod gateway;

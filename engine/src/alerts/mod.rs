@@ -12,11 +12,33 @@ pub use rules::{AlertRule, Condition, Direction, RuleError};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use tokio_util::sync::CancellationToken;
 
 use crate::{
-    model::{MarketEvent, Tick},
+    log::{Reader, Topic},
+    model::{EncodedTick, MarketEvent, Tick},
     store::{ItemStore, StoreError},
 };
+
+/// The alert follower: evaluates the rules on every new tick of `reader`
+/// and appends firings to `events`, until `token` is cancelled.
+pub async fn follow_alerts(
+    reader: Reader<Arc<EncodedTick>>,
+    alerts: Arc<Alerts>,
+    events: Arc<Topic<Arc<MarketEvent>>>,
+    token: CancellationToken,
+) {
+    let mut fired = Vec::new();
+    reader
+        .follow(4_096, &token, |batch| {
+            alerts.apply(batch.iter().map(|r| r.tick()), &mut fired);
+            for event in fired.drain(..) {
+                tracing::info!(message = %event.message, "alert fired");
+                events.append(Arc::new(event));
+            }
+        })
+        .await;
+}
 
 /// The rules in force: stored in the database, evaluated in memory. Changes
 /// go to both; the database is the truth at start.

@@ -8,5 +8,5 @@ mod volume;
 
 pub use candles::{CandleBook, CandleBuilder, CandleUpdate};
 pub use indicators::{Indicator, Lines, bollinger, ema, rsi, session_vwap, sma};
-pub use quotes::Quotes;
+pub use quotes::{Quotes, follow_quotes};
 pub use volume::{SymbolVolume, TimeOfDay, TimeSlot, VolumeReport, by_symbol, by_time_of_day};

@@ -1,11 +1,33 @@
 //! `Quotes`: every symbol's last trade and session statistics, kept current
-//! from the tick stream.
+//! from the tick stream by the quote follower ([`follow_quotes`]).
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use chrono::Datelike;
+use parking_lot::RwLock;
+use tokio_util::sync::CancellationToken;
 
-use crate::model::{Quote, Symbol, Tick, price_to_units, units_to_price};
+use crate::{
+    log::Reader,
+    model::{EncodedTick, Quote, Symbol, Tick, price_to_units, units_to_price},
+};
+
+/// The quote follower: keeps `quotes` current from `reader`'s ticks until
+/// `token` is cancelled.
+pub async fn follow_quotes(
+    reader: Reader<Arc<EncodedTick>>,
+    quotes: Arc<RwLock<Quotes>>,
+    token: CancellationToken,
+) {
+    reader
+        .follow(4_096, &token, |batch| {
+            let mut book = quotes.write();
+            for record in batch {
+                book.apply(record.tick());
+            }
+        })
+        .await;
+}
 
 /// The latest [`Quote`] of every symbol seen. A session is a UTC day: the
 /// first trade of a new day resets open, high, low and volume.

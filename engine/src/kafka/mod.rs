@@ -1,5 +1,5 @@
 //! Kafka, the distributed log: a producer that publishes ticks with
-//! backpressure, a source that mirrors a cluster's topics into the local log
+//! backpressure (a source's [`KafkaSink`]), a source that mirrors a cluster's topics into the local log
 //! keeping Kafka's partitions and offsets, and topic administration.
 //!
 //! Every librdkafka property is passed through unchanged from
@@ -9,16 +9,18 @@ mod admin;
 mod connectivity;
 mod probe;
 mod producer;
+mod sink;
 mod source;
 
 use std::collections::BTreeMap;
 
 use rdkafka::ClientConfig;
 
-pub use admin::ensure_topics;
+pub use admin::create_topics;
 pub use connectivity::Connectivity;
 pub use probe::{ClusterInfo, probe};
 pub use producer::{KafkaPublisher, PRODUCER_DEFAULTS};
+pub use sink::KafkaSink;
 pub use source::{CONSUMER_DEFAULTS, KafkaSource};
 
 use crate::config::KafkaConfig;

@@ -8,11 +8,13 @@
 
 pub mod partitioner;
 mod reader;
+mod sink;
 mod topic;
 
 use std::sync::Arc;
 
 pub use reader::{Reader, Start};
+pub use sink::{LogSink, Sink};
 pub use topic::{Gap, Record, Retention, StaleOffset, Topic};
 
 use crate::model::{EncodedTick, MarketEvent, SystemMetric};
@@ -55,6 +57,29 @@ pub struct LogSettings {
     pub retention: Retention,
 }
 
+/// The names of the three topics, with their prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicNames {
+    /// `stock_ticks`.
+    pub ticks: String,
+    /// `market_events`.
+    pub events: String,
+    /// `system_metrics`.
+    pub metrics: String,
+}
+
+impl LogSettings {
+    /// The topics' names under this prefix.
+    pub fn topic_names(&self) -> TopicNames {
+        let name = |n: &str| format!("{}{n}", self.topic_prefix);
+        TopicNames {
+            ticks: name("stock_ticks"),
+            events: name("market_events"),
+            metrics: name("system_metrics"),
+        }
+    }
+}
+
 /// The three topics every deployment has.
 pub struct Log {
     /// `stock_ticks`: every trade, keyed by symbol.
@@ -69,26 +94,16 @@ impl Log {
     /// Creates the topics; `tick_offsets[p]` is where partition `p` of
     /// `stock_ticks` continues (from the store, after a restart).
     pub fn new(settings: &LogSettings, tick_offsets: &[u64]) -> Self {
-        let name = |n: &str| format!("{}{}", settings.topic_prefix, n);
+        let names = settings.topic_names();
         Self {
             ticks: Arc::new(Topic::new(
-                name("stock_ticks"),
+                names.ticks,
                 settings.partitions,
                 settings.retention,
                 tick_offsets,
             )),
-            events: Arc::new(Topic::new(
-                name("market_events"),
-                1,
-                settings.retention,
-                &[],
-            )),
-            metrics: Arc::new(Topic::new(
-                name("system_metrics"),
-                1,
-                settings.retention,
-                &[],
-            )),
+            events: Arc::new(Topic::new(names.events, 1, settings.retention, &[])),
+            metrics: Arc::new(Topic::new(names.metrics, 1, settings.retention, &[])),
         }
     }
 }

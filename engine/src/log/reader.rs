@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use tokio_util::sync::CancellationToken;
+
 use super::{Gap, Record, Topic};
 
 /// Where a new reader starts.
@@ -94,5 +96,34 @@ impl<T: Record> Reader<T> {
             self.next[partition as usize] = next;
         }
         count
+    }
+
+    /// Hands each batch of new records (up to `max_per_partition` of each
+    /// partition) to `apply`, waiting for more between batches, until
+    /// `token` is cancelled. Gaps are skipped: a follower keeps up with the
+    /// head of the log.
+    pub async fn follow(
+        mut self,
+        max_per_partition: usize,
+        token: &CancellationToken,
+        mut apply: impl FnMut(&[T]),
+    ) {
+        let mut batch = Vec::new();
+        loop {
+            self.read_with(
+                max_per_partition,
+                |_, _| {},
+                |_, _, record| batch.push(record.clone()),
+            );
+            if !batch.is_empty() {
+                apply(&batch);
+                batch.clear();
+                continue;
+            }
+            tokio::select! {
+                () = token.cancelled() => return,
+                () = self.wait() => {}
+            }
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! The market simulator. A [`Simulator`] turns a [`PriceModel`] (where
 //! prices go), a [`Calendar`] (when the market trades) and injected
 //! [`Scenario`]s into ticks and market events; [`produce`] paces it in real
-//! time, accelerated or as fast as possible; [`write_sessions`] writes whole
+//! time, accelerated or as fast as possible, and [`SimulatorSource`] runs it
+//! as a component writing to a sink; [`write_sessions`] writes whole
 //! sessions offline.
 
 mod arrivals;
@@ -12,6 +13,7 @@ mod realistic;
 mod scenario;
 mod session;
 mod simulator;
+mod source;
 mod universe;
 
 use std::{
@@ -31,6 +33,7 @@ pub use realistic::{Correlations, Realistic};
 pub use scenario::{Scenario, ScenarioError, ScenarioRequest, ScenarioState, ScenarioStatus};
 pub use session::{Format, SessionError, SessionPlan, write_sessions};
 pub use simulator::{Output, SimSettings, Simulator};
+pub use source::{SimulatorSource, SourceSettings};
 pub use universe::{SymbolSpec, default_universe};
 
 use crate::model::{EncodedTick, MarketEvent};

@@ -1,0 +1,189 @@
+//! The local side of a role that serves data: the data directory's lock,
+//! the store, the log continuing the store's offsets, the quote book, the
+//! simulator continuing the stored prices with its history backfilled, and
+//! the sinks that follow the log (store writer, quote and alert followers).
+
+use std::{
+    collections::HashSet,
+    fs::File,
+    path::{Path, PathBuf},
+    sync::{Arc, atomic::Ordering},
+};
+
+use chrono::Utc;
+use parking_lot::{Mutex, RwLock};
+
+use super::EngineError;
+use crate::{
+    alerts::{Alerts, follow_alerts},
+    analytics::{Quotes, follow_quotes},
+    backfill,
+    component::{Context, blocking},
+    config::Config,
+    log::{Log, Reader, Start},
+    model::{Interval, Symbol},
+    sim::Simulator,
+    store::{ItemStore, Store, StoreError, StoreWriter},
+};
+
+/// The store, log and quotes a data-serving role runs on.
+pub(super) struct Local {
+    /// Held while the engine runs: one engine per data directory.
+    pub lock: File,
+    pub log: Arc<Log>,
+    pub quotes: Arc<RwLock<Quotes>>,
+    pub universe: HashSet<Symbol>,
+    pub database: PathBuf,
+    /// Next offset per `stock_ticks` partition the store recorded.
+    pub stored: Vec<u64>,
+    /// The simulator, when the role simulates: continuing the stored
+    /// prices, its history backfilled.
+    pub simulator: Option<Simulator>,
+    /// The alert rules, evaluated on the live ticks.
+    pub alerts: Arc<Alerts>,
+    /// Watchlists and portfolios.
+    pub workspace: Arc<Mutex<ItemStore>>,
+}
+
+impl Local {
+    /// Opens the store and the log, builds the simulator when `simulate`
+    /// (backfilling its history into the store), and starts the sinks that
+    /// follow the log in `sinks`.
+    pub fn open(config: &Config, sinks: &Context, simulate: bool) -> Result<Self, EngineError> {
+        let lock = lock_data_dir(&config.store.data_dir)?;
+        let database = config.database_path();
+        let store_error = |source| EngineError::Store {
+            path: config.database_path(),
+            source,
+        };
+        let mut store = Store::open(&database).map_err(store_error)?;
+        let settings = config.log_settings();
+        let stored = store
+            .positions(&settings.topic_names().ticks)
+            .map_err(store_error)?;
+        // A bridge keeps Kafka's offsets; the local log continues its own.
+        let start = if config.kafka.enabled() {
+            &[][..]
+        } else {
+            &stored[..]
+        };
+        let log = Arc::new(Log::new(&settings, start));
+        sinks.health.store.store(true, Ordering::Relaxed);
+
+        let mut universe = config.universe();
+        let last_closes = store.last_closes(Interval::M1).map_err(store_error)?;
+        if simulate {
+            // A restarted market continues from the prices it left.
+            for spec in &mut universe {
+                if let Some((_, _, close)) = last_closes.iter().find(|(s, ..)| *s == spec.symbol) {
+                    spec.price = *close;
+                }
+            }
+        }
+        let mut quotes = Quotes::new();
+        if !config.kafka.enabled() {
+            for spec in &universe {
+                quotes.seed(spec.symbol.clone(), spec.price, Utc::now());
+            }
+        }
+        let simulator = if simulate {
+            // History only where the store has none: after a restart, the gap.
+            let stored_until = last_closes
+                .iter()
+                .map(|(_, start, _)| *start + chrono::Duration::minutes(1))
+                .max();
+            let now = Utc::now();
+            let backfill = chrono::Duration::from_std(config.sim.backfill).unwrap_or_default();
+            let from = stored_until
+                .map_or(now - backfill, |t| t.max(now - backfill))
+                .min(now);
+            let mut simulator = Simulator::new(&universe, &config.sim_settings(from));
+            if now - from >= chrono::Duration::seconds(1) {
+                backfill::backfill(
+                    &mut simulator,
+                    &mut store,
+                    &mut quotes,
+                    f64::from(config.sim.backfill_rate),
+                    config.sim.rate.nominal_per_second(),
+                )
+                .map_err(store_error)?;
+            }
+            Some(simulator)
+        } else {
+            None
+        };
+        let quotes = Arc::new(RwLock::new(quotes));
+        // Alert rules, watchlists and portfolios: one connection for them all.
+        let workspace = Arc::new(Mutex::new(ItemStore::open(&database).map_err(store_error)?));
+        let alerts = Arc::new(Alerts::load(workspace.clone()).map_err(store_error)?);
+        let local = Self {
+            lock,
+            log,
+            quotes,
+            universe: universe.into_iter().map(|s| s.symbol).collect(),
+            database,
+            stored,
+            simulator,
+            alerts,
+            workspace,
+        };
+        local
+            .spawn_sinks(config, store, sinks)
+            .map_err(store_error)?;
+        Ok(local)
+    }
+
+    /// The components that follow the log: the store writer, the quote
+    /// follower and the alert follower.
+    fn spawn_sinks(&self, config: &Config, store: Store, cx: &Context) -> Result<(), StoreError> {
+        let writer = StoreWriter::new(
+            store,
+            Reader::new(self.log.ticks.clone(), Start::Earliest),
+            cx.metrics.clone(),
+            cx.health.clone(),
+            config.writer_settings(),
+        )?;
+        let token = cx.token.clone();
+        cx.spawn("store writer", blocking(move || writer.run(&token)));
+        cx.spawn(
+            "quote follower",
+            follow_quotes(
+                Reader::new(self.log.ticks.clone(), Start::Earliest),
+                self.quotes.clone(),
+                cx.token.clone(),
+            ),
+        );
+        cx.spawn(
+            "alert follower",
+            follow_alerts(
+                Reader::new(self.log.ticks.clone(), Start::Latest),
+                self.alerts.clone(),
+                self.log.events.clone(),
+                cx.token.clone(),
+            ),
+        );
+        Ok(())
+    }
+}
+
+/// Creates and locks the data directory: one engine per directory.
+fn lock_data_dir(dir: &Path) -> Result<File, EngineError> {
+    let dir_error = |source| EngineError::DataDir {
+        path: dir.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(dir_error)?;
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("tickstream.lock"))
+        .map_err(dir_error)?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => Err(EngineError::DataDirInUse {
+            path: dir.to_owned(),
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(dir_error(source)),
+    }
+}

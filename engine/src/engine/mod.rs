@@ -1,0 +1,332 @@
+//! `Engine`: builds the components a deployment needs, connects them through
+//! the log, and shuts them down in order: sources first, then the gateway,
+//! then the sinks, which drain what the log still holds.
+
+mod local;
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use chrono::Utc;
+use tokio::net::TcpListener;
+
+use self::local::Local;
+use crate::{
+    component::{Context, blocking},
+    config::Config,
+    gateway::{self, GatewayState},
+    kafka::{Connectivity, KafkaError, KafkaPublisher, KafkaSink, KafkaSource, create_topics},
+    log::{LogSink, Sink},
+    metrics::Metrics,
+    sim::{Shard, SimHandle, Simulator, SimulatorSource},
+    store::StoreError,
+};
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The data directory could not be created.
+    #[error("cannot create data directory {path}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The database could not be opened.
+    #[error("cannot open database {path}")]
+    Store {
+        /// The database file.
+        path: PathBuf,
+        /// Why.
+        source: StoreError,
+    },
+    /// Another engine uses the data directory.
+    #[error(
+        "data directory {path} is in use by another tickstreamd (or choose another --data-dir)"
+    )]
+    DataDirInUse {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// A Kafka role was started without brokers.
+    #[error("no Kafka brokers: set --brokers (or kafka.brokers, TICKSTREAM_BROKERS)")]
+    NoBrokers,
+    /// The Kafka client could not be created.
+    #[error("Kafka client")]
+    Kafka(#[source] KafkaError),
+    /// The listener's address could not be read.
+    #[error("cannot read the listener's address")]
+    Listener(#[source] std::io::Error),
+}
+
+/// What a process does. The role only chooses sources and sinks; the paths
+/// between them are the same in every role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Simulator → log → quotes, store, gateway; through Kafka (simulator →
+    /// Kafka → log) when brokers are configured.
+    AllInOne,
+    /// Simulator → Kafka, for the symbols of one shard. Serves only
+    /// `/metrics`, `/healthz` and `/readyz`.
+    Producer(Shard),
+    /// Kafka → log → quotes, store, gateway.
+    Bridge,
+}
+
+/// A running engine.
+pub struct Engine {
+    /// The data directory's lock, released when the engine is gone.
+    _data_dir_lock: Option<std::fs::File>,
+    addr: Option<SocketAddr>,
+    state: Option<Arc<GatewayState>>,
+    router: axum::Router,
+    stages: Stages,
+}
+
+/// The three stages of an engine, stopped in this order.
+struct Stages {
+    sources: Context,
+    gateway: Context,
+    sinks: Context,
+}
+
+impl Engine {
+    /// Starts the components of `role`; the gateway serves on `listener`
+    /// when one is given (an embedding app calls [`Engine::router`] instead).
+    ///
+    /// # Errors
+    /// Returns an [`EngineError`] when the data directory or database cannot
+    /// be opened, or a Kafka role has no brokers.
+    pub async fn start(
+        config: &Config,
+        role: Role,
+        listener: Option<TcpListener>,
+    ) -> Result<Self, EngineError> {
+        let addr = listener
+            .as_ref()
+            .map(TcpListener::local_addr)
+            .transpose()
+            .map_err(EngineError::Listener)?;
+        if !config.kafka.enabled() && role != Role::AllInOne {
+            return Err(EngineError::NoBrokers);
+        }
+        let sinks = Context::new(Arc::new(Metrics::new()), Arc::default());
+        let stages = Stages {
+            sources: sinks.stage(),
+            gateway: sinks.stage(),
+            sinks,
+        };
+        stages.sinks.spawn(
+            "metrics sampler",
+            stages
+                .sinks
+                .metrics
+                .clone()
+                .sample_every_second(stages.sinks.token.clone()),
+        );
+        let (state, router, lock) = match role {
+            Role::Producer(shard) => (None, producer(config, shard, &stages)?, None),
+            Role::AllInOne | Role::Bridge => {
+                let (state, router, lock) = serving(config, role, &stages)?;
+                (Some(state), router, Some(lock))
+            }
+        };
+        if let Some(listener) = listener {
+            let (cx, router) = (stages.gateway.clone(), router.clone());
+            stages.gateway.spawn("gateway", async move {
+                if let Err(error) = gateway::serve(listener, router, cx.token).await {
+                    tracing::error!(%error, "gateway stopped");
+                }
+            });
+        }
+        Ok(Self {
+            _data_dir_lock: lock,
+            addr,
+            state,
+            router,
+            stages,
+        })
+    }
+
+    /// The address the gateway listens on, when it was given a listener.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.addr
+    }
+
+    /// The gateway's routes, to call in-process (REST without a socket).
+    pub fn router(&self) -> axum::Router {
+        self.router.clone()
+    }
+
+    /// The state the gateway serves from (log, quotes, metrics); `None` for
+    /// the producer, which serves no data.
+    pub fn state(&self) -> Option<&Arc<GatewayState>> {
+        self.state.as_ref()
+    }
+
+    /// Stops the sources, then the gateway (no new connections, WebSockets
+    /// closed), then the sinks after they drained the log into the store.
+    pub async fn shutdown(self) {
+        self.stages.sources.stop().await;
+        self.stages.gateway.stop().await;
+        self.stages.sinks.stop().await;
+    }
+}
+
+/// The producer: simulator → Kafka for one shard's symbols; no local
+/// consumers, no store; the ops routes only.
+fn producer(config: &Config, shard: Shard, stages: &Stages) -> Result<axum::Router, EngineError> {
+    let cx = &stages.sources;
+    cx.health
+        .store
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let link = Connectivity::new("producer", cx.health.clone(), None);
+    let sink = kafka_sink(config, link, cx)?;
+    let simulator = Simulator::new(
+        &shard.select(&config.universe()),
+        &config.sim_settings(Utc::now()),
+    );
+    let handle = spawn_simulator(config, simulator, Box::new(sink), true, cx);
+    Ok(gateway::ops_router(
+        cx.metrics.clone(),
+        cx.health.clone(),
+        Some(handle),
+    ))
+}
+
+/// All-in-one and bridge: the local log, store and followers; the
+/// simulator (all-in-one) into the log or, with brokers, into Kafka; the
+/// bridge from Kafka into the log when brokers are configured.
+fn serving(
+    config: &Config,
+    role: Role,
+    stages: &Stages,
+) -> Result<(Arc<GatewayState>, axum::Router, std::fs::File), EngineError> {
+    let kafka = config.kafka.enabled();
+    let mut local = Local::open(config, &stages.sinks, role == Role::AllInOne)?;
+    let cx = &stages.sources;
+    let handle = match local.simulator.take() {
+        None => None,
+        Some(simulator) => {
+            let sink: Box<dyn Sink> = if kafka {
+                let events = Some(local.log.events.clone());
+                let link = Connectivity::new("producer", cx.health.clone(), events);
+                Box::new(kafka_sink(config, link, cx)?)
+            } else {
+                Box::new(LogSink::new(local.log.clone(), cx.health.clone()))
+            };
+            Some(spawn_simulator(config, simulator, sink, kafka, cx))
+        }
+    };
+    if kafka {
+        spawn_bridge(config, &local, role == Role::Bridge, cx)?;
+    }
+    let state = Arc::new(GatewayState::new(
+        local.log,
+        local.quotes,
+        local.universe,
+        cx.metrics.clone(),
+        cx.health.clone(),
+        local.database,
+        (
+            config.gateway.max_frame_bytes,
+            config.gateway.max_symbols_per_client,
+        ),
+        stages.gateway.token.clone(),
+        handle,
+        Some(local.alerts),
+        Some(local.workspace),
+    ));
+    let ui_dir = config.gateway.ui_dir.clone().or_else(find_ui_dir);
+    if ui_dir.is_none() {
+        tracing::warn!("dashboard not found: run `cargo xtask build` or set gateway.ui_dir");
+    }
+    let router = gateway::router(state.clone(), ui_dir.as_deref());
+    Ok((state, router, local.lock))
+}
+
+/// A sink into the cluster's topics, its connection reported through `link`.
+fn kafka_sink(config: &Config, link: Connectivity, cx: &Context) -> Result<KafkaSink, EngineError> {
+    let publisher =
+        KafkaPublisher::new(&config.kafka, cx.metrics.clone(), link).map_err(EngineError::Kafka)?;
+    Ok(KafkaSink::new(
+        publisher,
+        config.log_settings().topic_names(),
+        cx.token.clone(),
+    ))
+}
+
+/// Runs the simulator source into `sink`, once the cluster has the topics
+/// when the sink is Kafka (so none is auto-created wrongly). Returns the
+/// handle that injects scenarios into it.
+fn spawn_simulator(
+    config: &Config,
+    simulator: Simulator,
+    sink: Box<dyn Sink>,
+    kafka: bool,
+    cx: &Context,
+) -> SimHandle {
+    let (source, handle) = SimulatorSource::new(simulator, sink, config.source_settings());
+    let topics = kafka.then(|| (config.kafka.clone(), config.log_settings()));
+    let cx2 = cx.clone();
+    cx.spawn("simulator", async move {
+        if let Some((kafka, log)) = topics
+            && !create_topics(&kafka, &log, &cx2.health, &cx2.token).await
+        {
+            return;
+        }
+        blocking(move || source.run(&cx2)).await;
+    });
+    handle
+}
+
+/// Mirrors Kafka into the local log, on its own thread; a bridge role also
+/// creates the topics (it may start before any producer).
+fn spawn_bridge(
+    config: &Config,
+    local: &Local,
+    creates_topics: bool,
+    cx: &Context,
+) -> Result<(), EngineError> {
+    let source = KafkaSource::new(
+        &config.kafka,
+        local.log.clone(),
+        cx.metrics.clone(),
+        cx.health.clone(),
+    )
+    .map_err(EngineError::Kafka)?;
+    let (kafka, log) = (config.kafka.clone(), config.log_settings());
+    let (start, stored, cx2) = (config.kafka.start, local.stored.clone(), cx.clone());
+    let read = blocking(move || match source.assign(start, &stored, &cx2.token) {
+        Ok(()) => source.run(&cx2.token),
+        Err(KafkaError::Cancelled) => {}
+        Err(error) => tracing::error!(%error, "the bridge cannot read the cluster"),
+    });
+    let cx2 = cx.clone();
+    cx.spawn("kafka bridge", async move {
+        let topics = async {
+            if creates_topics {
+                create_topics(&kafka, &log, &cx2.health, &cx2.token).await;
+            }
+        };
+        tokio::join!(topics, read);
+    });
+    Ok(())
+}
+
+/// The built dashboard: beside the executable (installed), or the source
+/// tree's `ui/dist` (development).
+fn find_ui_dir() -> Option<PathBuf> {
+    let exe_dir = std::env::current_exe().ok()?.parent()?.to_path_buf();
+    [
+        exe_dir.join("ui"),
+        exe_dir.join("../share/tickstream/ui"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/dist"),
+    ]
+    .into_iter()
+    .find(|dir| dir.join("index.html").is_file())
+}

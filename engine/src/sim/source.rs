@@ -1,0 +1,134 @@
+//! The simulator as a source component: paces a [`Simulator`] on its own
+//! thread (see [`produce`]), announces the session, and writes its ticks,
+//! market events and a periodic health sample to a [`Sink`], never knowing
+//! whether that is the local log or Kafka.
+
+use std::{
+    sync::atomic::Ordering,
+    time::{Duration, Instant},
+};
+
+use chrono::Utc;
+
+use super::{CalendarKind, Control, Rate, SimHandle, Simulator, Speed, control, produce};
+use crate::{
+    component::Context,
+    log::Sink,
+    model::{EventKind, EventLevel, MarketEvent, SystemMetric},
+};
+
+/// How often the source publishes its own health to `system_metrics`.
+const HEALTH_SAMPLE_EVERY: Duration = Duration::from_secs(5);
+
+/// How the simulator is paced, and what its opening announcement says.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceSettings {
+    /// Market time per wall-clock time.
+    pub speed: Speed,
+    /// Ticks per second, over all symbols.
+    pub rate: Rate,
+    /// The calendar it trades on.
+    pub calendar: CalendarKind,
+    /// The seed of its randomness.
+    pub seed: u64,
+}
+
+/// A simulator, its controls and where its output goes.
+pub struct SimulatorSource {
+    simulator: Simulator,
+    control: Control,
+    sink: Box<dyn Sink>,
+    settings: SourceSettings,
+}
+
+impl SimulatorSource {
+    /// A source writing `simulator`'s output to `sink`; the handle injects
+    /// scenarios into it while it runs.
+    pub fn new(
+        simulator: Simulator,
+        sink: Box<dyn Sink>,
+        settings: SourceSettings,
+    ) -> (Self, SimHandle) {
+        let (handle, control) = control();
+        let source = Self {
+            simulator,
+            control,
+            sink,
+            settings,
+        };
+        (source, handle)
+    }
+
+    /// Publishes the session's opening, then ticks and events until `cx`
+    /// stops; then lets the sink finish (Kafka: wait for acknowledgements).
+    /// Blocking: run it on its own thread.
+    pub fn run(mut self, cx: &Context) {
+        let open = self.announcement();
+        self.sink.write_event(open);
+        let source = format!("tickstreamd@{}", hostname());
+        let (mut sampled_at, mut sampled) = (Instant::now(), 0u64);
+        let (sink, metrics) = (&self.sink, &cx.metrics);
+        produce(
+            &mut self.simulator,
+            self.settings.speed,
+            self.settings.rate.nominal_per_second(),
+            &self.control,
+            &cx.token,
+            |batch, events| {
+                for event in events.drain(..) {
+                    sink.write_event(event);
+                }
+                let n = batch.len() as u64;
+                if !sink.write_ticks(batch) {
+                    return false;
+                }
+                metrics.ticks_produced.inc_by(n);
+                if sampled_at.elapsed() >= HEALTH_SAMPLE_EVERY {
+                    let produced = metrics.ticks_produced.get();
+                    sink.write_metric(SystemMetric {
+                        source: source.clone(),
+                        name: "ticks_per_second".into(),
+                        value: (produced - sampled) as f64 / sampled_at.elapsed().as_secs_f64(),
+                        timestamp: Utc::now(),
+                    });
+                    (sampled_at, sampled) = (Instant::now(), produced);
+                }
+                true
+            },
+        );
+        cx.health.source.store(false, Ordering::Relaxed);
+        self.sink.finish();
+    }
+
+    /// The `session_open` event that starts the stream.
+    fn announcement(&self) -> MarketEvent {
+        let s = &self.settings;
+        MarketEvent {
+            kind: EventKind::SessionOpen,
+            level: EventLevel::Info,
+            symbol: None,
+            message: format!(
+                "simulated market open: {} symbols at {} ticks/s, speed {}, {} calendar (seed {})",
+                self.simulator.symbols().len(),
+                s.rate,
+                s.speed,
+                match s.calendar {
+                    CalendarKind::AlwaysOpen => "24/7",
+                    CalendarKind::Nyse => "NYSE",
+                },
+                s.seed
+            ),
+            timestamp: self.simulator.now(),
+            scenario: None,
+            alert: None,
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
