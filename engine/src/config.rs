@@ -13,6 +13,7 @@ use std::{
 use serde::Deserialize;
 
 use crate::{
+    gateway::StreamLimits,
     log::{LogSettings, Retention},
     sim::{
         Calendar, CalendarKind, Correlations, Model, Rate, SimSettings, SourceSettings, Speed,
@@ -700,6 +701,14 @@ impl Config {
             rate: self.sim.rate,
             calendar: self.sim.calendar,
             seed: self.sim.seed,
+        }
+    }
+
+    /// Bounds on one client's stream.
+    pub fn stream_limits(&self) -> StreamLimits {
+        StreamLimits {
+            max_frame_bytes: self.gateway.max_frame_bytes,
+            max_symbols_per_client: self.gateway.max_symbols_per_client,
         }
     }
 

@@ -17,7 +17,7 @@ use self::local::Local;
 use crate::{
     component::{Context, blocking},
     config::Config,
-    gateway::{self, GatewayState},
+    gateway::{self, GatewayState, Market, Operations, Stored},
     kafka::{Connectivity, KafkaError, KafkaPublisher, KafkaSink, KafkaSource, create_topics},
     log::{LogSink, Sink},
     metrics::Metrics,
@@ -191,11 +191,11 @@ fn producer(config: &Config, shard: Shard, stages: &Stages) -> Result<axum::Rout
         &config.sim_settings(Utc::now()),
     );
     let handle = spawn_simulator(config, simulator, Box::new(sink), true, cx);
-    Ok(gateway::ops_router(
-        cx.metrics.clone(),
-        cx.health.clone(),
-        Some(handle),
-    ))
+    Ok(gateway::ops_router(Operations {
+        metrics: cx.metrics.clone(),
+        health: cx.health.clone(),
+        simulator: Some(handle),
+    }))
 }
 
 /// All-in-one and bridge: the local log, store and followers; the
@@ -225,22 +225,21 @@ fn serving(
     if kafka {
         spawn_bridge(config, &local, role == Role::Bridge, cx)?;
     }
-    let state = Arc::new(GatewayState::new(
-        local.log,
-        local.quotes,
-        local.universe,
-        cx.metrics.clone(),
-        cx.health.clone(),
-        local.database,
-        (
-            config.gateway.max_frame_bytes,
-            config.gateway.max_symbols_per_client,
-        ),
-        stages.gateway.token.clone(),
-        handle,
-        Some(local.alerts),
-        Some(local.workspace),
-    ));
+    let state = Arc::new(GatewayState {
+        market: Market {
+            log: local.log,
+            quotes: local.quotes,
+            universe: local.universe,
+            limits: config.stream_limits(),
+        },
+        stored: Arc::new(Stored::new(local.database, local.alerts, local.workspace)),
+        ops: Operations {
+            metrics: cx.metrics.clone(),
+            health: cx.health.clone(),
+            simulator: handle,
+        },
+        shutdown: stages.gateway.token.clone(),
+    });
     let ui_dir = config.gateway.ui_dir.clone().or_else(find_ui_dir);
     if ui_dir.is_none() {
         tracing::warn!("dashboard not found: run `cargo xtask build` or set gateway.ui_dir");

@@ -16,23 +16,13 @@ use super::{
     GatewayState,
     rest::{ApiError, blocking},
 };
-use crate::alerts::{AlertRule, Alerts};
+use crate::alerts::AlertRule;
 
 /// The routes.
 pub fn routes() -> Router<Arc<GatewayState>> {
     Router::new()
         .route("/api/v1/alerts", get(list).post(create))
         .route("/api/v1/alerts/{id}", get(read).put(replace).delete(remove))
-}
-
-fn alerts(state: &GatewayState) -> Result<Arc<Alerts>, ApiError> {
-    state.alerts.clone().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_alerts",
-            "this process keeps no alert rules",
-        )
-    })
 }
 
 fn id_of(text: &str) -> Result<u64, ApiError> {
@@ -63,7 +53,7 @@ fn rule_from(state: &GatewayState, body: &[u8]) -> Result<AlertRule, ApiError> {
             format!("invalid alert rule field {e}"),
         )
     })?;
-    if !state.is_known(&rule.symbol) {
+    if !state.market.is_known(&rule.symbol) {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "unknown_symbol",
@@ -74,13 +64,13 @@ fn rule_from(state: &GatewayState, body: &[u8]) -> Result<AlertRule, ApiError> {
 }
 
 async fn list(State(state): State<Arc<GatewayState>>) -> Result<Json<Vec<AlertRule>>, ApiError> {
-    let alerts = alerts(&state)?;
+    let alerts = state.stored.alerts.clone();
     Ok(Json(blocking(move || alerts.list()).await?))
 }
 
 async fn create(State(state): State<Arc<GatewayState>>, body: Bytes) -> Result<Response, ApiError> {
     let rule = rule_from(&state, &body)?;
-    let alerts = alerts(&state)?;
+    let alerts = state.stored.alerts.clone();
     let created = blocking(move || alerts.create(rule)).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
@@ -90,7 +80,7 @@ async fn read(
     Path(id): Path<String>,
 ) -> Result<Json<AlertRule>, ApiError> {
     let id = id_of(&id)?;
-    let alerts = alerts(&state)?;
+    let alerts = state.stored.alerts.clone();
     blocking(move || alerts.get(id))
         .await?
         .map(Json)
@@ -105,7 +95,7 @@ async fn replace(
     let id = id_of(&id)?;
     let mut rule = rule_from(&state, &body)?;
     rule.id = id;
-    let alerts = alerts(&state)?;
+    let alerts = state.stored.alerts.clone();
     let stored = rule.clone();
     if blocking(move || alerts.update(stored)).await? {
         Ok(Json(rule))
@@ -119,7 +109,7 @@ async fn remove(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = id_of(&id)?;
-    let alerts = alerts(&state)?;
+    let alerts = state.stored.alerts.clone();
     if blocking(move || alerts.delete(id)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

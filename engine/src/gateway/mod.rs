@@ -45,93 +45,102 @@ use crate::{
     store::{ItemStore, StoreError, StoreReader},
 };
 
-/// Everything request handlers share.
+/// What the gateway serves from, grouped by capability: the live market,
+/// what the store holds, and operations.
 pub struct GatewayState {
+    /// The live market clients stream.
+    pub market: Market,
+    /// History and the items users keep.
+    pub stored: Arc<Stored>,
+    /// Metrics, health and the simulator's controls.
+    pub ops: Operations,
+    /// Cancelled when the gateway shuts down; closes every WebSocket.
+    pub shutdown: CancellationToken,
+}
+
+/// The live market: the log clients stream from, the quotes, the symbols
+/// known, and what one client may ask of the stream.
+pub struct Market {
     /// The log clients stream from.
     pub log: Arc<Log>,
     /// Latest quote of every symbol.
     pub quotes: Arc<RwLock<Quotes>>,
     /// Symbols known before they trade (the simulated universe).
     pub universe: HashSet<Symbol>,
-    /// Instruments.
-    pub metrics: Arc<Metrics>,
-    /// Readiness flags.
-    pub health: Arc<Health>,
-    /// The database REST queries read.
-    pub database: PathBuf,
-    /// Largest client frame accepted.
-    pub max_frame_bytes: usize,
-    /// Most symbols per WebSocket client.
-    pub max_symbols_per_client: usize,
-    /// Cancelled when the gateway shuts down; closes every WebSocket.
-    pub shutdown: CancellationToken,
-    /// The running simulator, if this process simulates.
-    pub simulator: Option<SimHandle>,
-    /// The alert rules, where this process evaluates them.
-    pub alerts: Option<Arc<Alerts>>,
-    /// Watchlists and portfolios, where this process keeps a store.
-    pub workspace: Option<Arc<Mutex<ItemStore>>>,
-    /// Idle read connections.
-    readers: Mutex<Vec<StoreReader>>,
+    /// Bounds on one client's stream.
+    pub limits: StreamLimits,
 }
 
-impl GatewayState {
-    /// Shared state for the handlers.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        log: Arc<Log>,
-        quotes: Arc<RwLock<Quotes>>,
-        universe: HashSet<Symbol>,
-        metrics: Arc<Metrics>,
-        health: Arc<Health>,
-        database: PathBuf,
-        limits: (usize, usize),
-        shutdown: CancellationToken,
-        simulator: Option<SimHandle>,
-        alerts: Option<Arc<Alerts>>,
-        workspace: Option<Arc<Mutex<ItemStore>>>,
-    ) -> Self {
-        Self {
-            log,
-            quotes,
-            universe,
-            metrics,
-            health,
-            database,
-            max_frame_bytes: limits.0,
-            max_symbols_per_client: limits.1,
-            shutdown,
-            simulator,
-            alerts,
-            workspace,
-            readers: Mutex::new(Vec::new()),
-        }
-    }
-
+impl Market {
     /// Whether a symbol is in the universe or has traded.
     pub fn is_known(&self, symbol: &Symbol) -> bool {
         self.universe.contains(symbol) || self.quotes.read().contains(symbol.as_str())
     }
+}
+
+/// Bounds on one WebSocket (or desktop) stream.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamLimits {
+    /// Largest client frame accepted.
+    pub max_frame_bytes: usize,
+    /// Most symbols per client.
+    pub max_symbols_per_client: usize,
+}
+
+/// What the store holds: history (read on pooled read-only connections),
+/// alert rules, watchlists and portfolios.
+pub struct Stored {
+    /// The database history queries read.
+    database: PathBuf,
+    /// Idle read connections.
+    readers: Mutex<Vec<StoreReader>>,
+    /// The alert rules, in the store and the evaluator.
+    pub alerts: Arc<Alerts>,
+    /// Watchlists and portfolios.
+    pub workspace: Arc<Mutex<ItemStore>>,
+}
+
+impl Stored {
+    /// History in `database`, the rules in `alerts`, the items in `workspace`.
+    pub fn new(database: PathBuf, alerts: Arc<Alerts>, workspace: Arc<Mutex<ItemStore>>) -> Self {
+        Self {
+            database,
+            readers: Mutex::new(Vec::new()),
+            alerts,
+            workspace,
+        }
+    }
 
     /// Runs a query on a pooled read connection, off the async runtime.
-    async fn with_store<T: Send + 'static>(
+    async fn query<T: Send + 'static>(
         self: &Arc<Self>,
         query: impl FnOnce(&StoreReader) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let state = self.clone();
+        let stored = self.clone();
         tokio::task::spawn_blocking(move || {
-            let reader = match state.readers.lock().pop() {
+            let reader = match stored.readers.lock().pop() {
                 Some(reader) => reader,
-                None => StoreReader::open(&state.database)?,
+                None => StoreReader::open(&stored.database)?,
             };
             let result = query(&reader);
-            state.readers.lock().push(reader);
+            stored.readers.lock().push(reader);
             result
         })
         .await
         .map_err(rest::join_error)?
         .map_err(ApiError::from)
     }
+}
+
+/// Operations: what every role serves, the producer included.
+#[derive(Clone)]
+pub struct Operations {
+    /// Instruments.
+    pub metrics: Arc<Metrics>,
+    /// Readiness flags.
+    pub health: Arc<Health>,
+    /// The running simulator, if this process simulates.
+    pub simulator: Option<SimHandle>,
 }
 
 /// The gateway's routes: data, operations and the dashboard (from `ui_dir`).
@@ -150,11 +159,7 @@ pub fn router(state: Arc<GatewayState>, ui_dir: Option<&Path>) -> Router {
         .route("/ws", get(ws::upgrade))
         .merge(api)
         .with_state(state.clone());
-    let router = data.merge(ops_router(
-        state.metrics.clone(),
-        state.health.clone(),
-        state.simulator.clone(),
-    ));
+    let router = data.merge(ops_router(state.ops.clone()));
     let router = match ui_dir {
         Some(dir) => {
             router.fallback_service(ServeDir::new(dir).append_index_html_on_directories(true))
@@ -166,11 +171,12 @@ pub fn router(state: Arc<GatewayState>, ui_dir: Option<&Path>) -> Router {
 
 /// Operations: `/metrics`, `/healthz`, `/readyz` and the simulator's
 /// `/api/v1/scenarios`. All a role that serves no data (the producer) serves.
-pub fn ops_router(
-    metrics: Arc<Metrics>,
-    health: Arc<Health>,
-    simulator: Option<SimHandle>,
-) -> Router {
+pub fn ops_router(ops: Operations) -> Router {
+    let Operations {
+        metrics,
+        health,
+        simulator,
+    } = ops;
     let sampled = metrics.clone();
     let router = scenarios::routes(simulator)
         .route(

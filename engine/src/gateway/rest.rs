@@ -162,7 +162,7 @@ impl Params {
         })?;
         let symbol = Symbol::new(text)
             .map_err(|e| ApiError::bad("invalid_parameter", format!("symbol: {e}")))?;
-        if !state.is_known(&symbol) {
+        if !state.market.is_known(&symbol) {
             return Err(ApiError::not_found(
                 "unknown_symbol",
                 format!("unknown symbol {symbol} (GET /api/v1/symbols lists the known ones)"),
@@ -269,7 +269,7 @@ impl Params {
 
 /// `GET /api/v1/symbols`: every known symbol with its latest quote, sorted.
 pub async fn symbols(State(state): State<Arc<GatewayState>>) -> Json<Vec<Quote>> {
-    Json(state.quotes.read().all())
+    Json(state.market.quotes.read().all())
 }
 
 /// `GET /api/v1/ticks?symbol=&from=&to=&limit=`: tick history, oldest first.
@@ -284,7 +284,8 @@ pub async fn ticks(
     let symbol = params.symbol(&state)?;
     let range = params.range()?;
     let ticks = state
-        .with_store(move |store| store.ticks(&symbol, range))
+        .stored
+        .query(move |store| store.ticks(&symbol, range))
         .await?;
     Ok(Json(ticks))
 }
@@ -332,9 +333,11 @@ pub async fn volume(
     let from = Utc::now() - chrono::Duration::days(days);
     let wanted = symbol.clone();
     let buckets = state
-        .with_store(move |store| store.volume_by_bucket(wanted.as_ref(), from))
+        .stored
+        .query(move |store| store.volume_by_bucket(wanted.as_ref(), from))
         .await?;
     let quotes: Vec<_> = state
+        .market
         .quotes
         .read()
         .all()
@@ -365,9 +368,10 @@ pub async fn candles(
     let symbol = params.symbol(&state)?;
     let interval = params.interval()?;
     let range = params.range()?;
-    let topic = state.log.ticks.name().to_owned();
+    let topic = state.market.log.ticks.name().to_owned();
     let (candles, positions) = state
-        .with_store(move |store| store.candles_with_positions(&topic, &symbol, interval, range))
+        .stored
+        .query(move |store| store.candles_with_positions(&topic, &symbol, interval, range))
         .await?;
     let positions = positions
         .iter()
@@ -422,7 +426,8 @@ pub async fn indicators(
     let (from, limit) = (range.from, range.limit);
     let candle_symbol = symbol.clone();
     let candles = state
-        .with_store(move |store| store.candles(&candle_symbol, interval, query))
+        .stored
+        .query(move |store| store.candles(&candle_symbol, interval, query))
         .await?;
     let lines = indicator.compute(&candles);
     let mut points: Vec<serde_json::Map<String, serde_json::Value>> = candles

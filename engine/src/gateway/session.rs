@@ -87,7 +87,7 @@ impl Session {
 
     /// Handles one text frame from the client; replies go to `out`.
     pub fn handle_text(&mut self, text: &str, out: &mut Vec<Outgoing>) {
-        let limit = self.state.max_frame_bytes;
+        let limit = self.state.market.limits.max_frame_bytes;
         if text.len() > limit {
             out.push(Outgoing::error(
                 ErrorCode::FrameTooLarge,
@@ -144,7 +144,7 @@ impl Session {
             ));
             return;
         }
-        let topic = self.state.log.ticks.clone();
+        let topic = self.state.market.log.ticks.clone();
         if let Some(resume) = &resume {
             let count = topic.partition_count();
             let bad: Vec<String> = resume
@@ -180,7 +180,7 @@ impl Session {
             .into_iter()
             .filter(|s| !self.symbols.contains(s))
             .collect();
-        let max = self.state.max_symbols_per_client;
+        let max = self.state.market.limits.max_symbols_per_client;
         if self.symbols.len() + new.len() > max {
             out.push(Outgoing::error(
                 ErrorCode::TooManySymbols,
@@ -199,7 +199,10 @@ impl Session {
         self.open_readers();
         if !was_streaming && self.streaming_ticks() {
             // Nothing was delivered while no symbol was subscribed: start now.
-            self.ticks = Some(Reader::new(self.state.log.ticks.clone(), Start::Latest));
+            self.ticks = Some(Reader::new(
+                self.state.market.log.ticks.clone(),
+                Start::Latest,
+            ));
         }
         if let (Some(reader), Some(resume)) = (&mut self.ticks, resume) {
             for (p, offset) in resume.0 {
@@ -249,7 +252,7 @@ impl Session {
                 continue;
             }
             match Symbol::new(text) {
-                Ok(s) if self.state.is_known(&s) => valid.push(s),
+                Ok(s) if self.state.market.is_known(&s) => valid.push(s),
                 Ok(s) => unknown.push(s.to_string()),
                 Err(e) => invalid.push(e.to_string()),
             }
@@ -324,7 +327,7 @@ impl Session {
     }
 
     fn open_readers(&mut self) {
-        let log = &self.state.log;
+        let log = &self.state.market.log;
         if self.topics.contains(&StreamTopic::StockTicks) && self.ticks.is_none() {
             self.ticks = Some(Reader::new(log.ticks.clone(), Start::Latest));
         }
@@ -430,7 +433,7 @@ impl Session {
         );
         self.ticks = Some(reader);
         for (partition, gap) in gaps {
-            self.state.metrics.ws_gaps.inc();
+            self.state.ops.metrics.ws_gaps.inc();
             out.push(Outgoing::msg(&ServerMsg::Gap {
                 partition,
                 requested: gap.requested,
@@ -439,7 +442,7 @@ impl Session {
         }
         if count > 0 {
             text.push_str("]}");
-            self.state.metrics.ticks_delivered.inc_by(count as u64);
+            self.state.ops.metrics.ticks_delivered.inc_by(count as u64);
             out.push(Outgoing {
                 text,
                 oldest_tick: oldest,

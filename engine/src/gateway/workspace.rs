@@ -13,7 +13,6 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 
 use super::{
@@ -22,7 +21,7 @@ use super::{
 };
 use crate::{
     model::Symbol,
-    store::{ItemStore, StoredItem},
+    store::StoredItem,
     workspace::{ItemError, Portfolio, Valuation, Watchlist},
 };
 
@@ -73,16 +72,6 @@ impl Item for Portfolio {
     }
 }
 
-fn store(state: &GatewayState) -> Result<Arc<Mutex<ItemStore>>, ApiError> {
-    state.workspace.clone().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_workspace",
-            "this process keeps no watchlists or portfolios",
-        )
-    })
-}
-
 fn id_of<T: StoredItem>(text: &str) -> Result<u64, ApiError> {
     text.parse().map_err(|_| {
         ApiError::new(
@@ -105,13 +94,13 @@ fn not_found<T: StoredItem>(id: u64) -> ApiError {
 fn item_from<T: Item + DeserializeOwned>(state: &GatewayState, body: &[u8]) -> Result<T, ApiError> {
     let invalid = |message: String| ApiError::new(StatusCode::BAD_REQUEST, T::INVALID, message);
     let item: T = ApiError::parse_body(body, T::INVALID, T::KIND)?;
-    item.validate(|s| state.is_known(s))
+    item.validate(|s| state.market.is_known(s))
         .map_err(|e| invalid(format!("invalid {} field {e}", T::KIND)))?;
     Ok(item)
 }
 
 async fn list<T: Item>(State(state): State<Arc<GatewayState>>) -> Result<Json<Vec<T>>, ApiError> {
-    let store = store(&state)?;
+    let store = state.stored.workspace.clone();
     Ok(Json(blocking(move || store.lock().list::<T>()).await?))
 }
 
@@ -120,14 +109,14 @@ async fn create<T: Item>(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let item: T = item_from(&state, &body)?;
-    let store = store(&state)?;
+    let store = state.stored.workspace.clone();
     let created = blocking(move || store.lock().create(item)).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
 async fn get_item<T: Item>(state: &GatewayState, id: &str) -> Result<T, ApiError> {
     let id = id_of::<T>(id)?;
-    let store = store(state)?;
+    let store = state.stored.workspace.clone();
     blocking(move || store.lock().get::<T>(id))
         .await?
         .ok_or_else(|| not_found::<T>(id))
@@ -148,7 +137,7 @@ async fn replace<T: Item>(
     let id = id_of::<T>(&id)?;
     let mut item: T = item_from(&state, &body)?;
     item.set_id(id);
-    let store = store(&state)?;
+    let store = state.stored.workspace.clone();
     let stored = item.clone();
     if blocking(move || store.lock().update(&stored)).await? {
         Ok(Json(item))
@@ -162,7 +151,7 @@ async fn remove<T: Item>(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = id_of::<T>(&id)?;
-    let store = store(&state)?;
+    let store = state.stored.workspace.clone();
     if blocking(move || store.lock().delete::<T>(id)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -175,5 +164,5 @@ async fn value(
     Path(id): Path<String>,
 ) -> Result<Json<Valuation>, ApiError> {
     let portfolio: Portfolio = get_item(&state, &id).await?;
-    Ok(Json(portfolio.value(&state.quotes.read())))
+    Ok(Json(portfolio.value(&state.market.quotes.read())))
 }

@@ -36,7 +36,7 @@ pub async fn upgrade(State(state): State<Arc<GatewayState>>, ws: WebSocketUpgrad
 
 /// Runs one client until it leaves, the socket fails or `token` is cancelled.
 async fn serve(socket: WebSocket, state: Arc<GatewayState>, token: CancellationToken) {
-    let metrics = state.metrics.clone();
+    let metrics = state.ops.metrics.clone();
     metrics.ws_clients.inc();
     let (mut sink, mut stream) = socket.split();
     let mut session = Session::new(state);
