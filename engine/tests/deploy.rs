@@ -87,6 +87,42 @@ fn the_check_catches_a_misspelt_variable() {
 }
 
 #[test]
+fn every_key_is_settable_from_the_environment_beside_kubernetes_service_links() {
+    let env = BTreeMap::from([
+        ("TICKSTREAM_LOG__PARTITIONS".to_owned(), "4".to_owned()),
+        ("TICKSTREAM_STORE__RETENTION".to_owned(), "2h".to_owned()),
+        // What Kubernetes injects for a Service named `tickstream`.
+        (
+            "TICKSTREAM_PORT".to_owned(),
+            "tcp://10.0.0.1:8080".to_owned(),
+        ),
+        (
+            "TICKSTREAM_PORT_8080_TCP_ADDR".to_owned(),
+            "10.0.0.1".to_owned(),
+        ),
+        ("TICKSTREAM_SERVICE_HOST".to_owned(), "10.0.0.1".to_owned()),
+        ("TICKSTREAM_SERVICE_PORT".to_owned(), "8080".to_owned()),
+    ]);
+    let out = check(&["run".to_owned()], &env);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(shown.contains("partitions: 4"), "{shown}");
+    assert!(shown.contains("retention: 7200s"), "{shown}");
+    let env = BTreeMap::from([("TICKSTREAM_LOG__PARTITONS".to_owned(), "4".to_owned())]);
+    let out = check(&["run".to_owned()], &env);
+    assert!(!out.status.success());
+    let error = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        error.contains("TICKSTREAM_LOG__PARTITONS") && error.contains("partitions"),
+        "{error}"
+    );
+}
+
+#[test]
 fn the_example_config_and_systemd_unit_are_accepted() {
     let config = headless("tickstream.example.toml").display().to_string();
     let out = check(&["run".into(), "--config".into(), config], &BTreeMap::new());

@@ -13,7 +13,7 @@ use axum::{
 use http_body_util::BodyExt;
 use serde::Serialize;
 use tickstream::{
-    config::{Config, Overrides, PropertyValue},
+    config::{Config, ConfigError, Layer, PropertyValue},
     engine::{Engine, Role},
     gateway::{GatewayState, POSITIONS_HEADER},
     kafka,
@@ -87,30 +87,48 @@ pub fn kafka_secret(property: &str) -> String {
 pub const REMOTE_API_KEY: &str = "remote:api_key";
 
 /// The engine's configuration: `TICKSTREAM_CONFIG` (a `tickstreamd` TOML
-/// file, e.g. a custom universe), then the `TICKSTREAM_*` variables the
-/// desktop honours: seed, rate, backfill.
+/// file, e.g. a custom universe), then `TICKSTREAM_<SECTION>__<KEY>`
+/// variables, then the desktop's own `TICKSTREAM_SEED`, `TICKSTREAM_RATE`
+/// and `TICKSTREAM_BACKFILL`.
 fn engine_config() -> Result<Config, String> {
     let file = std::env::var_os("TICKSTREAM_CONFIG").map(std::path::PathBuf::from);
-    let mut config =
-        Config::load(file.as_deref(), &env_overrides()).map_err(|e| format!("{e:#}"))?;
-    if file.is_none() {
-        // A desktop keeps a shorter replay window in memory than a server:
-        // about a minute at the default rate, 32 MiB at most.
-        config.log.retention_records = 8_192;
-        config.log.retention_bytes = 4 << 20;
-    }
-    Ok(config)
-}
-
-/// Overrides from `TICKSTREAM_*` variables.
-fn env_overrides() -> Overrides {
-    let var = |name: &str| std::env::var(name).ok();
-    Overrides {
-        seed: var("TICKSTREAM_SEED").and_then(|v| v.parse().ok()),
-        rate: var("TICKSTREAM_RATE").and_then(|v| v.parse().ok()),
-        backfill: var("TICKSTREAM_BACKFILL").and_then(|v| humantime::parse_duration(&v).ok()),
-        ..Overrides::default()
-    }
+    let layers = || -> Result<[Layer; 3], ConfigError> {
+        let mut desktop = Layer::new();
+        if file.is_none() {
+            // A desktop keeps a shorter replay window in memory than a
+            // server: about a minute at the default rate, 4 MiB a partition.
+            desktop.set(
+                "log.retention_records",
+                Some("8192"),
+                "the desktop's default",
+            )?;
+            desktop.set(
+                "log.retention_bytes",
+                Some("4194304"),
+                "the desktop's default",
+            )?;
+        }
+        let var = |name: &str| std::env::var(name).ok();
+        let mut own = Layer::new();
+        own.set(
+            "sim.seed",
+            var("TICKSTREAM_SEED").as_deref(),
+            "TICKSTREAM_SEED",
+        )?;
+        own.set(
+            "sim.rate",
+            var("TICKSTREAM_RATE").as_deref(),
+            "TICKSTREAM_RATE",
+        )?;
+        own.set(
+            "sim.backfill",
+            var("TICKSTREAM_BACKFILL").as_deref(),
+            "TICKSTREAM_BACKFILL",
+        )?;
+        Ok([desktop, Layer::from_env(std::env::vars())?, own])
+    };
+    let layers = layers().map_err(|e| format!("{e:#}"))?;
+    Config::load(file.as_deref(), &layers).map_err(|e| format!("{e:#}"))
 }
 
 impl Backend {

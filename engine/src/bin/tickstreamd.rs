@@ -2,16 +2,16 @@
 //! Parses the command line, loads the config, sets up logging, then hands
 //! over to the engine.
 
-use std::{io::IsTerminal, net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+use std::{io::IsTerminal, path::PathBuf, process::ExitCode, time::Duration};
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
 use tickstream::{
-    config::{Config, Overrides, StartPosition},
+    config::{Config, ConfigError, ENV_PREFIX, Layer},
     engine::{Engine, Role},
     sim::{
-        Calendar, CalendarKind, Format, Rate, ScenarioRequest, SessionError, SessionPlan, Shard,
-        Speed, write_sessions,
+        Calendar, CalendarKind, Format, ScenarioRequest, SessionError, SessionPlan, Shard,
+        write_sessions,
     },
     tail::{self, TailOptions},
 };
@@ -116,7 +116,7 @@ struct CommonArgs {
     config: Option<PathBuf>,
     /// Address to serve HTTP on.
     #[arg(long, env = "TICKSTREAM_LISTEN")]
-    listen: Option<SocketAddr>,
+    listen: Option<String>,
     /// Log format: "text" or "json" (default: text on a terminal, else json).
     #[arg(long, env = "TICKSTREAM_LOG_FORMAT")]
     log_format: Option<LogFormat>,
@@ -130,19 +130,41 @@ struct CommonArgs {
 struct SimArgs {
     /// Simulator seed.
     #[arg(long, env = "TICKSTREAM_SEED")]
-    seed: Option<u64>,
+    seed: Option<String>,
     /// Simulator ticks per second over all symbols, or "max".
     #[arg(long, env = "TICKSTREAM_RATE")]
-    rate: Option<Rate>,
+    rate: Option<String>,
     /// Market time per wall-clock second: 1 (real time), 10, 100, … or "max".
     #[arg(long, env = "TICKSTREAM_SPEED")]
-    speed: Option<Speed>,
+    speed: Option<String>,
     /// Market calendar: always_open (24/7) or nyse.
     #[arg(long, env = "TICKSTREAM_CALENDAR")]
-    calendar: Option<CalendarKind>,
+    calendar: Option<String>,
     /// History to simulate into the store at start, e.g. 5days (run only).
-    #[arg(long, env = "TICKSTREAM_BACKFILL", value_parser = humantime::parse_duration)]
-    backfill: Option<Duration>,
+    #[arg(long, env = "TICKSTREAM_BACKFILL")]
+    backfill: Option<String>,
+}
+
+impl SimArgs {
+    fn set(&self, layer: &mut Layer) -> Result<(), ConfigError> {
+        layer.set("sim.seed", self.seed.as_deref(), "--seed/TICKSTREAM_SEED")?;
+        layer.set("sim.rate", self.rate.as_deref(), "--rate/TICKSTREAM_RATE")?;
+        layer.set(
+            "sim.speed",
+            self.speed.as_deref(),
+            "--speed/TICKSTREAM_SPEED",
+        )?;
+        layer.set(
+            "sim.calendar",
+            self.calendar.as_deref(),
+            "--calendar/TICKSTREAM_CALENDAR",
+        )?;
+        layer.set(
+            "sim.backfill",
+            self.backfill.as_deref(),
+            "--backfill/TICKSTREAM_BACKFILL",
+        )
+    }
 }
 
 fn parse_scenario(text: &str) -> Result<ScenarioRequest, String> {
@@ -161,7 +183,27 @@ struct KafkaArgs {
     properties: Vec<(String, String)>,
     /// Replication factor of the topics Tickstream creates.
     #[arg(long, env = "TICKSTREAM_REPLICATION_FACTOR")]
-    replication_factor: Option<i32>,
+    replication_factor: Option<String>,
+}
+
+impl KafkaArgs {
+    fn set(&self, layer: &mut Layer) -> Result<(), ConfigError> {
+        layer.set(
+            "kafka.brokers",
+            self.brokers.as_deref(),
+            "--brokers/TICKSTREAM_BROKERS",
+        )?;
+        let factor = self.replication_factor.as_deref();
+        layer.set(
+            "kafka.replication_factor",
+            factor,
+            "--replication-factor/TICKSTREAM_REPLICATION_FACTOR",
+        )?;
+        for (name, value) in &self.properties {
+            layer.set_property(name, value);
+        }
+        Ok(())
+    }
 }
 
 #[derive(clap::Args)]
@@ -170,7 +212,7 @@ struct RunArgs {
     common: CommonArgs,
     /// Directory of the SQLite store.
     #[arg(long, env = "TICKSTREAM_DATA_DIR")]
-    data_dir: Option<PathBuf>,
+    data_dir: Option<String>,
     #[command(flatten)]
     sim: SimArgs,
     #[command(flatten)]
@@ -196,12 +238,12 @@ struct BridgeArgs {
     common: CommonArgs,
     /// Directory of the SQLite store.
     #[arg(long, env = "TICKSTREAM_DATA_DIR")]
-    data_dir: Option<PathBuf>,
+    data_dir: Option<String>,
     #[command(flatten)]
     kafka: KafkaArgs,
     /// Where to start reading: latest, earliest, stored, or an RFC 3339 time.
     #[arg(long, env = "TICKSTREAM_START")]
-    start: Option<StartPosition>,
+    start: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -214,7 +256,7 @@ struct TailArgs {
     kafka: KafkaArgs,
     /// With --brokers: start at the "latest" (default) or "earliest" offset.
     #[arg(long, env = "TICKSTREAM_START")]
-    start: Option<StartPosition>,
+    start: Option<String>,
     /// With --brokers: the tick topic.
     #[arg(long, default_value = "stock_ticks")]
     topic: String,
@@ -233,17 +275,6 @@ fn parse_property(text: &str) -> Result<(String, String), String> {
         }
         _ => Err(format!("expected KEY=VALUE, got {text:?}")),
     }
-}
-
-/// librdkafka properties from `TICKSTREAM_KAFKA__<NAME>` variables
-/// (`TICKSTREAM_KAFKA__SASL_USERNAME` → `sasl.username`).
-fn env_properties() -> Vec<(String, String)> {
-    std::env::vars()
-        .filter_map(|(name, value)| {
-            let key = name.strip_prefix(PROPERTY_PREFIX)?;
-            Some((key.to_ascii_lowercase().replace('_', "."), value))
-        })
-        .collect()
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -272,12 +303,15 @@ fn main() -> ExitCode {
     }
 }
 
-/// Variables read outside clap: the log filter, and librdkafka properties.
+/// Variables read outside clap: the log filter.
 const OTHER_VARIABLES: &[&str] = &["TICKSTREAM_LOG"];
-const PROPERTY_PREFIX: &str = "TICKSTREAM_KAFKA__";
 
-/// Refuses `TICKSTREAM_*` variables no subcommand reads, so a misspelt
-/// setting is an error instead of being ignored.
+/// Refuses `TICKSTREAM_*` variables that are neither a flag's, nor a
+/// section's (`TICKSTREAM_<SECTION>__<KEY>`, checked with the
+/// configuration), nor the log filter, so a misspelt setting is an error
+/// instead of being ignored. Kubernetes' service links for a Service named
+/// `tickstream` (`TICKSTREAM_PORT`, `TICKSTREAM_PORT_8080_TCP_ADDR`,
+/// `TICKSTREAM_SERVICE_HOST`, …) are not settings and are left alone.
 fn check_environment() -> anyhow::Result<()> {
     let command = Cli::command();
     let known: Vec<String> = command
@@ -287,17 +321,19 @@ fn check_environment() -> anyhow::Result<()> {
         .map(|name| name.to_string_lossy().into_owned())
         .chain(OTHER_VARIABLES.iter().map(|s| (*s).to_owned()))
         .collect();
+    let service_link =
+        |rest: &str| rest == "PORT" || rest.starts_with("PORT_") || rest.starts_with("SERVICE_");
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
-        if name.starts_with("TICKSTREAM_")
-            && !name.starts_with(PROPERTY_PREFIX)
-            && !known.iter().any(|k| *k == name)
-        {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        if !rest.contains("__") && !service_link(rest) && !known.iter().any(|k| *k == name) {
             let mut known = known.clone();
             known.sort();
             known.dedup();
             anyhow::bail!(
-                "unknown environment variable {name} (known: {}, and {PROPERTY_PREFIX}<PROPERTY> for librdkafka)",
+                "unknown environment variable {name} (known: {}, and {ENV_PREFIX}<SECTION>__<KEY> for any configuration key)",
                 known.join(", ")
             );
         }
@@ -314,16 +350,36 @@ fn fail(error: &anyhow::Error) -> ExitCode {
 async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(a) => {
-            let overrides = overrides(a.data_dir, Some(a.sim), a.kafka, None);
-            serve(a.common, overrides, Role::AllInOne).await
+            let mut flags = Layer::new();
+            a.sim.set(&mut flags)?;
+            a.kafka.set(&mut flags)?;
+            flags.set(
+                "store.data_dir",
+                a.data_dir.as_deref(),
+                "--data-dir/TICKSTREAM_DATA_DIR",
+            )?;
+            serve(a.common, flags, Role::AllInOne).await
         }
         Command::Producer(a) => {
-            let overrides = overrides(None, Some(a.sim), a.kafka, None);
-            serve(a.common, overrides, Role::Producer(a.shard)).await
+            let mut flags = Layer::new();
+            a.sim.set(&mut flags)?;
+            a.kafka.set(&mut flags)?;
+            serve(a.common, flags, Role::Producer(a.shard)).await
         }
         Command::Bridge(a) => {
-            let overrides = overrides(a.data_dir, None, a.kafka, a.start);
-            serve(a.common, overrides, Role::Bridge).await
+            let mut flags = Layer::new();
+            a.kafka.set(&mut flags)?;
+            flags.set(
+                "store.data_dir",
+                a.data_dir.as_deref(),
+                "--data-dir/TICKSTREAM_DATA_DIR",
+            )?;
+            flags.set(
+                "kafka.start",
+                a.start.as_deref(),
+                "--start/TICKSTREAM_START",
+            )?;
+            serve(a.common, flags, Role::Bridge).await
         }
         Command::Simulate(args) => simulate(args),
         Command::Scenario(args) => scenario(args).await,
@@ -336,7 +392,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 json: args.json,
             };
             let result = if args.kafka.brokers.is_some() {
-                let config = Config::load(None, &overrides(None, None, args.kafka, args.start))?;
+                let mut flags = Layer::new();
+                args.kafka.set(&mut flags)?;
+                flags.set(
+                    "kafka.start",
+                    args.start.as_deref(),
+                    "--start/TICKSTREAM_START",
+                )?;
+                let config = Config::load(None, &[Layer::from_env(std::env::vars())?, flags])?;
                 let topic = args.topic;
                 tokio::task::spawn_blocking(move || {
                     tail::run_kafka(
@@ -361,39 +424,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn overrides(
-    data_dir: Option<PathBuf>,
-    sim: Option<SimArgs>,
-    kafka: KafkaArgs,
-    start: Option<StartPosition>,
-) -> Overrides {
-    let mut properties = env_properties();
-    properties.extend(kafka.properties);
-    let sim = sim.unwrap_or(SimArgs {
-        seed: None,
-        rate: None,
-        speed: None,
-        calendar: None,
-        backfill: None,
-    });
-    Overrides {
-        listen: None,
-        data_dir,
-        seed: sim.seed,
-        rate: sim.rate,
-        speed: sim.speed,
-        calendar: sim.calendar,
-        backfill: sim.backfill,
-        brokers: kafka.brokers,
-        replication_factor: kafka.replication_factor,
-        start,
-        properties,
-    }
-}
-
-async fn serve(common: CommonArgs, mut overrides: Overrides, role: Role) -> anyhow::Result<()> {
-    overrides.listen = common.listen;
-    let config = Config::load(common.config.as_deref(), &overrides)?;
+async fn serve(common: CommonArgs, mut flags: Layer, role: Role) -> anyhow::Result<()> {
+    flags.set(
+        "gateway.listen",
+        common.listen.as_deref(),
+        "--listen/TICKSTREAM_LISTEN",
+    )?;
+    let environment = Layer::from_env(std::env::vars())?;
+    let config = Config::load(common.config.as_deref(), &[environment, flags])?;
     if common.check_config {
         println!("configuration valid for {role:?}:\n{config:#?}");
         return Ok(());
@@ -433,7 +471,7 @@ async fn serve(common: CommonArgs, mut overrides: Overrides, role: Role) -> anyh
 }
 
 fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
-    let config = Config::load(args.config.as_deref(), &Overrides::default())?;
+    let config = Config::load(args.config.as_deref(), &[])?;
     let mut universe = config.universe();
     if !args.symbols.is_empty() {
         let unknown: Vec<&String> = args

@@ -1,9 +1,15 @@
 //! One typed configuration for every deployment: a TOML file, then
-//! `TICKSTREAM_*` environment variables and command-line flags on top,
-//! validated once at start with errors that name the key.
+//! `TICKSTREAM_<SECTION>__<KEY>` environment variables and command-line
+//! flags laid over it ([`Layer`]), validated once at start, section by
+//! section, with errors that name the key and where it was set.
+
+mod layers;
+mod validate;
+
+pub use layers::{ENV_PREFIX, Layer};
 
 use std::{
-    collections::{BTreeMap, HashSet},
+    collections::BTreeMap,
     fmt,
     net::SocketAddr,
     path::{Path, PathBuf},
@@ -352,33 +358,6 @@ fn deserialize_speed<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Resul
     .map_err(serde::de::Error::custom)
 }
 
-/// Values from the command line or environment that override the file.
-#[derive(Debug, Clone, Default)]
-pub struct Overrides {
-    /// `--listen` / `TICKSTREAM_LISTEN`.
-    pub listen: Option<SocketAddr>,
-    /// `--data-dir` / `TICKSTREAM_DATA_DIR`.
-    pub data_dir: Option<PathBuf>,
-    /// `--seed` / `TICKSTREAM_SEED`.
-    pub seed: Option<u64>,
-    /// `--rate` / `TICKSTREAM_RATE`.
-    pub rate: Option<Rate>,
-    /// `--speed` / `TICKSTREAM_SPEED`.
-    pub speed: Option<Speed>,
-    /// `--calendar` / `TICKSTREAM_CALENDAR`.
-    pub calendar: Option<CalendarKind>,
-    /// `--backfill` / `TICKSTREAM_BACKFILL`.
-    pub backfill: Option<Duration>,
-    /// `--brokers` / `TICKSTREAM_BROKERS`.
-    pub brokers: Option<String>,
-    /// `--replication-factor` / `TICKSTREAM_REPLICATION_FACTOR`.
-    pub replication_factor: Option<i32>,
-    /// `--start` / `TICKSTREAM_START`.
-    pub start: Option<StartPosition>,
-    /// `-X key=value` and `TICKSTREAM_KAFKA__KEY` (librdkafka properties).
-    pub properties: Vec<(String, String)>,
-}
-
 /// One thing wrong with a configuration: the key and the problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -413,246 +392,63 @@ pub enum ConfigError {
         /// The parser's message, naming the key and line.
         message: String,
     },
+    /// A variable or flag names no setting, or holds a value its setting
+    /// does not take.
+    #[error("{origin} ({key}): {message}")]
+    Setting {
+        /// The variable or flag, e.g. `TICKSTREAM_LOG__PARTITIONS`.
+        origin: String,
+        /// The dotted key it sets.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
     /// Values are out of range; every problem is listed.
     #[error("invalid configuration:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
     Invalid(Vec<Problem>),
 }
 
 impl Config {
-    /// Reads `file` (when given), applies `overrides` and validates.
+    /// Reads `file` (when given), lays `layers` over it in order (the
+    /// environment, then flags: later wins) and validates.
     ///
     /// # Errors
-    /// Returns a [`ConfigError`] naming the file, key and problem.
-    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
-        let mut config = match file {
-            Some(path) => Self::from_toml_file(path)?,
-            None => Self::default(),
+    /// Returns a [`ConfigError`] naming the file, variable or flag, the key
+    /// and the problem.
+    pub fn load(file: Option<&Path>, layers: &[Layer]) -> Result<Self, ConfigError> {
+        let mut table = match file {
+            Some(path) => Self::read_toml_file(path)?,
+            None => toml::Table::new(),
         };
-        config.apply(overrides);
+        for layer in layers {
+            layer.apply_to(&mut table);
+        }
+        // Each part was checked on its own; together they still fit.
+        let config: Self = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                ConfigError::Invalid(vec![Problem {
+                    key: "(file, environment and flags together)".into(),
+                    message: e.message().to_owned(),
+                }])
+            })?;
         config.validate().map_err(ConfigError::Invalid)?;
         Ok(config)
     }
 
-    fn from_toml_file(path: &Path) -> Result<Self, ConfigError> {
+    /// The file as a table, after checking that it is a valid configuration
+    /// on its own (so its errors name the line).
+    fn read_toml_file(path: &Path) -> Result<toml::Table, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
         })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        let parse_error = |message: String| ConfigError::Parse {
             path: path.to_owned(),
-            message: e.to_string().trim_end().to_owned(),
-        })
-    }
-
-    /// Applies command-line and environment overrides.
-    pub fn apply(&mut self, overrides: &Overrides) {
-        if let Some(listen) = overrides.listen {
-            self.gateway.listen = listen;
-        }
-        if let Some(dir) = &overrides.data_dir {
-            self.store.data_dir = dir.clone();
-        }
-        if let Some(seed) = overrides.seed {
-            self.sim.seed = seed;
-        }
-        if let Some(rate) = overrides.rate {
-            self.sim.rate = rate;
-        }
-        if let Some(speed) = overrides.speed {
-            self.sim.speed = speed;
-        }
-        if let Some(calendar) = overrides.calendar {
-            self.sim.calendar = calendar;
-        }
-        if let Some(backfill) = overrides.backfill {
-            self.sim.backfill = backfill;
-        }
-        if let Some(brokers) = &overrides.brokers {
-            self.kafka.brokers = brokers.clone();
-        }
-        if let Some(factor) = overrides.replication_factor {
-            self.kafka.replication_factor = factor;
-        }
-        if let Some(start) = overrides.start {
-            self.kafka.start = start;
-        }
-        for (k, v) in &overrides.properties {
-            self.kafka
-                .properties
-                .insert(k.clone(), PropertyValue::Text(v.clone()));
-        }
-    }
-
-    /// Checks every value; returns every problem found.
-    ///
-    /// # Errors
-    /// Returns the list of problems, each naming its key.
-    pub fn validate(&self) -> Result<(), Vec<Problem>> {
-        let mut problems = Vec::new();
-        let mut check = |ok: bool, key: &str, message: String| {
-            if !ok {
-                problems.push(Problem {
-                    key: key.to_owned(),
-                    message,
-                });
-            }
+            message: message.trim_end().to_owned(),
         };
-        let g = &self.gateway;
-        check(
-            (256..=1 << 20).contains(&g.max_frame_bytes),
-            "gateway.max_frame_bytes",
-            format!("must be between 256 and 1048576, got {}", g.max_frame_bytes),
-        );
-        check(
-            g.max_symbols_per_client >= 1,
-            "gateway.max_symbols_per_client",
-            "must be at least 1".into(),
-        );
-        if let Some(dir) = &g.ui_dir {
-            check(
-                dir.join("index.html").is_file(),
-                "gateway.ui_dir",
-                format!("{} has no index.html", dir.display()),
-            );
-        }
-        let s = &self.store;
-        check(
-            s.retention >= Duration::from_secs(1),
-            "store.retention",
-            "must be at least 1s".into(),
-        );
-        check(
-            (Duration::from_millis(1)..=Duration::from_secs(60)).contains(&s.flush_interval),
-            "store.flush_interval",
-            format!("must be between 1ms and 60s, got {:?}", s.flush_interval),
-        );
-        check(
-            (1..=1_000_000).contains(&s.max_batch),
-            "store.max_batch",
-            format!("must be between 1 and 1000000, got {}", s.max_batch),
-        );
-        let l = &self.log;
-        check(
-            (1..=1_024).contains(&l.partitions),
-            "log.partitions",
-            format!("must be between 1 and 1024, got {}", l.partitions),
-        );
-        check(
-            l.retention_records >= 1,
-            "log.retention_records",
-            "must be at least 1".into(),
-        );
-        check(
-            l.retention_bytes >= 4_096,
-            "log.retention_bytes",
-            format!("must be at least 4096, got {}", l.retention_bytes),
-        );
-        check(
-            l.topic_prefix
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')),
-            "log.topic_prefix",
-            format!(
-                "{:?} may only hold ASCII letters, digits, '.', '_' and '-'",
-                l.topic_prefix
-            ),
-        );
-        check(
-            self.kafka.replication_factor >= 1,
-            "kafka.replication_factor",
-            format!("must be at least 1, got {}", self.kafka.replication_factor),
-        );
-        for key in self.kafka.properties.keys() {
-            check(
-                !key.is_empty()
-                    && key
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_'),
-                &format!("kafka.properties.{key}"),
-                "is not a librdkafka property name (letters, digits and dots)".into(),
-            );
-        }
-        if let Some(message) = self.sim.correlation.problem() {
-            check(false, "sim.correlation", message);
-        }
-        check(
-            self.sim.backfill <= Duration::from_secs(366 * 86_400),
-            "sim.backfill",
-            "must be at most 366 days".into(),
-        );
-        check(
-            (1..=100_000).contains(&self.sim.backfill_rate),
-            "sim.backfill_rate",
-            format!(
-                "must be between 1 and 100000, got {}",
-                self.sim.backfill_rate
-            ),
-        );
-        let mut seen = HashSet::new();
-        for (i, spec) in self.sim.symbols.iter().enumerate() {
-            let key = |field: &str| format!("sim.symbols[{i}].{field}");
-            check(
-                seen.insert(spec.symbol.clone()),
-                &key("symbol"),
-                format!("{} is listed twice", spec.symbol),
-            );
-            check(
-                spec.price.is_finite() && spec.price > 0.0,
-                &key("price"),
-                format!("must be a positive number, got {}", spec.price),
-            );
-            let steps = 1.0 / spec.tick_size;
-            check(
-                spec.tick_size > 0.0
-                    && spec.tick_size <= 1.0
-                    && (steps - steps.round()).abs() < 1e-6,
-                &key("tick_size"),
-                format!(
-                    "must divide 1 evenly (e.g. 0.01, 0.0001), got {}",
-                    spec.tick_size
-                ),
-            );
-            check(
-                (0.0..=5.0).contains(&spec.volatility),
-                &key("volatility"),
-                format!(
-                    "must be between 0 and 5 (annualised), got {}",
-                    spec.volatility
-                ),
-            );
-            check(
-                (-1.0..=1.0).contains(&spec.drift),
-                &key("drift"),
-                format!("must be between -1 and 1 (annualised), got {}", spec.drift),
-            );
-            let max_beta = self.sim.correlation.max_beta(spec.sector.is_some());
-            check(
-                (0.0..=max_beta).contains(&spec.beta),
-                &key("beta"),
-                format!(
-                    "must be between 0 and {max_beta:.2} with these correlations, got {}",
-                    spec.beta
-                ),
-            );
-            check(
-                spec.spread_bps > 0.0 && spec.spread_bps <= 1_000.0,
-                &key("spread_bps"),
-                format!("must be above 0 and at most 1000, got {}", spec.spread_bps),
-            );
-            check(
-                (100.0..=1e11).contains(&spec.adv),
-                &key("adv"),
-                format!(
-                    "must be between 100 and 1e11 shares a day, got {}",
-                    spec.adv
-                ),
-            );
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        }
+        toml::from_str::<Self>(&text).map_err(|e| parse_error(e.to_string()))?;
+        toml::from_str(&text).map_err(|e| parse_error(e.to_string()))
     }
 
     /// The simulated universe: the configured symbols, or the default one.
@@ -747,28 +543,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tickstream.toml");
         std::fs::write(&path, text).unwrap();
-        Config::load(Some(&path), &Overrides::default())
+        Config::load(Some(&path), &[])
     }
 
     #[test]
     fn defaults_are_valid() {
-        let c = Config::load(None, &Overrides::default()).unwrap();
+        let c = Config::load(None, &[]).unwrap();
         assert_eq!(c.gateway.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.universe().len(), 20);
     }
 
     #[test]
-    fn file_values_and_overrides_apply_in_order() {
+    fn file_values_and_flags_apply_in_order() {
         let c =
             load_text("[sim]\nseed = 7\nrate = \"max\"\n[store]\nretention = \"2h\"\n").unwrap();
         assert_eq!((c.sim.seed, c.sim.rate), (7, Rate::Max));
         assert_eq!(c.store.retention, Duration::from_secs(7200));
-        let mut c = c;
-        c.apply(&Overrides {
-            seed: Some(9),
-            ..Overrides::default()
-        });
-        assert_eq!(c.sim.seed, 9);
+        let mut flags = Layer::new();
+        flags.set("sim.seed", Some("9"), "--seed").unwrap();
+        assert_eq!(Config::load(None, &[flags]).unwrap().sim.seed, 9);
     }
 
     #[test]
@@ -824,7 +617,7 @@ mod tests {
     fn the_example_config_is_valid_and_matches_the_defaults() {
         let path =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../headless/tickstream.example.toml");
-        let c = Config::load(Some(&path), &Overrides::default()).unwrap();
+        let c = Config::load(Some(&path), &[]).unwrap();
         let d = Config::default();
         assert_eq!(c.gateway.listen, d.gateway.listen);
         assert_eq!(c.store.retention, d.store.retention);
@@ -834,14 +627,16 @@ mod tests {
 
     #[test]
     fn kafka_properties_pass_through_and_secrets_are_redacted() {
-        let mut c = load_text(
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tickstream.toml");
+        std::fs::write(
+            &path,
             "[kafka]\nbrokers = \"k1:9092\"\n[kafka.properties]\n\"linger.ms\" = 20\n\"sasl.password\" = \"hunter2\"\n",
         )
         .unwrap();
-        c.apply(&Overrides {
-            properties: vec![("security.protocol".into(), "SASL_PLAINTEXT".into())],
-            ..Overrides::default()
-        });
+        let mut flags = Layer::new();
+        flags.set_property("security.protocol", "SASL_PLAINTEXT");
+        let c = Config::load(Some(&path), &[flags]).unwrap();
         let props = c
             .kafka
             .client_properties(&[("linger.ms", "5"), ("acks", "all")]);
@@ -872,12 +667,9 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_named() {
-        let err = Config::load(
-            Some(Path::new("/nonexistent/t.toml")),
-            &Overrides::default(),
-        )
-        .unwrap_err()
-        .to_string();
+        let err = Config::load(Some(Path::new("/nonexistent/t.toml")), &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("/nonexistent/t.toml"), "{err}");
     }
 }

@@ -1,0 +1,209 @@
+//! Validation, section by section: each section checks its own values and
+//! reports every problem with its dotted key.
+
+use std::{collections::HashSet, time::Duration};
+
+use super::{Config, GatewayConfig, KafkaConfig, LogConfig, Problem, SimConfig, StoreConfig};
+
+/// The problems found so far.
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    /// Records `message` for `key` unless `ok`.
+    fn check(&mut self, ok: bool, key: &str, message: impl FnOnce() -> String) {
+        if !ok {
+            self.0.push(Problem {
+                key: key.to_owned(),
+                message: message(),
+            });
+        }
+    }
+}
+
+impl Config {
+    /// Checks every value; returns every problem found.
+    ///
+    /// # Errors
+    /// Returns the list of problems, each naming its key.
+    pub fn validate(&self) -> Result<(), Vec<Problem>> {
+        let mut problems = Problems::default();
+        self.gateway.validate(&mut problems);
+        self.store.validate(&mut problems);
+        self.log.validate(&mut problems);
+        self.kafka.validate(&mut problems);
+        self.sim.validate(&mut problems);
+        if problems.0.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.0)
+        }
+    }
+}
+
+impl GatewayConfig {
+    fn validate(&self, p: &mut Problems) {
+        p.check(
+            (256..=1 << 20).contains(&self.max_frame_bytes),
+            "gateway.max_frame_bytes",
+            || {
+                format!(
+                    "must be between 256 and 1048576, got {}",
+                    self.max_frame_bytes
+                )
+            },
+        );
+        p.check(
+            self.max_symbols_per_client >= 1,
+            "gateway.max_symbols_per_client",
+            || "must be at least 1".into(),
+        );
+        if let Some(dir) = &self.ui_dir {
+            p.check(dir.join("index.html").is_file(), "gateway.ui_dir", || {
+                format!("{} has no index.html", dir.display())
+            });
+        }
+    }
+}
+
+impl StoreConfig {
+    fn validate(&self, p: &mut Problems) {
+        p.check(
+            self.retention >= Duration::from_secs(1),
+            "store.retention",
+            || "must be at least 1s".into(),
+        );
+        p.check(
+            (Duration::from_millis(1)..=Duration::from_secs(60)).contains(&self.flush_interval),
+            "store.flush_interval",
+            || format!("must be between 1ms and 60s, got {:?}", self.flush_interval),
+        );
+        p.check(
+            (1..=1_000_000).contains(&self.max_batch),
+            "store.max_batch",
+            || format!("must be between 1 and 1000000, got {}", self.max_batch),
+        );
+    }
+}
+
+impl LogConfig {
+    fn validate(&self, p: &mut Problems) {
+        p.check(
+            (1..=1_024).contains(&self.partitions),
+            "log.partitions",
+            || format!("must be between 1 and 1024, got {}", self.partitions),
+        );
+        p.check(self.retention_records >= 1, "log.retention_records", || {
+            "must be at least 1".into()
+        });
+        p.check(self.retention_bytes >= 4_096, "log.retention_bytes", || {
+            format!("must be at least 4096, got {}", self.retention_bytes)
+        });
+        p.check(
+            self.topic_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')),
+            "log.topic_prefix",
+            || {
+                format!(
+                    "{:?} may only hold ASCII letters, digits, '.', '_' and '-'",
+                    self.topic_prefix
+                )
+            },
+        );
+    }
+}
+
+impl KafkaConfig {
+    fn validate(&self, p: &mut Problems) {
+        p.check(
+            self.replication_factor >= 1,
+            "kafka.replication_factor",
+            || format!("must be at least 1, got {}", self.replication_factor),
+        );
+        for key in self.properties.keys() {
+            p.check(
+                !key.is_empty()
+                    && key
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_'),
+                &format!("kafka.properties.{key}"),
+                || "is not a librdkafka property name (letters, digits and dots)".into(),
+            );
+        }
+    }
+}
+
+impl SimConfig {
+    fn validate(&self, p: &mut Problems) {
+        if let Some(message) = self.correlation.problem() {
+            p.check(false, "sim.correlation", || message);
+        }
+        p.check(
+            self.backfill <= Duration::from_secs(366 * 86_400),
+            "sim.backfill",
+            || "must be at most 366 days".into(),
+        );
+        p.check(
+            (1..=100_000).contains(&self.backfill_rate),
+            "sim.backfill_rate",
+            || format!("must be between 1 and 100000, got {}", self.backfill_rate),
+        );
+        let mut seen = HashSet::new();
+        for (i, spec) in self.symbols.iter().enumerate() {
+            let key = |field: &str| format!("sim.symbols[{i}].{field}");
+            p.check(seen.insert(spec.symbol.clone()), &key("symbol"), || {
+                format!("{} is listed twice", spec.symbol)
+            });
+            p.check(
+                spec.price.is_finite() && spec.price > 0.0,
+                &key("price"),
+                || format!("must be a positive number, got {}", spec.price),
+            );
+            let steps = 1.0 / spec.tick_size;
+            p.check(
+                spec.tick_size > 0.0
+                    && spec.tick_size <= 1.0
+                    && (steps - steps.round()).abs() < 1e-6,
+                &key("tick_size"),
+                || {
+                    format!(
+                        "must divide 1 evenly (e.g. 0.01, 0.0001), got {}",
+                        spec.tick_size
+                    )
+                },
+            );
+            p.check(
+                (0.0..=5.0).contains(&spec.volatility),
+                &key("volatility"),
+                || {
+                    format!(
+                        "must be between 0 and 5 (annualised), got {}",
+                        spec.volatility
+                    )
+                },
+            );
+            p.check((-1.0..=1.0).contains(&spec.drift), &key("drift"), || {
+                format!("must be between -1 and 1 (annualised), got {}", spec.drift)
+            });
+            let max_beta = self.correlation.max_beta(spec.sector.is_some());
+            p.check((0.0..=max_beta).contains(&spec.beta), &key("beta"), || {
+                format!(
+                    "must be between 0 and {max_beta:.2} with these correlations, got {}",
+                    spec.beta
+                )
+            });
+            p.check(
+                spec.spread_bps > 0.0 && spec.spread_bps <= 1_000.0,
+                &key("spread_bps"),
+                || format!("must be above 0 and at most 1000, got {}", spec.spread_bps),
+            );
+            p.check((100.0..=1e11).contains(&spec.adv), &key("adv"), || {
+                format!(
+                    "must be between 100 and 1e11 shares a day, got {}",
+                    spec.adv
+                )
+            });
+        }
+    }
+}
