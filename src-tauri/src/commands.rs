@@ -21,6 +21,8 @@ use crate::{
     tray,
 };
 
+/// Protocol frames from the webview waiting on one stream; more is refused.
+const STREAM_QUEUE: usize = 64;
 /// How long a command waits for the engine to start (a backfill, a cluster).
 const START_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -89,7 +91,7 @@ pub async fn stream_open(
     state: State<'_, AppState>,
     channel: Channel<InvokeResponseBody>,
 ) -> Result<u32, String> {
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, rx) = mpsc::channel(STREAM_QUEUE);
     let notifier = app.clone();
     let sink = Sink {
         channel,
@@ -123,9 +125,12 @@ pub async fn stream_open(
 pub fn stream_send(state: State<'_, AppState>, id: u32, text: String) -> Result<(), String> {
     let streams = state.streams.lock();
     let stream = streams.get(&id).ok_or_else(|| format!("no stream {id}"))?;
-    stream
-        .send(text)
-        .map_err(|_| format!("stream {id} has ended"))
+    stream.try_send(text).map_err(|e| match e {
+        mpsc::error::TrySendError::Full(_) => {
+            format!("stream {id} is busy: too many frames waiting")
+        }
+        mpsc::error::TrySendError::Closed(_) => format!("stream {id} has ended"),
+    })
 }
 
 /// Closes stream `id`.

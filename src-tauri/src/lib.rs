@@ -36,7 +36,7 @@ pub struct AppState {
     settings: Mutex<Settings>,
     secrets: Secrets,
     /// Open live streams: what the webview sends to each.
-    streams: Mutex<HashMap<u32, mpsc::UnboundedSender<String>>>,
+    streams: Mutex<HashMap<u32, mpsc::Sender<String>>>,
     next_stream: AtomicU32,
     /// The tray's "Pause stream".
     paused: Arc<AtomicBool>,

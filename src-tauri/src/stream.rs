@@ -1,8 +1,8 @@
 //! The live stream over IPC: the WebSocket protocol's frames (the same
 //! `ClientMsg` in, `ServerMsg` out) carried by a `tauri::ipc::Channel`, at
-//! most one delivery per animation frame. Locally a gateway `Session` reads
-//! the engine's log; remotely a WebSocket to the daemon is relayed, and
-//! reconnected when it drops.
+//! most one delivery per animation frame. Locally the gateway's protocol
+//! driver runs a `Session` on the engine's log; remotely a WebSocket to the
+//! daemon is relayed, and reconnected when it drops.
 
 use std::{
     sync::{
@@ -15,10 +15,10 @@ use std::{
 use futures_util::{SinkExt, StreamExt};
 use tauri::ipc::{Channel, InvokeResponseBody};
 use tickstream::{
-    gateway::{GatewayState, Outgoing, Session},
+    gateway::{Deliver, GatewayState, Inbound, Outgoing, Pacing, Session, drive},
     model::{MarketEvent, protocol::ServerMsg},
 };
-use tokio::{sync::mpsc, time::Instant};
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
 
 /// One delivery per animation frame at most.
@@ -71,48 +71,36 @@ impl Sink {
     }
 }
 
+impl Deliver for Sink {
+    async fn deliver(&mut self, frames: &mut Vec<Outgoing>) -> bool {
+        let mut texts: Vec<String> = frames.drain(..).map(|o| o.text).collect();
+        Sink::deliver(self, &mut texts)
+    }
+}
+
 /// Serves one stream from the local engine until `incoming` closes or the
-/// webview goes away.
+/// webview goes away: the protocol driver, one delivery per frame at most,
+/// nothing while paused.
 pub async fn local(
     state: Arc<GatewayState>,
     label: String,
-    mut incoming: mpsc::UnboundedReceiver<String>,
-    sink: Sink,
+    incoming: mpsc::Receiver<String>,
+    mut sink: Sink,
 ) {
-    let mut session = Session::new(state);
-    let mut out: Vec<Outgoing> = Vec::new();
-    let mut frames: Vec<String> = Vec::new();
     if !sink.state("live", &label) {
         return;
     }
-    let mut last = Instant::now() - FRAME;
-    loop {
-        let paused = sink.paused.load(Ordering::Relaxed);
-        tokio::select! {
-            message = incoming.recv() => match message {
-                Some(text) => session.handle_text(&text, &mut out),
-                None => return,
-            },
-            () = session.wait(), if !paused && !session.has_backlog() => {}
-            () = tokio::time::sleep(FRAME), if paused || session.has_backlog() => {}
-        }
-        if sink.paused.load(Ordering::Relaxed) {
-            continue;
-        }
-        // Gather what arrives within the frame, then deliver it at once.
-        tokio::time::sleep_until(last + FRAME).await;
-        while let Ok(text) = incoming.try_recv() {
-            session.handle_text(&text, &mut out);
-        }
-        session.poll(&mut out);
-        frames.extend(out.drain(..).map(|o| o.text));
-        if !frames.is_empty() {
-            last = Instant::now();
-            if !sink.deliver(&mut frames) {
-                return;
-            }
-        }
-    }
+    let pacing = Pacing {
+        frame: FRAME,
+        paused: Some(sink.paused.clone()),
+    };
+    let inbound = futures_util::stream::unfold(incoming, |mut incoming| async move {
+        let text = incoming.recv().await?;
+        Some((Inbound::Text(text), incoming))
+    });
+    let token = state.shutdown.child_token();
+    let session = Session::new(state);
+    drive(session, Box::pin(inbound), &mut sink, &pacing, &token).await;
 }
 
 /// Relays one stream from a remote daemon until `incoming` closes or the
@@ -120,7 +108,7 @@ pub async fn local(
 pub async fn remote(
     url: String,
     api_key: Option<String>,
-    mut incoming: mpsc::UnboundedReceiver<String>,
+    mut incoming: mpsc::Receiver<String>,
     sink: Sink,
 ) {
     let mut backoff = Duration::from_millis(250);

@@ -3,6 +3,7 @@
 //! at `/`. The only module that knows HTTP.
 
 mod alerts;
+mod driver;
 mod rest;
 mod scenarios;
 mod session;
@@ -32,6 +33,7 @@ use tower_http::{
     trace::{DefaultOnFailure, TraceLayer},
 };
 
+pub use driver::{Deliver, Ended, Inbound, Pacing, drive};
 pub use rest::{ApiError, POSITIONS_HEADER};
 pub use session::{Outgoing, Session};
 

@@ -1,6 +1,7 @@
-//! The `/ws` endpoint: moves frames between a socket and a [`Session`].
+//! The `/ws` endpoint: a socket's frames driven through the protocol
+//! driver ([`drive`]), each delivery fed to the socket and flushed once.
 
-use std::sync::Arc;
+use std::{future::ready, sync::Arc};
 
 use axum::{
     extract::{
@@ -9,15 +10,14 @@ use axum::{
     },
     response::Response,
 };
-use futures_util::{SinkExt, StreamExt};
-use tokio::time::{Instant, sleep_until};
-use tokio_util::sync::CancellationToken;
+use futures_util::{SinkExt, StreamExt, stream::SplitSink};
 
 use super::{
     GatewayState,
+    driver::{Deliver, Ended, Inbound, Pacing, drive},
     session::{Outgoing, Session},
 };
-use crate::model::protocol::{ErrorCode, ServerMsg};
+use crate::metrics::Metrics;
 
 /// Frames above this size are refused by the WebSocket layer itself (the
 /// connection closes); frames above the configured `max_frame_bytes` but
@@ -28,89 +28,78 @@ const HARD_FRAME_LIMIT: usize = 1 << 20;
 pub async fn upgrade(State(state): State<Arc<GatewayState>>, ws: WebSocketUpgrade) -> Response {
     ws.max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
-        .on_upgrade(move |socket| {
-            let token = state.shutdown.child_token();
-            serve(socket, state, token)
-        })
+        .on_upgrade(move |socket| serve(socket, state))
 }
 
-/// Runs one client until it leaves, the socket fails or `token` is cancelled.
-async fn serve(socket: WebSocket, state: Arc<GatewayState>, token: CancellationToken) {
+/// Runs one client until it leaves, the socket fails or the gateway shuts down.
+async fn serve(socket: WebSocket, state: Arc<GatewayState>) {
+    let token = state.shutdown.child_token();
     let metrics = state.ops.metrics.clone();
     metrics.ws_clients.inc();
-    let (mut sink, mut stream) = socket.split();
-    let mut session = Session::new(state);
-    let mut out: Vec<Outgoing> = Vec::new();
-    // The earliest time of the next poll: the client's `batch_ms` after the last.
-    let mut next_poll = Instant::now();
-    loop {
-        tokio::select! {
-            biased;
-            () = token.cancelled() => {
-                let _ = sink.send(Message::Close(None)).await;
-                break;
-            }
-            incoming = stream.next() => match incoming {
-                Some(Ok(Message::Text(text))) => {
-                    metrics.ws_frames_received.inc();
-                    session.handle_text(text.as_str(), &mut out);
-                }
-                Some(Ok(Message::Binary(_))) => {
-                    metrics.ws_frames_received.inc();
-                    out.push(binary_refused());
-                }
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Ok(Message::Close(_))) | None => break,
-                Some(Err(error)) => {
+    let (sink, stream) = socket.split();
+    let received = metrics.clone();
+    let inbound = stream
+        .scan((), move |(), message| {
+            let frame = match message {
+                Ok(Message::Text(text)) => Some(Some(Inbound::Text(text.as_str().to_owned()))),
+                Ok(Message::Binary(_)) => Some(Some(Inbound::Binary)),
+                Ok(Message::Ping(_) | Message::Pong(_)) => Some(None),
+                Ok(Message::Close(_)) => None,
+                Err(error) => {
                     tracing::debug!(%error, "WebSocket client failed");
-                    break;
+                    None
                 }
-            },
-            () = async {
-                session.wait().await;
-                sleep_until(next_poll).await;
-            }, if !session.has_backlog() => {
-                session.poll(&mut out);
-                next_poll = Instant::now() + session.batch();
+            };
+            if let Some(Some(_)) = frame {
+                received.ws_frames_received.inc();
             }
-            () = std::future::ready(()), if session.has_backlog() => session.poll(&mut out),
-        }
-        if send_all(&mut sink, &mut out, &metrics).await.is_err() {
-            break;
-        }
+            ready(frame)
+        })
+        .filter_map(ready);
+    let mut socket = Socket {
+        sink,
+        metrics: metrics.clone(),
+    };
+    let session = Session::new(state);
+    let ended = drive(
+        session,
+        Box::pin(inbound),
+        &mut socket,
+        &Pacing::default(),
+        &token,
+    )
+    .await;
+    if ended == Ended::Cancelled {
+        let _ = socket.sink.send(Message::Close(None)).await;
     }
     metrics.ws_clients.dec();
 }
 
-fn binary_refused() -> Outgoing {
-    Outgoing {
-        text: serde_json::to_string(&ServerMsg::Error {
-            code: ErrorCode::BinaryNotSupported,
-            message: "binary frames are not part of the protocol; send JSON text frames".into(),
-        })
-        .expect("serializes"),
-        oldest_tick: None,
-    }
+/// The socket's sending half, counting what it sends.
+struct Socket {
+    sink: SplitSink<WebSocket, Message>,
+    metrics: Arc<Metrics>,
 }
 
-async fn send_all(
-    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
-    out: &mut Vec<Outgoing>,
-    metrics: &crate::metrics::Metrics,
-) -> Result<(), axum::Error> {
-    let n = out.len();
-    for (i, frame) in out.drain(..).enumerate() {
-        if let Some(oldest) = frame.oldest_tick {
-            let age = (chrono::Utc::now() - oldest).to_std().unwrap_or_default();
-            metrics.delivery_latency.observe(age.as_secs_f64());
+impl Deliver for Socket {
+    async fn deliver(&mut self, frames: &mut Vec<Outgoing>) -> bool {
+        let n = frames.len();
+        for (i, frame) in frames.drain(..).enumerate() {
+            if let Some(oldest) = frame.oldest_tick {
+                let age = (chrono::Utc::now() - oldest).to_std().unwrap_or_default();
+                self.metrics.delivery_latency.observe(age.as_secs_f64());
+            }
+            self.metrics.ws_frames_sent.inc();
+            // Flush once, after the last frame.
+            let sent = if i + 1 == n {
+                self.sink.send(Message::Text(frame.text.into())).await
+            } else {
+                self.sink.feed(Message::Text(frame.text.into())).await
+            };
+            if sent.is_err() {
+                return false;
+            }
         }
-        metrics.ws_frames_sent.inc();
-        // Flush once, after the last frame.
-        if i + 1 == n {
-            sink.send(Message::Text(frame.text.into())).await?;
-        } else {
-            sink.feed(Message::Text(frame.text.into())).await?;
-        }
+        true
     }
-    Ok(())
 }

@@ -1,0 +1,314 @@
+//! The one protocol driver: runs a [`Session`] between a client's frames
+//! and a [`Deliver`]y, paced by a [`Pacing`]. The `/ws` endpoint (frames
+//! over a socket) and the desktop's IPC stream (frames over a channel, one
+//! delivery per animation frame, pausable) are two uses of [`drive`].
+
+use std::{
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use futures_util::{Stream, StreamExt};
+use tokio::time::{Instant, sleep, sleep_until};
+use tokio_util::sync::CancellationToken;
+
+use super::session::{Outgoing, Session};
+use crate::model::protocol::{ErrorCode, ServerMsg};
+
+/// How often a paused stream looks whether it was resumed.
+const PAUSE_CHECK: Duration = Duration::from_millis(16);
+
+/// A frame from the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    /// A JSON text frame (a `ClientMsg`).
+    Text(String),
+    /// A binary frame, which the protocol refuses with an error frame.
+    Binary,
+}
+
+/// How deliveries are paced.
+#[derive(Debug, Clone, Default)]
+pub struct Pacing {
+    /// Least time between two deliveries (zero: as soon as the client's
+    /// `batch_ms` allows; the desktop: one animation frame).
+    pub frame: Duration,
+    /// While set, nothing is read from the log or delivered (the desktop's
+    /// "Pause stream"); the client's own frames are still answered.
+    pub paused: Option<Arc<AtomicBool>>,
+}
+
+impl Pacing {
+    fn is_paused(&self) -> bool {
+        self.paused
+            .as_ref()
+            .is_some_and(|p| p.load(Ordering::Relaxed))
+    }
+}
+
+/// Where a driven session's frames go, a batch at a time.
+pub trait Deliver {
+    /// Delivers (and drains) `frames`; false when the client is gone.
+    fn deliver(&mut self, frames: &mut Vec<Outgoing>) -> impl Future<Output = bool> + Send;
+}
+
+/// Why [`drive`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// `token` was cancelled (shutdown).
+    Cancelled,
+    /// The client's frames ended (it left).
+    ClientLeft,
+    /// A delivery failed (the client is gone).
+    Undeliverable,
+}
+
+/// Runs `session`: answers each inbound frame, and delivers what the log
+/// brings for its subscriptions, at most once per `pacing.frame` and per the
+/// client's `batch_ms`, until the client leaves, a delivery fails or `token`
+/// is cancelled.
+pub async fn drive(
+    mut session: Session,
+    mut inbound: impl Stream<Item = Inbound> + Unpin,
+    delivery: &mut impl Deliver,
+    pacing: &Pacing,
+    token: &CancellationToken,
+) -> Ended {
+    let mut out: Vec<Outgoing> = Vec::new();
+    // The earliest next poll: the client's `batch_ms` (and the pacing's
+    // frame) after the last.
+    let mut next_poll = Instant::now();
+    loop {
+        let paused = pacing.is_paused();
+        let backlog = session.has_backlog();
+        let mut poll = false;
+        tokio::select! {
+            biased;
+            () = token.cancelled() => return Ended::Cancelled,
+            frame = inbound.next() => match frame {
+                Some(Inbound::Text(text)) => session.handle_text(&text, &mut out),
+                Some(Inbound::Binary) => out.push(binary_refused()),
+                None => return Ended::ClientLeft,
+            },
+            () = async {
+                session.wait().await;
+                sleep_until(next_poll).await;
+            }, if !paused && !backlog => poll = true,
+            () = sleep_until(next_poll), if !paused && backlog => poll = true,
+            () = sleep(PAUSE_CHECK), if paused => {}
+        }
+        // A pause that began while waiting holds back this poll too.
+        if poll && !pacing.is_paused() {
+            session.poll(&mut out);
+            let now = Instant::now();
+            // A backlog drains at once unless deliveries are paced.
+            next_poll = if session.has_backlog() && pacing.frame.is_zero() {
+                now
+            } else {
+                now + session.batch().max(pacing.frame)
+            };
+        }
+        if !out.is_empty() && !delivery.deliver(&mut out).await {
+            return Ended::Undeliverable;
+        }
+    }
+}
+
+fn binary_refused() -> Outgoing {
+    Outgoing {
+        text: serde_json::to_string(&ServerMsg::Error {
+            code: ErrorCode::BinaryNotSupported,
+            message: "binary frames are not part of the protocol; send JSON text frames".into(),
+        })
+        .expect("serializes"),
+        oldest_tick: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use parking_lot::{Mutex, RwLock};
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::{
+        alerts::Alerts,
+        analytics::Quotes,
+        gateway::{GatewayState, Market, Operations, Stored, StreamLimits},
+        log::{Log, LogSettings, Retention},
+        metrics::Metrics,
+        model::{EncodedTick, Symbol, Tick},
+        store::ItemStore,
+    };
+
+    /// A gateway over a fresh log and store, with AAPL known.
+    fn state(dir: &std::path::Path) -> Arc<GatewayState> {
+        let settings = LogSettings {
+            topic_prefix: String::new(),
+            partitions: 2,
+            retention: Retention {
+                max_records: 1_000,
+                max_bytes: 1 << 20,
+            },
+        };
+        let database = dir.join("tickstream.db");
+        let workspace = Arc::new(Mutex::new(ItemStore::open(&database).unwrap()));
+        let alerts = Arc::new(Alerts::load(workspace.clone()).unwrap());
+        Arc::new(GatewayState {
+            market: Market {
+                log: Arc::new(Log::new(&settings, &[])),
+                quotes: Arc::new(RwLock::new(Quotes::new())),
+                universe: HashSet::from([Symbol::new("AAPL").unwrap()]),
+                limits: StreamLimits {
+                    max_frame_bytes: 16 * 1024,
+                    max_symbols_per_client: 10,
+                },
+            },
+            stored: Arc::new(Stored::new(database, alerts, workspace)),
+            ops: Operations {
+                metrics: Arc::new(Metrics::new()),
+                health: Arc::default(),
+                simulator: None,
+            },
+            shutdown: CancellationToken::new(),
+        })
+    }
+
+    /// Collects every delivered frame as text.
+    #[derive(Clone, Default)]
+    struct Collected(Arc<Mutex<Vec<String>>>);
+
+    impl Deliver for Collected {
+        async fn deliver(&mut self, frames: &mut Vec<Outgoing>) -> bool {
+            self.0.lock().extend(frames.drain(..).map(|f| f.text));
+            true
+        }
+    }
+
+    impl Collected {
+        /// Waits (up to 5 s) until a delivered frame contains `needle`.
+        async fn until(&self, needle: &str) -> String {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            loop {
+                if let Some(frame) = self.0.lock().iter().find(|f| f.contains(needle)) {
+                    return frame.clone();
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "no frame with {needle}: {:?}",
+                    self.0.lock()
+                );
+                sleep(Duration::from_millis(5)).await;
+            }
+        }
+    }
+
+    /// Drives a session of `state` on its own task; returns the client's
+    /// sender, what was delivered, and the driver's outcome.
+    fn start(
+        state: &Arc<GatewayState>,
+        pacing: Pacing,
+        token: &CancellationToken,
+    ) -> (
+        mpsc::Sender<Inbound>,
+        Collected,
+        tokio::task::JoinHandle<Ended>,
+    ) {
+        let (tx, rx) = mpsc::channel(8);
+        let inbound = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|frame| (frame, rx))
+        });
+        let collected = Collected::default();
+        let (session, mut delivery, token) = (
+            Session::new(state.clone()),
+            collected.clone(),
+            token.clone(),
+        );
+        let task = tokio::spawn(async move {
+            drive(session, Box::pin(inbound), &mut delivery, &pacing, &token).await
+        });
+        (tx, collected, task)
+    }
+
+    fn append_tick(state: &GatewayState, price: f64) {
+        let tick = Tick::trade(Symbol::new("AAPL").unwrap(), price, 10, chrono::Utc::now());
+        state
+            .market
+            .log
+            .ticks
+            .append(Arc::new(EncodedTick::new(tick)));
+    }
+
+    #[tokio::test]
+    async fn answers_text_and_binary_frames_and_ends_when_the_client_leaves() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let token = CancellationToken::new();
+        let (tx, collected, task) = start(&state, Pacing::default(), &token);
+        tx.send(Inbound::Text(r#"{"op":"ping"}"#.into()))
+            .await
+            .unwrap();
+        collected.until(r#""type":"pong""#).await;
+        tx.send(Inbound::Binary).await.unwrap();
+        collected.until("binary_not_supported").await;
+        tx.send(Inbound::Text("not json".into())).await.unwrap();
+        collected.until(r#""type":"error""#).await;
+        drop(tx);
+        assert_eq!(task.await.unwrap(), Ended::ClientLeft);
+    }
+
+    #[tokio::test]
+    async fn delivers_subscribed_ticks_until_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let token = CancellationToken::new();
+        let (tx, collected, task) = start(&state, Pacing::default(), &token);
+        tx.send(Inbound::Text(
+            r#"{"op":"subscribe","symbols":["AAPL"]}"#.into(),
+        ))
+        .await
+        .unwrap();
+        collected.until(r#""type":"subscribed""#).await;
+        append_tick(&state, 187.25);
+        collected.until("187.25").await;
+        token.cancel();
+        assert_eq!(task.await.unwrap(), Ended::Cancelled);
+    }
+
+    #[tokio::test]
+    async fn a_paused_stream_delivers_nothing_until_resumed() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let token = CancellationToken::new();
+        let paused = Arc::new(AtomicBool::new(false));
+        let pacing = Pacing {
+            frame: Duration::from_millis(16),
+            paused: Some(paused.clone()),
+        };
+        let (tx, collected, task) = start(&state, pacing, &token);
+        tx.send(Inbound::Text(
+            r#"{"op":"subscribe","symbols":["AAPL"]}"#.into(),
+        ))
+        .await
+        .unwrap();
+        collected.until(r#""type":"subscribed""#).await;
+        paused.store(true, Ordering::Relaxed);
+        append_tick(&state, 190.5);
+        // The client's own frames are still answered while paused.
+        tx.send(Inbound::Text(r#"{"op":"ping"}"#.into()))
+            .await
+            .unwrap();
+        collected.until(r#""type":"pong""#).await;
+        assert!(!collected.0.lock().iter().any(|f| f.contains("190.5")));
+        paused.store(false, Ordering::Relaxed);
+        collected.until("190.5").await;
+        token.cancel();
+        assert_eq!(task.await.unwrap(), Ended::Cancelled);
+    }
+}
