@@ -7,8 +7,7 @@ use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Utc};
 
-use super::rules::{AlertRule, Condition, Direction};
-use crate::model::{EventKind, EventLevel, MarketEvent, Tick};
+use crate::model::{AlertRule, Condition, Direction, EventKind, EventLevel, MarketEvent, Tick};
 
 /// What a rule remembers between ticks.
 enum Memory {

@@ -7,7 +7,7 @@ mod evaluator;
 mod rules;
 
 pub use evaluator::Evaluator;
-pub use rules::{AlertRule, Condition, Direction, RuleError};
+pub use rules::RuleError;
 
 use std::sync::Arc;
 
@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     log::{Reader, Topic},
-    model::{EncodedTick, MarketEvent, Tick},
+    model::{AlertRule, EncodedTick, MarketEvent, Tick},
     store::{ItemStore, StoreError},
 };
 

@@ -9,4 +9,4 @@ mod volume;
 pub use candles::{CandleBook, CandleBuilder, CandleUpdate};
 pub use indicators::{Indicator, Lines, bollinger, ema, rsi, session_vwap, sma};
 pub use quotes::{Quotes, follow_quotes};
-pub use volume::{SymbolVolume, TimeOfDay, TimeSlot, VolumeReport, by_symbol, by_time_of_day};
+pub use volume::{by_symbol, by_time_of_day};

@@ -6,65 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Timelike, Utc};
 use chrono_tz::Tz;
-use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 
-use crate::model::{Quote, Symbol};
-
-/// `GET /api/v1/volume`: both views.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct VolumeReport {
-    /// Every symbol, most traded first.
-    pub symbols: Vec<SymbolVolume>,
-    /// Volume by time of day.
-    pub time_of_day: TimeOfDay,
-}
-
-/// One symbol's session volume and VWAP deviation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct SymbolVolume {
-    /// The symbol.
-    #[ts(type = "string")]
-    pub symbol: Symbol,
-    /// Shares traded in the session.
-    pub volume: u64,
-    /// Its share of all symbols' session volume, in percent.
-    pub share_percent: f64,
-    /// Last trade price.
-    pub price: f64,
-    /// Session volume-weighted average price.
-    pub vwap: f64,
-    /// (price − VWAP) / VWAP, in percent.
-    pub vwap_deviation_percent: f64,
-}
-
-/// Volume by time of day.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct TimeOfDay {
-    /// The time zone the slots are in, e.g. `America/New_York`.
-    pub timezone: String,
-    /// Slot length in minutes.
-    pub minutes: u32,
-    /// Days with any volume.
-    pub days: usize,
-    /// Slots with volume, in time-of-day order.
-    pub slots: Vec<TimeSlot>,
-}
-
-/// One slot of the day.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct TimeSlot {
-    /// Local start, `HH:MM`.
-    pub start: String,
-    /// Mean shares traded in the slot per day seen.
-    pub volume: f64,
-    /// Its share of the day's volume, in percent.
-    pub share_percent: f64,
-}
+use crate::model::{Quote, SymbolVolume, TimeOfDay, TimeSlot};
 
 /// Session volume and VWAP deviation of each quote, most traded first.
 pub fn by_symbol(quotes: &[Quote]) -> Vec<SymbolVolume> {

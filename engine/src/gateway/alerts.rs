@@ -16,7 +16,7 @@ use super::{
     GatewayState,
     rest::{ApiError, blocking},
 };
-use crate::alerts::AlertRule;
+use crate::model::AlertRule;
 
 /// The routes.
 pub fn routes() -> Router<Arc<GatewayState>> {

@@ -14,8 +14,8 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use super::GatewayState;
 use crate::{
-    analytics::{self, Indicator, VolumeReport},
-    model::{Interval, Quote, Symbol, Tick, timestamp},
+    analytics::{self, Indicator},
+    model::{Interval, Quote, Symbol, Tick, VolumeReport, timestamp},
     store::{Range, StoreError},
 };
 

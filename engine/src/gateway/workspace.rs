@@ -20,9 +20,9 @@ use super::{
     rest::{ApiError, blocking},
 };
 use crate::{
-    model::Symbol,
+    model::{Portfolio, Symbol, Valuation, Watchlist},
     store::StoredItem,
-    workspace::{ItemError, Portfolio, Valuation, Watchlist},
+    workspace::ItemError,
 };
 
 /// The routes.

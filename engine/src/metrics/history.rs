@@ -8,41 +8,12 @@ use std::collections::VecDeque;
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use prometheus::{Histogram, core::Metric as _};
-use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 
 use super::Metrics;
+use crate::model::MetricsSample;
 
 /// Samples kept: five minutes at one a second.
 pub const KEPT: usize = 300;
-
-/// One second of the process's activity.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct MetricsSample {
-    /// End of the second sampled, UTC.
-    #[serde(with = "crate::model::timestamp")]
-    #[ts(type = "string")]
-    pub timestamp: DateTime<Utc>,
-    /// Ticks entering the process (simulated or read from Kafka) per second.
-    pub ticks_in_per_second: f64,
-    /// Ticks written to clients (WebSocket and desktop streams) per second.
-    pub ticks_out_per_second: f64,
-    /// Median age of a tick when written to a client, in milliseconds;
-    /// absent in a second with no deliveries.
-    #[ts(type = "number | null")]
-    pub latency_p50_ms: Option<f64>,
-    /// 99th percentile of that age, in milliseconds.
-    #[ts(type = "number | null")]
-    pub latency_p99_ms: Option<f64>,
-    /// Connected WebSocket clients.
-    pub clients: i64,
-    /// Tick messages in Kafka not yet read; absent when not reading Kafka.
-    #[ts(type = "number | null")]
-    pub consumer_lag: Option<i64>,
-    /// Ticks committed to the store per second.
-    pub store_writes_per_second: f64,
-}
 
 /// The counters a sample is the difference of.
 #[derive(Clone)]

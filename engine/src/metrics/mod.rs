@@ -5,7 +5,7 @@ mod history;
 
 use std::sync::Arc;
 
-pub use history::{MetricsHistory, MetricsSample};
+pub use history::MetricsHistory;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,

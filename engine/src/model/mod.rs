@@ -5,15 +5,21 @@
 
 mod candle;
 mod event;
+mod items;
 pub mod protocol;
 mod quote;
+mod reports;
 mod symbol;
 mod tick;
 pub mod timestamp;
 
 pub use candle::{Candle, Interval, IntervalError};
 pub use event::{EventKind, EventLevel, MarketEvent, SystemMetric};
+pub use items::{AlertRule, Condition, Direction, Portfolio, Position, Watchlist};
 pub use quote::Quote;
+pub use reports::{
+    MetricsSample, PositionValue, SymbolVolume, TimeOfDay, TimeSlot, Valuation, VolumeReport,
+};
 pub use symbol::{MAX_SYMBOL_LEN, Symbol, SymbolError};
 pub use tick::{EncodedTick, Tick, TickDecodeError, TradeCondition};
 

@@ -8,10 +8,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::{StoreError, configure, schema};
-use crate::{
-    alerts::AlertRule,
-    workspace::{Portfolio, Watchlist},
-};
+use crate::model::{AlertRule, Portfolio, Watchlist};
 
 /// An item stored by id in a table of `(id, name, body, updated)`; tables
 /// whose `name` is `UNIQUE` refuse a second item of the same name.
@@ -193,7 +190,7 @@ fn decode<T: StoredItem>(id: i64, json: &str) -> Result<T, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{alerts::Condition, workspace::Position};
+    use crate::model::{Condition, Position};
 
     #[test]
     fn rules_survive_reopening_the_file_and_may_share_a_name() {

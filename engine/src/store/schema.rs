@@ -101,7 +101,7 @@ pub const fn latest_version() -> usize {
 mod tests {
     use super::*;
     use crate::{
-        alerts::AlertRule,
+        model::AlertRule,
         store::{ItemStore, StoredItem},
     };
 

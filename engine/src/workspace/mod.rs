@@ -2,101 +2,15 @@
 //! a user keeps (REST JSON, validated with the field at fault named), and a
 //! portfolio's value at the latest quotes.
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use ts_rs::TS;
+use chrono::Utc;
 
-use crate::{analytics::Quotes, model::Symbol};
+use crate::{
+    analytics::Quotes,
+    model::{Portfolio, PositionValue, Symbol, Valuation, Watchlist},
+};
 
 /// Most symbols in a watchlist, and positions in a portfolio.
 pub const MAX_ITEMS: usize = 1_000;
-
-/// A named list of symbols, in the user's order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct Watchlist {
-    /// Assigned by the store; ignored on create.
-    #[serde(default)]
-    pub id: u64,
-    /// Unique among watchlists, 1 to 60 characters.
-    pub name: String,
-    /// The symbols.
-    #[ts(type = "Array<string>")]
-    pub symbols: Vec<Symbol>,
-}
-
-/// A named set of positions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct Portfolio {
-    /// Assigned by the store; ignored on create.
-    #[serde(default)]
-    pub id: u64,
-    /// Unique among portfolios, 1 to 60 characters.
-    pub name: String,
-    /// At most one position per symbol.
-    pub positions: Vec<Position>,
-}
-
-/// Shares held in one symbol.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct Position {
-    /// The symbol.
-    #[ts(type = "string")]
-    pub symbol: Symbol,
-    /// Shares held; negative for a short position.
-    pub quantity: f64,
-    /// Average price paid per share.
-    pub cost: f64,
-}
-
-/// A portfolio valued at the latest quotes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct Valuation {
-    /// The portfolio.
-    pub portfolio: Portfolio,
-    /// Each position's value, in the portfolio's order.
-    pub positions: Vec<PositionValue>,
-    /// What the positions cost: Σ quantity × cost.
-    pub cost_basis: f64,
-    /// Σ quantity × last price, over positions with a price.
-    pub market_value: f64,
-    /// Unrealised profit and loss: market value − cost basis (priced positions).
-    pub pnl: f64,
-    /// `pnl` as a percentage of the priced positions' cost basis.
-    pub pnl_percent: f64,
-    /// When it was valued, UTC.
-    #[serde(with = "crate::model::timestamp")]
-    #[ts(type = "string")]
-    pub timestamp: DateTime<Utc>,
-}
-
-/// One position's value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct PositionValue {
-    /// The symbol.
-    #[ts(type = "string")]
-    pub symbol: Symbol,
-    /// Shares held.
-    pub quantity: f64,
-    /// Average price paid per share.
-    pub cost: f64,
-    /// Last trade price; absent before the symbol's first trade.
-    #[ts(type = "number | null")]
-    pub price: Option<f64>,
-    /// quantity × price.
-    #[ts(type = "number | null")]
-    pub market_value: Option<f64>,
-    /// quantity × (price − cost).
-    #[ts(type = "number | null")]
-    pub pnl: Option<f64>,
-    /// (price − cost) / cost in percent (negated for a short position).
-    #[ts(type = "number | null")]
-    pub pnl_percent: Option<f64>,
-}
 
 /// A watchlist or portfolio that cannot be: the field and what is wrong.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -239,7 +153,7 @@ impl Portfolio {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Tick;
+    use crate::model::{Position, Tick};
 
     fn symbol(s: &str) -> Symbol {
         s.parse().unwrap()
