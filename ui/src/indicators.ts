@@ -3,6 +3,7 @@
 // price pane, RSI in a pane of its own. Refreshed when a bar closes.
 import type { ISeriesApi } from 'lightweight-charts';
 import type { ChartView } from './chart';
+import type { IndicatorReply } from './generated/IndicatorReply';
 import type { Interval } from './generated/Interval';
 import type { Transport } from './transport';
 
@@ -26,9 +27,6 @@ export const INDICATORS: Record<string, Spec> = {
   vwap: { label: 'VWAP', query: { indicator: 'vwap' }, lines: { value: '#ec4899' }, pane: 0 },
   rsi: { label: 'RSI 14', query: { indicator: 'rsi', period: 14 }, lines: { value: '#eab308' }, pane: 1 },
 };
-
-type Point = { start: string } & Record<string, number | string>;
-type Reply = { points: Point[] };
 
 export class IndicatorBar {
   private active = new Map<string, ISeriesApi<'Line'>[]>();
@@ -81,7 +79,7 @@ export class IndicatorBar {
     if (!target || !series) return;
     const spec = INDICATORS[id]!;
     try {
-      const reply = await this.transport.request<Reply>('indicators', { symbol: target.symbol, interval: target.interval, limit: 500, ...spec.query });
+      const reply = await this.transport.request<IndicatorReply>('indicators', { symbol: target.symbol, interval: target.interval, limit: 500, ...spec.query });
       if (this.target !== target || this.active.get(id) !== series) return;
       Object.keys(spec.lines).forEach((line, i) => {
         const points = reply.data.points.map((p) => ({ time: Date.parse(p.start) / 1000, value: Number(p[line]) }));

@@ -3,44 +3,7 @@
 //! functions from candles to one value (or none, while warming up) per
 //! candle, so the engine computes what the dashboard draws.
 
-use serde::{Deserialize, Serialize};
-use ts_rs::TS;
-
-use crate::model::Candle;
-
-/// An indicator and its parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
-#[serde(tag = "indicator", rename_all = "snake_case")]
-#[ts(export)]
-pub enum Indicator {
-    /// Simple moving average of closes over `period` candles.
-    Sma {
-        /// Candles averaged.
-        period: usize,
-    },
-    /// Exponential moving average of closes, weight `2 / (period + 1)`,
-    /// seeded with the simple average of the first `period` closes.
-    Ema {
-        /// Candles of the equivalent simple average.
-        period: usize,
-    },
-    /// Bollinger bands: the simple average of closes and `k` population
-    /// standard deviations either side.
-    Bollinger {
-        /// Candles averaged.
-        period: usize,
-        /// Width in standard deviations.
-        k: f64,
-    },
-    /// Wilder's relative strength index of closes, 0–100.
-    Rsi {
-        /// Smoothing period.
-        period: usize,
-    },
-    /// Volume-weighted average price since the start of the candle's UTC
-    /// day (the session), from each candle's VWAP and volume.
-    Vwap,
-}
+use crate::model::{Candle, Indicator};
 
 /// The lines an indicator draws: one, or three for Bollinger bands; each
 /// holds one value per candle (`None` while warming up).

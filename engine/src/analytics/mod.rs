@@ -7,6 +7,6 @@ mod quotes;
 mod volume;
 
 pub use candles::{CandleBook, CandleBuilder, CandleUpdate};
-pub use indicators::{Indicator, Lines, bollinger, ema, rsi, session_vwap, sma};
+pub use indicators::{Lines, bollinger, ema, rsi, session_vwap, sma};
 pub use quotes::{Quotes, follow_quotes};
 pub use volume::{by_symbol, by_time_of_day};

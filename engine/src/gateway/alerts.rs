@@ -16,7 +16,7 @@ use super::{
     GatewayState,
     rest::{ApiError, blocking},
 };
-use crate::model::AlertRule;
+use crate::model::{AlertRule, ErrorCode};
 
 /// The routes.
 pub fn routes() -> Router<Arc<GatewayState>> {
@@ -29,7 +29,7 @@ fn id_of(text: &str) -> Result<u64, ApiError> {
     text.parse().map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_parameter",
+            ErrorCode::InvalidParameter,
             format!("id: {text:?} is not a rule id"),
         )
     })
@@ -38,25 +38,25 @@ fn id_of(text: &str) -> Result<u64, ApiError> {
 fn not_found(id: u64) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "not_found",
+        ErrorCode::NotFound,
         format!("no alert rule {id}"),
     )
 }
 
 /// Reads and checks a rule from a request body.
 fn rule_from(state: &GatewayState, body: &[u8]) -> Result<AlertRule, ApiError> {
-    let rule: AlertRule = ApiError::parse_body(body, "invalid_rule", "alert rule")?;
+    let rule: AlertRule = ApiError::parse_body(body, ErrorCode::InvalidRule, "alert rule")?;
     rule.validate().map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_rule",
+            ErrorCode::InvalidRule,
             format!("invalid alert rule field {e}"),
         )
     })?;
     if !state.market.is_known(&rule.symbol) {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            "unknown_symbol",
+            ErrorCode::UnknownSymbol,
             format!("symbol: {} is not a known symbol", rule.symbol),
         ));
     }

@@ -17,7 +17,7 @@ use tokio::time::{Instant, sleep, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use super::session::{Outgoing, Session};
-use crate::model::protocol::{ErrorCode, ServerMsg};
+use crate::model::{ErrorCode, protocol::ServerMsg};
 
 /// How often a paused stream looks whether it was resumed.
 const PAUSE_CHECK: Duration = Duration::from_millis(16);

@@ -10,12 +10,15 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::{DateTime, Utc};
-use serde::{Serialize, de::DeserializeOwned};
+use serde::de::DeserializeOwned;
 
 use super::GatewayState;
 use crate::{
-    analytics::{self, Indicator},
-    model::{Interval, Quote, Symbol, Tick, VolumeReport, timestamp},
+    analytics,
+    model::{
+        ErrorBody, ErrorCode, ErrorDetail, Indicator, IndicatorReply, Interval, Quote, Symbol,
+        Tick, VolumeReport, timestamp,
+    },
     store::{Range, StoreError},
 };
 
@@ -28,24 +31,13 @@ const MAX_LIMIT: usize = 10_000;
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     message: String,
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: ErrorDetail<'a>,
-}
-
-#[derive(Serialize)]
-struct ErrorDetail<'a> {
-    code: &'a str,
-    message: &'a str,
 }
 
 impl ApiError {
     /// An error with this status, code and message.
-    pub(super) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(super) fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -53,7 +45,7 @@ impl ApiError {
         }
     }
 
-    fn bad(code: &'static str, message: impl Into<String>) -> Self {
+    fn bad(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
             code,
@@ -66,7 +58,7 @@ impl ApiError {
     /// condition.window: …`.
     pub(super) fn parse_body<T: DeserializeOwned>(
         body: &[u8],
-        code: &'static str,
+        code: ErrorCode,
         what: &str,
     ) -> Result<T, Self> {
         let mut json = serde_json::Deserializer::from_slice(body);
@@ -84,7 +76,7 @@ impl ApiError {
         Err(Self::bad(code, message))
     }
 
-    fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+    fn not_found(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::NOT_FOUND,
             code,
@@ -96,7 +88,7 @@ impl ApiError {
         tracing::error!(%error, "REST request failed");
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "internal",
+            code: ErrorCode::Internal,
             message: "internal error; see the server log".into(),
         }
     }
@@ -106,7 +98,9 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             // A name another item already has: the client's to change.
-            StoreError::Duplicate(message) => Self::new(StatusCode::CONFLICT, "conflict", message),
+            StoreError::Duplicate(message) => {
+                Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, message)
+            }
             other => Self::internal(other),
         }
     }
@@ -114,7 +108,7 @@ impl From<StoreError> for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        Self::bad("invalid_query", rejection.body_text())
+        Self::bad(ErrorCode::InvalidQuery, rejection.body_text())
     }
 }
 
@@ -123,7 +117,7 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code,
-                message: &self.message,
+                message: self.message,
             },
         };
         (self.status, Json(body)).into_response()
@@ -145,7 +139,7 @@ impl Params {
         if !unknown.is_empty() {
             unknown.sort_unstable();
             return Err(ApiError::bad(
-                "unknown_parameter",
+                ErrorCode::UnknownParameter,
                 format!(
                     "unknown parameter {} (allowed: {})",
                     unknown.join(", "),
@@ -158,13 +152,16 @@ impl Params {
 
     fn symbol(&self, state: &GatewayState) -> Result<Symbol, ApiError> {
         let text = self.raw.get("symbol").ok_or_else(|| {
-            ApiError::bad("missing_parameter", "symbol is required, e.g. ?symbol=AAPL")
+            ApiError::bad(
+                ErrorCode::MissingParameter,
+                "symbol is required, e.g. ?symbol=AAPL",
+            )
         })?;
         let symbol = Symbol::new(text)
-            .map_err(|e| ApiError::bad("invalid_parameter", format!("symbol: {e}")))?;
+            .map_err(|e| ApiError::bad(ErrorCode::InvalidParameter, format!("symbol: {e}")))?;
         if !state.market.is_known(&symbol) {
             return Err(ApiError::not_found(
-                "unknown_symbol",
+                ErrorCode::UnknownSymbol,
                 format!("unknown symbol {symbol} (GET /api/v1/symbols lists the known ones)"),
             ));
         }
@@ -176,7 +173,7 @@ impl Params {
             .get(name)
             .map(|text| {
                 timestamp::parse(text)
-                    .map_err(|e| ApiError::bad("invalid_parameter", format!("{name}: {e}")))
+                    .map_err(|e| ApiError::bad(ErrorCode::InvalidParameter, format!("{name}: {e}")))
             })
             .transpose()
     }
@@ -187,7 +184,7 @@ impl Params {
             && f >= t
         {
             return Err(ApiError::bad(
-                "invalid_parameter",
+                ErrorCode::InvalidParameter,
                 "from must be earlier than to",
             ));
         }
@@ -197,7 +194,7 @@ impl Params {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
                 _ => {
                     return Err(ApiError::bad(
-                        "invalid_parameter",
+                        ErrorCode::InvalidParameter,
                         format!(
                             "limit: expected a whole number from 1 to {MAX_LIMIT}, got {text:?}"
                         ),
@@ -212,7 +209,7 @@ impl Params {
         self.raw.get(name).map_or(Ok(default), |text| {
             text.parse().map_err(|_| {
                 ApiError::bad(
-                    "invalid_parameter",
+                    ErrorCode::InvalidParameter,
                     format!("{name}: {text:?} is not a number"),
                 )
             })
@@ -222,7 +219,7 @@ impl Params {
     fn indicator(&self) -> Result<Indicator, ApiError> {
         let name = self.raw.get("indicator").ok_or_else(|| {
             ApiError::bad(
-                "missing_parameter",
+                ErrorCode::MissingParameter,
                 "indicator is required: sma, ema, bollinger, rsi or vwap",
             )
         })?;
@@ -243,7 +240,7 @@ impl Params {
             "vwap" => Indicator::Vwap,
             other => {
                 return Err(ApiError::bad(
-                    "invalid_parameter",
+                    ErrorCode::InvalidParameter,
                     format!(
                         "indicator: unknown {other:?}: expected sma, ema, bollinger, rsi or vwap"
                     ),
@@ -252,7 +249,7 @@ impl Params {
         };
         match indicator.problem() {
             Some((field, message)) => Err(ApiError::bad(
-                "invalid_parameter",
+                ErrorCode::InvalidParameter,
                 format!("{field}: {message}"),
             )),
             None => Ok(indicator),
@@ -262,7 +259,7 @@ impl Params {
     fn interval(&self) -> Result<Interval, ApiError> {
         self.raw.get("interval").map_or(Ok(Interval::M1), |text| {
             text.parse()
-                .map_err(|e| ApiError::bad("invalid_parameter", format!("interval: {e}")))
+                .map_err(|e| ApiError::bad(ErrorCode::InvalidParameter, format!("interval: {e}")))
         })
     }
 }
@@ -309,14 +306,14 @@ pub async fn volume(
     let days: i64 = params.number("days", 5)?;
     if !(1..=366).contains(&days) {
         return Err(ApiError::bad(
-            "invalid_parameter",
+            ErrorCode::InvalidParameter,
             "days: must be from 1 to 366",
         ));
     }
     let minutes: u32 = params.number("minutes", 30)?;
     if !(15..=240).contains(&minutes) || !minutes.is_multiple_of(15) {
         return Err(ApiError::bad(
-            "invalid_parameter",
+            ErrorCode::InvalidParameter,
             "minutes: must be a multiple of 15 from 15 to 240",
         ));
     }
@@ -326,7 +323,7 @@ pub async fn volume(
         .map_or("America/New_York", String::as_str);
     let tz: chrono_tz::Tz = zone.parse().map_err(|_| {
         ApiError::bad(
-            "invalid_parameter",
+            ErrorCode::InvalidParameter,
             format!("tz: {zone:?} is not an IANA time zone, e.g. America/New_York"),
         )
     })?;
@@ -453,19 +450,10 @@ pub async fn indicators(
     }))
 }
 
-/// The answer of `GET /api/v1/indicators`.
-#[derive(Serialize)]
-pub struct IndicatorReply {
-    symbol: Symbol,
-    interval: Interval,
-    indicator: Indicator,
-    points: Vec<serde_json::Map<String, serde_json::Value>>,
-}
-
 /// Any other path under `/api/`.
 pub async fn not_found() -> ApiError {
     ApiError::not_found(
-        "not_found",
+        ErrorCode::NotFound,
         "no such endpoint; the API has /api/v1/symbols, ticks, candles, indicators, volume, \
          metrics, alerts, watchlists, portfolios and scenarios",
     )

@@ -11,7 +11,10 @@ use axum::{
 };
 
 use super::rest::ApiError;
-use crate::sim::{ScenarioError, ScenarioRequest, SimHandle};
+use crate::{
+    model::ErrorCode,
+    sim::{ScenarioError, ScenarioRequest, SimHandle},
+};
 
 /// The routes; without a simulator (a bridge) they answer 503.
 pub fn routes(simulator: Option<SimHandle>) -> Router {
@@ -33,7 +36,7 @@ async fn inject(
     let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_json",
+            ErrorCode::InvalidJson,
             format!("the body is not JSON: {e}"),
         )
     })?;
@@ -45,14 +48,14 @@ async fn inject(
 fn error(error: &ScenarioError) -> ApiError {
     let (status, code) = match error {
         ScenarioError::Malformed(_) | ScenarioError::Invalid { .. } => {
-            (StatusCode::BAD_REQUEST, "invalid_scenario")
+            (StatusCode::BAD_REQUEST, ErrorCode::InvalidScenario)
         }
-        ScenarioError::UnknownSymbol(_) => (StatusCode::NOT_FOUND, "unknown_symbol"),
-        ScenarioError::UnknownSector { .. } => (StatusCode::NOT_FOUND, "unknown_sector"),
+        ScenarioError::UnknownSymbol(_) => (StatusCode::NOT_FOUND, ErrorCode::UnknownSymbol),
+        ScenarioError::UnknownSector { .. } => (StatusCode::NOT_FOUND, ErrorCode::UnknownSector),
         ScenarioError::AlreadyHalted(_) | ScenarioError::NotHalted(_) => {
-            (StatusCode::CONFLICT, "conflict")
+            (StatusCode::CONFLICT, ErrorCode::Conflict)
         }
-        ScenarioError::NoSimulator => (StatusCode::SERVICE_UNAVAILABLE, "no_simulator"),
+        ScenarioError::NoSimulator => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::NoSimulator),
     };
     ApiError::new(status, code, error.to_string())
 }

@@ -14,10 +14,8 @@ use super::GatewayState;
 use crate::{
     log::{Reader, Start},
     model::{
-        EncodedTick, MarketEvent, Symbol, SystemMetric,
-        protocol::{
-            ClientMsg, ErrorCode, Offsets, Ping, ServerMsg, StreamTopic, Subscribe, Unsubscribe,
-        },
+        EncodedTick, ErrorCode, MarketEvent, Symbol, SystemMetric,
+        protocol::{ClientMsg, Offsets, Ping, ServerMsg, StreamTopic, Subscribe, Unsubscribe},
     },
 };
 

@@ -20,7 +20,7 @@ use super::{
     rest::{ApiError, blocking},
 };
 use crate::{
-    model::{Portfolio, Symbol, Valuation, Watchlist},
+    model::{ErrorCode, Portfolio, Symbol, Valuation, Watchlist},
     store::StoredItem,
     workspace::ItemError,
 };
@@ -54,19 +54,19 @@ pub fn routes() -> Router<Arc<GatewayState>> {
 /// A watchlist or portfolio as the REST API takes it.
 trait Item: StoredItem + Send + 'static {
     /// The error code of a body that cannot be one.
-    const INVALID: &'static str;
+    const INVALID: ErrorCode;
     fn validate(&self, known: impl Fn(&Symbol) -> bool) -> Result<(), ItemError>;
 }
 
 impl Item for Watchlist {
-    const INVALID: &'static str = "invalid_watchlist";
+    const INVALID: ErrorCode = ErrorCode::InvalidWatchlist;
     fn validate(&self, known: impl Fn(&Symbol) -> bool) -> Result<(), ItemError> {
         Watchlist::validate(self, known)
     }
 }
 
 impl Item for Portfolio {
-    const INVALID: &'static str = "invalid_portfolio";
+    const INVALID: ErrorCode = ErrorCode::InvalidPortfolio;
     fn validate(&self, known: impl Fn(&Symbol) -> bool) -> Result<(), ItemError> {
         Portfolio::validate(self, known)
     }
@@ -76,7 +76,7 @@ fn id_of<T: StoredItem>(text: &str) -> Result<u64, ApiError> {
     text.parse().map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_parameter",
+            ErrorCode::InvalidParameter,
             format!("id: {text:?} is not a {} id", T::KIND),
         )
     })
@@ -85,7 +85,7 @@ fn id_of<T: StoredItem>(text: &str) -> Result<u64, ApiError> {
 fn not_found<T: StoredItem>(id: u64) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "not_found",
+        ErrorCode::NotFound,
         format!("no {} {id}", T::KIND),
     )
 }

@@ -4,6 +4,7 @@
 //! These are the only types in the engine that derive `Serialize`.
 
 mod candle;
+mod errors;
 mod event;
 mod items;
 pub mod protocol;
@@ -14,11 +15,13 @@ mod tick;
 pub mod timestamp;
 
 pub use candle::{Candle, Interval, IntervalError};
+pub use errors::{ErrorBody, ErrorCode, ErrorDetail};
 pub use event::{EventKind, EventLevel, MarketEvent, SystemMetric};
 pub use items::{AlertRule, Condition, Direction, Portfolio, Position, Watchlist};
 pub use quote::Quote;
 pub use reports::{
-    MetricsSample, PositionValue, SymbolVolume, TimeOfDay, TimeSlot, Valuation, VolumeReport,
+    Indicator, IndicatorReply, MetricsSample, PositionValue, SymbolVolume, TimeOfDay, TimeSlot,
+    Valuation, VolumeReport,
 };
 pub use symbol::{MAX_SYMBOL_LEN, Symbol, SymbolError};
 pub use tick::{EncodedTick, Tick, TickDecodeError, TradeCondition};

@@ -10,7 +10,7 @@ use serde::{
 };
 use ts_rs::TS;
 
-use super::{MarketEvent, SystemMetric, Tick};
+use super::{ErrorCode, MarketEvent, SystemMetric, Tick};
 
 /// Topics a client can subscribe to besides its symbols' ticks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
@@ -121,29 +121,6 @@ fn op_fields<T: DeserializeOwned, E: de::Error>(fields: serde_json::Value) -> Re
             E::custom(format_args!("{}: {}", e.path(), e.inner()))
         }
     })
-}
-
-/// Machine-readable reason of an `error` frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-#[ts(export)]
-pub enum ErrorCode {
-    /// The frame is not valid JSON.
-    MalformedJson,
-    /// The JSON is not a known client message (unknown `op`, missing or extra field).
-    InvalidMessage,
-    /// The frame is larger than the gateway accepts.
-    FrameTooLarge,
-    /// Binary frames are not part of the protocol.
-    BinaryNotSupported,
-    /// A symbol is not valid symbol syntax.
-    InvalidSymbol,
-    /// A symbol is valid but not known to this gateway.
-    UnknownSymbol,
-    /// A subscription would exceed the per-client symbol limit.
-    TooManySymbols,
-    /// A `resume` position names a partition that does not exist or an offset past the end.
-    InvalidResume,
 }
 
 /// A frame from the gateway.

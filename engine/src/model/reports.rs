@@ -1,12 +1,12 @@
-//! What the engine computes and serves over REST: a portfolio's valuation,
-//! volume analysis, the once-a-second metrics history. The computations
+//! What the engine computes and serves over REST: indicators, a portfolio's
+//! valuation, volume analysis, the once-a-second metrics history. The computations
 //! live with their owners (`workspace`, `analytics`, `metrics`).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::{Portfolio, Symbol};
+use super::{Interval, Portfolio, Symbol};
 
 /// A portfolio valued at the latest quotes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -136,4 +136,55 @@ pub struct MetricsSample {
     pub consumer_lag: Option<i64>,
     /// Ticks committed to the store per second.
     pub store_writes_per_second: f64,
+}
+
+/// An indicator and its parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "indicator", rename_all = "snake_case")]
+#[ts(export)]
+pub enum Indicator {
+    /// Simple moving average of closes over `period` candles.
+    Sma {
+        /// Candles averaged.
+        period: usize,
+    },
+    /// Exponential moving average of closes, weight `2 / (period + 1)`,
+    /// seeded with the simple average of the first `period` closes.
+    Ema {
+        /// Candles of the equivalent simple average.
+        period: usize,
+    },
+    /// Bollinger bands: the simple average of closes and `k` population
+    /// standard deviations either side.
+    Bollinger {
+        /// Candles averaged.
+        period: usize,
+        /// Width in standard deviations.
+        k: f64,
+    },
+    /// Wilder's relative strength index of closes, 0–100.
+    Rsi {
+        /// Smoothing period.
+        period: usize,
+    },
+    /// Volume-weighted average price since the start of the candle's UTC
+    /// day (the session), from each candle's VWAP and volume.
+    Vwap,
+}
+
+/// The answer of `GET /api/v1/indicators`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct IndicatorReply {
+    /// The symbol.
+    #[ts(type = "string")]
+    pub symbol: Symbol,
+    /// The candles' interval.
+    pub interval: Interval,
+    /// The indicator and its parameters.
+    pub indicator: Indicator,
+    /// One point per settled candle: its `start` and each line's value
+    /// (`value`, or `lower`, `middle`, `upper`).
+    #[ts(type = "Array<{ start: string } & Record<string, number | string>>")]
+    pub points: Vec<serde_json::Map<String, serde_json::Value>>,
 }

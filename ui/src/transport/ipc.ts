@@ -111,8 +111,7 @@ async function call<T>(command: string, args: Record<string, unknown>): Promise<
 /** The body of a successful reply; the gateway's error otherwise. */
 function answer(reply: RawReply): unknown {
   if (reply.status >= 200 && reply.status < 300) return reply.body;
-  const error = (reply.body as { error?: { code?: string; message?: string } } | null)?.error;
-  throw new RequestError(error?.code ?? 'http_error', error?.message ?? `status ${reply.status}`);
+  throw RequestError.fromBody(reply.body, `status ${reply.status}`);
 }
 
 /** Whether the dashboard runs inside the desktop app. */

@@ -1,17 +1,25 @@
 // The one interface the dashboard reaches the engine through. Implemented by
 // WsTransport (browser) and, in the desktop app, by an IPC transport.
+import type { ErrorBody } from '../generated/ErrorBody';
+import type { ErrorCode } from '../generated/ErrorCode';
 import type { ServerMsg } from '../generated/ServerMsg';
 
 /** Where the live stream stands. */
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting';
 
-/** A failed request: the gateway's error code and message. */
+/** A failed request: the gateway's error code and message (`http_error` for an answer without one, `unavailable` when the engine could not be asked). */
 export class RequestError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode | 'http_error' | 'unavailable',
     message: string,
   ) {
     super(message);
+  }
+
+  /** The error a failed answer's body (an `ErrorBody`) carries; `fallback` as its message when it carries none. */
+  static fromBody(body: unknown, fallback: string): RequestError {
+    const error = (body as Partial<ErrorBody> | null)?.error;
+    return new RequestError(error?.code ?? 'http_error', error?.message ?? fallback);
   }
 }
 

@@ -143,8 +143,7 @@ export function parsePositions(header: string | null): Positions | null {
 async function answer(response: Response): Promise<unknown> {
   const body: unknown = await response.json().catch(() => null);
   if (!response.ok) {
-    const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
-    throw new RequestError(error?.code ?? 'http_error', error?.message ?? `${response.status} ${response.statusText}`);
+    throw RequestError.fromBody(body, `${response.status} ${response.statusText}`);
   }
   return body;
 }

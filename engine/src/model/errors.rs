@@ -1,0 +1,76 @@
+//! Refusals on the wire: one vocabulary of error codes for the WebSocket
+//! protocol and REST, and the REST error body.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// Machine-readable reason of a refusal: a WebSocket `error` frame's
+/// `code`, and a REST error body's `error.code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum ErrorCode {
+    /// The frame is not valid JSON.
+    MalformedJson,
+    /// The JSON is not a known client message (unknown `op`, missing or extra field).
+    InvalidMessage,
+    /// The frame is larger than the gateway accepts.
+    FrameTooLarge,
+    /// Binary frames are not part of the protocol.
+    BinaryNotSupported,
+    /// A symbol is not valid symbol syntax.
+    InvalidSymbol,
+    /// A symbol is valid but not known to this gateway.
+    UnknownSymbol,
+    /// A subscription would exceed the per-client symbol limit.
+    TooManySymbols,
+    /// A `resume` position names a partition that does not exist or an offset past the end.
+    InvalidResume,
+    /// A required query parameter is missing (REST, 400).
+    MissingParameter,
+    /// A query parameter has a value it cannot take (REST, 400).
+    InvalidParameter,
+    /// A query parameter is not one the endpoint takes (REST, 400).
+    UnknownParameter,
+    /// The query string cannot be read (REST, 400).
+    InvalidQuery,
+    /// The body is not JSON (REST, 400).
+    InvalidJson,
+    /// A scenario that cannot be (REST, 400, naming the field).
+    InvalidScenario,
+    /// An alert rule that cannot be (REST, 400, naming the field).
+    InvalidRule,
+    /// A watchlist that cannot be (REST, 400, naming the field).
+    InvalidWatchlist,
+    /// A portfolio that cannot be (REST, 400, naming the field).
+    InvalidPortfolio,
+    /// A sector no symbol of the universe is in (REST, 404).
+    UnknownSector,
+    /// No such endpoint or item (REST, 404).
+    NotFound,
+    /// The change conflicts with the state (REST, 409): a name taken, a
+    /// halted symbol halted again.
+    Conflict,
+    /// This process runs no simulator (REST, 503: a bridge).
+    NoSimulator,
+    /// The server failed; the cause is in its log (REST, 500).
+    Internal,
+}
+
+/// A REST error's body: `{"error":{"code":"invalid_parameter","message":"interval: …"}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// The code and message of a REST error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ErrorDetail {
+    /// Machine-readable.
+    pub code: ErrorCode,
+    /// For people: what is wrong, naming the parameter or field.
+    pub message: String,
+}
