@@ -4,10 +4,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use tickstream::{
-    model::{EventKind, EventLevel, MarketEvent, Tick, TradeCondition},
+    model::{EventKind, EventLevel, MarketEvent, ScenarioState, Tick, TradeCondition},
     sim::{
-        Calendar, Correlations, Model, Output, ScenarioError, ScenarioRequest, ScenarioState,
-        SimSettings, Simulator, default_universe,
+        Calendar, Correlations, Model, Output, ScenarioError, ScenarioRequest, SimSettings,
+        Simulator, default_universe,
     },
 };
 

@@ -10,6 +10,7 @@ mod items;
 pub mod protocol;
 mod quote;
 mod reports;
+mod scenario;
 mod symbol;
 mod tick;
 pub mod timestamp;
@@ -23,6 +24,7 @@ pub use reports::{
     Indicator, IndicatorReply, MetricsSample, PositionValue, SymbolVolume, TimeOfDay, TimeSlot,
     Valuation, VolumeReport,
 };
+pub use scenario::{Scenario, ScenarioState, ScenarioStatus};
 pub use symbol::{MAX_SYMBOL_LEN, Symbol, SymbolError};
 pub use tick::{EncodedTick, Tick, TickDecodeError, TradeCondition};
 

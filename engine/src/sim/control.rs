@@ -6,7 +6,8 @@ use std::sync::{Arc, mpsc};
 
 use parking_lot::Mutex;
 
-use super::{ScenarioError, ScenarioRequest, ScenarioStatus, Simulator};
+use super::{ScenarioError, ScenarioRequest, Simulator};
+use crate::model::ScenarioStatus;
 
 struct Request {
     scenario: ScenarioRequest,

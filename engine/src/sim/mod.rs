@@ -30,7 +30,7 @@ pub use calendar::{Calendar, CalendarKind, Phase, TradingDay, Transition};
 pub use control::{Control, SimHandle, control};
 pub use random_walk::RandomWalk;
 pub use realistic::{Correlations, Realistic};
-pub use scenario::{Scenario, ScenarioError, ScenarioRequest, ScenarioState, ScenarioStatus};
+pub use scenario::{ScenarioError, ScenarioRequest};
 pub use session::{Format, SessionError, SessionPlan, write_sessions};
 pub use simulator::{Output, SimSettings, Simulator};
 pub use source::{SimulatorSource, SourceSettings};

@@ -17,9 +17,12 @@ use super::{
     Calendar, CalendarKind, Correlations, Model, PriceModel, Shock, SymbolSpec,
     arrivals::{Arrivals, Cause},
     calendar::Phase,
-    scenario::{Scenario, ScenarioError, ScenarioRequest, ScenarioState, ScenarioStatus},
+    scenario::{ScenarioError, ScenarioRequest},
 };
-use crate::model::{EventKind, EventLevel, MarketEvent, Symbol, Tick, TradeCondition};
+use crate::model::{
+    EventKind, EventLevel, MarketEvent, Scenario, ScenarioState, ScenarioStatus, Symbol, Tick,
+    TradeCondition,
+};
 
 /// Arrival rate in pre-market and after-hours trading, relative to midday.
 const EXTENDED_ACTIVITY: f64 = 0.05;
