@@ -11,33 +11,19 @@ use axum::{
     http::{Method, Request, header},
 };
 use http_body_util::BodyExt;
-use serde::Serialize;
 use tickstream::{
     config::{Config, ConfigError, Layer, PropertyValue},
     engine::{Engine, Role},
     gateway::{GatewayState, POSITIONS_HEADER},
     kafka,
+    model::desktop::{Mode, RestReply},
 };
 use tower::ServiceExt;
 
-use crate::{
-    secrets::{Secrets, is_secret_property},
-    settings::Mode,
-};
+use crate::secrets::{Secrets, is_secret_property};
 
 /// How long connecting to a cluster or daemon may take before it counts as failed.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A REST answer, as the dashboard's transport expects it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Reply {
-    /// HTTP status.
-    pub status: u16,
-    /// The JSON body.
-    pub body: serde_json::Value,
-    /// The `tickstream-positions` header, when present.
-    pub positions: Option<String>,
-}
 
 /// A running source of data.
 pub enum Backend {
@@ -231,7 +217,11 @@ impl Backend {
     ///
     /// # Errors
     /// Only when the request could not be made; HTTP errors are replies.
-    pub async fn get(&self, path: &str, query: &BTreeMap<String, String>) -> Result<Reply, String> {
+    pub async fn get(
+        &self,
+        path: &str,
+        query: &BTreeMap<String, String>,
+    ) -> Result<RestReply, String> {
         match self {
             Self::Local { engine, .. } => {
                 in_process(engine, Method::GET, &api_uri(path, query), None).await
@@ -249,7 +239,7 @@ impl Backend {
         method: Method,
         path: &str,
         body: Option<&serde_json::Value>,
-    ) -> Result<Reply, String> {
+    ) -> Result<RestReply, String> {
         let bytes = body.map(|b| serde_json::to_vec(b).expect("JSON values serialize"));
         match self {
             Self::Local { engine, .. } => {
@@ -278,14 +268,14 @@ impl Backend {
 }
 
 impl Remote {
-    async fn get(&self, path: &str, query: &BTreeMap<String, String>) -> Result<Reply, String> {
+    async fn get(&self, path: &str, query: &BTreeMap<String, String>) -> Result<RestReply, String> {
         let request = self
             .client
             .get(format!("{}{}", self.url, api_uri(path, query)));
         self.send(request).await
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Reply, String> {
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<RestReply, String> {
         let request = match &self.api_key {
             Some(key) => request.bearer_auth(key),
             None => request,
@@ -311,7 +301,7 @@ impl Remote {
             serde_json::from_slice(&bytes)
                 .map_err(|e| format!("{} answered {status} without JSON: {e}", self.url))?
         };
-        Ok(Reply {
+        Ok(RestReply {
             status,
             body,
             positions,
@@ -357,7 +347,7 @@ async fn in_process(
     method: Method,
     uri: &str,
     body: Option<Vec<u8>>,
-) -> Result<Reply, String> {
+) -> Result<RestReply, String> {
     let mut request = Request::builder().method(method).uri(uri);
     if body.is_some() {
         request = request.header(header::CONTENT_TYPE, "application/json");
@@ -379,7 +369,7 @@ async fn in_process(
         .map_err(|e| e.to_string())?
         .to_bytes();
     let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-    Ok(Reply {
+    Ok(RestReply {
         status,
         body,
         positions,

@@ -3,20 +3,22 @@
 
 use std::{collections::BTreeMap, sync::atomic::Ordering};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tauri::{
     AppHandle, Manager, State,
     ipc::{Channel, InvokeResponseBody},
 };
 use tauri_plugin_notification::NotificationExt;
-use tickstream::model::{EventKind, EventLevel, MarketEvent};
+use tickstream::model::{
+    EventKind, EventLevel, MarketEvent,
+    desktop::{AppInfo, Mode, RestReply, SettingsView, Switched},
+};
 use tokio::sync::mpsc;
 
 use crate::{
     AppState,
-    backend::{Backend, REMOTE_API_KEY, Reply, kafka_secret, secret_properties},
+    backend::{Backend, REMOTE_API_KEY, kafka_secret, secret_properties},
     secrets::Stored,
-    settings::Mode,
     stream::{self, Sink},
     tray,
 };
@@ -51,7 +53,7 @@ pub async fn request(
     state: State<'_, AppState>,
     path: String,
     query: Option<BTreeMap<String, String>>,
-) -> Result<Reply, String> {
+) -> Result<RestReply, String> {
     let backend = ready(&state).await?;
     backend
         .as_ref()
@@ -67,7 +69,7 @@ pub async fn send(
     method: String,
     path: String,
     body: Option<serde_json::Value>,
-) -> Result<Reply, String> {
+) -> Result<RestReply, String> {
     let method = match method.as_str() {
         "POST" => axum::http::Method::POST,
         "PUT" => axum::http::Method::PUT,
@@ -139,15 +141,6 @@ pub fn stream_close(state: State<'_, AppState>, id: u32) {
     state.streams.lock().remove(&id);
 }
 
-/// The settings as the settings view shows them: the mode, and which
-/// secrets are set (never their values).
-#[derive(Serialize)]
-pub struct SettingsView {
-    mode: Mode,
-    secrets_set: Vec<String>,
-    data_dir: String,
-}
-
 /// The current settings.
 #[tauri::command]
 pub fn settings(state: State<'_, AppState>) -> SettingsView {
@@ -168,15 +161,6 @@ pub fn settings(state: State<'_, AppState>) -> SettingsView {
         mode,
         data_dir: state.data_dir.display().to_string(),
     }
-}
-
-/// What switching modes did.
-#[derive(Serialize)]
-pub struct Switched {
-    /// The mode now running.
-    mode: String,
-    /// Secrets that could only be kept for this run (no keychain), and why.
-    warnings: Vec<String>,
 }
 
 /// Secrets entered in the settings view: a Kafka property's value or the
@@ -304,16 +288,6 @@ pub async fn start_saved(app: &AppHandle, mode: Mode) {
 fn fail(app: &AppHandle, reason: &str) {
     tracing::error!(%reason, "the engine cannot start");
     tray::set_status(app, &format!("Stopped: {reason}"));
-}
-
-/// What the About box and the dashboard show of the app.
-#[derive(Serialize)]
-pub struct AppInfo {
-    version: String,
-    engine: String,
-    mode: String,
-    data_dir: String,
-    config_dir: String,
 }
 
 /// Versions, mode and directories.

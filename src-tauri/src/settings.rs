@@ -2,48 +2,10 @@
 //! a daemon, kept as JSON in the platform's config directory. Secrets
 //! (passwords, API keys) never go there: see [`crate::secrets`].
 
-use std::{
-    collections::BTreeMap,
-    path::{Path, PathBuf},
-};
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-
-/// Where the dashboard's data comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "mode", rename_all = "snake_case")]
-pub enum Mode {
-    /// The bundled engine simulates a market: no network, nothing to set up.
-    Offline,
-    /// The bundled engine reads a Kafka cluster's tick topics.
-    Kafka {
-        /// Bootstrap servers, e.g. `k1:9092,k2:9092`.
-        brokers: String,
-        /// librdkafka properties, passed through (secrets excluded: they
-        /// live in the keychain and are added when connecting).
-        #[serde(default)]
-        properties: BTreeMap<String, String>,
-        /// Also run a simulated producer into the cluster.
-        #[serde(default)]
-        produce: bool,
-    },
-    /// A remote `tickstreamd`, over WebSocket and REST.
-    Remote {
-        /// Its HTTP address, e.g. `http://host:8080`.
-        url: String,
-    },
-}
-
-impl Mode {
-    /// A short name for menus and the status line.
-    pub fn label(&self) -> String {
-        match self {
-            Mode::Offline => "Offline simulation".into(),
-            Mode::Kafka { brokers, .. } => format!("Kafka {brokers}"),
-            Mode::Remote { url } => format!("Remote {url}"),
-        }
-    }
-}
+use tickstream::model::desktop::Mode;
 
 /// Everything persisted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,7 +16,11 @@ use futures_util::{SinkExt, StreamExt};
 use tauri::ipc::{Channel, InvokeResponseBody};
 use tickstream::{
     gateway::{Deliver, GatewayState, Inbound, Outgoing, Pacing, Session, drive},
-    model::{MarketEvent, protocol::ServerMsg},
+    model::{
+        MarketEvent,
+        desktop::{StreamDelivery, StreamState},
+        protocol::ServerMsg,
+    },
 };
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
@@ -38,7 +42,8 @@ pub struct Sink {
 }
 
 impl Sink {
-    /// Sends the frames as one message: `{"frames":[…]}`.
+    /// Sends the frames as one message, a `StreamDelivery::Frames`:
+    /// `{"frames":[…]}`, joined without parsing them again.
     fn deliver(&self, frames: &mut Vec<String>) -> bool {
         if frames.is_empty() {
             return true;
@@ -64,9 +69,13 @@ impl Sink {
         self.channel.send(InvokeResponseBody::Json(json)).is_ok()
     }
 
-    /// Reports the stream's state: `{"state":"live"|"reconnecting","detail":"…"}`.
-    fn state(&self, state: &str, detail: &str) -> bool {
-        let json = serde_json::json!({ "state": state, "detail": detail }).to_string();
+    /// Reports the stream's state (a `StreamDelivery::State`).
+    fn state(&self, state: StreamState, detail: &str) -> bool {
+        let delivery = StreamDelivery::State {
+            state,
+            detail: detail.to_owned(),
+        };
+        let json = serde_json::to_string(&delivery).expect("serializes");
         self.channel.send(InvokeResponseBody::Json(json)).is_ok()
     }
 }
@@ -87,7 +96,7 @@ pub async fn local(
     incoming: mpsc::Receiver<String>,
     mut sink: Sink,
 ) {
-    if !sink.state("live", &label) {
+    if !sink.state(StreamState::Live, &label) {
         return;
     }
     let pacing = Pacing {
@@ -116,7 +125,10 @@ pub async fn remote(
         let socket = match connect(&url, api_key.as_deref()).await {
             Ok(socket) => socket,
             Err(reason) => {
-                if !sink.state("reconnecting", &format!("cannot reach {url}: {reason}")) {
+                if !sink.state(
+                    StreamState::Reconnecting,
+                    &format!("cannot reach {url}: {reason}"),
+                ) {
                     return;
                 }
                 tokio::time::sleep(backoff).await;
@@ -125,7 +137,7 @@ pub async fn remote(
             }
         };
         backoff = Duration::from_millis(250);
-        if !sink.state("live", &url) {
+        if !sink.state(StreamState::Live, &url) {
             return;
         }
         let (mut write, mut read) = socket.split();
@@ -154,7 +166,7 @@ pub async fn remote(
                 }
             }
         };
-        if !sink.state("reconnecting", &format!("lost {url}: {reason}")) {
+        if !sink.state(StreamState::Reconnecting, &format!("lost {url}: {reason}")) {
             return;
         }
     }

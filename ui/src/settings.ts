@@ -3,13 +3,10 @@
 // A failed switch says why and leaves the current data on screen.
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
+import type { Mode } from './generated/Mode';
+import type { SettingsView } from './generated/SettingsView';
+import type { Switched } from './generated/Switched';
 
-type Mode =
-  | { mode: 'offline' }
-  | { mode: 'kafka'; brokers: string; properties: Record<string, string>; produce: boolean }
-  | { mode: 'remote'; url: string };
-type SettingsView = { mode: Mode; secrets_set: string[]; data_dir: string };
-type Switched = { mode: string; warnings: string[] };
 
 /** `key=value` lines (blank lines and `#` comments skipped) as properties. */
 export function parseProperties(text: string): Record<string, string> {

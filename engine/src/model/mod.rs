@@ -4,6 +4,7 @@
 //! These are the only types in the engine that derive `Serialize`.
 
 mod candle;
+pub mod desktop;
 mod errors;
 mod event;
 mod items;

@@ -3,15 +3,14 @@
 // channel, delivered at most once per animation frame by the shell.
 import { Channel, invoke } from '@tauri-apps/api/core';
 import type { ClientMsg } from '../generated/ClientMsg';
+import type { RestReply } from '../generated/RestReply';
 import type { ServerMsg } from '../generated/ServerMsg';
+import type { StreamDelivery } from '../generated/StreamDelivery';
 import { type Resume, track } from './positions';
 import { type ConnectionState, type Reply, RequestError, type Transport } from './types';
 import { parsePositions } from './ws';
 
 type Listener = { symbols: string[]; onMessage: (msg: ServerMsg) => void };
-/** What the shell delivers on a stream's channel. */
-type Delivery = { frames: ServerMsg[] } | { state: 'live' | 'reconnecting'; detail: string };
-type RawReply = { status: number; body: unknown; positions: string | null };
 
 export class IpcTransport implements Transport {
   private listeners = new Set<Listener>();
@@ -21,16 +20,16 @@ export class IpcTransport implements Transport {
 
   async request<T>(path: string, params: Record<string, string | number> = {}): Promise<Reply<T>> {
     const query = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)]));
-    const reply = await call<RawReply>('request', { path, query });
+    const reply = await call<RestReply>('request', { path, query });
     return { data: answer(reply) as T, positions: parsePositions(reply.positions) };
   }
 
   async post<T>(path: string, body: unknown): Promise<T> {
-    return answer(await call<RawReply>('send', { method: 'POST', path, body })) as T;
+    return answer(await call<RestReply>('send', { method: 'POST', path, body })) as T;
   }
 
   async send<T>(method: 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
-    return answer(await call<RawReply>('send', { method, path, body: body ?? null })) as T;
+    return answer(await call<RestReply>('send', { method, path, body: body ?? null })) as T;
   }
 
   subscribe(symbols: string[], onMessage: (msg: ServerMsg) => void): () => void {
@@ -61,7 +60,7 @@ export class IpcTransport implements Transport {
 
   private open(): void {
     this.setState('connecting', 'Starting the engine…');
-    const channel = new Channel<Delivery>();
+    const channel = new Channel<StreamDelivery>();
     channel.onmessage = (delivery) => {
       if ('state' in delivery) {
         if (delivery.state === 'live') {
@@ -95,7 +94,7 @@ export class IpcTransport implements Transport {
   }
 }
 
-async function openStream(channel: Channel<Delivery>): Promise<number> {
+async function openStream(channel: Channel<StreamDelivery>): Promise<number> {
   return invoke<number>('stream_open', { channel });
 }
 
@@ -109,7 +108,7 @@ async function call<T>(command: string, args: Record<string, unknown>): Promise<
 }
 
 /** The body of a successful reply; the gateway's error otherwise. */
-function answer(reply: RawReply): unknown {
+function answer(reply: RestReply): unknown {
   if (reply.status >= 200 && reply.status < 300) return reply.body;
   throw RequestError.fromBody(reply.body, `status ${reply.status}`);
 }
