@@ -24,7 +24,8 @@
 //! - [`config`]: one typed, validated configuration.
 //! - [`engine`]: wires the components for a deployment mode and shuts them
 //!   down in order.
-//! - [`tail`]: a terminal consumer of a gateway's WebSocket stream.
+//! - [`client`]: what `tickstreamd`'s client subcommands do: `tail`,
+//!   `simulate`, `scenario`.
 
 #![warn(missing_docs)]
 
@@ -34,6 +35,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub mod alerts;
 pub mod analytics;
 pub mod backfill;
+pub mod client;
 pub mod component;
 pub mod config;
 pub mod engine;
@@ -44,5 +46,4 @@ pub mod metrics;
 pub mod model;
 pub mod sim;
 pub mod store;
-pub mod tail;
 pub mod workspace;

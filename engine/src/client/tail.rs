@@ -1,5 +1,5 @@
-//! `tail`: a terminal consumer of a gateway's WebSocket stream, printing
-//! ticks as a table or as JSON lines.
+//! `tail`: a terminal consumer of a gateway's WebSocket stream, or of a
+//! Kafka cluster's tick topic, printing ticks as a table or as JSON lines.
 
 use std::io::Write;
 
@@ -50,6 +50,45 @@ pub enum TailError {
     /// Writing to the output failed.
     #[error("output: {0}")]
     Output(#[from] std::io::Error),
+}
+
+/// Where `tail` reads.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// The gateway at [`TailOptions::url`].
+    Gateway,
+    /// A Kafka cluster's tick topic, read directly (as kcat does).
+    Kafka {
+        /// The cluster.
+        config: crate::config::KafkaConfig,
+        /// The tick topic.
+        topic: String,
+    },
+}
+
+/// Prints `source`'s ticks on stdout until `token` is cancelled or the
+/// stream ends; a closed stdout (`| head`) ends it quietly.
+///
+/// # Errors
+/// A [`TailError`] when the source cannot be read or stdout fails.
+pub async fn to_stdout(
+    options: TailOptions,
+    source: Source,
+    token: CancellationToken,
+) -> Result<(), TailError> {
+    let result = match source {
+        Source::Gateway => run(&options, std::io::stdout().lock(), token).await,
+        Source::Kafka { config, topic } => {
+            crate::component::blocking(move || {
+                run_kafka(&options, &config, &topic, std::io::stdout().lock(), &token)
+            })
+            .await
+        }
+    };
+    match result {
+        Err(TailError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }
 
 /// Streams ticks to `out` until `token` is cancelled or the connection ends.

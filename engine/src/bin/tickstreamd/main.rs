@@ -1,0 +1,164 @@
+//! `tickstreamd`: the headless Tickstream daemon and its clients. Parses
+//! the command line (`args.rs`), loads the config, sets up logging, then
+//! hands over to the engine or to a client of the library.
+
+mod args;
+
+use std::{io::IsTerminal, process::ExitCode, time::Duration};
+
+use anyhow::Context;
+use clap::Parser;
+use tickstream::{
+    client::{self, tail},
+    config::{Config, Layer},
+    engine::{Engine, Role},
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::args::{Cli, Command, CommonArgs, LogFormat, check_environment};
+
+/// How long shutdown may take before the process exits anyway.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_millis(1_800);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(error) = check_environment() {
+        return fail(&error);
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            return fail(&anyhow::Error::new(error).context("cannot start the async runtime"));
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
+}
+
+/// Prints an error and its causes on one line, as `error: what: why: because`.
+fn fail(error: &anyhow::Error) -> ExitCode {
+    eprintln!("error: {error:#}");
+    ExitCode::FAILURE
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Run(a) => serve(&a.common, a.flags()?, Role::AllInOne).await,
+        Command::Producer(a) => serve(&a.common, a.flags()?, Role::Producer(a.shard)).await,
+        Command::Bridge(a) => serve(&a.common, a.flags()?, Role::Bridge).await,
+        Command::Simulate(a) => {
+            let output = a.output.clone();
+            let written = client::simulate(&a.options())?;
+            if let Some(path) = output {
+                eprintln!("wrote {written} ticks to {}", path.display());
+            }
+            Ok(())
+        }
+        Command::Scenario(a) => {
+            let answer = client::scenario(&a.url, &a.words).await?;
+            println!("{}", serde_json::to_string_pretty(&answer)?);
+            Ok(())
+        }
+        Command::Tail(a) => {
+            let source = if a.kafka.brokers.is_some() {
+                let environment = Layer::from_env(std::env::vars())?;
+                let config = Config::load(None, &[environment, a.flags()?])?;
+                tail::Source::Kafka {
+                    config: config.kafka,
+                    topic: a.topic,
+                }
+            } else {
+                tail::Source::Gateway
+            };
+            let options = tail::TailOptions {
+                url: a.url,
+                symbols: a.symbols,
+                json: a.json,
+            };
+            let token = CancellationToken::new();
+            tokio::spawn(cancel_on_signal(token.clone()));
+            Ok(tail::to_stdout(options, source, token).await?)
+        }
+    }
+}
+
+/// Runs the engine in `role` until SIGINT or SIGTERM, then shuts it down
+/// within [`SHUTDOWN_DEADLINE`].
+async fn serve(common: &CommonArgs, flags: Layer, role: Role) -> anyhow::Result<()> {
+    let environment = Layer::from_env(std::env::vars())?;
+    let config = Config::load(common.config.as_deref(), &[environment, flags])?;
+    if common.check_config {
+        println!("configuration valid for {role:?}:\n{config:#?}");
+        return Ok(());
+    }
+    init_tracing(common.log_format);
+    let listen = config.gateway.listen;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (gateway.listen)"))?;
+    let engine = Engine::start(&config, role, Some(listener)).await?;
+    let addr = engine
+        .local_addr()
+        .expect("the engine serves on the listener it was given");
+    tracing::info!(%addr, ?role, data_dir = %config.store.data_dir.display(), rate = %config.sim.rate, "tickstreamd running");
+    if engine.state().is_some() {
+        println!(
+            "Tickstream dashboard: http://{addr}/  (WebSocket ws://{addr}/ws, REST http://{addr}/api/v1)"
+        );
+    } else {
+        println!("Tickstream producer: metrics at http://{addr}/metrics");
+    }
+    let token = CancellationToken::new();
+    cancel_on_signal(token.clone()).await;
+    tracing::info!("shutting down");
+    if tokio::time::timeout(SHUTDOWN_DEADLINE, engine.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("shutdown deadline passed; exiting");
+    }
+    Ok(())
+}
+
+/// Waits for SIGINT or SIGTERM, then cancels `token`.
+async fn cancel_on_signal(token: CancellationToken) {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    token.cancel();
+}
+
+fn init_tracing(format: Option<LogFormat>) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TICKSTREAM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let json = match format {
+        Some(LogFormat::Json) => true,
+        Some(LogFormat::Text) => false,
+        None => !std::io::stderr().is_terminal(),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

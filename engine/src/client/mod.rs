@@ -1,0 +1,63 @@
+//! The daemon's clients and offline tools, behind `tickstreamd`'s
+//! subcommands: `tail` (a gateway's or a cluster's live ticks in the
+//! terminal), `simulate` (whole trading days written to a file) and
+//! `scenario` (a market scenario posted to a running simulator).
+
+mod scenario;
+mod simulate;
+pub mod tail;
+
+pub use scenario::scenario;
+pub use simulate::{SimulateOptions, simulate};
+
+use std::path::PathBuf;
+
+use crate::{config::ConfigError, sim::SessionError};
+
+/// Why a client command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The configuration file was refused.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// `--symbols` named symbols the universe does not have.
+    #[error("--symbols: unknown {unknown} (known: {known})")]
+    UnknownSymbols {
+        /// The unknown ones, comma-separated.
+        unknown: String,
+        /// The universe's, comma-separated.
+        known: String,
+    },
+    /// An output file could not be created.
+    #[error("cannot create {path}")]
+    Create {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The simulation could not be written.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// The scenario's words do not make a scenario.
+    #[error(transparent)]
+    Scenario(#[from] crate::sim::ScenarioError),
+    /// The daemon could not be reached, or answered without JSON.
+    #[error("{what}")]
+    Http {
+        /// What was tried.
+        what: String,
+        /// Why it failed.
+        source: reqwest::Error,
+    },
+    /// The daemon refused the request.
+    #[error("{url} refused the scenario ({status}): {message}")]
+    Refused {
+        /// The endpoint.
+        url: String,
+        /// The HTTP status.
+        status: reqwest::StatusCode,
+        /// The daemon's message.
+        message: String,
+    },
+}
