@@ -1,0 +1,161 @@
+//! `[kafka]`: the cluster's typed settings and the librdkafka properties
+//! passed through unchanged, with secrets kept out of `Debug` and logs.
+
+use std::{collections::BTreeMap, fmt};
+
+use serde::Deserialize;
+
+/// `[kafka]`: typed settings, plus `[kafka.properties]`, librdkafka
+/// properties passed through unchanged (SASL, SSL, timeouts…). Secrets are
+/// redacted in `Debug` output and logs.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// Bootstrap servers (`bootstrap.servers`), e.g. `"k1:9092,k2:9092"`.
+    pub brokers: String,
+    /// Replication factor of the topics Tickstream creates.
+    pub replication_factor: i32,
+    /// Where a bridge starts reading.
+    pub start: StartPosition,
+    /// librdkafka properties, e.g. `"security.protocol" = "SASL_SSL"`.
+    pub properties: BTreeMap<String, PropertyValue>,
+}
+
+/// A librdkafka property value: written as a TOML string, number or boolean,
+/// passed on as text.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum PropertyValue {
+    /// `"lz4"`
+    Text(String),
+    /// `5`
+    Integer(i64),
+    /// `0.5`
+    Float(f64),
+    /// `true`
+    Bool(bool),
+}
+
+impl fmt::Display for PropertyValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PropertyValue::Text(s) => f.write_str(s),
+            PropertyValue::Integer(n) => write!(f, "{n}"),
+            PropertyValue::Float(x) => write!(f, "{x}"),
+            PropertyValue::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+/// Where a bridge starts reading each partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StartPosition {
+    /// New messages only.
+    #[default]
+    Latest,
+    /// Everything the cluster retains.
+    Earliest,
+    /// The first message at or after this time.
+    Time(chrono::DateTime<chrono::Utc>),
+    /// Where this bridge's store left off (latest for partitions it never read).
+    Stored,
+}
+
+impl std::str::FromStr for StartPosition {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "latest" => Ok(Self::Latest),
+            "earliest" => Ok(Self::Earliest),
+            "stored" => Ok(Self::Stored),
+            _ => crate::model::timestamp::parse(s)
+                .map(Self::Time)
+                .map_err(|_| {
+                    format!(
+                        "invalid start {s:?}: expected latest, earliest, stored or an RFC 3339 time"
+                    )
+                }),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StartPosition {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        Self {
+            brokers: String::new(),
+            replication_factor: 1,
+            start: StartPosition::Latest,
+            properties: BTreeMap::new(),
+        }
+    }
+}
+
+/// Whether a librdkafka property holds a secret.
+pub fn is_secret(key: &str) -> bool {
+    ["password", "secret", "key.pem", "private.key", "token"]
+        .iter()
+        .any(|word| key.contains(word))
+}
+
+impl KafkaConfig {
+    /// Whether Kafka is configured.
+    pub fn enabled(&self) -> bool {
+        !self.brokers.trim().is_empty()
+    }
+
+    /// Every property passed to librdkafka: `defaults`, then
+    /// `bootstrap.servers`, then `[kafka.properties]` (which win).
+    pub fn client_properties(&self, defaults: &[(&str, &str)]) -> BTreeMap<String, String> {
+        let mut all: BTreeMap<String, String> = defaults
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        all.insert("bootstrap.servers".into(), self.brokers.clone());
+        for (k, v) in &self.properties {
+            all.insert(k.clone(), v.to_string());
+        }
+        all
+    }
+
+    /// `client_properties` with secrets replaced by `***`, for logs.
+    pub fn redacted(properties: &BTreeMap<String, String>) -> String {
+        properties
+            .iter()
+            .map(|(k, v)| format!("{k}={}", if is_secret(k) { "***" } else { v }))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+impl fmt::Debug for KafkaConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let properties: BTreeMap<&str, String> = self
+            .properties
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str(),
+                    if is_secret(k) {
+                        "***".into()
+                    } else {
+                        v.to_string()
+                    },
+                )
+            })
+            .collect();
+        f.debug_struct("KafkaConfig")
+            .field("brokers", &self.brokers)
+            .field("replication_factor", &self.replication_factor)
+            .field("start", &self.start)
+            .field("properties", &properties)
+            .finish()
+    }
+}
