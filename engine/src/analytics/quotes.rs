@@ -194,4 +194,42 @@ mod tests {
         let m = q.get("MSFT").unwrap();
         assert_eq!((m.open, m.volume), (401.0, 10));
     }
+
+    #[tokio::test]
+    async fn the_follower_keeps_quotes_current_until_its_stage_stops() {
+        use crate::{
+            component::Context,
+            log::{Log, LogSettings, Retention, Start},
+            metrics::Metrics,
+            model::EncodedTick,
+        };
+        let settings = LogSettings {
+            topic_prefix: String::new(),
+            partitions: 2,
+            retention: Retention {
+                max_records: 100,
+                max_bytes: 1 << 20,
+            },
+        };
+        let log = Arc::new(Log::new(&settings, &[]));
+        let quotes = Arc::new(RwLock::new(Quotes::new()));
+        let cx = Context::new(Arc::new(Metrics::new()), Arc::default());
+        let reader = Reader::new(log.ticks.clone(), Start::Earliest);
+        cx.spawn(
+            "quote follower",
+            follow_quotes(reader, quotes.clone(), cx.token.clone()),
+        );
+        log.ticks.append(Arc::new(EncodedTick::new(tick(
+            "2026-11-24T14:30:00Z",
+            401.5,
+        ))));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while quotes.read().get("MSFT").is_none() {
+            assert!(std::time::Instant::now() < deadline, "no quote within 5 s");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert_eq!(quotes.read().get("MSFT").unwrap().price, 401.5);
+        cx.stop().await;
+        assert!(cx.supervisor().exits().is_empty());
+    }
 }

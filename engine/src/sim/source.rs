@@ -132,3 +132,88 @@ fn hostname() -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{
+        log::{Log, LogSettings, LogSink, Reader, Retention, Start},
+        metrics::Metrics,
+        sim::{Calendar, Correlations, Model, SimSettings, default_universe},
+    };
+
+    #[tokio::test]
+    async fn announces_the_session_streams_into_its_sink_and_stops_with_its_stage() {
+        let settings = LogSettings {
+            topic_prefix: String::new(),
+            partitions: 4,
+            retention: Retention {
+                max_records: 100_000,
+                max_bytes: 64 << 20,
+            },
+        };
+        let log = Arc::new(Log::new(&settings, &[]));
+        let cx = Context::new(Arc::new(Metrics::new()), Arc::default());
+        let simulator = Simulator::new(
+            &default_universe(),
+            &SimSettings {
+                seed: 7,
+                rate: 1_000.0,
+                model: Model::default(),
+                correlations: Correlations::default(),
+                calendar: Calendar {
+                    kind: CalendarKind::AlwaysOpen,
+                    extended_hours: false,
+                    holidays: Vec::new(),
+                },
+                start: Utc::now(),
+            },
+        );
+        let sink = LogSink::new(log.clone(), cx.health.clone());
+        let settings = SourceSettings {
+            speed: Speed::Times(1.0),
+            rate: Rate::PerSecond(1_000),
+            calendar: CalendarKind::AlwaysOpen,
+            seed: 7,
+        };
+        let (source, _handle) = SimulatorSource::new(simulator, Box::new(sink), settings);
+        let running = cx.clone();
+        cx.spawn(
+            "simulator",
+            crate::component::blocking(move || source.run(&running)),
+        );
+        let mut ticks = Reader::new(log.ticks.clone(), Start::Earliest);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while ticks.lag() < 50 {
+            assert!(Instant::now() < deadline, "no ticks within 10 s");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            cx.health.source.load(Ordering::Relaxed),
+            "ready while producing"
+        );
+        let mut events = Reader::new(log.events.clone(), Start::Earliest);
+        let mut first = None;
+        events.read_with(
+            1,
+            |_, _| {},
+            |_, _, e| first = first.take().or(Some(e.clone())),
+        );
+        let first = first.expect("an event");
+        assert_eq!(first.kind, EventKind::SessionOpen);
+        assert!(
+            first.message.contains("20 symbols at 1000 ticks/s"),
+            "{}",
+            first.message
+        );
+        cx.stop().await;
+        assert!(
+            !cx.health.source.load(Ordering::Relaxed),
+            "not ready once stopped"
+        );
+        assert!(cx.supervisor().exits().is_empty());
+        assert!(cx.metrics.ticks_produced.get() >= 50);
+    }
+}
