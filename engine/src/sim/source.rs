@@ -184,7 +184,7 @@ mod tests {
             "simulator",
             crate::component::blocking(move || source.run(&running)),
         );
-        let mut ticks = Reader::new(log.ticks.clone(), Start::Earliest);
+        let ticks = Reader::new(log.ticks.clone(), Start::Earliest);
         let deadline = Instant::now() + Duration::from_secs(10);
         while ticks.lag() < 50 {
             assert!(Instant::now() < deadline, "no ticks within 10 s");
