@@ -3,7 +3,6 @@
 
 use std::{collections::BTreeMap, sync::atomic::Ordering};
 
-use serde::Deserialize;
 use tauri::{
     AppHandle, Manager, State,
     ipc::{Channel, InvokeResponseBody},
@@ -11,7 +10,7 @@ use tauri::{
 use tauri_plugin_notification::NotificationExt;
 use tickstream::model::{
     EventKind, EventLevel, MarketEvent,
-    desktop::{AppInfo, Mode, RestReply, SettingsView, Switched},
+    desktop::{AppInfo, EnteredSecrets, Mode, RestReply, SettingsView, Switched},
 };
 use tokio::sync::mpsc;
 
@@ -161,16 +160,6 @@ pub fn settings(state: State<'_, AppState>) -> SettingsView {
         mode,
         data_dir: state.data_dir.display().to_string(),
     }
-}
-
-/// Secrets entered in the settings view: a Kafka property's value or the
-/// remote API key, by name; an empty value removes one.
-#[derive(Deserialize)]
-pub struct EnteredSecrets {
-    #[serde(default)]
-    kafka: BTreeMap<String, String>,
-    #[serde(default)]
-    api_key: Option<String>,
 }
 
 /// Switches to `mode`: stores the secrets, starts the new source and, only

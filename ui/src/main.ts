@@ -22,7 +22,8 @@ import { bindShortcuts } from './shortcuts';
 import { Tabs } from './tabs';
 import { ThemeControl } from './theme';
 import { TickTable } from './ticktable';
-import { createTransport, inDesktopApp, type Positions, RequestError } from './transport';
+import { inDesktopApp } from './platform';
+import { createTransport, type Positions, RequestError } from './transport';
 import { VolumePanel } from './volume';
 import { WatchlistPanel } from './watchlist';
 

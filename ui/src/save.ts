@@ -1,12 +1,11 @@
 // Saving an export: a download in the browser; in the desktop app, a file
 // the app writes into the Downloads folder (the web view has no downloads).
-import { invoke } from '@tauri-apps/api/core';
-import { inDesktopApp } from './transport';
+import { exportFile, inDesktopApp } from './platform';
 
 /** Saves `text` as `name`; resolves to where it went, in words. */
 export async function saveFile(name: string, type: string, text: string): Promise<string> {
   if (inDesktopApp()) {
-    const path = await invoke<string>('export_file', { name, contents: text });
+    const path = await exportFile(name, text);
     return `Saved to ${path}`;
   }
   const url = URL.createObjectURL(new Blob([text], { type }));

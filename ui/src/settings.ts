@@ -1,11 +1,9 @@
 // The desktop app's settings: where the data comes from (offline
 // simulation, a Kafka cluster, a remote tickstreamd), switched at run time.
 // A failed switch says why and leaves the current data on screen.
-import { invoke } from '@tauri-apps/api/core';
-import { listen } from '@tauri-apps/api/event';
+import type { EnteredSecrets } from './generated/EnteredSecrets';
 import type { Mode } from './generated/Mode';
-import type { SettingsView } from './generated/SettingsView';
-import type { Switched } from './generated/Switched';
+import { currentSettings, onOpenSettings, setMode } from './platform';
 
 
 /** `key=value` lines (blank lines and `#` comments skipped) as properties. */
@@ -32,7 +30,7 @@ export class SettingsDialog {
     this.error = root.querySelector('#settings-error')!;
     opener.hidden = false;
     opener.addEventListener('click', () => void this.open());
-    void listen('open-settings', () => void this.open());
+    onOpenSettings(() => void this.open());
     for (const radio of this.form.querySelectorAll<HTMLInputElement>('input[name="mode"]')) {
       radio.addEventListener('change', () => this.showFields());
     }
@@ -44,7 +42,7 @@ export class SettingsDialog {
   }
 
   async open(): Promise<void> {
-    const view = await invoke<SettingsView>('settings');
+    const view = await currentSettings();
     const field = (name: string) => this.form.elements.namedItem(name) as HTMLInputElement;
     field('mode').value = view.mode.mode;
     for (const radio of this.form.querySelectorAll<HTMLInputElement>('input[name="mode"]')) {
@@ -79,7 +77,7 @@ export class SettingsDialog {
   private async apply(): Promise<void> {
     const field = (name: string) => this.form.elements.namedItem(name) as HTMLInputElement;
     const kind = this.selected();
-    const secrets: { kafka: Record<string, string>; api_key?: string } = { kafka: {} };
+    const secrets: EnteredSecrets = { kafka: {} };
     let mode: Mode;
     try {
       if (kind === 'kafka') {
@@ -100,7 +98,7 @@ export class SettingsDialog {
     button.disabled = true;
     this.error.textContent = 'Connecting…';
     try {
-      const switched = await invoke<Switched>('set_mode', { mode, secrets });
+      const switched = await setMode(mode, secrets);
       if (switched.warnings.length > 0) {
         // Say it before the page starts afresh; the user moves on.
         this.error.textContent = `Connected to ${switched.mode}. ${switched.warnings.join(' ')}`;

@@ -59,6 +59,20 @@ pub struct SettingsView {
     pub data_dir: String,
 }
 
+/// Secrets entered in the settings view: a Kafka property's value or the
+/// remote API key, by name; an empty value removes one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct EnteredSecrets {
+    /// Kafka properties' values, by property name (e.g. `sasl.password`).
+    #[serde(default)]
+    pub kafka: BTreeMap<String, String>,
+    /// The remote daemon's API key.
+    #[serde(default)]
+    #[ts(optional)]
+    pub api_key: Option<String>,
+}
+
 /// What switching modes did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]

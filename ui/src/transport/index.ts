@@ -1,9 +1,9 @@
 // Picks the transport for where the dashboard runs.
-import { IpcTransport, inDesktopApp } from './ipc';
+import { inDesktopApp } from '../platform';
+import { IpcTransport } from './ipc';
 import type { Transport } from './types';
 import { WsTransport } from './ws';
 
-export { inDesktopApp } from './ipc';
 export type { ConnectionState, Positions, Reply, Transport } from './types';
 export { RequestError } from './types';
 

@@ -113,7 +113,3 @@ function answer(reply: RestReply): unknown {
   throw RequestError.fromBody(reply.body, `status ${reply.status}`);
 }
 
-/** Whether the dashboard runs inside the desktop app. */
-export function inDesktopApp(): boolean {
-  return '__TAURI_INTERNALS__' in window;
-}
