@@ -16,6 +16,7 @@ import { scenarioFrom } from './scenarios';
 import { searchSymbols } from './search';
 import { resolve } from './theme';
 import { TickBuffer } from './ticktable';
+import { StreamListeners } from './transport/listeners';
 import { track } from './transport/positions';
 import { parsePositions } from './transport/ws';
 import { arrange } from './watchlist';
@@ -210,5 +211,31 @@ describe('poller', () => {
     await vi.advanceTimersByTimeAsync(5000);
     expect(calls).toBe(3);
     vi.useRealTimers();
+  });
+});
+
+describe('stream listeners', () => {
+  it('subscribe to the union of their symbols and say which ones nobody wants any more', () => {
+    const listeners = new StreamListeners();
+    const removeA = listeners.add(['AAPL', 'MSFT'], () => {});
+    const removeB = listeners.add(['MSFT', 'NVDA'], () => {});
+    expect(listeners.symbols().sort()).toEqual(['AAPL', 'MSFT', 'NVDA']);
+    expect(removeA()).toEqual(['AAPL']);
+    expect(removeB().sort()).toEqual(['MSFT', 'NVDA']);
+  });
+  it('resume where the ticks left off, and start afresh when the server refuses the positions', () => {
+    const listeners = new StreamListeners();
+    const seen: string[] = [];
+    listeners.add(['AAPL'], (msg) => seen.push(msg.type));
+    expect(listeners.resume()).toBeUndefined();
+    listeners.deliver({ type: 'ticks', data: [{ ...tick('2026-11-24T14:30:00Z', 1), partition: 3, offset: 41 }] }, () => {
+      throw new Error('not afresh');
+    });
+    expect(listeners.resume()).toEqual({ 3: 42 });
+    let afresh = 0;
+    listeners.deliver({ type: 'error', code: 'invalid_resume', message: 'no such partition' }, () => (afresh += 1));
+    expect(afresh).toBe(1);
+    expect(listeners.resume()).toBeUndefined();
+    expect(seen).toEqual(['ticks', 'error']);
   });
 });

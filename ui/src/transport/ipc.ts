@@ -6,16 +6,12 @@ import type { ClientMsg } from '../generated/ClientMsg';
 import type { RestReply } from '../generated/RestReply';
 import type { ServerMsg } from '../generated/ServerMsg';
 import type { StreamDelivery } from '../generated/StreamDelivery';
-import { type Resume, track } from './positions';
+import { StreamListeners } from './listeners';
 import { type ConnectionState, type Reply, RequestError, type Transport } from './types';
 import { parsePositions } from './ws';
 
-type Listener = { symbols: string[]; onMessage: (msg: ServerMsg) => void };
-
 export class IpcTransport implements Transport {
-  private listeners = new Set<Listener>();
-  private stateListeners = new Set<(state: ConnectionState, detail: string) => void>();
-  private positions: Resume = {};
+  private listeners = new StreamListeners();
   private stream: Promise<number> | null = null;
 
   async request<T>(path: string, params: Record<string, string | number> = {}): Promise<Reply<T>> {
@@ -33,56 +29,43 @@ export class IpcTransport implements Transport {
   }
 
   subscribe(symbols: string[], onMessage: (msg: ServerMsg) => void): () => void {
-    const listener = { symbols, onMessage };
-    this.listeners.add(listener);
+    const remove = this.listeners.add(symbols, onMessage);
     if (!this.stream) this.open();
     else void this.sendFrame({ op: 'subscribe', symbols });
     return () => {
-      this.listeners.delete(listener);
-      const still = new Set(this.symbols());
-      const gone = symbols.filter((s) => !still.has(s));
+      const gone = remove();
       if (gone.length > 0) void this.sendFrame({ op: 'unsubscribe', symbols: gone });
     };
   }
 
   onState(listener: (state: ConnectionState, detail: string) => void): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
-  }
-
-  private symbols(): string[] {
-    return [...new Set([...this.listeners].flatMap((l) => l.symbols))];
-  }
-
-  private setState(state: ConnectionState, detail: string): void {
-    for (const listener of this.stateListeners) listener(state, detail);
+    return this.listeners.onState(listener);
   }
 
   private open(): void {
-    this.setState('connecting', 'Starting the engine…');
+    this.listeners.setState('connecting', 'Starting the engine…');
     const channel = new Channel<StreamDelivery>();
     channel.onmessage = (delivery) => {
       if ('state' in delivery) {
         if (delivery.state === 'live') {
           // (Re)subscribe, continuing where the stream was.
-          const resume = Object.keys(this.positions).length > 0 ? { ...this.positions } : undefined;
-          void this.sendFrame({ op: 'subscribe', symbols: this.symbols(), ...(resume ? { resume } : {}) });
-          this.setState('live', delivery.detail);
+          const resume = this.listeners.resume();
+          void this.sendFrame({ op: 'subscribe', symbols: this.listeners.symbols(), ...(resume ? { resume } : {}) });
+          this.listeners.setState('live', delivery.detail);
         } else {
-          this.setState('reconnecting', delivery.detail);
+          this.listeners.setState('reconnecting', delivery.detail);
         }
         return;
       }
       for (const msg of delivery.frames) {
-        if (track(this.positions, msg)) void this.sendFrame({ op: 'subscribe', symbols: this.symbols() });
-        for (const listener of this.listeners) listener.onMessage(msg);
+        this.listeners.deliver(msg, () => void this.sendFrame({ op: 'subscribe', symbols: this.listeners.symbols() }));
       }
     };
     this.stream = openStream(channel);
     this.stream.catch((error: unknown) => {
       // The engine is still starting: try again shortly.
       this.stream = null;
-      this.setState('connecting', String(error));
+      this.listeners.setState('connecting', String(error));
       setTimeout(() => this.open(), 500);
     });
   }

@@ -2,10 +2,9 @@
 // reconnection that resumes from the last offsets seen (no gap, no duplicate).
 import type { ClientMsg } from '../generated/ClientMsg';
 import type { ServerMsg } from '../generated/ServerMsg';
-import { type Resume, track } from './positions';
+import { StreamListeners } from './listeners';
+import type { Resume } from './positions';
 import { type ConnectionState, type Positions, type Reply, RequestError, type Transport } from './types';
-
-type Listener = { symbols: string[]; onMessage: (msg: ServerMsg) => void };
 
 const PING_EVERY_MS = 15_000;
 const SILENCE_LIMIT_MS = 35_000;
@@ -15,10 +14,7 @@ const BATCH_MS = 16;
 
 export class WsTransport implements Transport {
   private socket: WebSocket | null = null;
-  private listeners = new Set<Listener>();
-  private stateListeners = new Set<(state: ConnectionState, detail: string) => void>();
-  /** Next offset per partition: where a reconnect resumes. */
-  private positions: Resume = {};
+  private listeners = new StreamListeners();
   private backoff = 250;
   private lastFrameAt = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -50,52 +46,37 @@ export class WsTransport implements Transport {
   }
 
   subscribe(symbols: string[], onMessage: (msg: ServerMsg) => void): () => void {
-    const listener = { symbols, onMessage };
-    this.listeners.add(listener);
+    const remove = this.listeners.add(symbols, onMessage);
     if (!this.socket) this.connect();
     else if (this.socket.readyState === WebSocket.OPEN) this.subscribeFrame(symbols);
     return () => {
-      this.listeners.delete(listener);
-      const still = new Set(this.symbols());
-      const gone = symbols.filter((s) => !still.has(s));
+      const gone = remove();
       if (gone.length > 0 && this.socket?.readyState === WebSocket.OPEN) this.sendFrame({ op: 'unsubscribe', symbols: gone });
     };
   }
 
   onState(listener: (state: ConnectionState, detail: string) => void): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
-  }
-
-  /** Every symbol some listener wants. */
-  private symbols(): string[] {
-    return [...new Set([...this.listeners].flatMap((l) => l.symbols))];
-  }
-
-  private setState(state: ConnectionState, detail: string): void {
-    for (const listener of this.stateListeners) listener(state, detail);
+    return this.listeners.onState(listener);
   }
 
   private connect(): void {
     const url = new URL('ws', this.base);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    this.setState('connecting', `Connecting to ${url.host}…`);
+    this.listeners.setState('connecting', `Connecting to ${url.host}…`);
     const socket = new WebSocket(url);
     this.socket = socket;
     socket.onopen = () => {
       this.backoff = 250;
       this.lastFrameAt = Date.now();
-      const resume = Object.keys(this.positions).length > 0 ? { ...this.positions } : undefined;
-      this.subscribeFrame(this.symbols(), resume);
-      this.setState('live', `Live from ${url.host}`);
+      this.subscribeFrame(this.listeners.symbols(), this.listeners.resume());
+      this.listeners.setState('live', `Live from ${url.host}`);
       this.timer = setInterval(() => this.heartbeat(), PING_EVERY_MS / 3);
     };
     socket.onmessage = (event) => {
       this.lastFrameAt = Date.now();
       const msg = JSON.parse(String(event.data)) as ServerMsg;
       // The server's log is not the one these positions came from (e.g. its data was reset): start afresh.
-      if (track(this.positions, msg)) this.subscribeFrame(this.symbols());
-      for (const listener of this.listeners) listener.onMessage(msg);
+      this.listeners.deliver(msg, () => this.subscribeFrame(this.listeners.symbols()));
     };
     socket.onclose = (event) => {
       if (this.timer) clearInterval(this.timer);
@@ -105,7 +86,7 @@ export class WsTransport implements Transport {
       const wait = this.backoff;
       this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
       const reason = event.reason || (event.code === 1006 ? 'connection lost' : `closed (${event.code})`);
-      this.setState('reconnecting', `${reason}; reconnecting in ${(wait / 1000).toFixed(1)} s`);
+      this.listeners.setState('reconnecting', `${reason}; reconnecting in ${(wait / 1000).toFixed(1)} s`);
       setTimeout(() => this.connect(), wait);
     };
   }
