@@ -75,8 +75,9 @@ export class EventLog {
     while (this.list.children.length > DRAWN) this.list.lastElementChild!.remove();
   }
 
-  /** The tab was opened: the badge clears. */
-  seen(): void {
+  /** Opening the tab clears the badge. */
+  setVisible(shown: boolean): void {
+    if (!shown) return;
     this.unseen = 0;
     this.badge.textContent = '';
   }

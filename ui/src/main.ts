@@ -3,18 +3,16 @@
 // updates once per animation frame.
 import './style.css';
 import { AlertPanel } from './alerts';
-import { type Bar, barFromCandle, INTERVALS, MAX_BARS } from './bars';
+import { INTERVALS } from './bars';
 import { ChartView } from './chart';
-import { setText } from './dom';
+import { ChartPanel } from './chartpanel';
 import { EventLog } from './eventlog';
-import { formatPrice } from './format';
-import type { Candle } from './generated/Candle';
-import type { Interval } from './generated/Interval';
 import type { MarketEvent } from './generated/MarketEvent';
 import type { Quote } from './generated/Quote';
 import type { Tick } from './generated/Tick';
 import { IndicatorBar } from './indicators';
 import { MetricsPanel } from './metrics';
+import { inDesktopApp } from './platform';
 import { PortfolioPanel } from './portfolio';
 import { ScenarioPanel } from './scenarios';
 import { SymbolSearch } from './search';
@@ -22,8 +20,7 @@ import { bindShortcuts } from './shortcuts';
 import { Tabs } from './tabs';
 import { ThemeControl } from './theme';
 import { TickTable } from './ticktable';
-import { inDesktopApp } from './platform';
-import { createTransport, type Positions, RequestError } from './transport';
+import { createTransport, RequestError } from './transport';
 import { VolumePanel } from './volume';
 import { WatchlistPanel } from './watchlist';
 
@@ -34,15 +31,18 @@ const quotes = new Map<string, Quote>();
 const status = $('status');
 const sourceStatus = $('source-status');
 const banner = $('offline-banner');
-const chartEl = $('chart');
-const chartSymbol = $('chart-symbol');
-const chartPrice = $('chart-price');
-const chartMessage = $('chart-message');
-const compareSelect = $<HTMLSelectElement>('compare-symbol');
 
-const chart = new ChartView(chartEl, $('chart-legend'));
+const chart = new ChartView($('chart'), $('chart-legend'));
 const theme = new ThemeControl($<HTMLSelectElement>('theme'), () => chart.applyTheme());
-const indicators = new IndicatorBar($('indicators'), chart, transport);
+const chartPanel = new ChartPanel(
+  {
+    chart: $('chart'), symbol: $('chart-symbol'), price: $('chart-price'), message: $('chart-message'),
+    intervals: $('intervals'), compare: $<HTMLSelectElement>('compare-symbol'),
+  },
+  chart, new IndicatorBar($('indicators'), chart, transport), transport,
+  (symbol) => watchlist.cards.select(symbol),
+);
+const select = (symbol: string) => chartPanel.select(symbol);
 const watchlist = new WatchlistPanel(document.querySelector('.watchlist-panel')!, transport, quotes, (s) => void select(s));
 const search = new SymbolSearch($<HTMLInputElement>('symbol-search'), $<HTMLUListElement>('search-results'), quotes, (s) => {
   void select(s);
@@ -67,12 +67,6 @@ if (inDesktopApp()) {
   new SettingsDialog($<HTMLDialogElement>('settings'), $<HTMLButtonElement>('settings-open'));
 }
 
-let selected: string | null = null;
-let interval: Interval = '1s';
-/** Ticks of the charted symbol held back while its history loads. */
-let held: Tick[] | null = null;
-/** The newest bar's start: when it changes, a bar closed and indicators move. */
-let lastBar: number | null = null;
 let pending: Tick[] = [];
 let frame = 0;
 /** Until the symbols' quotes have loaded, ticks wait (the quotes are their base). */
@@ -80,42 +74,20 @@ let loaded = false;
 /** Each symbol's quote time when loaded: ticks up to it are already in the quote. */
 const baseline = new Map<string, string>();
 
-tabs.onShow((id) => {
-  metrics.setVisible(id === 'tab-metrics');
-  volume.setVisible(id === 'tab-volume');
-  portfolio.setVisible(id === 'tab-portfolio');
-  if (id === 'tab-events') events.seen();
-  ticks.setVisible(id === 'tab-ticks');
-});
+// A workspace panel that works only while shown is added here (and its tab in index.html).
+tabs.setPanels({ 'tab-ticks': ticks, 'tab-events': events, 'tab-portfolio': portfolio, 'tab-volume': volume, 'tab-metrics': metrics });
 tabs.start();
 
-const intervalsEl = $('intervals');
-function setInterval_(i: Interval): void {
-  interval = i;
-  for (const b of intervalsEl.children) b.setAttribute('aria-checked', String(b.textContent === i));
-  if (selected) void select(selected);
-}
-for (const i of INTERVALS) {
-  const button = document.createElement('button');
-  button.type = 'button';
-  button.textContent = i;
-  button.setAttribute('role', 'radio');
-  button.setAttribute('aria-checked', String(i === interval));
-  button.addEventListener('click', () => setInterval_(i));
-  intervalsEl.append(button);
-}
-
-compareSelect.addEventListener('change', () => void compare(compareSelect.value || null));
 $('shortcuts-open').addEventListener('click', () => shortcuts.showModal());
 bindShortcuts({
   search: () => search.focus(),
   nextSymbol: (by) => {
     const order = watchlist.order();
     if (order.length === 0) return;
-    const next = order[(order.indexOf(selected ?? '') + by + order.length) % order.length]!;
+    const next = order[(order.indexOf(chartPanel.symbol() ?? '') + by + order.length) % order.length]!;
     void select(next);
   },
-  interval: (index) => setInterval_(INTERVALS[index]!),
+  interval: (index) => chartPanel.setInterval(INTERVALS[index]!),
   pauseTicks: () => ticks.togglePause(),
   nextTheme: () => theme.cycle(),
   help: () => shortcuts.showModal(),
@@ -144,64 +116,6 @@ transport.onState((state, detail) => {
   }
   if (state === 'live' || state === 'reconnecting') lastState = state;
 });
-
-async function loadBars(symbol: string): Promise<{ bars: Bar[]; included: Positions | null }> {
-  const reply = await transport.request<Candle[]>('candles', { symbol, interval, limit: MAX_BARS });
-  return { bars: reply.data.map(barFromCandle), included: reply.positions };
-}
-
-async function select(symbol: string): Promise<void> {
-  selected = symbol;
-  const wanted = { symbol, interval };
-  watchlist.cards.select(symbol);
-  chartSymbol.textContent = symbol;
-  document.title = `${symbol} · Tickstream`;
-  held = [];
-  chartMessage.dataset.state = 'loading';
-  chartMessage.textContent = `Loading ${symbol} ${interval} history…`;
-  chartMessage.hidden = false;
-  let loaded: { bars: Bar[]; included: Positions | null } = { bars: [], included: null };
-  try {
-    loaded = await loadBars(symbol);
-    chartMessage.hidden = true;
-  } catch (error) {
-    chartMessage.dataset.state = 'error';
-    chartMessage.textContent = `Could not load ${symbol} history: ${error instanceof RequestError ? error.message : String(error)}`;
-  }
-  // A newer selection owns the chart now.
-  if (wanted.symbol !== selected || wanted.interval !== interval) return;
-  chart.load(symbol, loaded.bars, interval, loaded.included);
-  chart.applyTicks(held ?? []);
-  held = null;
-  lastBar = chart.lastBarTime();
-  void indicators.show(symbol, interval);
-  const compared = chart.compared();
-  if (compared) void compare(compared);
-  chartEl.dataset.bars = String(chart.barCount());
-  // What the chart holds now (tests wait for it after a change).
-  chartEl.dataset.shows = `${symbol} ${interval}`;
-  const url = new URL(window.location.href);
-  url.searchParams.set('symbol', symbol);
-  history.replaceState(null, '', url);
-}
-
-async function compare(symbol: string | null): Promise<void> {
-  compareSelect.value = symbol ?? '';
-  if (!symbol) {
-    chart.setCompare(null, []);
-    delete chartEl.dataset.compare;
-    return;
-  }
-  try {
-    const { bars } = await loadBars(symbol);
-    chart.setCompare(symbol, bars);
-    chartEl.dataset.compare = symbol;
-  } catch (error) {
-    chartMessage.dataset.state = 'error';
-    chartMessage.textContent = `Could not load ${symbol} to compare: ${String(error)}`;
-    chartMessage.hidden = false;
-  }
-}
 
 function applyTick(tick: Tick): void {
   if (tick.timestamp <= (baseline.get(tick.symbol) ?? '')) return;
@@ -246,29 +160,11 @@ function flush(): void {
   ticks.push(batch);
   ticks.render();
   // A source that had no symbols at load (a Kafka topic read from its end) charts its first.
-  if (selected === null && batch.length > 0) void select(batch[0]!.symbol);
-  const mine = batch.filter((t) => t.symbol === selected);
-  if (held) held.push(...mine);
-  else {
-    const took = chart.applyTicks(mine);
-    if (mine.length > 0) {
-      stats.chartUpdates.push(took);
-      if (stats.chartUpdates.length > 1000) stats.chartUpdates.shift();
-    }
-  }
-  const compared = chart.compared();
-  if (compared) chart.applyCompareTicks(batch.filter((t) => t.symbol === compared));
-  const q = selected ? quotes.get(selected) : undefined;
-  if (q) {
-    setText(chartPrice, formatPrice(q.price));
-    const trend = q.change >= 0 ? 'up' : 'down';
-    if (chartPrice.dataset.trend !== trend) chartPrice.dataset.trend = trend;
-  }
-  const bars = String(chart.barCount());
-  if (chartEl.dataset.bars !== bars) chartEl.dataset.bars = bars;
-  if (!held && chart.lastBarTime() !== lastBar) {
-    lastBar = chart.lastBarTime();
-    void indicators.refresh();
+  if (chartPanel.symbol() === null && batch.length > 0) void select(batch[0]!.symbol);
+  const took = chartPanel.applyFrame(batch, quotes);
+  if (took !== null) {
+    stats.chartUpdates.push(took);
+    if (stats.chartUpdates.length > 1000) stats.chartUpdates.shift();
   }
 }
 
@@ -302,7 +198,7 @@ try {
   }
   const symbols = list.map((q) => q.symbol);
   $('symbol-list').replaceChildren(...symbols.map((s) => new Option(s, s)));
-  compareSelect.replaceChildren(new Option('—', ''), ...symbols.map((s) => new Option(s, s)));
+  chartPanel.setSymbols(symbols);
   scenarios.setSymbols(symbols);
   alerts.setSymbols(symbols);
   loaded = true;
@@ -315,7 +211,5 @@ try {
   if (first) await select(first.symbol);
 } catch (error) {
   loaded = true;
-  chartMessage.dataset.state = 'error';
-  chartMessage.textContent = `Could not load symbols: ${error instanceof RequestError ? error.message : String(error)}`;
-  chartMessage.hidden = false;
+  chartPanel.say('error', `Could not load symbols: ${error instanceof RequestError ? error.message : String(error)}`);
 }

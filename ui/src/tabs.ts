@@ -3,6 +3,11 @@
 
 const KEY = 'tickstream.tab';
 
+/** A tab's content that polls or draws only while shown: told when it is shown or hidden. */
+export interface Panel {
+  setVisible(shown: boolean): void;
+}
+
 export class Tabs {
   private readonly tabs: HTMLButtonElement[];
   private listeners: ((id: string) => void)[] = [];
@@ -32,6 +37,13 @@ export class Tabs {
 
   onShow(listener: (id: string) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** The panels that care whether they are shown, by their tab's id: each is told on every change. */
+  setPanels(panels: Record<string, Panel>): void {
+    this.onShow((shown) => {
+      for (const [id, panel] of Object.entries(panels)) panel.setVisible(id === shown);
+    });
   }
 
   /** The tab shown, e.g. `tab-ticks`. */
