@@ -44,11 +44,11 @@ pub struct Sink {
 impl Sink {
     /// Sends the frames as one message, a `StreamDelivery::Frames`:
     /// `{"frames":[…]}`, joined without parsing them again.
-    fn deliver(&self, frames: &mut Vec<String>) -> bool {
-        if frames.is_empty() {
+    fn deliver<'a>(&self, frames: impl Iterator<Item = &'a str> + Clone) -> bool {
+        if frames.clone().next().is_none() {
             return true;
         }
-        for frame in frames.iter() {
+        for frame in frames.clone() {
             // Events are rare: only their frames are parsed.
             if frame.starts_with(r#"{"type":"event""#)
                 && let Ok(ServerMsg::Event { data }) = serde_json::from_str(frame)
@@ -57,13 +57,13 @@ impl Sink {
             }
         }
         let mut json =
-            String::with_capacity(frames.iter().map(|f| f.len() + 1).sum::<usize>() + 12);
+            String::with_capacity(frames.clone().map(|f| f.len() + 1).sum::<usize>() + 12);
         json.push_str(r#"{"frames":["#);
-        for (i, frame) in frames.drain(..).enumerate() {
+        for (i, frame) in frames.enumerate() {
             if i > 0 {
                 json.push(',');
             }
-            json.push_str(&frame);
+            json.push_str(frame);
         }
         json.push_str("]}");
         self.channel.send(InvokeResponseBody::Json(json)).is_ok()
@@ -82,8 +82,9 @@ impl Sink {
 
 impl Deliver for Sink {
     async fn deliver(&mut self, frames: &mut Vec<Outgoing>) -> bool {
-        let mut texts: Vec<String> = frames.drain(..).map(|o| o.text).collect();
-        Sink::deliver(self, &mut texts)
+        let sent = Sink::deliver(self, frames.iter().map(|o| o.text.as_str()));
+        frames.clear();
+        sent
     }
 }
 
@@ -160,8 +161,12 @@ pub async fn remote(
                     Some(Err(e)) => break e.to_string(),
                 },
                 _ = tick.tick() => {
-                    if !sink.paused.load(Ordering::Relaxed) && !sink.deliver(&mut frames) {
-                        return;
+                    if !sink.paused.load(Ordering::Relaxed) {
+                        let sent = sink.deliver(frames.iter().map(String::as_str));
+                        frames.clear();
+                        if !sent {
+                            return;
+                        }
                     }
                 }
             }
