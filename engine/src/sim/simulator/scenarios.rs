@@ -3,6 +3,8 @@
 //! (what each kind does to prices, volumes and trading), ending it, and the
 //! `market_events` that announce each step.
 
+use std::time::Duration;
+
 use super::*;
 
 impl Simulator {
@@ -36,7 +38,7 @@ impl Simulator {
     }
 
     pub(super) fn at(&self, t: f64) -> DateTime<Utc> {
-        self.origin + Duration::microseconds((t * 1e6) as i64)
+        self.origin + chrono::Duration::microseconds((t * 1e6) as i64)
     }
 
     pub(super) fn index_of(&self, symbol: &Symbol) -> Result<usize, ScenarioError> {
@@ -146,63 +148,14 @@ impl Simulator {
         self.status(id).state = ScenarioState::Active;
         self.status(id).starts_at = self.at(now);
         self.scenarios_changed = true;
-        let pct = |x: f64| format!("{:+.1}%", x * 100.0);
-        let span = |d: std::time::Duration| {
-            humantime::format_duration(std::time::Duration::from_secs(d.as_secs().max(1)))
-                .to_string()
-        };
         match scenario {
             Scenario::FlashCrash {
                 symbol,
                 depth,
                 fall,
                 recovery,
-            } => {
-                let target = symbol.as_ref().map(|s| self.index_of(s).expect("checked"));
-                let (fall, recovery) = (fall.as_secs_f64(), recovery.as_secs_f64());
-                self.crashes.push(Crash {
-                    id,
-                    target,
-                    start: now,
-                    fall,
-                    recovery,
-                    log_depth: (1.0 - depth).ln(),
-                });
-                self.end_at(id, now + fall + recovery);
-                let what = symbol
-                    .as_ref()
-                    .map_or("market-wide".to_owned(), |s| s.to_string());
-                self.event(
-                    EventKind::FlashCrash,
-                    EventLevel::Critical,
-                    symbol,
-                    format!(
-                        "{what} flash crash: {} over {}, recovery over {}",
-                        pct(-depth),
-                        span(std::time::Duration::from_secs_f64(fall)),
-                        span(std::time::Duration::from_secs_f64(recovery))
-                    ),
-                    Some(id),
-                );
-            }
-            Scenario::Halt { symbol, duration } => {
-                let index = self.index_of(&symbol).expect("checked");
-                self.listed[index].halted = Some(id);
-                let how_long = match duration {
-                    Some(d) => {
-                        self.end_at(id, now + d.as_secs_f64());
-                        format!(" for {}", span(d))
-                    }
-                    None => " until resumed".into(),
-                };
-                self.event(
-                    EventKind::Halt,
-                    EventLevel::Warning,
-                    Some(symbol.clone()),
-                    format!("{symbol} trading halted{how_long}"),
-                    Some(id),
-                );
-            }
+            } => self.start_flash_crash(id, symbol, depth, fall, recovery),
+            Scenario::Halt { symbol, duration } => self.start_halt(id, symbol, duration),
             Scenario::Resume { symbol } => {
                 let index = self.index_of(&symbol).expect("checked");
                 self.resume(index, id);
@@ -213,77 +166,153 @@ impl Simulator {
                 jump,
                 volatility,
                 decay,
-            } => {
-                let index = self.index_of(&symbol).expect("checked");
-                self.listed[index].shift += (1.0 + jump).ln();
-                let decay_s = decay.as_secs_f64();
-                self.news.push(News {
-                    id,
-                    index,
-                    start: now,
-                    boost: volatility - 1.0,
-                    decay: decay_s,
-                });
-                self.end_at(id, now + NEWS_DECAYS * decay_s);
-                let level = if jump.abs() >= 0.05 {
-                    EventLevel::Critical
-                } else {
-                    EventLevel::Warning
-                };
-                self.event(
-                    EventKind::News,
-                    level,
-                    Some(symbol.clone()),
-                    format!(
-                        "{symbol} news shock: {}, volatility ×{volatility} fading over {}",
-                        pct(jump),
-                        span(decay)
-                    ),
-                    Some(id),
-                );
-            }
-            Scenario::RegimeChange { volatility } => {
-                if let Some(previous) = self.regime.1 {
-                    self.finish(previous);
-                }
-                self.regime = (volatility, Some(id));
-                self.event(
-                    EventKind::RegimeChange,
-                    EventLevel::Warning,
-                    None,
-                    format!("volatility regime: ×{volatility} the normal level"),
-                    Some(id),
-                );
-            }
+            } => self.start_news_shock(id, symbol, jump, volatility, decay),
+            Scenario::RegimeChange { volatility } => self.start_regime_change(id, volatility),
             Scenario::SectorRotation {
                 from,
                 to,
                 size,
                 duration,
-            } => {
-                let d = duration.as_secs_f64();
-                self.rotations.push(Rotation {
-                    id,
-                    from: self.sector_of("from", &from).expect("checked"),
-                    to: self.sector_of("to", &to).expect("checked"),
-                    down: (1.0 - size).ln() / d,
-                    up: (1.0 + size).ln() / d,
-                });
-                self.end_at(id, now + d);
-                self.event(
-                    EventKind::SectorRotation,
-                    EventLevel::Info,
-                    None,
-                    format!(
-                        "sector rotation from {from} ({}) to {to} ({}) over {}",
-                        pct(-size),
-                        pct(size),
-                        span(duration)
-                    ),
-                    Some(id),
-                );
-            }
+            } => self.start_sector_rotation(id, from, to, size, duration),
         }
+    }
+
+    fn start_flash_crash(
+        &mut self,
+        id: u64,
+        symbol: Option<Symbol>,
+        depth: f64,
+        fall: Duration,
+        recovery: Duration,
+    ) {
+        let now = self.now;
+        let target = symbol.as_ref().map(|s| self.index_of(s).expect("checked"));
+        self.crashes.push(Crash {
+            id,
+            target,
+            start: now,
+            fall: fall.as_secs_f64(),
+            recovery: recovery.as_secs_f64(),
+            log_depth: (1.0 - depth).ln(),
+        });
+        self.end_at(id, now + fall.as_secs_f64() + recovery.as_secs_f64());
+        let what = symbol
+            .as_ref()
+            .map_or("market-wide".to_owned(), |s| s.to_string());
+        self.event(
+            EventKind::FlashCrash,
+            EventLevel::Critical,
+            symbol,
+            format!(
+                "{what} flash crash: {} over {}, recovery over {}",
+                signed_percent(-depth),
+                span(fall),
+                span(recovery)
+            ),
+            Some(id),
+        );
+    }
+
+    fn start_halt(&mut self, id: u64, symbol: Symbol, duration: Option<Duration>) {
+        let index = self.index_of(&symbol).expect("checked");
+        self.listed[index].halted = Some(id);
+        let how_long = match duration {
+            Some(d) => {
+                self.end_at(id, self.now + d.as_secs_f64());
+                format!(" for {}", span(d))
+            }
+            None => " until resumed".into(),
+        };
+        self.event(
+            EventKind::Halt,
+            EventLevel::Warning,
+            Some(symbol.clone()),
+            format!("{symbol} trading halted{how_long}"),
+            Some(id),
+        );
+    }
+
+    fn start_news_shock(
+        &mut self,
+        id: u64,
+        symbol: Symbol,
+        jump: f64,
+        volatility: f64,
+        decay: Duration,
+    ) {
+        let now = self.now;
+        let index = self.index_of(&symbol).expect("checked");
+        self.listed[index].shift += (1.0 + jump).ln();
+        let decay_s = decay.as_secs_f64();
+        self.news.push(News {
+            id,
+            index,
+            start: now,
+            boost: volatility - 1.0,
+            decay: decay_s,
+        });
+        self.end_at(id, now + NEWS_DECAYS * decay_s);
+        let level = if jump.abs() >= 0.05 {
+            EventLevel::Critical
+        } else {
+            EventLevel::Warning
+        };
+        self.event(
+            EventKind::News,
+            level,
+            Some(symbol.clone()),
+            format!(
+                "{symbol} news shock: {}, volatility ×{volatility} fading over {}",
+                signed_percent(jump),
+                span(decay)
+            ),
+            Some(id),
+        );
+    }
+
+    fn start_regime_change(&mut self, id: u64, volatility: f64) {
+        if let Some(previous) = self.regime.1 {
+            self.finish(previous);
+        }
+        self.regime = (volatility, Some(id));
+        self.event(
+            EventKind::RegimeChange,
+            EventLevel::Warning,
+            None,
+            format!("volatility regime: ×{volatility} the normal level"),
+            Some(id),
+        );
+    }
+
+    fn start_sector_rotation(
+        &mut self,
+        id: u64,
+        from: String,
+        to: String,
+        size: f64,
+        duration: Duration,
+    ) {
+        let d = duration.as_secs_f64();
+        self.rotations.push(Rotation {
+            id,
+            from: self.sector_of("from", &from).expect("checked"),
+            to: self.sector_of("to", &to).expect("checked"),
+            down: (1.0 - size).ln() / d,
+            up: (1.0 + size).ln() / d,
+        });
+        self.end_at(id, self.now + d);
+        self.event(
+            EventKind::SectorRotation,
+            EventLevel::Info,
+            None,
+            format!(
+                "sector rotation from {from} ({}) to {to} ({}) over {}",
+                signed_percent(-size),
+                signed_percent(size),
+                span(duration)
+            ),
+            Some(id),
+        );
     }
 
     pub(super) fn end_at(&mut self, id: u64, t: f64) {
@@ -378,4 +407,14 @@ impl Simulator {
             self.queue.push_back(Output::Tick(tick));
         }
     }
+}
+
+/// A fraction as a signed percentage, `+1.5%`.
+fn signed_percent(x: f64) -> String {
+    format!("{:+.1}%", x * 100.0)
+}
+
+/// A duration as people say it, at least a second: `5m 30s`.
+fn span(d: Duration) -> String {
+    humantime::format_duration(Duration::from_secs(d.as_secs().max(1))).to_string()
 }
