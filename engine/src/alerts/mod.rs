@@ -119,3 +119,78 @@ impl Alerts {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::{
+        component::Context,
+        log::{Log, LogSettings, Retention, Start},
+        metrics::Metrics,
+        model::{Condition, EventKind, Symbol},
+    };
+
+    #[tokio::test]
+    async fn the_follower_turns_a_crossing_into_an_event_until_its_stage_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ItemStore::open(&dir.path().join("items.db")).unwrap();
+        let alerts = Arc::new(Alerts::load(Arc::new(Mutex::new(store))).unwrap());
+        let msft = Symbol::new("MSFT").unwrap();
+        alerts
+            .create(AlertRule {
+                id: 0,
+                name: None,
+                symbol: msft.clone(),
+                condition: Condition::PriceCross {
+                    level: 400.0,
+                    direction: None,
+                },
+                cooldown: Duration::from_secs(60),
+                enabled: true,
+            })
+            .unwrap();
+        let settings = LogSettings {
+            topic_prefix: String::new(),
+            partitions: 2,
+            retention: Retention {
+                max_records: 100,
+                max_bytes: 1 << 20,
+            },
+        };
+        let log = Arc::new(Log::new(&settings, &[]));
+        let cx = Context::new(Arc::new(Metrics::new()), Arc::default());
+        cx.spawn(
+            "alert follower",
+            follow_alerts(
+                Reader::new(log.ticks.clone(), Start::Earliest),
+                alerts,
+                log.events.clone(),
+                cx.token.clone(),
+            ),
+        );
+        let at = chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap();
+        for (second, price) in [(0, 399.0), (1, 401.0)] {
+            let tick = Tick::trade(
+                msft.clone(),
+                price,
+                10,
+                at + chrono::Duration::seconds(second),
+            );
+            log.ticks.append(Arc::new(EncodedTick::new(tick)));
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut fired = Vec::new();
+        while fired.is_empty() {
+            assert!(Instant::now() < deadline, "no alert within 5 s");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            log.events.fetch(0, 0, 10, &mut fired).unwrap();
+        }
+        assert_eq!(fired.len(), 1);
+        assert_eq!(fired[0].1.kind, EventKind::Alert);
+        assert_eq!(fired[0].1.symbol.as_ref(), Some(&msft));
+        cx.stop().await;
+        assert!(cx.supervisor().exits().is_empty());
+    }
+}
