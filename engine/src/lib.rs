@@ -15,6 +15,7 @@
 //! - [`alerts`]: alert rules evaluated on the tick stream.
 //! - [`workspace`]: watchlists and portfolios users keep, valued at the
 //!   latest quotes.
+//! - [`auth`]: API keys and their scopes.
 //! - [`store`]: SQLite persistence of ticks and closed candles.
 //! - [`backfill`]: simulated history written to the store at start.
 //! - [`gateway`]: HTTP: WebSocket streaming, REST, metrics, health, the UI.
@@ -34,6 +35,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub mod alerts;
 pub mod analytics;
+pub mod auth;
 pub mod backfill;
 pub mod client;
 pub mod component;

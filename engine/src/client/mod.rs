@@ -1,12 +1,17 @@
 //! The daemon's clients and offline tools, behind `tickstreamd`'s
 //! subcommands: `tail` (a gateway's or a cluster's live ticks in the
-//! terminal), `simulate` (whole trading days written to a file) and
-//! `scenario` (a market scenario posted to a running simulator).
+//! terminal), `simulate` (whole trading days written to a file),
+//! `scenario` (a market scenario posted to a running simulator) and `keys`
+//! (API keys, offline or through a daemon).
 
+mod http;
+mod keys;
 mod scenario;
 mod simulate;
 pub mod tail;
 
+pub use http::Daemon;
+pub use keys::{KeysAction, KeysAnswer, KeysAt, keys};
 pub use scenario::scenario;
 pub use simulate::{SimulateOptions, simulate};
 
@@ -50,8 +55,16 @@ pub enum ClientError {
         /// Why it failed.
         source: reqwest::Error,
     },
+    /// The daemon answered something other than JSON.
+    #[error("{url} answered {status} without JSON")]
+    NotJson {
+        /// The endpoint.
+        url: String,
+        /// The HTTP status.
+        status: reqwest::StatusCode,
+    },
     /// The daemon refused the request.
-    #[error("{url} refused the scenario ({status}): {message}")]
+    #[error("{url} refused the request ({status}): {message}")]
     Refused {
         /// The endpoint.
         url: String,
@@ -60,4 +73,7 @@ pub enum ClientError {
         /// The daemon's message.
         message: String,
     },
+    /// The keys could not be changed or read.
+    #[error("keys: {0}")]
+    Keys(String),
 }

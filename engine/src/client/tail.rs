@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 use tokio_util::sync::CancellationToken;
 
 use crate::model::{
@@ -14,10 +14,12 @@ use crate::model::{
 };
 
 /// What to read and how to print it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TailOptions {
     /// WebSocket URL, e.g. `ws://127.0.0.1:8080/ws`.
     pub url: String,
+    /// Sent as `Authorization: Bearer KEY`.
+    pub api_key: Option<String>,
     /// Symbols to subscribe to (`*` for all).
     pub symbols: Vec<String>,
     /// One JSON object per line instead of a table.
@@ -44,6 +46,9 @@ pub enum TailError {
     /// The server closed the connection.
     #[error("the server closed the connection")]
     Closed,
+    /// The API key holds characters a header cannot.
+    #[error("the API key is not valid in a header")]
+    InvalidKey,
     /// The Kafka cluster could not be read.
     #[error("Kafka")]
     Kafka(#[source] rdkafka::error::KafkaError),
@@ -105,7 +110,18 @@ pub async fn run(
         url: options.url.clone(),
         source,
     };
-    let (mut socket, _) = tokio_tungstenite::connect_async(&options.url)
+    let mut request = options
+        .url
+        .as_str()
+        .into_client_request()
+        .map_err(connect_error)?;
+    if let Some(key) = &options.api_key {
+        let value = format!("Bearer {key}")
+            .parse()
+            .map_err(|_| TailError::InvalidKey)?;
+        request.headers_mut().insert("authorization", value);
+    }
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
         .await
         .map_err(connect_error)?;
     let subscribe = ClientMsg::Subscribe(Subscribe {

@@ -58,6 +58,19 @@ pub struct GatewayConfig {
     pub max_symbols_per_client: usize,
     /// Directory of the built dashboard; found automatically when unset.
     pub ui_dir: Option<PathBuf>,
+    /// Origins (`https://dash.example.com`) whose browser pages may call
+    /// the API and open `/ws`, besides the gateway's own; also the CORS
+    /// allow-list. A list, or comma-separated.
+    #[serde(deserialize_with = "deserialize_list")]
+    pub allowed_origins: Vec<String>,
+    /// Host names clients reach the gateway by (the `Host` header), besides
+    /// the loopback names; others are refused (DNS rebinding). Unset on a
+    /// non-loopback listen: any host. A list, or comma-separated.
+    #[serde(deserialize_with = "deserialize_list")]
+    pub public_hosts: Vec<String>,
+    /// Serve a non-loopback address without API keys. Insecure: anyone
+    /// who reaches the port can read and change everything.
+    pub insecure_no_auth: bool,
 }
 
 /// `[store]`
@@ -132,6 +145,9 @@ impl Default for GatewayConfig {
             max_frame_bytes: 16 * 1024,
             max_symbols_per_client: 1_000,
             ui_dir: None,
+            allowed_origins: Vec::new(),
+            public_hosts: Vec::new(),
+            insecure_no_auth: false,
         }
     }
 }
@@ -188,6 +204,28 @@ fn deserialize_rate<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result
         Raw::Text(s) => s.parse(),
     }
     .map_err(serde::de::Error::custom)
+}
+
+/// A list of strings, from a TOML array or one comma-separated string
+/// (as an environment variable gives it).
+fn deserialize_list<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match Raw::deserialize(deserializer)? {
+        Raw::List(list) => list,
+        Raw::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
 }
 
 fn deserialize_speed<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Speed, D::Error> {

@@ -58,6 +58,16 @@ impl GatewayConfig {
             "gateway.max_symbols_per_client",
             || "must be at least 1".into(),
         );
+        for origin in &self.allowed_origins {
+            p.check(is_origin(origin), "gateway.allowed_origins", || {
+                format!("{origin:?} is not an origin like https://dash.example.com or http://localhost:5173")
+            });
+        }
+        for host in &self.public_hosts {
+            p.check(is_host_name(host), "gateway.public_hosts", || {
+                format!("{host:?} is not a host name like ticks.example.com (no scheme, no port)")
+            });
+        }
         if let Some(dir) = &self.ui_dir {
             p.check(dir.join("index.html").is_file(), "gateway.ui_dir", || {
                 format!("{} has no index.html", dir.display())
@@ -206,4 +216,23 @@ impl SimConfig {
             });
         }
     }
+}
+
+/// `scheme://host[:port]`, http or https, nothing after.
+fn is_origin(text: &str) -> bool {
+    let Some((scheme, authority)) = text.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "http" | "https")
+        && !authority.is_empty()
+        && !authority.contains(['/', '?', '#', '@', ' '])
+}
+
+/// A DNS name or IP literal, without scheme or port.
+fn is_host_name(text: &str) -> bool {
+    !text.is_empty()
+        && (text.parse::<std::net::IpAddr>().is_ok()
+            || text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')))
 }

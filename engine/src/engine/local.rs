@@ -17,6 +17,7 @@ use super::EngineError;
 use crate::{
     alerts::{Alerts, follow_alerts},
     analytics::{Quotes, follow_quotes},
+    auth::Keyring,
     backfill,
     component::{Context, blocking},
     config::Config,
@@ -43,6 +44,8 @@ pub(super) struct Local {
     pub alerts: Arc<Alerts>,
     /// Watchlists and portfolios.
     pub workspace: Arc<Mutex<ItemStore>>,
+    /// The API keys.
+    pub keys: Arc<Keyring>,
 }
 
 impl Local {
@@ -116,6 +119,7 @@ impl Local {
         // Alert rules, watchlists and portfolios: one connection for them all.
         let workspace = Arc::new(Mutex::new(ItemStore::open(&database).map_err(store_error)?));
         let alerts = Arc::new(Alerts::load(workspace.clone()).map_err(store_error)?);
+        let keys = Arc::new(Keyring::open(&database).map_err(store_error)?);
         let local = Self {
             lock,
             log,
@@ -126,6 +130,7 @@ impl Local {
             simulator,
             alerts,
             workspace,
+            keys,
         };
         local
             .spawn_sinks(config, store, sinks)
@@ -166,8 +171,12 @@ impl Local {
     }
 }
 
-/// Creates and locks the data directory: one engine per directory.
-fn lock_data_dir(dir: &Path) -> Result<File, EngineError> {
+/// Creates and locks the data directory: one engine (or offline `keys`
+/// command) per directory.
+///
+/// # Errors
+/// [`EngineError::DataDirInUse`] while another holds it, or the I/O error.
+pub fn lock_data_dir(dir: &Path) -> Result<File, EngineError> {
     let dir_error = |source| EngineError::DataDir {
         path: dir.to_owned(),
         source,

@@ -14,10 +14,12 @@ use chrono::Utc;
 use tokio::net::TcpListener;
 
 use self::local::Local;
+pub use self::local::lock_data_dir;
 use crate::{
+    auth::Keyring,
     component::{Context, blocking},
     config::Config,
-    gateway::{self, GatewayState, Market, Operations, Stored},
+    gateway::{self, Exposure, GatewayState, Guard, Market, Operations, Stored, Unprotected},
     kafka::{Connectivity, KafkaError, KafkaPublisher, KafkaSink, KafkaSource, create_topics},
     log::{LogSink, Sink},
     metrics::Metrics,
@@ -61,6 +63,9 @@ pub enum EngineError {
     /// The listener's address could not be read.
     #[error("cannot read the listener's address")]
     Listener(#[source] std::io::Error),
+    /// A network listen without API keys.
+    #[error(transparent)]
+    Unprotected(#[from] Unprotected),
 }
 
 /// What a process does. The role only chooses sources and sinks; the paths
@@ -128,15 +133,34 @@ impl Engine {
                 .clone()
                 .sample_every_second(stages.sinks.token.clone()),
         );
-        let (state, router, lock) = match role {
-            Role::Producer(shard) => (None, producer(config, shard, &stages)?, None),
+        let (state, router, lock, keys) = match role {
+            Role::Producer(shard) => {
+                let keys = producer_keys(config)?;
+                (None, producer(config, shard, &stages)?, None, keys)
+            }
             Role::AllInOne | Role::Bridge => {
                 let (state, router, lock) = serving(config, role, &stages)?;
-                (Some(state), router, Some(lock))
+                let keys = state.stored.keys.clone();
+                (Some(state), router, Some(lock), keys)
             }
         };
-        if let Some(listener) = listener {
-            let (cx, router) = (stages.gateway.clone(), router.clone());
+        if let (Some(listener), Some(listen)) = (listener, addr) {
+            let gateway = &config.gateway;
+            let exposure = Exposure {
+                listen,
+                allowed_origins: &gateway.allowed_origins,
+                public_hosts: &gateway.public_hosts,
+                insecure_no_auth: gateway.insecure_no_auth,
+            };
+            let guard = match Guard::new(keys, &exposure, stages.sinks.metrics.clone()) {
+                Ok(guard) => guard,
+                Err(unprotected) => {
+                    stages.stop().await;
+                    return Err(unprotected.into());
+                }
+            };
+            let router = Arc::new(guard).protect(router.clone());
+            let cx = stages.gateway.clone();
             stages.gateway.spawn("gateway", async move {
                 if let Err(error) = gateway::serve(listener, router, cx.token).await {
                     tracing::error!(%error, "gateway stopped");
@@ -171,9 +195,16 @@ impl Engine {
     /// Stops the sources, then the gateway (no new connections, WebSockets
     /// closed), then the sinks after they drained the log into the store.
     pub async fn shutdown(self) {
-        self.stages.sources.stop().await;
-        self.stages.gateway.stop().await;
-        self.stages.sinks.stop().await;
+        self.stages.stop().await;
+    }
+}
+
+impl Stages {
+    /// Stops the sources, the gateway, then the sinks.
+    async fn stop(&self) {
+        self.sources.stop().await;
+        self.gateway.stop().await;
+        self.sinks.stop().await;
     }
 }
 
@@ -196,6 +227,21 @@ fn producer(config: &Config, shard: Shard, stages: &Stages) -> Result<axum::Rout
         health: cx.health.clone(),
         simulator: Some(handle),
     }))
+}
+
+/// The producer's API keys (it guards scenario injection): those of its
+/// data directory's store, which it shares with no engine's lock.
+fn producer_keys(config: &Config) -> Result<Arc<Keyring>, EngineError> {
+    let dir = &config.store.data_dir;
+    std::fs::create_dir_all(dir).map_err(|source| EngineError::DataDir {
+        path: dir.clone(),
+        source,
+    })?;
+    let keys = Keyring::open(&config.database_path()).map_err(|source| EngineError::Store {
+        path: config.database_path(),
+        source,
+    })?;
+    Ok(Arc::new(keys))
 }
 
 /// All-in-one and bridge: the local log, store and followers; the
@@ -232,7 +278,12 @@ fn serving(
             universe: local.universe,
             limits: config.stream_limits(),
         },
-        stored: Arc::new(Stored::new(local.database, local.alerts, local.workspace)),
+        stored: Arc::new(Stored::new(
+            local.database,
+            local.alerts,
+            local.workspace,
+            local.keys,
+        )),
         ops: Operations {
             metrics: cx.metrics.clone(),
             health: cx.health.clone(),

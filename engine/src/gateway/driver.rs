@@ -170,7 +170,12 @@ mod tests {
                     max_symbols_per_client: 10,
                 },
             },
-            stored: Arc::new(Stored::new(database, alerts, workspace)),
+            stored: Arc::new(Stored::new(
+                database.clone(),
+                alerts,
+                workspace,
+                Arc::new(crate::auth::Keyring::open(&database).unwrap()),
+            )),
             ops: Operations {
                 metrics: Arc::new(Metrics::new()),
                 health: Arc::default(),

@@ -4,6 +4,8 @@
 
 mod alerts;
 mod driver;
+mod guard;
+mod keys;
 mod rest;
 mod scenarios;
 mod session;
@@ -34,12 +36,14 @@ use tower_http::{
 };
 
 pub use driver::{Deliver, Ended, Inbound, Pacing, drive};
+pub use guard::{Exposure, Guard, Unprotected, scope_for};
 pub use rest::{ApiError, POSITIONS_HEADER};
 pub use session::{Outgoing, Session};
 
 use crate::{
     alerts::Alerts,
     analytics::Quotes,
+    auth::Keyring,
     log::Log,
     metrics::{Health, Metrics},
     model::Symbol,
@@ -100,16 +104,25 @@ pub struct Stored {
     pub alerts: Arc<Alerts>,
     /// Watchlists and portfolios.
     pub workspace: Arc<Mutex<ItemStore>>,
+    /// The API keys.
+    pub keys: Arc<Keyring>,
 }
 
 impl Stored {
-    /// History in `database`, the rules in `alerts`, the items in `workspace`.
-    pub fn new(database: PathBuf, alerts: Arc<Alerts>, workspace: Arc<Mutex<ItemStore>>) -> Self {
+    /// History in `database`, the rules in `alerts`, the items in
+    /// `workspace`, the API keys in `keys`.
+    pub fn new(
+        database: PathBuf,
+        alerts: Arc<Alerts>,
+        workspace: Arc<Mutex<ItemStore>>,
+        keys: Arc<Keyring>,
+    ) -> Self {
         Self {
             database,
             readers: Mutex::new(Vec::new()),
             alerts,
             workspace,
+            keys,
         }
     }
 
@@ -155,6 +168,7 @@ pub fn router(state: Arc<GatewayState>, ui_dir: Option<&Path>) -> Router {
         .route("/api/v1/volume", get(rest::volume))
         .merge(alerts::routes())
         .merge(workspace::routes())
+        .merge(keys::routes())
         .route("/api/{*rest}", get(rest::not_found))
         .layer(CompressionLayer::new());
     let data = Router::new()
@@ -196,8 +210,13 @@ pub fn ops_router(ops: Operations) -> Router {
 
 fn with_tracing(router: Router) -> Router {
     // 5xx causes are logged where they happen; an unready /readyz is not an error.
+    // The span names the path only: a query may carry an `access_token`.
     router.layer(
-        TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        TraceLayer::new_for_http()
+            .make_span_with(|request: &axum::extract::Request| {
+                tracing::debug_span!("request", method = %request.method(), path = request.uri().path())
+            })
+            .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
     )
 }
 

@@ -4,36 +4,67 @@
 use std::{future::ready, sync::Arc};
 
 use axum::{
+    Extension,
     extract::{
         State,
-        ws::{Message, WebSocket, WebSocketUpgrade},
+        ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade},
     },
     response::Response,
 };
 use futures_util::{SinkExt, StreamExt, stream::SplitSink};
+use tokio_util::sync::CancellationToken;
 
 use super::{
     GatewayState,
     driver::{Deliver, Ended, Inbound, Pacing, drive},
     session::{Outgoing, Session},
 };
-use crate::metrics::Metrics;
+use crate::{auth::Caller, metrics::Metrics};
 
 /// Frames above this size are refused by the WebSocket layer itself (the
 /// connection closes); frames above the configured `max_frame_bytes` but
 /// below this get an error frame and the connection stays open.
 const HARD_FRAME_LIMIT: usize = 1 << 20;
 
-/// Upgrades the request and runs the client's session.
-pub async fn upgrade(State(state): State<Arc<GatewayState>>, ws: WebSocketUpgrade) -> Response {
+/// Close code of a stream whose API key was revoked or expired.
+pub const CLOSE_UNAUTHORIZED: u16 = 4401;
+
+/// Upgrades the request and runs the client's session; `caller` is the API
+/// key it came with, when the gateway requires one.
+pub async fn upgrade(
+    State(state): State<Arc<GatewayState>>,
+    caller: Option<Extension<Caller>>,
+    ws: WebSocketUpgrade,
+) -> Response {
     ws.max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
-        .on_upgrade(move |socket| serve(socket, state))
+        .on_upgrade(move |socket| serve(socket, state, caller.map(|c| c.0)))
 }
 
-/// Runs one client until it leaves, the socket fails or the gateway shuts down.
-async fn serve(socket: WebSocket, state: Arc<GatewayState>) {
+/// Runs one client until it leaves, the socket fails, the gateway shuts
+/// down or its key is revoked or expires.
+async fn serve(socket: WebSocket, state: Arc<GatewayState>, caller: Option<Caller>) {
     let token = state.shutdown.child_token();
+    let key_ended = caller.map(|caller| {
+        let (token, ended) = (token.clone(), CancellationToken::new());
+        let watch = ended.clone();
+        tokio::spawn(async move {
+            let expired = async {
+                match caller.lasts(chrono::Utc::now()) {
+                    Some(lasts) => tokio::time::sleep(lasts).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = caller.revoked.cancelled() => {}
+                () = expired => {}
+                () = token.cancelled() => return,
+            }
+            watch.cancel();
+            token.cancel();
+        });
+        ended
+    });
     let metrics = state.ops.metrics.clone();
     metrics.ws_clients.inc();
     let (sink, stream) = socket.split();
@@ -69,8 +100,16 @@ async fn serve(socket: WebSocket, state: Arc<GatewayState>) {
         &token,
     )
     .await;
+    // Ends the key's watch, if the client left first.
+    token.cancel();
     if ended == Ended::Cancelled {
-        let _ = socket.sink.send(Message::Close(None)).await;
+        // The key's end is marked before the session is cancelled, so a
+        // shutdown is never mistaken for it.
+        let frame = key_ended.filter(|k| k.is_cancelled()).map(|_| CloseFrame {
+            code: CLOSE_UNAUTHORIZED,
+            reason: "API key revoked or expired".into(),
+        });
+        let _ = socket.sink.send(Message::Close(frame)).await;
     }
     metrics.ws_clients.dec();
 }

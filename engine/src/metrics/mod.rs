@@ -35,6 +35,8 @@ pub struct Metrics {
     pub ws_frames_received: IntCounter,
     /// Error frames sent, by code.
     pub ws_errors: IntCounterVec,
+    /// HTTP requests and WebSocket upgrades the gateway's guard refused, by code.
+    pub http_refusals: IntCounterVec,
     /// Gaps reported to clients that fell behind retention.
     pub ws_gaps: IntCounter,
     /// Age of the oldest tick of each `ticks` frame when it is written.
@@ -114,6 +116,17 @@ impl Metrics {
         registry
             .register(Box::new(ws_errors.clone()))
             .expect("unique metric");
+        let http_refusals = IntCounterVec::new(
+            Opts::new(
+                "tickstream_http_refusals_total",
+                "Requests refused before reaching a route (host, origin, content type, API key, scope), by code.",
+            ),
+            &["code"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(http_refusals.clone()))
+            .expect("unique metric");
         let kafka_malformed = IntCounterVec::new(
             Opts::new(
                 "tickstream_kafka_malformed_total",
@@ -163,6 +176,7 @@ impl Metrics {
                 "WebSocket frames received.",
             ),
             ws_errors,
+            http_refusals,
             ws_gaps: counter(
                 "tickstream_ws_gaps_total",
                 "Gaps reported to WebSocket clients that fell behind log retention.",

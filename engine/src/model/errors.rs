@@ -46,6 +46,18 @@ pub enum ErrorCode {
     InvalidPortfolio,
     /// A sector no symbol of the universe is in (REST, 404).
     UnknownSector,
+    /// No API key, or one not in force (401; WebSocket close code 4401).
+    Unauthorized,
+    /// The key's scope does not allow this (403).
+    Forbidden,
+    /// A browser request from an origin not in `gateway.allowed_origins` (403).
+    OriginNotAllowed,
+    /// The `Host` is not one this gateway serves (403: DNS rebinding).
+    HostNotAllowed,
+    /// A request body that is not `application/json` (415).
+    UnsupportedMediaType,
+    /// An API key that cannot be made (REST, 400, naming the field).
+    InvalidKey,
     /// No such endpoint or item (REST, 404).
     NotFound,
     /// The change conflicts with the state (REST, 409): a name taken, a

@@ -8,6 +8,7 @@ pub mod desktop;
 mod errors;
 mod event;
 mod items;
+mod keys;
 pub mod protocol;
 mod quote;
 mod reports;
@@ -20,6 +21,7 @@ pub use candle::{Candle, Interval, IntervalError};
 pub use errors::{ErrorBody, ErrorCode, ErrorDetail};
 pub use event::{EventKind, EventLevel, MarketEvent, SystemMetric};
 pub use items::{AlertRule, Condition, Direction, Portfolio, Position, Watchlist};
+pub use keys::{CreatedKey, KeyInfo, NewKey, Scope};
 pub use quote::Quote;
 pub use reports::{
     Indicator, IndicatorReply, MetricsSample, PositionValue, SymbolVolume, TimeOfDay, TimeSlot,

@@ -6,6 +6,7 @@
 //! and a crash mid-transaction leaves the database as of the last commit.
 
 mod items;
+mod keys;
 mod reader;
 mod schema;
 mod writer;
@@ -16,6 +17,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
 pub use items::{ItemStore, StoredItem};
+pub use keys::{KeyStore, StoredKey};
 pub use reader::{Range, StoreReader};
 pub use schema::latest_version;
 pub use writer::{StoreWriter, WriterSettings};

@@ -66,6 +66,15 @@ const MIGRATIONS: &[&str] = &[
     // 4: alert rules in the shape of the other item tables (name, body).
     "ALTER TABLE alert_rules RENAME COLUMN rule TO body;
     ALTER TABLE alert_rules ADD COLUMN name TEXT;",
+    // 5: API keys, by name; only the key's SHA-256 is kept.
+    "CREATE TABLE api_keys (
+        name TEXT PRIMARY KEY,
+        prefix TEXT NOT NULL UNIQUE,
+        hash BLOB NOT NULL,
+        scope TEXT NOT NULL,
+        created_at INTEGER NOT NULL,    -- Unix microseconds, UTC
+        expires_at INTEGER              -- Unix microseconds, UTC; NULL: never
+    ) STRICT;",
 ];
 
 /// Brings the database to the latest schema, each migration in its own

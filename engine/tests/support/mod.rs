@@ -124,9 +124,7 @@ fn spawn(
 ) -> (Child, SocketAddr) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tickstreamd"));
     cmd.args([role, "--listen", "127.0.0.1:0"]);
-    if role != "producer" {
-        cmd.arg("--data-dir").arg(data_dir);
-    }
+    cmd.arg("--data-dir").arg(data_dir);
     let mut child = cmd
         .args(extra)
         .env("TICKSTREAM_LOG", "warn")

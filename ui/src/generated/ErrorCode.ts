@@ -4,4 +4,4 @@
  * Machine-readable reason of a refusal: a WebSocket `error` frame's
  * `code`, and a REST error body's `error.code`.
  */
-export type ErrorCode = "malformed_json" | "invalid_message" | "frame_too_large" | "binary_not_supported" | "invalid_symbol" | "unknown_symbol" | "too_many_symbols" | "invalid_resume" | "missing_parameter" | "invalid_parameter" | "unknown_parameter" | "invalid_query" | "invalid_json" | "invalid_scenario" | "invalid_rule" | "invalid_watchlist" | "invalid_portfolio" | "unknown_sector" | "not_found" | "conflict" | "no_simulator" | "internal";
+export type ErrorCode = "malformed_json" | "invalid_message" | "frame_too_large" | "binary_not_supported" | "invalid_symbol" | "unknown_symbol" | "too_many_symbols" | "invalid_resume" | "missing_parameter" | "invalid_parameter" | "unknown_parameter" | "invalid_query" | "invalid_json" | "invalid_scenario" | "invalid_rule" | "invalid_watchlist" | "invalid_portfolio" | "unknown_sector" | "unauthorized" | "forbidden" | "origin_not_allowed" | "host_not_allowed" | "unsupported_media_type" | "invalid_key" | "not_found" | "conflict" | "no_simulator" | "internal";

@@ -7,6 +7,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use tickstream::{
     client::SimulateOptions,
     config::{ConfigError, ENV_PREFIX, Layer},
+    model::Scope,
     sim::{CalendarKind, Format, ScenarioRequest, Shard},
 };
 
@@ -39,6 +40,68 @@ pub enum Command {
     /// `tickstreamd scenario flash_crash symbol=AAPL depth=0.05 fall=30s recovery=5m`.
     /// Any scenario takes after=DURATION (market time) to start later.
     Scenario(ScenarioArgs),
+    /// Create, list or revoke API keys: offline in a data directory (no
+    /// daemon running on it), or through a daemon with --url and an admin key.
+    Keys(KeysArgs),
+}
+
+#[derive(clap::Args)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    pub action: KeysCommand,
+    /// TOML config file (for store.data_dir).
+    #[arg(long, env = "TICKSTREAM_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Directory of the SQLite store that keeps the keys.
+    #[arg(long, env = "TICKSTREAM_DATA_DIR", global = true)]
+    pub data_dir: Option<String>,
+    /// A running daemon's HTTP address instead of the data directory.
+    #[arg(long, global = true)]
+    pub url: Option<String>,
+    #[command(flatten)]
+    pub key: ApiKeyArg,
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Make a key and print it (shown only this once).
+    Create {
+        /// Unique name: 1–64 of A–Z a–z 0–9 . _ -
+        #[arg(long)]
+        name: String,
+        /// read (streams, GET), write (+ alerts, watchlists, portfolios) or
+        /// admin (+ scenarios, keys, audit).
+        #[arg(long)]
+        scope: Scope,
+        /// How long it lasts, e.g. 30d or 12h (default: until revoked).
+        #[arg(long)]
+        expires: Option<humantime::Duration>,
+    },
+    /// List the keys (names, scopes, prefixes, expiry; never the keys).
+    List {
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key: refused from now on, its open streams closed.
+    Revoke {
+        /// The key's name.
+        name: String,
+    },
+}
+
+/// The API key a client sends.
+#[derive(clap::Args)]
+pub struct ApiKeyArg {
+    /// API key, sent as `Authorization: Bearer KEY` (needed once the daemon
+    /// has keys).
+    #[arg(
+        long,
+        env = "TICKSTREAM_API_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub api_key: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -53,6 +116,8 @@ pub struct ScenarioArgs {
     /// KIND then key=value fields; none: list the scenarios and their states.
     #[arg(value_name = "KIND [KEY=VALUE]...")]
     pub words: Vec<String>,
+    #[command(flatten)]
+    pub key: ApiKeyArg,
 }
 
 #[derive(clap::Args)]
@@ -117,6 +182,10 @@ pub struct CommonArgs {
     /// secrets redacted, and exit without starting.
     #[arg(long)]
     pub check_config: bool,
+    /// Serve a non-loopback --listen without API keys (insecure: anyone who
+    /// reaches the port can read and change everything).
+    #[arg(long)]
+    pub insecure_no_auth: bool,
 }
 
 #[derive(clap::Args)]
@@ -225,6 +294,9 @@ pub struct ProducerArgs {
     /// This replica's slice of the symbols: INDEX/COUNT, e.g. 0/2 and 1/2.
     #[arg(long, env = "TICKSTREAM_SHARD", default_value = "0/1")]
     pub shard: Shard,
+    /// Directory of the SQLite store whose API keys guard scenario injection.
+    #[arg(long, env = "TICKSTREAM_DATA_DIR")]
+    pub data_dir: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -246,6 +318,8 @@ pub struct TailArgs {
     /// Gateway WebSocket URL.
     #[arg(long, env = "TICKSTREAM_URL", default_value = "ws://127.0.0.1:8080/ws")]
     pub url: String,
+    #[command(flatten)]
+    pub key: ApiKeyArg,
     /// Read a Kafka cluster directly instead of a gateway (as kcat does).
     #[command(flatten)]
     pub kafka: KafkaArgs,
@@ -343,6 +417,7 @@ impl ProducerArgs {
         let mut layer = self.common.flags()?;
         self.sim.set(&mut layer)?;
         self.kafka.set(&mut layer)?;
+        set_store_and_start(&mut layer, self.data_dir.as_deref(), None)?;
         Ok(layer)
     }
 }
@@ -365,6 +440,22 @@ impl CommonArgs {
             self.listen.as_deref(),
             "--listen/TICKSTREAM_LISTEN",
         )?;
+        if self.insecure_no_auth {
+            layer.set(
+                "gateway.insecure_no_auth",
+                Some("true"),
+                "--insecure-no-auth",
+            )?;
+        }
+        Ok(layer)
+    }
+}
+
+impl KeysArgs {
+    /// The configuration keys the flags set: the data directory.
+    pub fn flags(&self) -> Result<Layer, ConfigError> {
+        let mut layer = Layer::new();
+        set_store_and_start(&mut layer, self.data_dir.as_deref(), None)?;
         Ok(layer)
     }
 }

@@ -9,13 +9,14 @@ use std::{io::IsTerminal, process::ExitCode, time::Duration};
 use anyhow::Context;
 use clap::Parser;
 use tickstream::{
-    client::{self, tail},
+    client::{self, Daemon, KeysAction, KeysAnswer, KeysAt, tail},
     config::{Config, Layer},
     engine::{Engine, Role},
+    model::NewKey,
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::args::{Cli, Command, CommonArgs, LogFormat, check_environment};
+use crate::args::{Cli, Command, CommonArgs, KeysArgs, KeysCommand, LogFormat, check_environment};
 
 /// How long shutdown may take before the process exits anyway.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_millis(1_800);
@@ -57,10 +58,15 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Scenario(a) => {
-            let answer = client::scenario(&a.url, &a.words).await?;
+            let daemon = Daemon {
+                base_url: &a.url,
+                api_key: a.key.api_key.as_deref(),
+            };
+            let answer = client::scenario(&daemon, &a.words).await?;
             println!("{}", serde_json::to_string_pretty(&answer)?);
             Ok(())
         }
+        Command::Keys(a) => keys(a).await,
         Command::Tail(a) => {
             let source = if a.kafka.brokers.is_some() {
                 let environment = Layer::from_env(std::env::vars())?;
@@ -74,6 +80,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             };
             let options = tail::TailOptions {
                 url: a.url,
+                api_key: a.key.api_key,
                 symbols: a.symbols,
                 json: a.json,
             };
@@ -82,6 +89,75 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(tail::to_stdout(options, source, token).await?)
         }
     }
+}
+
+/// `tickstreamd keys …`: the key goes to stdout alone (to capture it),
+/// what it is to stderr; a list is a table or JSON.
+async fn keys(a: KeysArgs) -> anyhow::Result<()> {
+    let json = matches!(a.action, KeysCommand::List { json: true });
+    let flags = a.flags()?;
+    let action = match a.action {
+        KeysCommand::Create {
+            name,
+            scope,
+            expires,
+        } => KeysAction::Create(NewKey {
+            name,
+            scope,
+            expires: expires.map(Into::into),
+        }),
+        KeysCommand::List { .. } => KeysAction::List,
+        KeysCommand::Revoke { name } => KeysAction::Revoke(name),
+    };
+    let config;
+    let at = match &a.url {
+        Some(url) => KeysAt::Daemon(Daemon {
+            base_url: url,
+            api_key: a.key.api_key.as_deref(),
+        }),
+        None => {
+            let environment = Layer::from_env(std::env::vars())?;
+            config = Config::load(a.config.as_deref(), &[environment, flags])?;
+            KeysAt::DataDir {
+                dir: &config.store.data_dir,
+                database: &config.database_path(),
+            }
+        }
+    };
+    match client::keys(&at, action).await? {
+        KeysAnswer::Created(created) => {
+            println!("{}", created.key);
+            let expires = created
+                .info
+                .expires_at
+                .map_or("never expires".to_owned(), |t| format!("expires {t}"));
+            eprintln!(
+                "created key {:?} (scope {}, {expires}); it is shown only this once",
+                created.info.name, created.info.scope
+            );
+        }
+        KeysAnswer::Listed(keys) if json => println!("{}", serde_json::to_string_pretty(&keys)?),
+        KeysAnswer::Listed(keys) => {
+            println!(
+                "{:<24} {:<6} {:<17} {:<20} EXPIRES",
+                "NAME", "SCOPE", "PREFIX", "CREATED"
+            );
+            for key in keys {
+                let time =
+                    |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S").to_string();
+                println!(
+                    "{:<24} {:<6} {:<17} {:<20} {}",
+                    key.name,
+                    key.scope,
+                    key.prefix,
+                    time(key.created_at),
+                    key.expires_at.map_or("never".to_owned(), time)
+                );
+            }
+        }
+        KeysAnswer::Revoked(name) => eprintln!("revoked key {name:?}"),
+    }
+    Ok(())
 }
 
 /// Runs the engine in `role` until SIGINT or SIGTERM, then shuts it down

@@ -1,0 +1,108 @@
+//! `tickstreamd keys`: API keys created, listed and revoked — offline in a
+//! data directory (no daemon may hold it), or through a running daemon's
+//! `/api/v1/keys` with an admin key.
+
+use std::path::Path;
+
+use reqwest::Method;
+
+use super::{ClientError, Daemon};
+use crate::{
+    auth::{KeyError, Keyring},
+    engine::lock_data_dir,
+    model::{CreatedKey, KeyInfo, NewKey},
+};
+
+/// What to do with the keys.
+pub enum KeysAction {
+    /// Make a key.
+    Create(NewKey),
+    /// List the keys.
+    List,
+    /// Revoke the key of this name.
+    Revoke(String),
+}
+
+/// What was done.
+pub enum KeysAnswer {
+    /// The key made: the only time it is shown.
+    Created(CreatedKey),
+    /// The keys, by name.
+    Listed(Vec<KeyInfo>),
+    /// The key of this name is revoked.
+    Revoked(String),
+}
+
+/// Where the keys are.
+pub enum KeysAt<'a> {
+    /// The store in this data directory, with its database file.
+    DataDir {
+        /// The data directory (locked while the command runs).
+        dir: &'a Path,
+        /// Its database.
+        database: &'a Path,
+    },
+    /// A running daemon's REST API.
+    Daemon(Daemon<'a>),
+}
+
+/// Does `action` on the keys `at`.
+///
+/// # Errors
+/// [`ClientError::Keys`] for a refused key or an unopenable store (a data
+/// directory a daemon holds, say), or the REST call's error.
+pub async fn keys(at: &KeysAt<'_>, action: KeysAction) -> Result<KeysAnswer, ClientError> {
+    match at {
+        KeysAt::DataDir { dir, database } => {
+            let _lock = lock_data_dir(dir).map_err(|e| {
+                ClientError::Keys(format!(
+                    "{e}; a running daemon's keys are changed with --url and an admin key"
+                ))
+            })?;
+            let keyring = Keyring::open(database).map_err(|e| ClientError::Keys(e.to_string()))?;
+            offline(&keyring, action)
+        }
+        KeysAt::Daemon(daemon) => online(daemon, action).await,
+    }
+}
+
+fn offline(keyring: &Keyring, action: KeysAction) -> Result<KeysAnswer, ClientError> {
+    let failed = |e: KeyError| ClientError::Keys(e.to_string());
+    Ok(match action {
+        KeysAction::Create(new) => {
+            KeysAnswer::Created(keyring.create(&new, chrono::Utc::now()).map_err(failed)?)
+        }
+        KeysAction::List => KeysAnswer::Listed(keyring.list()),
+        KeysAction::Revoke(name) => {
+            if !keyring.revoke(&name).map_err(|e| failed(e.into()))? {
+                return Err(ClientError::Keys(format!("no key named {name:?}")));
+            }
+            KeysAnswer::Revoked(name)
+        }
+    })
+}
+
+fn decode<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, ClientError> {
+    serde_json::from_value(body).map_err(|e| ClientError::Keys(format!("unexpected answer: {e}")))
+}
+
+async fn online(daemon: &Daemon<'_>, action: KeysAction) -> Result<KeysAnswer, ClientError> {
+    Ok(match action {
+        KeysAction::Create(new) => {
+            let body = serde_json::to_value(&new).expect("serializes");
+            let (_, answer) = daemon
+                .call(Method::POST, "/api/v1/keys", Some(&body))
+                .await?;
+            KeysAnswer::Created(decode(answer)?)
+        }
+        KeysAction::List => {
+            let (_, answer) = daemon.call(Method::GET, "/api/v1/keys", None).await?;
+            KeysAnswer::Listed(decode(answer)?)
+        }
+        KeysAction::Revoke(name) => {
+            let path = format!("/api/v1/keys/{name}");
+            daemon.call(Method::DELETE, &path, None).await?;
+            KeysAnswer::Revoked(name)
+        }
+    })
+}

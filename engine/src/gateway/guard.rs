@@ -1,0 +1,350 @@
+//! The gateway's front door, for requests that come over the network (the
+//! desktop's in-process calls do not pass it): the `Host` the gateway was
+//! reached by (against DNS rebinding), the `Origin` of browser mutations and
+//! WebSocket upgrades (against cross-site requests), JSON bodies on
+//! mutations (a `text/plain` POST needs no CORS preflight), then the API key
+//! and its scope. Every refusal is a JSON error body, counted by code in
+//! `tickstream_http_refusals_total`.
+//!
+//! What needs which scope is one table, [`scope_for`]: `/api/*`, `/ws` and
+//! `/metrics` are guarded; `/healthz`, `/readyz` and the dashboard's static
+//! files (which hold no data, and must load to ask for a key) are not.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::{
+    Router,
+    extract::{Request, State},
+    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use super::rest::ApiError;
+use crate::{
+    auth::{AuthError, Caller, Keyring},
+    metrics::Metrics,
+    model::{ErrorCode, Scope},
+};
+
+/// Host names every loopback gateway answers to.
+const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "::1"];
+
+/// Who may come in, from where.
+pub struct Guard {
+    keyring: Arc<Keyring>,
+    /// While no key exists, serve without one (a loopback listen, or
+    /// `gateway.insecure_no_auth`). Once a key exists, keys are required.
+    open_while_keyless: bool,
+    /// Origins allowed besides the gateway's own, lowercase.
+    origins: Vec<String>,
+    /// Host names allowed in `Host`, lowercase; `None`: any.
+    hosts: Option<Vec<String>>,
+    metrics: Arc<Metrics>,
+}
+
+/// How the gateway is exposed: where it listens and what it accepts.
+pub struct Exposure<'a> {
+    /// The listen address.
+    pub listen: SocketAddr,
+    /// `gateway.allowed_origins`.
+    pub allowed_origins: &'a [String],
+    /// `gateway.public_hosts`.
+    pub public_hosts: &'a [String],
+    /// `gateway.insecure_no_auth`.
+    pub insecure_no_auth: bool,
+}
+
+/// A gateway that would serve a network without any key.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "refusing to serve {listen} without API keys: anyone who reaches it could read and change everything. \
+     Create a key first (`tickstreamd keys create --name admin --scope admin`, with the same --data-dir), \
+     listen on 127.0.0.1, or pass --insecure-no-auth (gateway.insecure_no_auth) to accept the risk"
+)]
+pub struct Unprotected {
+    /// The listen address.
+    pub listen: SocketAddr,
+}
+
+impl Guard {
+    /// The guard of a gateway exposed as `exposure`, checking keys in
+    /// `keyring`.
+    ///
+    /// # Errors
+    /// [`Unprotected`] when it listens beyond loopback, no key exists and
+    /// `insecure_no_auth` is off.
+    pub fn new(
+        keyring: Arc<Keyring>,
+        exposure: &Exposure<'_>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, Unprotected> {
+        let loopback = exposure.listen.ip().is_loopback();
+        if !loopback && keyring.is_empty() && !exposure.insecure_no_auth {
+            return Err(Unprotected {
+                listen: exposure.listen,
+            });
+        }
+        if !loopback && keyring.is_empty() {
+            tracing::warn!(
+                listen = %exposure.listen,
+                "serving without API keys (insecure_no_auth): anyone who reaches this port can read and change everything"
+            );
+        }
+        let lower = |list: &[String]| list.iter().map(|s| s.to_ascii_lowercase()).collect();
+        let hosts = (loopback || !exposure.public_hosts.is_empty()).then(|| {
+            let mut hosts: Vec<String> = lower(exposure.public_hosts);
+            hosts.extend(LOOPBACK_HOSTS.iter().map(|h| (*h).to_owned()));
+            hosts
+        });
+        Ok(Self {
+            keyring,
+            open_while_keyless: loopback || exposure.insecure_no_auth,
+            origins: lower(exposure.allowed_origins),
+            hosts,
+            metrics,
+        })
+    }
+
+    /// `router` behind this guard, with a CORS layer for the allowed
+    /// origins outside it (preflights are answered before any key check).
+    pub fn protect(self: Arc<Self>, router: Router) -> Router {
+        let cors = (!self.origins.is_empty()).then(|| {
+            let origins: Vec<HeaderValue> = self
+                .origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok())
+                .collect();
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+                .expose_headers([HeaderName::from_static(super::POSITIONS_HEADER)])
+                .max_age(std::time::Duration::from_secs(600))
+        });
+        let router = router.layer(middleware::from_fn_with_state(self, check));
+        match cors {
+            Some(cors) => router.layer(cors),
+            None => router,
+        }
+    }
+
+    fn refuse(&self, status: StatusCode, code: ErrorCode, message: impl Into<String>) -> ApiError {
+        self.metrics
+            .http_refusals
+            .with_label_values(&[code_label(code)])
+            .inc();
+        ApiError::new(status, code, message)
+    }
+
+    /// Why the request may not come in, if it may not; else the caller.
+    fn admit(&self, request: &Request) -> Result<Option<Caller>, ApiError> {
+        let method = request.method();
+        let path = request.uri().path();
+        let Some(scope) = scope_for(method, path) else {
+            return Ok(None);
+        };
+        let headers = request.headers();
+        let host = host_of(request);
+        if let Some(hosts) = &self.hosts
+            && !host
+                .as_deref()
+                .is_some_and(|h| hosts.iter().any(|a| *a == h))
+        {
+            return Err(self.refuse(
+                StatusCode::FORBIDDEN,
+                ErrorCode::HostNotAllowed,
+                format!(
+                    "Host {:?} is not served here; add it to gateway.public_hosts",
+                    host.unwrap_or_default()
+                ),
+            ));
+        }
+        let mutates = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if (mutates || path == "/ws")
+            && let Some(origin) = headers.get(header::ORIGIN)
+            && !self.origin_allowed(origin, headers)
+        {
+            return Err(self.refuse(
+                StatusCode::FORBIDDEN,
+                ErrorCode::OriginNotAllowed,
+                format!(
+                    "Origin {:?} may not call this gateway; add it to gateway.allowed_origins",
+                    origin.to_str().unwrap_or("?")
+                ),
+            ));
+        }
+        if matches!(*method, Method::POST | Method::PUT | Method::PATCH) && !is_json(headers) {
+            return Err(self.refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::UnsupportedMediaType,
+                "Content-Type: the body must be application/json",
+            ));
+        }
+        if self.open_while_keyless && self.keyring.is_empty() {
+            return Ok(None);
+        }
+        let caller = key_of(request)
+            .ok_or(AuthError::Missing)
+            .and_then(|key| self.keyring.verify(key, chrono::Utc::now()))
+            .map_err(|error| {
+                tracing::info!(%method, path, %error, "API key refused");
+                self.refuse(
+                    StatusCode::UNAUTHORIZED,
+                    ErrorCode::Unauthorized,
+                    error.to_string(),
+                )
+            })?;
+        if !caller.scope.allows(scope) {
+            return Err(self.refuse(
+                StatusCode::FORBIDDEN,
+                ErrorCode::Forbidden,
+                format!(
+                    "the key {:?} has scope {}; {method} {path} needs {scope}",
+                    caller.name, caller.scope
+                ),
+            ));
+        }
+        Ok(Some(caller))
+    }
+
+    /// An allowed origin: listed, or the gateway's own (same host and port
+    /// as `Host`).
+    fn origin_allowed(&self, origin: &HeaderValue, headers: &HeaderMap) -> bool {
+        let Ok(origin) = origin.to_str() else {
+            return false;
+        };
+        let origin = origin.to_ascii_lowercase();
+        if self.origins.contains(&origin) {
+            return true;
+        }
+        let authority = origin.split_once("://").map(|(_, a)| a);
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
+    }
+}
+
+/// The scope a request needs; `None` for what is not guarded (health,
+/// readiness, the dashboard's files).
+pub fn scope_for(method: &Method, path: &str) -> Option<Scope> {
+    let under = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    if !(path == "/ws" || path == "/metrics" || under("/api")) {
+        return None;
+    }
+    let reads = matches!(*method, Method::GET | Method::HEAD);
+    Some(if under("/api/v1/keys") || under("/api/v1/audit") {
+        Scope::Admin
+    } else if reads {
+        Scope::Read
+    } else if under("/api/v1/scenarios") {
+        Scope::Admin
+    } else {
+        Scope::Write
+    })
+}
+
+async fn check(State(guard): State<Arc<Guard>>, mut request: Request, next: Next) -> Response {
+    match guard.admit(&request) {
+        Ok(caller) => {
+            if let Some(caller) = caller {
+                request.extensions_mut().insert(caller);
+            }
+            next.run(request).await
+        }
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// The host the client addressed, lowercase, without the port.
+fn host_of(request: &Request) -> Option<String> {
+    let authority = request
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| {
+            let host = request.headers().get(header::HOST)?;
+            host.to_str().ok().map(str::to_owned)
+        })?;
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split_once(']')?.0,
+        None => authority.rsplit_once(':').map_or(&*authority, |(h, _)| h),
+    };
+    Some(host.to_ascii_lowercase())
+}
+
+/// `Authorization: Bearer KEY`, or on `/ws` the `access_token` query
+/// parameter (browsers cannot set headers on a WebSocket).
+fn key_of(request: &Request) -> Option<&str> {
+    let bearer = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, key) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())
+        });
+    bearer.or_else(|| {
+        if request.uri().path() != "/ws" {
+            return None;
+        }
+        request
+            .uri()
+            .query()?
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("access_token="))
+    })
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn code_label(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::Unauthorized => "unauthorized",
+        ErrorCode::Forbidden => "forbidden",
+        ErrorCode::OriginNotAllowed => "origin_not_allowed",
+        ErrorCode::HostNotAllowed => "host_not_allowed",
+        ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+        _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_guarded_route_has_its_scope() {
+        let cases = [
+            (Method::GET, "/ws", Some(Scope::Read)),
+            (Method::GET, "/metrics", Some(Scope::Read)),
+            (Method::GET, "/api/v1/ticks", Some(Scope::Read)),
+            (Method::GET, "/api/v1/scenarios", Some(Scope::Read)),
+            (Method::POST, "/api/v1/scenarios", Some(Scope::Admin)),
+            (Method::DELETE, "/api/v1/scenarios/3", Some(Scope::Admin)),
+            (Method::POST, "/api/v1/alerts", Some(Scope::Write)),
+            (Method::DELETE, "/api/v1/watchlists/1", Some(Scope::Write)),
+            (Method::GET, "/api/v1/keys", Some(Scope::Admin)),
+            (Method::GET, "/api/v1/audit", Some(Scope::Admin)),
+            (Method::GET, "/api/v1/keysmith", Some(Scope::Read)),
+            (Method::GET, "/api", Some(Scope::Read)),
+            (Method::GET, "/healthz", None),
+            (Method::GET, "/readyz", None),
+            (Method::GET, "/", None),
+            (Method::GET, "/assets/index.js", None),
+            (Method::GET, "/apis", None),
+        ];
+        for (method, path, scope) in cases {
+            assert_eq!(scope_for(&method, path), scope, "{method} {path}");
+        }
+    }
+}
