@@ -65,6 +65,10 @@ if (inDesktopApp()) {
   // Loaded on demand: the browser build never needs it.
   const { SettingsDialog } = await import('./settings');
   new SettingsDialog($<HTMLDialogElement>('settings'), $<HTMLButtonElement>('settings-open'));
+} else {
+  // A daemon with API keys asks the browser for one.
+  const { SignIn } = await import('./signin');
+  new SignIn($<HTMLDialogElement>('sign-in'), $<HTMLButtonElement>('sign-out'), new URL('/', window.location.href));
 }
 
 let pending: Tick[] = [];

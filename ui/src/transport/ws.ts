@@ -2,6 +2,7 @@
 // reconnection that resumes from the last offsets seen (no gap, no duplicate).
 import type { ClientMsg } from '../generated/ClientMsg';
 import type { ServerMsg } from '../generated/ServerMsg';
+import { apiKey, authHeaders, keyRefused } from './credentials';
 import { StreamListeners } from './listeners';
 import type { Resume } from './positions';
 import { type ConnectionState, type Positions, type Reply, RequestError, type Transport } from './types';
@@ -24,7 +25,7 @@ export class WsTransport implements Transport {
   async request<T>(path: string, params: Record<string, string | number> = {}): Promise<Reply<T>> {
     const url = new URL(`api/v1/${path}`, this.base);
     for (const [key, value] of Object.entries(params)) url.searchParams.set(key, String(value));
-    const response = await fetch(url);
+    const response = await fetch(url, { headers: authHeaders() });
     const body = await answer(response);
     return { data: body as T, positions: parsePositions(response.headers.get('tickstream-positions')) };
   }
@@ -40,7 +41,8 @@ export class WsTransport implements Transport {
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const response = await fetch(new URL(`api/v1/${path}`, this.base), {
       method,
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      headers: { ...authHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     return (await answer(response)) as T;
   }
@@ -63,6 +65,9 @@ export class WsTransport implements Transport {
     const url = new URL('ws', this.base);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     this.listeners.setState('connecting', `Connecting to ${url.host}…`);
+    // Browsers cannot set headers on a WebSocket: the key goes as access_token.
+    const key = apiKey();
+    if (key) url.searchParams.set('access_token', key);
     const socket = new WebSocket(url);
     this.socket = socket;
     socket.onopen = () => {
@@ -83,6 +88,7 @@ export class WsTransport implements Transport {
       this.timer = null;
       if (this.socket !== socket) return;
       this.socket = null;
+      if (event.code === 4401) keyRefused(event.reason || 'The API key was revoked or has expired.');
       const wait = this.backoff;
       this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
       const reason = event.reason || (event.code === 1006 ? 'connection lost' : `closed (${event.code})`);
@@ -124,7 +130,9 @@ export function parsePositions(header: string | null): Positions | null {
 async function answer(response: Response): Promise<unknown> {
   const body: unknown = await response.json().catch(() => null);
   if (!response.ok) {
-    throw RequestError.fromBody(body, `${response.status} ${response.statusText}`);
+    const error = RequestError.fromBody(body, `${response.status} ${response.statusText}`);
+    if (response.status === 401) keyRefused(error.message);
+    throw error;
   }
   return body;
 }
