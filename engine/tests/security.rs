@@ -425,3 +425,51 @@ async fn browsers_on_other_sites_and_rebound_hosts_are_refused() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_thousand_news_shocks_are_bounded_and_the_store_keeps_writing() {
+    let daemon = Daemon::start(&["--rate", "200"]);
+    daemon.wait_ready().await;
+    let shock = json!({"kind": "news_shock", "symbol": "AAPL", "jump": 2.0, "volatility": 3.0, "decay": "1s"});
+    let (mut accepted, mut refused) = (0, 0);
+    for _ in 0..1_000 {
+        let (status, answer) = call(
+            &daemon,
+            Method::POST,
+            "/api/v1/scenarios",
+            None,
+            Some(shock.clone()),
+        )
+        .await;
+        match status.as_u16() {
+            201 => accepted += 1,
+            409 => {
+                assert_eq!(answer["error"]["code"], "conflict", "{answer}");
+                refused += 1;
+            }
+            other => panic!("{other}: {answer}"),
+        }
+    }
+    assert_eq!(accepted + refused, 1_000);
+    assert!(refused > 900, "the bound stops them: {accepted} accepted");
+    let stored = daemon.metric("tickstream_store_ticks_total").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while daemon.metric("tickstream_store_ticks_total").await <= stored {
+        assert!(Instant::now() < deadline, "the store stopped writing");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        reqwest::get(daemon.url("/readyz")).await.unwrap().status(),
+        200
+    );
+    assert_eq!(daemon.metric("tickstream_store_errors_total").await, 0.0);
+    let (_, quotes) = call(&daemon, Method::GET, "/api/v1/symbols", None, None).await;
+    let aapl = quotes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["symbol"] == "AAPL")
+        .unwrap();
+    let price = aapl["price"].as_f64().unwrap();
+    assert!(price.is_finite() && price > 0.0, "{aapl}");
+}

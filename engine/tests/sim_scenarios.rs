@@ -321,3 +321,55 @@ fn a_sector_rotation_moves_money_between_sectors() {
         .collect();
     assert_eq!(rotation, [at(5.0), at(35.0)]);
 }
+
+#[test]
+fn a_thousand_news_shocks_stop_at_the_bound_and_prices_stay_finite() {
+    let mut simulator = market(5, 50.0);
+    let (mut accepted, mut refused) = (0, 0);
+    let mut last = start();
+    for i in 0..1_000 {
+        let shock = "news_shock symbol=AAPL jump=2 volatility=1 decay=1s";
+        match simulator.inject(ScenarioRequest::parse_words(shock).unwrap()) {
+            Ok(_) => accepted += 1,
+            Err(ScenarioError::Limit { field, message }) => {
+                assert_eq!(field, "jump", "{message}");
+                refused += 1;
+            }
+            Err(other) => panic!("shock {i}: {other}"),
+        }
+        // Let each shock fade so the pending bound is not what stops them.
+        last += Duration::seconds(10);
+        while let Some(output) = simulator.next_until(last) {
+            if let Output::Tick(tick) = output {
+                for price in [tick.price, tick.bid.unwrap(), tick.ask.unwrap()] {
+                    assert!(price.is_finite() && price > 0.0, "{tick:?}");
+                }
+            }
+        }
+    }
+    // ×3 a shock: two fit under ×10, the third would not.
+    assert_eq!((accepted, refused), (2, 998));
+    // The other way is still open: news may bring it back down.
+    let down = "news_shock symbol=AAPL jump=-0.5 volatility=1 decay=1s";
+    simulator
+        .inject(ScenarioRequest::parse_words(down).unwrap())
+        .unwrap();
+}
+
+#[test]
+fn scenarios_scheduled_or_active_at_once_are_bounded() {
+    let mut simulator = market(5, 50.0);
+    let later = "regime_change volatility=1.2 after=1h";
+    for _ in 0..64 {
+        simulator
+            .inject(ScenarioRequest::parse_words(later).unwrap())
+            .unwrap();
+    }
+    let error = simulator
+        .inject(ScenarioRequest::parse_words(later).unwrap())
+        .unwrap_err();
+    assert!(
+        matches!(error, ScenarioError::Limit { field: "kind", .. }),
+        "{error}"
+    );
+}

@@ -52,9 +52,9 @@ fn error(error: &ScenarioError) -> ApiError {
         }
         ScenarioError::UnknownSymbol(_) => (StatusCode::NOT_FOUND, ErrorCode::UnknownSymbol),
         ScenarioError::UnknownSector { .. } => (StatusCode::NOT_FOUND, ErrorCode::UnknownSector),
-        ScenarioError::AlreadyHalted(_) | ScenarioError::NotHalted(_) => {
-            (StatusCode::CONFLICT, ErrorCode::Conflict)
-        }
+        ScenarioError::AlreadyHalted(_)
+        | ScenarioError::NotHalted(_)
+        | ScenarioError::Limit { .. } => (StatusCode::CONFLICT, ErrorCode::Conflict),
         ScenarioError::NoSimulator => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::NoSimulator),
     };
     ApiError::new(status, code, error.to_string())

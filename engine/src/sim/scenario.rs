@@ -50,6 +50,15 @@ pub enum ScenarioError {
     /// A resume of a symbol that is trading.
     #[error("{0} is not halted")]
     NotHalted(Symbol),
+    /// Accepting it would pass a bound (pending scenarios, a symbol's total
+    /// news move).
+    #[error("scenario field {field:?}: {message}")]
+    Limit {
+        /// The field at fault.
+        field: &'static str,
+        /// Which bound, and why.
+        message: String,
+    },
     /// The simulator is not running (e.g. a bridge) or stopped.
     #[error("no simulator runs in this process")]
     NoSimulator,

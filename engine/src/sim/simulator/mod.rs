@@ -55,6 +55,13 @@ const MAX_PAUSE: f64 = 60.0;
 const SESSION_SECONDS: f64 = 23_400.0;
 /// A news shock's volatility is back to normal after this many decays.
 const NEWS_DECAYS: f64 = 5.0;
+/// Scenarios scheduled or active at once, at most.
+const MAX_PENDING_SCENARIOS: usize = 64;
+/// How far news shocks may move a symbol in total: ×10 up or down.
+const MAX_NEWS_MOVE: f64 = 10.0;
+/// The highest mid price on a symbol's grid, in ticks: far above any real
+/// price, far below where `f64` arithmetic loses whole ticks.
+const MAX_MID_TICKS: f64 = 1e12;
 
 /// What to simulate.
 #[derive(Debug, Clone)]
@@ -511,8 +518,13 @@ fn print_trade(
     seq: u64,
 ) -> Tick {
     let steps = listed.steps_per_unit;
-    // The mid on the grid, at least two steps above zero.
-    let mid = (log_mid.exp() * steps).round().max(2.0);
+    // The mid on the grid, at least two steps above zero, and finite.
+    let mid = (log_mid.exp() * steps).round();
+    let mid = if mid.is_nan() {
+        2.0
+    } else {
+        mid.clamp(2.0, MAX_MID_TICKS)
+    };
     let half_spread = (mid * listed.half_spread * spread_widening)
         .round()
         .clamp(1.0, mid - 1.0);

@@ -16,6 +16,7 @@ impl Simulator {
     /// symbol or sector, a halt of a halted symbol, a resume of a trading one.
     pub fn inject(&mut self, request: ScenarioRequest) -> Result<ScenarioStatus, ScenarioError> {
         self.check(&request.scenario)?;
+        self.check_bounds(&request.scenario)?;
         let id = self.scenarios.last().map_or(1, |s| s.id + 1);
         let start = self.now + request.after.as_secs_f64();
         if request.after.is_zero() {
@@ -78,6 +79,53 @@ impl Simulator {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Checks that accepting a scenario keeps the market within bounds: at
+    /// most [`MAX_PENDING_SCENARIOS`] scheduled or active, and news moving a
+    /// symbol at most [`MAX_NEWS_MOVE`] times up or down in total (counting
+    /// the shocks still scheduled), so prices stay finite and positive.
+    fn check_bounds(&self, scenario: &Scenario) -> Result<(), ScenarioError> {
+        let pending = self
+            .scenarios
+            .iter()
+            .filter(|s| s.state != ScenarioState::Finished)
+            .count();
+        if pending >= MAX_PENDING_SCENARIOS {
+            return Err(ScenarioError::Limit {
+                field: "kind",
+                message: format!(
+                    "{pending} scenarios are scheduled or active, the most there may be; wait for some to finish"
+                ),
+            });
+        }
+        let Scenario::NewsShock { symbol, jump, .. } = scenario else {
+            return Ok(());
+        };
+        let scheduled: f64 = self
+            .scenarios
+            .iter()
+            .filter(|s| s.state == ScenarioState::Scheduled)
+            .filter_map(|s| match &s.scenario {
+                Scenario::NewsShock {
+                    symbol: other,
+                    jump,
+                    ..
+                } if other == symbol => Some((1.0 + jump).ln()),
+                _ => None,
+            })
+            .sum();
+        let shift = self.listed[self.index_of(symbol)?].shift;
+        if (shift + scheduled + (1.0 + jump).ln()).abs() > MAX_NEWS_MOVE.ln() {
+            return Err(ScenarioError::Limit {
+                field: "jump",
+                message: format!(
+                    "news would move {symbol} more than ×{MAX_NEWS_MOVE} up or down in total (its news so far: {:+.0}%)",
+                    ((shift + scheduled).exp() - 1.0) * 100.0
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Checks that a halt or resume makes sense now.
