@@ -19,6 +19,7 @@
 //! - [`store`]: SQLite persistence of ticks and closed candles.
 //! - [`backfill`]: simulated history written to the store at start.
 //! - [`gateway`]: HTTP: WebSocket streaming, REST, metrics, health, the UI.
+//! - [`tls`]: the TLS provider and what clients trust.
 //! - [`metrics`]: the Prometheus registry every component reports into.
 //! - [`component`]: the component model: the context every running part
 //!   is built from, and the one place its tasks are supervised.
@@ -48,4 +49,5 @@ pub mod metrics;
 pub mod model;
 pub mod sim;
 pub mod store;
+pub mod tls;
 pub mod workspace;

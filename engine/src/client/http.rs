@@ -4,13 +4,17 @@
 use reqwest::{Method, StatusCode};
 
 use super::ClientError;
+use crate::tls::{check_key_transport, client_config};
 
 /// A daemon's REST API at `base_url`, called with `api_key` when given.
 pub struct Daemon<'a> {
-    /// E.g. `http://127.0.0.1:8080`.
+    /// E.g. `http://127.0.0.1:8080` or `https://ticks.example.com`.
     pub base_url: &'a str,
-    /// Sent as `Authorization: Bearer KEY`.
+    /// Sent as `Authorization: Bearer KEY` (never over plain HTTP beyond
+    /// loopback).
     pub api_key: Option<&'a str>,
+    /// A PEM file of certificates to trust besides the system's.
+    pub ca: Option<&'a std::path::Path>,
 }
 
 impl Daemon<'_> {
@@ -28,7 +32,16 @@ impl Daemon<'_> {
         body: Option<&serde_json::Value>,
     ) -> Result<(StatusCode, serde_json::Value), ClientError> {
         let url = format!("{}{path}", self.base_url.trim_end_matches('/'));
-        let mut request = reqwest::Client::new().request(method, &url);
+        check_key_transport(&url, self.api_key.is_some())?;
+        let tls = client_config(self.ca)?;
+        let client = reqwest::Client::builder()
+            .tls_backend_preconfigured((*tls).clone())
+            .build()
+            .map_err(|source| ClientError::Http {
+                what: "cannot set up the HTTP client".into(),
+                source,
+            })?;
+        let mut request = client.request(method, &url);
         if let Some(key) = self.api_key {
             request = request.bearer_auth(key);
         }

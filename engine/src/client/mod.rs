@@ -73,6 +73,9 @@ pub enum ClientError {
         /// The daemon's message.
         message: String,
     },
+    /// TLS could not be set up, or a key would go in the clear.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::ClientTlsError),
     /// The keys could not be changed or read.
     #[error("keys: {0}")]
     Keys(String),

@@ -20,6 +20,8 @@ pub struct TailOptions {
     pub url: String,
     /// Sent as `Authorization: Bearer KEY`.
     pub api_key: Option<String>,
+    /// A PEM file of certificates to trust besides the system's (`wss://`).
+    pub ca: Option<std::path::PathBuf>,
     /// Symbols to subscribe to (`*` for all).
     pub symbols: Vec<String>,
     /// One JSON object per line instead of a table.
@@ -49,6 +51,9 @@ pub enum TailError {
     /// The API key holds characters a header cannot.
     #[error("the API key is not valid in a header")]
     InvalidKey,
+    /// TLS could not be set up, or the key would go in the clear.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::ClientTlsError),
     /// The Kafka cluster could not be read.
     #[error("Kafka")]
     Kafka(#[source] rdkafka::error::KafkaError),
@@ -121,9 +126,13 @@ pub async fn run(
             .map_err(|_| TailError::InvalidKey)?;
         request.headers_mut().insert("authorization", value);
     }
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .map_err(connect_error)?;
+    crate::tls::check_key_transport(&options.url, options.api_key.is_some())?;
+    let tls = crate::tls::client_config(options.ca.as_deref())?;
+    let connector = tokio_tungstenite::Connector::Rustls(tls);
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async_tls_with_config(request, None, true, Some(connector))
+            .await
+            .map_err(connect_error)?;
     let subscribe = ClientMsg::Subscribe(Subscribe {
         symbols: options.symbols.clone(),
         topics: None,

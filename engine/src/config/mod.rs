@@ -71,6 +71,11 @@ pub struct GatewayConfig {
     /// Serve a non-loopback address without API keys. Insecure: anyone
     /// who reaches the port can read and change everything.
     pub insecure_no_auth: bool,
+    /// PEM certificate chain: serve HTTPS and WSS (with `tls_key`). Reloaded
+    /// when the file changes or on SIGHUP.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `[store]`
@@ -148,6 +153,8 @@ impl Default for GatewayConfig {
             allowed_origins: Vec::new(),
             public_hosts: Vec::new(),
             insecure_no_auth: false,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }

@@ -68,6 +68,21 @@ impl GatewayConfig {
                 format!("{host:?} is not a host name like ticks.example.com (no scheme, no port)")
             });
         }
+        p.check(
+            self.tls_cert.is_some() == self.tls_key.is_some(),
+            "gateway.tls_key",
+            || "gateway.tls_cert and gateway.tls_key go together".into(),
+        );
+        for (key, file) in [
+            ("gateway.tls_cert", &self.tls_cert),
+            ("gateway.tls_key", &self.tls_key),
+        ] {
+            if let Some(file) = file {
+                p.check(file.is_file(), key, || {
+                    format!("{} is not a file", file.display())
+                });
+            }
+        }
         if let Some(dir) = &self.ui_dir {
             p.check(dir.join("index.html").is_file(), "gateway.ui_dir", || {
                 format!("{} has no index.html", dir.display())

@@ -19,7 +19,10 @@ use crate::{
     auth::Keyring,
     component::{Context, blocking},
     config::Config,
-    gateway::{self, Exposure, GatewayState, Guard, Market, Operations, Stored, Unprotected},
+    gateway::{
+        self, Certificates, Exposure, GatewayState, Guard, Market, Operations, Stored, TlsError,
+        Unprotected,
+    },
     kafka::{Connectivity, KafkaError, KafkaPublisher, KafkaSink, KafkaSource, create_topics},
     log::{LogSink, Sink},
     metrics::Metrics,
@@ -66,6 +69,9 @@ pub enum EngineError {
     /// A network listen without API keys.
     #[error(transparent)]
     Unprotected(#[from] Unprotected),
+    /// The TLS certificate or key cannot be served.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// What a process does. The role only chooses sources and sinks; the paths
@@ -89,6 +95,8 @@ pub struct Engine {
     addr: Option<SocketAddr>,
     state: Option<Arc<GatewayState>>,
     router: axum::Router,
+    /// The served certificate, when the gateway speaks TLS.
+    certificates: Option<Certificates>,
     stages: Stages,
 }
 
@@ -144,6 +152,16 @@ impl Engine {
                 (Some(state), router, Some(lock), keys)
             }
         };
+        let certificates = match (&config.gateway.tls_cert, &config.gateway.tls_key, &listener) {
+            (Some(cert), Some(key), Some(_)) => match Certificates::load(cert, key).await {
+                Ok(certificates) => Some(certificates),
+                Err(error) => {
+                    stages.stop().await;
+                    return Err(error.into());
+                }
+            },
+            _ => None,
+        };
         if let (Some(listener), Some(listen)) = (listener, addr) {
             let gateway = &config.gateway;
             let exposure = Exposure {
@@ -161,17 +179,34 @@ impl Engine {
             };
             let router = Arc::new(guard).protect(router.clone());
             let cx = stages.gateway.clone();
-            stages.gateway.spawn("gateway", async move {
-                if let Err(error) = gateway::serve(listener, router, cx.token).await {
-                    tracing::error!(%error, "gateway stopped");
+            match &certificates {
+                Some(certificates) => {
+                    let served = certificates.clone();
+                    stages.gateway.spawn("gateway", async move {
+                        if let Err(error) =
+                            gateway::serve_tls(listener, router, &served, cx.token).await
+                        {
+                            tracing::error!(%error, "gateway stopped");
+                        }
+                    });
+                    let token = stages.gateway.token.clone();
+                    stages
+                        .gateway
+                        .spawn("certificate watcher", certificates.clone().watch(token));
                 }
-            });
+                None => stages.gateway.spawn("gateway", async move {
+                    if let Err(error) = gateway::serve(listener, router, cx.token).await {
+                        tracing::error!(%error, "gateway stopped");
+                    }
+                }),
+            }
         }
         Ok(Self {
             _data_dir_lock: lock,
             addr,
             state,
             router,
+            certificates,
             stages,
         })
     }
@@ -179,6 +214,23 @@ impl Engine {
     /// The address the gateway listens on, when it was given a listener.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.addr
+    }
+
+    /// Whether the gateway serves HTTPS and WSS.
+    pub fn is_tls(&self) -> bool {
+        self.certificates.is_some()
+    }
+
+    /// Loads the TLS certificate and key again (on SIGHUP); the current
+    /// ones stay when the new cannot be served. Nothing without TLS.
+    ///
+    /// # Errors
+    /// [`TlsError`] naming the files.
+    pub async fn reload_certificates(&self) -> Result<(), TlsError> {
+        match &self.certificates {
+            Some(certificates) => certificates.reload().await,
+            None => Ok(()),
+        }
     }
 
     /// The gateway's routes, to call in-process (REST without a socket).

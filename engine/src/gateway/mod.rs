@@ -9,6 +9,7 @@ mod keys;
 mod rest;
 mod scenarios;
 mod session;
+mod tls;
 mod workspace;
 mod ws;
 
@@ -39,6 +40,7 @@ pub use driver::{Deliver, Ended, Inbound, Pacing, drive};
 pub use guard::{Exposure, Guard, Unprotected, scope_for};
 pub use rest::{ApiError, POSITIONS_HEADER};
 pub use session::{Outgoing, Session};
+pub use tls::{Certificates, TlsError, serve_tls};
 
 use crate::{
     alerts::Alerts,

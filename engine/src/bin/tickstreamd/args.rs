@@ -59,7 +59,7 @@ pub struct KeysArgs {
     #[arg(long, global = true)]
     pub url: Option<String>,
     #[command(flatten)]
-    pub key: ApiKeyArg,
+    pub client: ClientArgs,
 }
 
 #[derive(Subcommand)]
@@ -90,11 +90,11 @@ pub enum KeysCommand {
     },
 }
 
-/// The API key a client sends.
+/// How a client reaches a daemon: its API key and what TLS it trusts.
 #[derive(clap::Args)]
-pub struct ApiKeyArg {
+pub struct ClientArgs {
     /// API key, sent as `Authorization: Bearer KEY` (needed once the daemon
-    /// has keys).
+    /// has keys; never over plain http/ws beyond loopback).
     #[arg(
         long,
         env = "TICKSTREAM_API_KEY",
@@ -102,6 +102,10 @@ pub struct ApiKeyArg {
         global = true
     )]
     pub api_key: Option<String>,
+    /// PEM file of CA certificates to trust for https/wss besides the
+    /// system's (a private CA, or the daemon's self-signed certificate).
+    #[arg(long, env = "TICKSTREAM_CA", global = true)]
+    pub ca: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -117,7 +121,7 @@ pub struct ScenarioArgs {
     #[arg(value_name = "KIND [KEY=VALUE]...")]
     pub words: Vec<String>,
     #[command(flatten)]
-    pub key: ApiKeyArg,
+    pub client: ClientArgs,
 }
 
 #[derive(clap::Args)]
@@ -319,7 +323,7 @@ pub struct TailArgs {
     #[arg(long, env = "TICKSTREAM_URL", default_value = "ws://127.0.0.1:8080/ws")]
     pub url: String,
     #[command(flatten)]
-    pub key: ApiKeyArg,
+    pub client: ClientArgs,
     /// Read a Kafka cluster directly instead of a gateway (as kcat does).
     #[command(flatten)]
     pub kafka: KafkaArgs,

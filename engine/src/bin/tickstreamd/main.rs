@@ -60,7 +60,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Scenario(a) => {
             let daemon = Daemon {
                 base_url: &a.url,
-                api_key: a.key.api_key.as_deref(),
+                api_key: a.client.api_key.as_deref(),
+                ca: a.client.ca.as_deref(),
             };
             let answer = client::scenario(&daemon, &a.words).await?;
             println!("{}", serde_json::to_string_pretty(&answer)?);
@@ -80,7 +81,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             };
             let options = tail::TailOptions {
                 url: a.url,
-                api_key: a.key.api_key,
+                api_key: a.client.api_key,
+                ca: a.client.ca,
                 symbols: a.symbols,
                 json: a.json,
             };
@@ -113,7 +115,8 @@ async fn keys(a: KeysArgs) -> anyhow::Result<()> {
     let at = match &a.url {
         Some(url) => KeysAt::Daemon(Daemon {
             base_url: url,
-            api_key: a.key.api_key.as_deref(),
+            api_key: a.client.api_key.as_deref(),
+            ca: a.client.ca.as_deref(),
         }),
         None => {
             let environment = Layer::from_env(std::env::vars())?;
@@ -179,15 +182,21 @@ async fn serve(common: &CommonArgs, flags: Layer, role: Role) -> anyhow::Result<
         .local_addr()
         .expect("the engine serves on the listener it was given");
     tracing::info!(%addr, ?role, data_dir = %config.store.data_dir.display(), rate = %config.sim.rate, "tickstreamd running");
+    let (http, ws) = if engine.is_tls() {
+        ("https", "wss")
+    } else {
+        ("http", "ws")
+    };
     if engine.state().is_some() {
         println!(
-            "Tickstream dashboard: http://{addr}/  (WebSocket ws://{addr}/ws, REST http://{addr}/api/v1)"
+            "Tickstream dashboard: {http}://{addr}/  (WebSocket {ws}://{addr}/ws, REST {http}://{addr}/api/v1)"
         );
     } else {
-        println!("Tickstream producer: metrics at http://{addr}/metrics");
+        println!("Tickstream producer: metrics at {http}://{addr}/metrics");
     }
     let token = CancellationToken::new();
-    cancel_on_signal(token.clone()).await;
+    tokio::spawn(cancel_on_signal(token.clone()));
+    reload_on_hangup(&engine, &token).await;
     tracing::info!("shutting down");
     if tokio::time::timeout(SHUTDOWN_DEADLINE, engine.shutdown())
         .await
@@ -196,6 +205,24 @@ async fn serve(common: &CommonArgs, flags: Layer, role: Role) -> anyhow::Result<
         tracing::warn!("shutdown deadline passed; exiting");
     }
     Ok(())
+}
+
+/// Reloads the TLS certificate on every SIGHUP until `stop` is cancelled.
+async fn reload_on_hangup(engine: &Engine, stop: &CancellationToken) {
+    #[cfg(unix)]
+    if let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = hangup.recv() => {
+                    if let Err(error) = engine.reload_certificates().await {
+                        tracing::error!(error = %format!("{:#}", anyhow::Error::new(error)), "keeping the previous TLS certificate");
+                    }
+                }
+            }
+        }
+    }
+    stop.cancelled().await;
 }
 
 /// Waits for SIGINT or SIGTERM, then cancels `token`.
