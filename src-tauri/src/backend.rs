@@ -17,6 +17,7 @@ use tickstream::{
     gateway::{GatewayState, POSITIONS_HEADER},
     kafka,
     model::desktop::{Mode, RestReply},
+    tls,
 };
 use tower::ServiceExt;
 
@@ -44,6 +45,8 @@ pub struct Remote {
     pub url: String,
     /// Its API key, if one is set.
     pub api_key: Option<String>,
+    /// What its TLS certificate is checked against.
+    pub tls: Arc<rustls::ClientConfig>,
     client: reqwest::Client,
 }
 
@@ -174,21 +177,27 @@ impl Backend {
                 };
                 Self::local(&config, role).await
             }
-            Mode::Remote { url } => {
+            Mode::Remote { url, ca } => {
                 let url = url.trim().trim_end_matches('/').to_owned();
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
                     return Err(format!(
-                        "{url:?} is not a daemon address: expected http://HOST:PORT"
+                        "{url:?} is not a daemon address: expected https://HOST:PORT or http://HOST:PORT"
                     ));
                 }
+                let api_key = secrets.get(REMOTE_API_KEY);
+                tls::check_key_transport(&url, api_key.is_some()).map_err(|e| e.to_string())?;
+                let ca = ca.as_deref().map(str::trim).filter(|c| !c.is_empty());
+                let tls = tls::client_config(ca.map(Path::new)).map_err(|e| e.to_string())?;
                 let remote = Remote {
                     url,
-                    api_key: secrets.get(REMOTE_API_KEY),
+                    api_key,
                     client: reqwest::Client::builder()
                         .connect_timeout(CONNECT_TIMEOUT)
                         .timeout(Duration::from_secs(30))
+                        .tls_backend_preconfigured((*tls).clone())
                         .build()
                         .map_err(|e| e.to_string())?,
+                    tls,
                 };
                 let reply = remote.get("symbols", &BTreeMap::new()).await?;
                 if reply.status != 200 || !reply.body.is_array() {

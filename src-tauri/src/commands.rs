@@ -110,6 +110,7 @@ pub async fn stream_open(
                 tauri::async_runtime::spawn(stream::remote(
                     remote.ws_url(),
                     remote.api_key.clone(),
+                    remote.tls.clone(),
                     rx,
                     sink,
                 ));

@@ -118,12 +118,13 @@ pub async fn local(
 pub async fn remote(
     url: String,
     api_key: Option<String>,
+    tls: Arc<rustls::ClientConfig>,
     mut incoming: mpsc::Receiver<String>,
     sink: Sink,
 ) {
     let mut backoff = Duration::from_millis(250);
     loop {
-        let socket = match connect(&url, api_key.as_deref()).await {
+        let socket = match connect(&url, api_key.as_deref(), &tls).await {
             Ok(socket) => socket,
             Err(reason) => {
                 if !sink.state(
@@ -180,7 +181,11 @@ pub async fn remote(
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(url: &str, api_key: Option<&str>) -> Result<Socket, String> {
+async fn connect(
+    url: &str,
+    api_key: Option<&str>,
+    tls: &Arc<rustls::ClientConfig>,
+) -> Result<Socket, String> {
     let mut request = url.into_client_request().map_err(|e| e.to_string())?;
     if let Some(key) = api_key {
         let value = format!("Bearer {key}")
@@ -190,7 +195,12 @@ async fn connect(url: &str, api_key: Option<&str>) -> Result<Socket, String> {
     }
     let (socket, _) = tokio::time::timeout(
         Duration::from_secs(5),
-        tokio_tungstenite::connect_async(request),
+        tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            None,
+            true,
+            Some(tokio_tungstenite::Connector::Rustls(tls.clone())),
+        ),
     )
     .await
     .map_err(|_| "no answer within 5 s".to_owned())?

@@ -4,7 +4,7 @@
 // (tests/visual), then switching to a remote tickstreamd and to a Kafka
 // cluster (a real Tansu broker with a producer), each after a wrong address
 // that must show its error and leave the app usable.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,7 +85,7 @@ async function switchTo(driver, mode, fields) {
   for (const [name, value] of Object.entries(fields)) {
     const input = driver.findElement(By.css(`[name="${name}"]`));
     await input.clear();
-    await input.sendKeys(value);
+    if (value) await input.sendKeys(value);
   }
   await driver.findElement(By.css('#settings button[type="submit"]')).click();
 }
@@ -179,6 +179,55 @@ test('switches to a remote tickstreamd, after a wrong address that is refused wi
     await again.wait(async () => (await text(again, '#status')).includes('Offline simulation'), 20_000);
   } finally {
     await again.quit();
+  }
+});
+
+/** A CA and a certificate for 127.0.0.1 signed by it, made with the openssl command; their paths. */
+function certificates(dir) {
+  mkdirSync(dir, { recursive: true });
+  const openssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Tickstream test CA');
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.csr', '-subj', '/CN=127.0.0.1');
+  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  openssl('x509', '-req', '-in', 'cert.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'cert.pem', '-days', '2', '-extfile', 'san.ext');
+  return { ca: join(dir, 'ca.pem'), cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
+}
+
+test('connects to a remote tickstreamd over HTTPS and WSS with an API key, trusting a CA file', async () => {
+  const files = certificates(join(home, 'tls'));
+  const dataDir = join(home, 'tls-data');
+  const apiKey = execFileSync(daemonBin, ['keys', 'create', '--name', 'desktop', '--scope', 'read', '--data-dir', dataDir], { env: cleanEnv() })
+    .toString().trim();
+  const port = await freePort();
+  start(daemonBin, ['run', '--listen', `127.0.0.1:${port}`, '--rate', '200', '--config', universe('tls', ['ZZTA', 'ZZTB']), '--data-dir', dataDir], {
+    TICKSTREAM_BACKFILL: '0s', TICKSTREAM_GATEWAY__TLS_CERT: files.cert, TICKSTREAM_GATEWAY__TLS_KEY: files.key,
+  });
+  await listening(port);
+  const driver = await launch();
+  try {
+    // Without the CA the daemon's certificate is not trusted, and the app says so.
+    await switchTo(driver, 'remote', { url: `https://127.0.0.1:${port}`, api_key: apiKey, ca: '' });
+    assert.match(await waitForError(driver), /cannot reach https:\/\/127\.0\.0\.1.*(certificate|issuer)/i);
+    await driver.findElement(By.css('#settings-cancel')).click();
+    await switchTo(driver, 'remote', { url: `https://127.0.0.1:${port}`, api_key: apiKey, ca: files.ca });
+    await driver.wait(async () => {
+      // Without a keychain (as under Xvfb) the key is kept for the run, and the dialog says so.
+      if ((await text(driver, '#settings-error')).includes('kept for this run only')) {
+        await driver.findElement(By.css('#settings-cancel')).click();
+        return false;
+      }
+      return (await text(driver, '#status')).includes(`127.0.0.1:${port}`);
+    }, 30_000);
+    const saved = readFileSync(join(home, 'config', 'settings.json'), 'utf8');
+    assert.match(saved, /"ca": ".*ca\.pem"/);
+    assert.ok(!saved.includes(apiKey), 'the key is not in the settings file');
+    await showsLiveTicksOf(driver, ['ZZTA', 'ZZTB']);
+    await screenshot(driver, 'desktop-remote-tls');
+    // Back to offline for the next test.
+    await switchTo(driver, 'offline', {});
+    await driver.wait(async () => (await text(driver, '#status')).includes('Offline simulation'), 20_000);
+  } finally {
+    await driver.quit();
   }
 });
 

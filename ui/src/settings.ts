@@ -55,7 +55,10 @@ export class SettingsDialog {
         .join('\n');
       field('produce').checked = view.mode.produce;
     }
-    if (view.mode.mode === 'remote') field('url').value = view.mode.url;
+    if (view.mode.mode === 'remote') {
+      field('url').value = view.mode.url;
+      field('ca').value = view.mode.ca ?? '';
+    }
     field('password').placeholder = view.secrets_set.includes('kafka:sasl.password') ? 'saved in the keychain' : '';
     field('api_key').placeholder = view.secrets_set.includes('remote:api_key') ? 'saved in the keychain' : 'none';
     this.form.querySelector('#settings-data-dir')!.textContent = view.data_dir;
@@ -85,7 +88,8 @@ export class SettingsDialog {
         mode = { mode: 'kafka', brokers: field('brokers').value.trim(), properties, produce: field('produce').checked };
         if (field('password').value) secrets.kafka['sasl.password'] = field('password').value;
       } else if (kind === 'remote') {
-        mode = { mode: 'remote', url: field('url').value.trim() };
+        const ca = field('ca').value.trim();
+        mode = { mode: 'remote', url: field('url').value.trim(), ...(ca ? { ca } : {}) };
         if (field('api_key').value) secrets.api_key = field('api_key').value;
       } else {
         mode = { mode: 'offline' };

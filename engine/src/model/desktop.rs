@@ -30,8 +30,13 @@ pub enum Mode {
     },
     /// A remote `tickstreamd`, over WebSocket and REST.
     Remote {
-        /// Its HTTP address, e.g. `http://host:8080`.
+        /// Its address, e.g. `https://ticks.example.com` or
+        /// `http://127.0.0.1:8080` (plain HTTP with a key: loopback only).
         url: String,
+        /// A PEM file of CA certificates to trust besides the system's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        ca: Option<String>,
     },
 }
 
@@ -41,7 +46,7 @@ impl Mode {
         match self {
             Mode::Offline => "Offline simulation".into(),
             Mode::Kafka { brokers, .. } => format!("Kafka {brokers}"),
-            Mode::Remote { url } => format!("Remote {url}"),
+            Mode::Remote { url, .. } => format!("Remote {url}"),
         }
     }
 }

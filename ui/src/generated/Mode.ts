@@ -18,6 +18,11 @@ properties: { [key in string]: string },
  */
 produce: boolean, } | { "mode": "remote", 
 /**
- * Its HTTP address, e.g. `http://host:8080`.
+ * Its address, e.g. `https://ticks.example.com` or
+ * `http://127.0.0.1:8080` (plain HTTP with a key: loopback only).
  */
-url: string, };
+url: string, 
+/**
+ * A PEM file of CA certificates to trust besides the system's.
+ */
+ca?: string, };
