@@ -16,6 +16,7 @@
 //! - [`workspace`]: watchlists and portfolios users keep, valued at the
 //!   latest quotes.
 //! - [`auth`]: API keys and their scopes.
+//! - [`audit`]: the audit log of changes, refusals and key changes.
 //! - [`store`]: SQLite persistence of ticks and closed candles.
 //! - [`backfill`]: simulated history written to the store at start.
 //! - [`gateway`]: HTTP: WebSocket streaming, REST, metrics, health, the UI.
@@ -36,6 +37,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub mod alerts;
 pub mod analytics;
+pub mod audit;
 pub mod auth;
 pub mod backfill;
 pub mod client;

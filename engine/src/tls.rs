@@ -1,6 +1,7 @@
-//! TLS shared by the gateway and the clients: one crypto provider (ring),
-//! and what a client trusts (the system's roots plus an optional CA file)
-//! and refuses (an API key sent in the clear beyond loopback).
+//! TLS shared by the gateway and the clients: one crypto provider
+//! (aws-lc-rs, the one reqwest brings), what a client trusts (the system's
+//! roots plus an optional CA file) and what it refuses (an API key sent in
+//! the clear beyond loopback).
 
 use std::{path::Path, sync::Arc};
 
@@ -27,9 +28,9 @@ pub enum ClientTlsError {
     },
 }
 
-/// Makes ring the process's TLS provider (once; later calls do nothing).
+/// Makes aws-lc-rs the process's TLS provider (once; later calls do nothing).
 pub fn install_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
 /// A client configuration trusting the system's roots and, when given, the

@@ -115,6 +115,30 @@ async fn close_code(socket: &mut Socket, limit: Duration) -> Option<u16> {
     }
 }
 
+/// The audit log, once it holds what was done (the writer is a moment behind).
+async fn audited(daemon: &Daemon, admin: &str) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut last = Vec::new();
+    while Instant::now() < deadline {
+        let (status, entries) = call(
+            daemon,
+            Method::GET,
+            "/api/v1/audit?limit=1000",
+            Some(admin),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{entries}");
+        let entries = entries.as_array().unwrap().clone();
+        if entries.len() == last.len() && !entries.is_empty() {
+            return entries;
+        }
+        last = entries;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    last
+}
+
 #[tokio::test]
 async fn each_scope_reaches_its_routes_and_no_further() {
     let (daemon, keys) = daemon_with_keys(&[
@@ -183,6 +207,38 @@ async fn each_scope_reaches_its_routes_and_no_further() {
         .text()
         .await
         .unwrap();
+    // Every change, refusal and key use failure is in the audit log.
+    let audit = audited(&daemon, admin.unwrap()).await;
+    let has = |key: Option<&str>, action: &str, status: u64, outcome: &str| {
+        audit.iter().any(|e| {
+            e["key"].as_str() == key
+                && e["action"] == action
+                && e["status"] == status
+                && e["outcome"] == outcome
+                && e["client"].as_str().unwrap().starts_with("127.0.0.1:")
+        })
+    };
+    assert!(
+        has(None, "GET /api/v1/symbols", 401, "unauthorized"),
+        "{audit:?}"
+    );
+    assert!(has(
+        Some("viewer"),
+        "POST /api/v1/watchlists",
+        403,
+        "forbidden"
+    ));
+    assert!(has(Some("editor"), "POST /api/v1/watchlists", 201, "ok"));
+    assert!(has(Some("ops"), "POST /api/v1/scenarios", 201, "ok"));
+    assert!(has(Some("editor"), "GET /api/v1/keys", 403, "forbidden"));
+    let offline: Vec<&Value> = audit.iter().filter(|e| e["client"] == "cli").collect();
+    assert_eq!(offline.len(), 3, "the keys made offline: {offline:?}");
+    assert!(
+        !serde_json::to_string(&audit).unwrap().contains(&keys[0]),
+        "no key in the audit log"
+    );
+    let (status, _) = call(&daemon, Method::GET, "/api/v1/audit", write, None).await;
+    assert_eq!(status, 403);
     for code in ["unauthorized", "forbidden"] {
         let line = format!("tickstream_http_refusals_total{{code=\"{code}\"}}");
         let count: f64 = text

@@ -10,7 +10,8 @@ use super::{ClientError, Daemon};
 use crate::{
     auth::{KeyError, Keyring},
     engine::lock_data_dir,
-    model::{CreatedKey, KeyInfo, NewKey},
+    model::{AuditEntry, CreatedKey, KeyInfo, NewKey},
+    store::AuditStore,
 };
 
 /// What to do with the keys.
@@ -60,7 +61,18 @@ pub async fn keys(at: &KeysAt<'_>, action: KeysAction) -> Result<KeysAnswer, Cli
                 ))
             })?;
             let keyring = Keyring::open(database).map_err(|e| ClientError::Keys(e.to_string()))?;
-            offline(&keyring, action)
+            let what = match &action {
+                KeysAction::Create(new) => {
+                    Some(format!("keys create {} (scope {})", new.name, new.scope))
+                }
+                KeysAction::Revoke(name) => Some(format!("keys revoke {name}")),
+                KeysAction::List => None,
+            };
+            let answer = offline(&keyring, action)?;
+            if let Some(action) = what {
+                audit_offline(database, action)?;
+            }
+            Ok(answer)
         }
         KeysAt::Daemon(daemon) => online(daemon, action).await,
     }
@@ -80,6 +92,22 @@ fn offline(keyring: &Keyring, action: KeysAction) -> Result<KeysAnswer, ClientEr
             KeysAnswer::Revoked(name)
         }
     })
+}
+
+/// Records a key change made offline in the audit log, as done by `cli`.
+fn audit_offline(database: &Path, action: String) -> Result<(), ClientError> {
+    let entry = AuditEntry {
+        id: 0,
+        timestamp: chrono::Utc::now(),
+        key: None,
+        client: "cli".into(),
+        action,
+        status: 0,
+        outcome: "ok".into(),
+    };
+    AuditStore::open(database)
+        .and_then(|mut store| store.append(&[entry]))
+        .map_err(|e| ClientError::Keys(format!("the audit log: {e}")))
 }
 
 fn decode<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, ClientError> {

@@ -92,6 +92,9 @@ pub struct StoreConfig {
     pub flush_interval: Duration,
     /// Most ticks per transaction.
     pub max_batch: usize,
+    /// How long audit log entries are kept, e.g. `"90days"`.
+    #[serde(with = "humantime_serde")]
+    pub audit_retention: Duration,
 }
 
 /// `[sim]`
@@ -164,6 +167,7 @@ impl Default for StoreConfig {
         Self {
             data_dir: PathBuf::from("data"),
             retention: Duration::from_secs(24 * 3600),
+            audit_retention: Duration::from_secs(90 * 24 * 3600),
             flush_interval: Duration::from_millis(50),
             max_batch: 50_000,
         }

@@ -108,6 +108,11 @@ impl StoreConfig {
             "store.max_batch",
             || format!("must be between 1 and 1000000, got {}", self.max_batch),
         );
+        p.check(
+            self.audit_retention >= Duration::from_secs(3_600),
+            "store.audit_retention",
+            || "must be at least 1h".into(),
+        );
     }
 }
 

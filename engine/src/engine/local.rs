@@ -17,10 +17,12 @@ use super::EngineError;
 use crate::{
     alerts::{Alerts, follow_alerts},
     analytics::{Quotes, follow_quotes},
+    audit::Auditor,
     auth::Keyring,
     backfill,
     component::{Context, blocking},
     config::Config,
+    gateway::Access,
     log::{Log, Reader, Start},
     model::{Interval, Symbol},
     sim::Simulator,
@@ -44,8 +46,8 @@ pub(super) struct Local {
     pub alerts: Arc<Alerts>,
     /// Watchlists and portfolios.
     pub workspace: Arc<Mutex<ItemStore>>,
-    /// The API keys.
-    pub keys: Arc<Keyring>,
+    /// The API keys and the audit log.
+    pub access: Access,
 }
 
 impl Local {
@@ -119,7 +121,11 @@ impl Local {
         // Alert rules, watchlists and portfolios: one connection for them all.
         let workspace = Arc::new(Mutex::new(ItemStore::open(&database).map_err(store_error)?));
         let alerts = Arc::new(Alerts::load(workspace.clone()).map_err(store_error)?);
-        let keys = Arc::new(Keyring::open(&database).map_err(store_error)?);
+        let access = Access {
+            keys: Arc::new(Keyring::open(&database).map_err(store_error)?),
+            audit: Auditor::start(&database, config.store.audit_retention, sinks)
+                .map_err(store_error)?,
+        };
         let local = Self {
             lock,
             log,
@@ -130,7 +136,7 @@ impl Local {
             simulator,
             alerts,
             workspace,
-            keys,
+            access,
         };
         local
             .spawn_sinks(config, store, sinks)

@@ -16,12 +16,13 @@ use tokio::net::TcpListener;
 use self::local::Local;
 pub use self::local::lock_data_dir;
 use crate::{
+    audit::Auditor,
     auth::Keyring,
     component::{Context, blocking},
     config::Config,
     gateway::{
-        self, Certificates, Exposure, GatewayState, Guard, Market, Operations, Stored, TlsError,
-        Unprotected,
+        self, Access, Certificates, Exposure, GatewayState, Guard, Market, Operations, Stored,
+        TlsError, Unprotected,
     },
     kafka::{Connectivity, KafkaError, KafkaPublisher, KafkaSink, KafkaSource, create_topics},
     log::{LogSink, Sink},
@@ -141,15 +142,15 @@ impl Engine {
                 .clone()
                 .sample_every_second(stages.sinks.token.clone()),
         );
-        let (state, router, lock, keys) = match role {
+        let (state, router, lock, access) = match role {
             Role::Producer(shard) => {
-                let keys = producer_keys(config)?;
-                (None, producer(config, shard, &stages)?, None, keys)
+                let access = producer_access(config, &stages.sinks)?;
+                (None, producer(config, shard, &stages)?, None, access)
             }
             Role::AllInOne | Role::Bridge => {
                 let (state, router, lock) = serving(config, role, &stages)?;
-                let keys = state.stored.keys.clone();
-                (Some(state), router, Some(lock), keys)
+                let access = state.stored.access.clone();
+                (Some(state), router, Some(lock), access)
             }
         };
         let certificates = match (&config.gateway.tls_cert, &config.gateway.tls_key, &listener) {
@@ -170,7 +171,7 @@ impl Engine {
                 public_hosts: &gateway.public_hosts,
                 insecure_no_auth: gateway.insecure_no_auth,
             };
-            let guard = match Guard::new(keys, &exposure, stages.sinks.metrics.clone()) {
+            let guard = match Guard::new(access, &exposure, stages.sinks.metrics.clone()) {
                 Ok(guard) => guard,
                 Err(unprotected) => {
                     stages.stop().await;
@@ -281,19 +282,24 @@ fn producer(config: &Config, shard: Shard, stages: &Stages) -> Result<axum::Rout
     }))
 }
 
-/// The producer's API keys (it guards scenario injection): those of its
-/// data directory's store, which it shares with no engine's lock.
-fn producer_keys(config: &Config) -> Result<Arc<Keyring>, EngineError> {
+/// The producer's API keys (it guards scenario injection) and audit log:
+/// those of its data directory's store, which it shares with no engine's lock.
+fn producer_access(config: &Config, sinks: &Context) -> Result<Access, EngineError> {
     let dir = &config.store.data_dir;
     std::fs::create_dir_all(dir).map_err(|source| EngineError::DataDir {
         path: dir.clone(),
         source,
     })?;
-    let keys = Keyring::open(&config.database_path()).map_err(|source| EngineError::Store {
+    let database = config.database_path();
+    let store_error = |source| EngineError::Store {
         path: config.database_path(),
         source,
-    })?;
-    Ok(Arc::new(keys))
+    };
+    Ok(Access {
+        keys: Arc::new(Keyring::open(&database).map_err(store_error)?),
+        audit: Auditor::start(&database, config.store.audit_retention, sinks)
+            .map_err(store_error)?,
+    })
 }
 
 /// All-in-one and bridge: the local log, store and followers; the
@@ -334,7 +340,7 @@ fn serving(
             local.database,
             local.alerts,
             local.workspace,
-            local.keys,
+            local.access,
         )),
         ops: Operations {
             metrics: cx.metrics.clone(),

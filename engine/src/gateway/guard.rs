@@ -14,16 +14,17 @@ use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     Router,
-    extract::{Request, State},
+    extract::{ConnectInfo, Request, State},
     http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
 };
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use super::Access;
 use super::rest::ApiError;
 use crate::{
-    auth::{AuthError, Caller, Keyring},
+    auth::{AuthError, Caller},
     metrics::Metrics,
     model::{ErrorCode, Scope},
 };
@@ -31,9 +32,9 @@ use crate::{
 /// Host names every loopback gateway answers to.
 const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "::1"];
 
-/// Who may come in, from where.
+/// Who may come in, from where; and the record of it.
 pub struct Guard {
-    keyring: Arc<Keyring>,
+    access: Access,
     /// While no key exists, serve without one (a loopback listen, or
     /// `gateway.insecure_no_auth`). Once a key exists, keys are required.
     open_while_keyless: bool,
@@ -69,17 +70,18 @@ pub struct Unprotected {
 }
 
 impl Guard {
-    /// The guard of a gateway exposed as `exposure`, checking keys in
-    /// `keyring`.
+    /// The guard of a gateway exposed as `exposure`, checking the keys of
+    /// `access` and recording in its audit log.
     ///
     /// # Errors
     /// [`Unprotected`] when it listens beyond loopback, no key exists and
     /// `insecure_no_auth` is off.
     pub fn new(
-        keyring: Arc<Keyring>,
+        access: Access,
         exposure: &Exposure<'_>,
         metrics: Arc<Metrics>,
     ) -> Result<Self, Unprotected> {
+        let keyring = &access.keys;
         let loopback = exposure.listen.ip().is_loopback();
         if !loopback && keyring.is_empty() && !exposure.insecure_no_auth {
             return Err(Unprotected {
@@ -99,7 +101,7 @@ impl Guard {
             hosts
         });
         Ok(Self {
-            keyring,
+            access,
             open_while_keyless: loopback || exposure.insecure_no_auth,
             origins: lower(exposure.allowed_origins),
             hosts,
@@ -130,11 +132,25 @@ impl Guard {
         }
     }
 
-    fn refuse(&self, status: StatusCode, code: ErrorCode, message: impl Into<String>) -> ApiError {
-        self.metrics
-            .http_refusals
-            .with_label_values(&[code_label(code)])
-            .inc();
+    /// Refuses `request` (made with the key `key`, when known): counted,
+    /// audited, answered with `code`.
+    fn refuse(
+        &self,
+        request: &Request,
+        key: Option<&str>,
+        status: StatusCode,
+        code: ErrorCode,
+        message: impl Into<String>,
+    ) -> ApiError {
+        let label = code_label(code);
+        self.metrics.http_refusals.with_label_values(&[label]).inc();
+        self.access.audit.record(
+            key,
+            client_of(request),
+            action_of(request),
+            status.as_u16(),
+            label,
+        );
         ApiError::new(status, code, message)
     }
 
@@ -153,6 +169,8 @@ impl Guard {
                 .is_some_and(|h| hosts.iter().any(|a| *a == h))
         {
             return Err(self.refuse(
+                request,
+                None,
                 StatusCode::FORBIDDEN,
                 ErrorCode::HostNotAllowed,
                 format!(
@@ -167,6 +185,8 @@ impl Guard {
             && !self.origin_allowed(origin, headers)
         {
             return Err(self.refuse(
+                request,
+                None,
                 StatusCode::FORBIDDEN,
                 ErrorCode::OriginNotAllowed,
                 format!(
@@ -177,20 +197,23 @@ impl Guard {
         }
         if matches!(*method, Method::POST | Method::PUT | Method::PATCH) && !is_json(headers) {
             return Err(self.refuse(
+                request,
+                None,
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 ErrorCode::UnsupportedMediaType,
                 "Content-Type: the body must be application/json",
             ));
         }
-        if self.open_while_keyless && self.keyring.is_empty() {
+        if self.open_while_keyless && self.access.keys.is_empty() {
             return Ok(None);
         }
         let caller = key_of(request)
             .ok_or(AuthError::Missing)
-            .and_then(|key| self.keyring.verify(key, chrono::Utc::now()))
+            .and_then(|key| self.access.keys.verify(key, chrono::Utc::now()))
             .map_err(|error| {
-                tracing::info!(%method, path, %error, "API key refused");
                 self.refuse(
+                    request,
+                    None,
                     StatusCode::UNAUTHORIZED,
                     ErrorCode::Unauthorized,
                     error.to_string(),
@@ -198,6 +221,8 @@ impl Guard {
             })?;
         if !caller.scope.allows(scope) {
             return Err(self.refuse(
+                request,
+                Some(&caller.name),
                 StatusCode::FORBIDDEN,
                 ErrorCode::Forbidden,
                 format!(
@@ -247,16 +272,53 @@ pub fn scope_for(method: &Method, path: &str) -> Option<Scope> {
     })
 }
 
+/// Admits or refuses a request; a change is audited with its outcome.
 async fn check(State(guard): State<Arc<Guard>>, mut request: Request, next: Next) -> Response {
-    match guard.admit(&request) {
-        Ok(caller) => {
-            if let Some(caller) = caller {
-                request.extensions_mut().insert(caller);
-            }
-            next.run(request).await
-        }
-        Err(refusal) => refusal.into_response(),
+    let caller = match guard.admit(&request) {
+        Ok(caller) => caller,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let changes = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let audited = changes.then(|| {
+        let key = caller.as_ref().map(|c| c.name.clone());
+        (key, client_of(&request), action_of(&request))
+    });
+    if let Some(caller) = caller {
+        request.extensions_mut().insert(caller);
     }
+    let response = next.run(request).await;
+    if let Some((key, client, action)) = audited {
+        let status = response.status();
+        let outcome = if status.is_success() {
+            "ok"
+        } else if status.is_client_error() {
+            "refused"
+        } else {
+            "failed"
+        };
+        guard
+            .access
+            .audit
+            .record(key.as_deref(), client, action, status.as_u16(), outcome);
+    }
+    response
+}
+
+/// The client's address, as the server accepted it.
+fn client_of(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.to_string())
+}
+
+/// What a request asks: its method and path (never its query, which may
+/// carry an `access_token`).
+fn action_of(request: &Request) -> String {
+    format!("{} {}", request.method(), request.uri().path())
 }
 
 /// The host the client addressed, lowercase, without the port.

@@ -29,12 +29,12 @@ pub fn routes() -> Router<Arc<GatewayState>> {
 }
 
 async fn list(State(state): State<Arc<GatewayState>>) -> Json<Vec<KeyInfo>> {
-    Json(state.stored.keys.list())
+    Json(state.stored.access.keys.list())
 }
 
 async fn create(State(state): State<Arc<GatewayState>>, body: Bytes) -> Result<Response, ApiError> {
     let new: NewKey = ApiError::parse_body(&body, ErrorCode::InvalidKey, "key")?;
-    let keys = state.stored.keys.clone();
+    let keys = state.stored.access.keys.clone();
     let created = tokio::task::spawn_blocking(move || keys.create(&new, chrono::Utc::now()))
         .await
         .map_err(super::rest::join_error)?
@@ -54,7 +54,7 @@ async fn revoke(
     State(state): State<Arc<GatewayState>>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let keys = state.stored.keys.clone();
+    let keys = state.stored.access.keys.clone();
     let revoked = name.clone();
     if blocking(move || keys.revoke(&revoked)).await? {
         tracing::info!(%name, "API key revoked");

@@ -45,6 +45,7 @@ pub use tls::{Certificates, TlsError, serve_tls};
 use crate::{
     alerts::Alerts,
     analytics::Quotes,
+    audit::Auditor,
     auth::Keyring,
     log::Log,
     metrics::{Health, Metrics},
@@ -106,25 +107,25 @@ pub struct Stored {
     pub alerts: Arc<Alerts>,
     /// Watchlists and portfolios.
     pub workspace: Arc<Mutex<ItemStore>>,
-    /// The API keys.
-    pub keys: Arc<Keyring>,
+    /// The API keys and the audit log.
+    pub access: Access,
 }
 
 impl Stored {
     /// History in `database`, the rules in `alerts`, the items in
-    /// `workspace`, the API keys in `keys`.
+    /// `workspace`, the API keys and audit log in `access`.
     pub fn new(
         database: PathBuf,
         alerts: Arc<Alerts>,
         workspace: Arc<Mutex<ItemStore>>,
-        keys: Arc<Keyring>,
+        access: Access,
     ) -> Self {
         Self {
             database,
             readers: Mutex::new(Vec::new()),
             alerts,
             workspace,
-            keys,
+            access,
         }
     }
 
@@ -149,6 +150,16 @@ impl Stored {
     }
 }
 
+/// Who may do what, and the record of what was done: what the guard and
+/// the admin routes need.
+#[derive(Clone)]
+pub struct Access {
+    /// The API keys.
+    pub keys: Arc<Keyring>,
+    /// The audit log.
+    pub audit: Auditor,
+}
+
 /// Operations: what every role serves, the producer included.
 #[derive(Clone)]
 pub struct Operations {
@@ -168,6 +179,7 @@ pub fn router(state: Arc<GatewayState>, ui_dir: Option<&Path>) -> Router {
         .route("/api/v1/candles", get(rest::candles))
         .route("/api/v1/indicators", get(rest::indicators))
         .route("/api/v1/volume", get(rest::volume))
+        .route("/api/v1/audit", get(rest::audit))
         .merge(alerts::routes())
         .merge(workspace::routes())
         .merge(keys::routes())
@@ -238,7 +250,8 @@ pub async fn serve(
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
     });
-    axum::serve(listener, router)
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
 }

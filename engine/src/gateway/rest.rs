@@ -16,8 +16,8 @@ use super::GatewayState;
 use crate::{
     analytics,
     model::{
-        ErrorBody, ErrorCode, ErrorDetail, Indicator, IndicatorReply, Interval, Quote, Symbol,
-        Tick, VolumeReport, timestamp,
+        AuditEntry, ErrorBody, ErrorCode, ErrorDetail, Indicator, IndicatorReply, Interval, Quote,
+        Symbol, Tick, VolumeReport, timestamp,
     },
     store::{Range, StoreError},
 };
@@ -285,6 +285,25 @@ pub async fn ticks(
         .query(move |store| store.ticks(&symbol, range))
         .await?;
     Ok(Json(ticks))
+}
+
+/// `GET /api/v1/audit?from=&to=&limit=` (scope `admin`): the audit log,
+/// newest first.
+///
+/// # Errors
+/// 400 for a malformed parameter.
+pub async fn audit(
+    State(state): State<Arc<GatewayState>>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<Vec<AuditEntry>>, ApiError> {
+    let range = Params::new(query?.0, &["from", "to", "limit"])?.range()?;
+    let entries = state
+        .stored
+        .access
+        .audit
+        .recent(range.from, range.to, range.limit)
+        .await?;
+    Ok(Json(entries))
 }
 
 /// `GET /api/v1/volume?days=&minutes=&tz=&symbol=`: each symbol's session

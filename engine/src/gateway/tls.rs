@@ -124,7 +124,7 @@ pub async fn serve_tls(
     axum_server::from_tcp(listener.into_std()?)?
         .acceptor(acceptor)
         .handle(handle)
-        .serve(router.into_make_service())
+        .serve(router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .await
 }
 

@@ -49,6 +49,8 @@ pub struct Metrics {
     pub store_batch_duration: Histogram,
     /// Store transactions that failed (and are retried).
     pub store_errors: IntCounter,
+    /// Audit entries the audit writer could not take in time.
+    pub audit_dropped: IntCounter,
     /// Ticks the store never saw because it fell behind log retention.
     pub store_skipped_ticks: IntCounter,
     /// Ticks older than their symbol's open candle, left out of candles.
@@ -200,6 +202,10 @@ impl Metrics {
             store_errors: counter(
                 "tickstream_store_errors_total",
                 "Store transactions that failed.",
+            ),
+            audit_dropped: counter(
+                "tickstream_audit_dropped_total",
+                "Audit entries not stored because the audit writer fell behind.",
             ),
             store_skipped_ticks: counter(
                 "tickstream_store_skipped_ticks_total",

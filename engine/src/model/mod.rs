@@ -3,6 +3,7 @@
 //!
 //! These are the only types in the engine that derive `Serialize`.
 
+mod audit;
 mod candle;
 pub mod desktop;
 mod errors;
@@ -17,6 +18,7 @@ mod symbol;
 mod tick;
 pub mod timestamp;
 
+pub use audit::AuditEntry;
 pub use candle::{Candle, Interval, IntervalError};
 pub use errors::{ErrorBody, ErrorCode, ErrorDetail};
 pub use event::{EventKind, EventLevel, MarketEvent, SystemMetric};

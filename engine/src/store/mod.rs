@@ -5,6 +5,7 @@
 //! transaction survives a crash of the process (not of the machine's power),
 //! and a crash mid-transaction leaves the database as of the last commit.
 
+mod audit;
 mod items;
 mod keys;
 mod reader;
@@ -16,6 +17,7 @@ use std::{collections::HashMap, path::Path, sync::Arc};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
+pub use audit::AuditStore;
 pub use items::{ItemStore, StoredItem};
 pub use keys::{KeyStore, StoredKey};
 pub use reader::{Range, StoreReader};

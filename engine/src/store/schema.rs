@@ -75,6 +75,17 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL,    -- Unix microseconds, UTC
         expires_at INTEGER              -- Unix microseconds, UTC; NULL: never
     ) STRICT;",
+    // 6: the audit log.
+    "CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts INTEGER NOT NULL,            -- Unix microseconds, UTC
+        key_name TEXT,
+        client TEXT NOT NULL,
+        action TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        outcome TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX audit_by_time ON audit (ts);",
 ];
 
 /// Brings the database to the latest schema, each migration in its own
