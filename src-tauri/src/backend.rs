@@ -12,7 +12,7 @@ use axum::{
 };
 use http_body_util::BodyExt;
 use tickstream::{
-    config::{Config, ConfigError, Layer, PropertyValue},
+    config::{self, Config, ConfigError, Layer, PropertyValue},
     engine::{Engine, Role},
     gateway::{GatewayState, POSITIONS_HEADER},
     kafka,
@@ -21,7 +21,7 @@ use tickstream::{
 };
 use tower::ServiceExt;
 
-use crate::secrets::{Secrets, is_secret_property};
+use crate::secrets::Secrets;
 
 /// How long connecting to a cluster or daemon may take before it counts as failed.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -396,7 +396,7 @@ pub fn secret_properties(properties: &BTreeMap<String, String>) -> Vec<String> {
     ]
     .into_iter()
     .map(str::to_owned)
-    .chain(properties.keys().filter(|k| is_secret_property(k)).cloned())
+    .chain(properties.keys().filter(|k| config::is_secret(k)).cloned())
     .collect();
     names.sort();
     names.dedup();

@@ -173,11 +173,17 @@ pub async fn set_mode(
     mut mode: Mode,
     mut secrets: EnteredSecrets,
 ) -> Result<Switched, String> {
-    // Secrets typed among the properties go to the keychain, not the file.
+    // Secrets typed among the properties go to the keychain, not the file;
+    // properties that run commands or load code are not taken from here.
     if let Mode::Kafka { properties, .. } = &mut mode {
+        if let Some(refused) = properties.keys().find(|k| tickstream::config::runs_code(k)) {
+            return Err(format!(
+                "{refused} runs a command or loads code: set it in the TICKSTREAM_CONFIG file, not here"
+            ));
+        }
         let typed: Vec<String> = properties
             .keys()
-            .filter(|k| crate::secrets::is_secret_property(k))
+            .filter(|k| tickstream::config::is_secret(k))
             .cloned()
             .collect();
         for key in typed {

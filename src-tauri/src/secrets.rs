@@ -67,27 +67,9 @@ impl Secrets {
     }
 }
 
-/// Whether a librdkafka property holds a secret (`sasl.password`,
-/// `ssl.key.password`, `sasl.oauthbearer.client.secret`, …).
-pub fn is_secret_property(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    ["password", "secret", "token", "credential"]
-        .iter()
-        .any(|word| name.contains(word))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn recognises_secret_properties() {
-        assert!(is_secret_property("sasl.password"));
-        assert!(is_secret_property("ssl.key.password"));
-        assert!(is_secret_property("sasl.oauthbearer.client.secret"));
-        assert!(!is_secret_property("sasl.username"));
-        assert!(!is_secret_property("security.protocol"));
-    }
 
     #[test]
     fn a_secret_comes_back() {

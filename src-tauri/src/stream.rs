@@ -103,6 +103,7 @@ pub async fn local(
     let pacing = Pacing {
         frame: FRAME,
         paused: Some(sink.paused.clone()),
+        keepalive: None,
     };
     let inbound = futures_util::stream::unfold(incoming, |mut incoming| async move {
         let text = incoming.recv().await?;

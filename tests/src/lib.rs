@@ -224,6 +224,20 @@ impl Daemon {
         args: &[&str],
         data_dir: Option<&Path>,
     ) -> Result<Self> {
+        Self::start_with_env(bin, role, args, data_dir, &[])
+    }
+
+    /// Like [`Daemon::start`], with extra environment variables.
+    ///
+    /// # Errors
+    /// Fails when the daemon does not start or prints no address.
+    pub fn start_with_env(
+        bin: impl AsRef<std::ffi::OsStr>,
+        role: &str,
+        args: &[&str],
+        data_dir: Option<&Path>,
+        env: &[(&str, &str)],
+    ) -> Result<Self> {
         let mut cmd = Command::new(bin);
         cmd.args([role, "--listen", "127.0.0.1:0"]).args(args);
         if let Some(dir) = data_dir {
@@ -233,6 +247,7 @@ impl Daemon {
             .env("TICKSTREAM_LOG", "warn")
             // No simulated history unless asked: fast starts.
             .env("TICKSTREAM_BACKFILL", "0s")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .spawn()
             .context("cannot start tickstreamd")?;
@@ -243,7 +258,7 @@ impl Daemon {
             .next()
             .context("tickstreamd printed nothing")??;
         let addr = line
-            .split("http://")
+            .split("://")
             .nth(1)
             .and_then(|r| r.split('/').next())
             .with_context(|| format!("no address in {line:?}"))?

@@ -34,6 +34,60 @@ pub enum KeysAnswer {
     Revoked(String),
 }
 
+impl KeysAnswer {
+    /// Prints the answer: a new key alone on stdout (to capture it) and
+    /// what it is on stderr; a list as a table, or JSON when `json`.
+    ///
+    /// # Errors
+    /// The I/O error of a closed stdout.
+    pub fn print(&self, json: bool) -> std::io::Result<()> {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        match self {
+            Self::Created(created) => {
+                writeln!(out, "{}", created.key)?;
+                let expires = created
+                    .info
+                    .expires_at
+                    .map_or("never expires".to_owned(), |t| format!("expires {t}"));
+                eprintln!(
+                    "created key {:?} (scope {}, {expires}); it is shown only this once",
+                    created.info.name, created.info.scope
+                );
+            }
+            Self::Listed(keys) if json => {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(keys).expect("serializes")
+                )?;
+            }
+            Self::Listed(keys) => {
+                let time =
+                    |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S").to_string();
+                writeln!(
+                    out,
+                    "{:<24} {:<6} {:<17} {:<20} EXPIRES",
+                    "NAME", "SCOPE", "PREFIX", "CREATED"
+                )?;
+                for key in keys {
+                    let expires = key.expires_at.map_or("never".to_owned(), time);
+                    writeln!(
+                        out,
+                        "{:<24} {:<6} {:<17} {:<20} {expires}",
+                        key.name,
+                        key.scope,
+                        key.prefix,
+                        time(key.created_at)
+                    )?;
+                }
+            }
+            Self::Revoked(name) => eprintln!("revoked key {name:?}"),
+        }
+        Ok(())
+    }
+}
+
 /// Where the keys are.
 pub enum KeysAt<'a> {
     /// The store in this data directory, with its database file.

@@ -98,9 +98,32 @@ impl Default for KafkaConfig {
     }
 }
 
-/// Whether a librdkafka property holds a secret.
+/// Whether a librdkafka property holds a secret (`sasl.password`,
+/// `ssl.key.password`, `ssl.key.pem`, `ssl.keystore.password`,
+/// `sasl.oauthbearer.client.secret`, `sasl.oauthbearer.config`, …): never
+/// written to a settings file or a log. The one list, for the engine and
+/// the desktop.
 pub fn is_secret(key: &str) -> bool {
-    ["password", "secret", "key.pem", "private.key", "token"]
+    let key = key.to_ascii_lowercase();
+    [
+        "password",
+        "secret",
+        "token",
+        "credential",
+        "key.pem",
+        "private.key",
+        "oauthbearer.config",
+    ]
+    .iter()
+    .any(|word| key.contains(word))
+}
+
+/// Whether a librdkafka property makes the client run a command or load
+/// code (`sasl.kerberos.kinit.cmd`, `plugin.library.paths`,
+/// `ssl.engine.location`): never taken from a web view.
+pub fn runs_code(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["kinit.cmd", "plugin.library.paths", "ssl.engine.location"]
         .iter()
         .any(|word| key.contains(word))
 }
@@ -157,5 +180,36 @@ impl fmt::Debug for KafkaConfig {
             .field("start", &self.start)
             .field("properties", &properties)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_and_code_running_properties_are_recognised() {
+        for secret in [
+            "sasl.password",
+            "ssl.key.password",
+            "ssl.key.pem",
+            "ssl.keystore.password",
+            "sasl.oauthbearer.client.secret",
+            "sasl.oauthbearer.config",
+            "SASL.PASSWORD",
+        ] {
+            assert!(is_secret(secret), "{secret}");
+        }
+        for plain in ["sasl.username", "security.protocol", "ssl.ca.location"] {
+            assert!(!is_secret(plain), "{plain}");
+        }
+        for dangerous in [
+            "sasl.kerberos.kinit.cmd",
+            "plugin.library.paths",
+            "ssl.engine.location",
+        ] {
+            assert!(runs_code(dangerous), "{dangerous}");
+        }
+        assert!(!runs_code("sasl.kerberos.service.name"));
     }
 }

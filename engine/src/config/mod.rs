@@ -3,16 +3,17 @@
 //! flags laid over it ([`Layer`]), validated once at start, section by
 //! section, with errors that name the key and where it was set.
 
+mod gateway;
 mod kafka;
 mod layers;
 mod validate;
 
-pub use kafka::{KafkaConfig, PropertyValue, StartPosition, is_secret};
+pub use gateway::GatewayConfig;
+pub use kafka::{KafkaConfig, PropertyValue, StartPosition, is_secret, runs_code};
 pub use layers::{ENV_PREFIX, Layer};
 
 use std::{
     fmt,
-    net::SocketAddr,
     path::{Path, PathBuf},
     time::Duration,
 };
@@ -20,7 +21,7 @@ use std::{
 use serde::Deserialize;
 
 use crate::{
-    gateway::StreamLimits,
+    gateway::{ClientLimits, Keepalive, StreamLimits},
     log::{LogSettings, Retention},
     sim::{
         Calendar, CalendarKind, Correlations, Model, Rate, SimSettings, SourceSettings, Speed,
@@ -44,38 +45,6 @@ pub struct Config {
     pub log: LogConfig,
     /// Kafka cluster (producer, bridge, `run --brokers`).
     pub kafka: KafkaConfig,
-}
-
-/// `[gateway]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct GatewayConfig {
-    /// Address to listen on.
-    pub listen: SocketAddr,
-    /// Largest client frame accepted, in bytes; larger ones get an error frame.
-    pub max_frame_bytes: usize,
-    /// Most symbols one WebSocket client may subscribe to.
-    pub max_symbols_per_client: usize,
-    /// Directory of the built dashboard; found automatically when unset.
-    pub ui_dir: Option<PathBuf>,
-    /// Origins (`https://dash.example.com`) whose browser pages may call
-    /// the API and open `/ws`, besides the gateway's own; also the CORS
-    /// allow-list. A list, or comma-separated.
-    #[serde(deserialize_with = "deserialize_list")]
-    pub allowed_origins: Vec<String>,
-    /// Host names clients reach the gateway by (the `Host` header), besides
-    /// the loopback names; others are refused (DNS rebinding). Unset on a
-    /// non-loopback listen: any host. A list, or comma-separated.
-    #[serde(deserialize_with = "deserialize_list")]
-    pub public_hosts: Vec<String>,
-    /// Serve a non-loopback address without API keys. Insecure: anyone
-    /// who reaches the port can read and change everything.
-    pub insecure_no_auth: bool,
-    /// PEM certificate chain: serve HTTPS and WSS (with `tls_key`). Reloaded
-    /// when the file changes or on SIGHUP.
-    pub tls_cert: Option<PathBuf>,
-    /// PEM private key of `tls_cert`.
-    pub tls_key: Option<PathBuf>,
 }
 
 /// `[store]`
@@ -146,22 +115,6 @@ pub struct LogConfig {
     pub topic_prefix: String,
 }
 
-impl Default for GatewayConfig {
-    fn default() -> Self {
-        Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            max_frame_bytes: 16 * 1024,
-            max_symbols_per_client: 1_000,
-            ui_dir: None,
-            allowed_origins: Vec::new(),
-            public_hosts: Vec::new(),
-            insecure_no_auth: false,
-            tls_cert: None,
-            tls_key: None,
-        }
-    }
-}
-
 impl Default for StoreConfig {
     fn default() -> Self {
         Self {
@@ -215,28 +168,6 @@ fn deserialize_rate<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result
         Raw::Text(s) => s.parse(),
     }
     .map_err(serde::de::Error::custom)
-}
-
-/// A list of strings, from a TOML array or one comma-separated string
-/// (as an environment variable gives it).
-fn deserialize_list<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        List(Vec<String>),
-        Text(String),
-    }
-    Ok(match Raw::deserialize(deserializer)? {
-        Raw::List(list) => list,
-        Raw::Text(text) => text
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
-    })
 }
 
 fn deserialize_speed<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Speed, D::Error> {
@@ -397,9 +328,28 @@ impl Config {
 
     /// Bounds on one client's stream.
     pub fn stream_limits(&self) -> StreamLimits {
+        let g = &self.gateway;
         StreamLimits {
-            max_frame_bytes: self.gateway.max_frame_bytes,
-            max_symbols_per_client: self.gateway.max_symbols_per_client,
+            max_frame_bytes: g.max_frame_bytes,
+            max_symbols_per_client: g.max_symbols_per_client,
+            frame_rate: g.ws_frame_rate,
+            keepalive: Keepalive {
+                every: g.ping_interval,
+                misses: g.ping_misses,
+            },
+            write_timeout: g.write_timeout,
+        }
+    }
+
+    /// What the gateway allows one client, and all of them.
+    pub fn client_limits(&self) -> ClientLimits {
+        let g = &self.gateway;
+        ClientLimits {
+            max_connections: g.max_connections,
+            max_connections_per_ip: g.max_connections_per_ip,
+            rate_limit: g.rate_limit,
+            rate_burst: g.rate_burst,
+            request_timeout: g.request_timeout,
         }
     }
 

@@ -3,15 +3,15 @@
 
 use std::{collections::HashSet, time::Duration};
 
-use super::{Config, GatewayConfig, KafkaConfig, LogConfig, Problem, SimConfig, StoreConfig};
+use super::{Config, KafkaConfig, LogConfig, Problem, SimConfig, StoreConfig};
 
 /// The problems found so far.
 #[derive(Default)]
-struct Problems(Vec<Problem>);
+pub(super) struct Problems(Vec<Problem>);
 
 impl Problems {
     /// Records `message` for `key` unless `ok`.
-    fn check(&mut self, ok: bool, key: &str, message: impl FnOnce() -> String) {
+    pub(super) fn check(&mut self, ok: bool, key: &str, message: impl FnOnce() -> String) {
         if !ok {
             self.0.push(Problem {
                 key: key.to_owned(),
@@ -37,56 +37,6 @@ impl Config {
             Ok(())
         } else {
             Err(problems.0)
-        }
-    }
-}
-
-impl GatewayConfig {
-    fn validate(&self, p: &mut Problems) {
-        p.check(
-            (256..=1 << 20).contains(&self.max_frame_bytes),
-            "gateway.max_frame_bytes",
-            || {
-                format!(
-                    "must be between 256 and 1048576, got {}",
-                    self.max_frame_bytes
-                )
-            },
-        );
-        p.check(
-            self.max_symbols_per_client >= 1,
-            "gateway.max_symbols_per_client",
-            || "must be at least 1".into(),
-        );
-        for origin in &self.allowed_origins {
-            p.check(is_origin(origin), "gateway.allowed_origins", || {
-                format!("{origin:?} is not an origin like https://dash.example.com or http://localhost:5173")
-            });
-        }
-        for host in &self.public_hosts {
-            p.check(is_host_name(host), "gateway.public_hosts", || {
-                format!("{host:?} is not a host name like ticks.example.com (no scheme, no port)")
-            });
-        }
-        p.check(
-            self.tls_cert.is_some() == self.tls_key.is_some(),
-            "gateway.tls_key",
-            || "gateway.tls_cert and gateway.tls_key go together".into(),
-        );
-        for (key, file) in [
-            ("gateway.tls_cert", &self.tls_cert),
-            ("gateway.tls_key", &self.tls_key),
-        ] {
-            if let Some(file) = file {
-                p.check(file.is_file(), key, || {
-                    format!("{} is not a file", file.display())
-                });
-            }
-        }
-        if let Some(dir) = &self.ui_dir {
-            p.check(dir.join("index.html").is_file(), "gateway.ui_dir", || {
-                format!("{} has no index.html", dir.display())
-            });
         }
     }
 }
@@ -236,23 +186,4 @@ impl SimConfig {
             });
         }
     }
-}
-
-/// `scheme://host[:port]`, http or https, nothing after.
-fn is_origin(text: &str) -> bool {
-    let Some((scheme, authority)) = text.split_once("://") else {
-        return false;
-    };
-    matches!(scheme, "http" | "https")
-        && !authority.is_empty()
-        && !authority.contains(['/', '?', '#', '@', ' '])
-}
-
-/// A DNS name or IP literal, without scheme or port.
-fn is_host_name(text: &str) -> bool {
-    !text.is_empty()
-        && (text.parse::<std::net::IpAddr>().is_ok()
-            || text
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')))
 }

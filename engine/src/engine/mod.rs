@@ -171,7 +171,9 @@ impl Engine {
                 public_hosts: &gateway.public_hosts,
                 insecure_no_auth: gateway.insecure_no_auth,
             };
-            let guard = match Guard::new(access, &exposure, stages.sinks.metrics.clone()) {
+            let limits = config.client_limits();
+            let metrics = stages.sinks.metrics.clone();
+            let guard = match Guard::new(access, &exposure, limits, metrics) {
                 Ok(guard) => guard,
                 Err(unprotected) => {
                     stages.stop().await;

@@ -17,7 +17,7 @@ use tokio::time::{Instant, sleep, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use super::session::{Outgoing, Session};
-use crate::model::{ErrorCode, protocol::ServerMsg};
+use crate::model::ErrorCode;
 
 /// How often a paused stream looks whether it was resumed.
 const PAUSE_CHECK: Duration = Duration::from_millis(16);
@@ -29,6 +29,20 @@ pub enum Inbound {
     Text(String),
     /// A binary frame, which the protocol refuses with an error frame.
     Binary,
+    /// A frame past the client's frame rate: refused with an error frame,
+    /// unread.
+    TooFast,
+    /// A sign of life with nothing to answer (a WebSocket pong).
+    Alive,
+}
+
+/// Pings a client that says nothing, and gives up on one that stays silent.
+#[derive(Debug, Clone, Copy)]
+pub struct Keepalive {
+    /// A ping after this long without a frame from the client.
+    pub every: Duration,
+    /// Pings unanswered before the client counts as gone.
+    pub misses: u32,
 }
 
 /// How deliveries are paced.
@@ -40,6 +54,8 @@ pub struct Pacing {
     /// While set, nothing is read from the log or delivered (the desktop's
     /// "Pause stream"); the client's own frames are still answered.
     pub paused: Option<Arc<AtomicBool>>,
+    /// Pings for a client across a network.
+    pub keepalive: Option<Keepalive>,
 }
 
 impl Pacing {
@@ -54,6 +70,11 @@ impl Pacing {
 pub trait Deliver {
     /// Delivers (and drains) `frames`; false when the client is gone.
     fn deliver(&mut self, frames: &mut Vec<Outgoing>) -> impl Future<Output = bool> + Send;
+
+    /// Pings the client (with [`Pacing::keepalive`]); false when it is gone.
+    fn ping(&mut self) -> impl Future<Output = bool> + Send {
+        std::future::ready(true)
+    }
 }
 
 /// Why [`drive`] returned.
@@ -63,8 +84,10 @@ pub enum Ended {
     Cancelled,
     /// The client's frames ended (it left).
     ClientLeft,
-    /// A delivery failed (the client is gone).
+    /// A delivery failed (the client is gone, or stopped reading).
     Undeliverable,
+    /// The client answered none of its [`Keepalive`]'s pings.
+    Unresponsive,
 }
 
 /// Runs `session`: answers each inbound frame, and delivers what the log
@@ -82,17 +105,42 @@ pub async fn drive(
     // The earliest next poll: the client's `batch_ms` (and the pacing's
     // frame) after the last.
     let mut next_poll = Instant::now();
+    // When the client was last heard from, and last pinged.
+    let (mut heard, mut pinged) = (Instant::now(), Instant::now());
+    let keepalive = pacing.keepalive;
     loop {
         let paused = pacing.is_paused();
         let backlog = session.has_backlog();
         let mut poll = false;
+        let next_ping = keepalive.map(|k| heard.max(pinged) + k.every);
         tokio::select! {
             biased;
             () = token.cancelled() => return Ended::Cancelled,
-            frame = inbound.next() => match frame {
-                Some(Inbound::Text(text)) => session.handle_text(&text, &mut out),
-                Some(Inbound::Binary) => out.push(binary_refused()),
-                None => return Ended::ClientLeft,
+            frame = inbound.next() => {
+                heard = Instant::now();
+                match frame {
+                    Some(Inbound::Text(text)) => session.handle_text(&text, &mut out),
+                    Some(Inbound::Binary) => out.push(Outgoing::error(
+                        ErrorCode::BinaryNotSupported,
+                        "binary frames are not part of the protocol; send JSON text frames",
+                    )),
+                    Some(Inbound::TooFast) => out.push(Outgoing::error(
+                        ErrorCode::RateLimited,
+                        "too many frames: this one was not read; send fewer per second",
+                    )),
+                    Some(Inbound::Alive) => {}
+                    None => return Ended::ClientLeft,
+                }
+            }
+            () = sleep_until(next_ping.unwrap_or(heard)), if next_ping.is_some() => {
+                let k = keepalive.expect("a keepalive");
+                if heard.elapsed() >= k.every * k.misses {
+                    return Ended::Unresponsive;
+                }
+                if !delivery.ping().await {
+                    return Ended::Undeliverable;
+                }
+                pinged = Instant::now();
             },
             () = async {
                 session.wait().await;
@@ -115,17 +163,6 @@ pub async fn drive(
         if !out.is_empty() && !delivery.deliver(&mut out).await {
             return Ended::Undeliverable;
         }
-    }
-}
-
-fn binary_refused() -> Outgoing {
-    Outgoing {
-        text: serde_json::to_string(&ServerMsg::Error {
-            code: ErrorCode::BinaryNotSupported,
-            message: "binary frames are not part of the protocol; send JSON text frames".into(),
-        })
-        .expect("serializes"),
-        oldest_tick: None,
     }
 }
 
@@ -168,6 +205,12 @@ mod tests {
                 limits: StreamLimits {
                     max_frame_bytes: 16 * 1024,
                     max_symbols_per_client: 10,
+                    frame_rate: 50,
+                    keepalive: Keepalive {
+                        every: Duration::from_secs(20),
+                        misses: 3,
+                    },
+                    write_timeout: Duration::from_secs(10),
                 },
             },
             stored: Arc::new(Stored::new(
@@ -303,6 +346,7 @@ mod tests {
         let pacing = Pacing {
             frame: Duration::from_millis(16),
             paused: Some(paused.clone()),
+            keepalive: None,
         };
         let (tx, collected, task) = start(&state, pacing, &token);
         tx.send(Inbound::Text(

@@ -21,8 +21,11 @@ use axum::{
 };
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use super::Access;
 use super::rest::ApiError;
+use super::{
+    Access,
+    limits::{ClientLimits, Crowded, Limits, StreamSlot},
+};
 use crate::{
     auth::{AuthError, Caller},
     metrics::Metrics,
@@ -42,6 +45,7 @@ pub struct Guard {
     origins: Vec<String>,
     /// Host names allowed in `Host`, lowercase; `None`: any.
     hosts: Option<Vec<String>>,
+    limits: Arc<Limits>,
     metrics: Arc<Metrics>,
 }
 
@@ -71,7 +75,7 @@ pub struct Unprotected {
 
 impl Guard {
     /// The guard of a gateway exposed as `exposure`, checking the keys of
-    /// `access` and recording in its audit log.
+    /// `access` (recording in its audit log) and holding clients to `limits`.
     ///
     /// # Errors
     /// [`Unprotected`] when it listens beyond loopback, no key exists and
@@ -79,6 +83,7 @@ impl Guard {
     pub fn new(
         access: Access,
         exposure: &Exposure<'_>,
+        limits: ClientLimits,
         metrics: Arc<Metrics>,
     ) -> Result<Self, Unprotected> {
         let keyring = &access.keys;
@@ -105,6 +110,7 @@ impl Guard {
             open_while_keyless: loopback || exposure.insecure_no_auth,
             origins: lower(exposure.allowed_origins),
             hosts,
+            limits: Arc::new(Limits::new(limits)),
             metrics,
         })
     }
@@ -142,14 +148,13 @@ impl Guard {
         code: ErrorCode,
         message: impl Into<String>,
     ) -> ApiError {
-        let label = code_label(code);
-        self.metrics.http_refusals.with_label_values(&[label]).inc();
+        self.count(code);
         self.access.audit.record(
             key,
             client_of(request),
             action_of(request),
             status.as_u16(),
-            label,
+            &code.name(),
         );
         ApiError::new(status, code, message)
     }
@@ -234,6 +239,67 @@ impl Guard {
         Ok(Some(caller))
     }
 
+    /// Holds an admitted request to the limits: its client's request rate
+    /// and, for a stream, a slot (returned with it).
+    fn ration(
+        &self,
+        request: &Request,
+        caller: Option<&Caller>,
+    ) -> Result<Option<StreamSlot>, Rationed> {
+        let ip = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let client = match (caller, ip) {
+            (Some(caller), _) => format!("key:{}", caller.name),
+            (None, Some(ip)) => format!("ip:{ip}"),
+            (None, None) => "unknown".to_owned(),
+        };
+        if let Err(wait) = self.limits.admit_request(&client) {
+            self.count(ErrorCode::RateLimited);
+            let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+            return Err(Rationed {
+                error: ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    ErrorCode::RateLimited,
+                    format!(
+                        "more than {} requests per second (burst {}); retry in {seconds} s",
+                        self.limits.config.rate_limit, self.limits.config.rate_burst
+                    ),
+                ),
+                retry_after: Some(seconds),
+            });
+        }
+        if request.uri().path() != "/ws" {
+            return Ok(None);
+        }
+        let ip = ip.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+        self.limits.open_stream(ip).map(Some).map_err(|crowded| {
+            self.count(ErrorCode::TooManyConnections);
+            let (status, message) = match crowded {
+                Crowded::Address(n) => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("{ip} has {n} streams open, the most one address may (gateway.max_connections_per_ip)"),
+                ),
+                Crowded::Everyone(n) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("{n} streams are open, the most this gateway takes (gateway.max_connections)"),
+                ),
+            };
+            Rationed {
+                error: ApiError::new(status, ErrorCode::TooManyConnections, message),
+                retry_after: None,
+            }
+        })
+    }
+
+    fn count(&self, code: ErrorCode) {
+        self.metrics
+            .http_refusals
+            .with_label_values(&[&code.name()])
+            .inc();
+    }
+
     /// An allowed origin: listed, or the gateway's own (same host and port
     /// as `Host`).
     fn origin_allowed(&self, origin: &HeaderValue, headers: &HeaderMap) -> bool {
@@ -247,6 +313,25 @@ impl Guard {
         let authority = origin.split_once("://").map(|(_, a)| a);
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
         matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
+    }
+}
+
+/// A request past a limit: its error, and when to come back.
+struct Rationed {
+    error: ApiError,
+    /// Seconds, for `Retry-After`.
+    retry_after: Option<u64>,
+}
+
+impl IntoResponse for Rationed {
+    fn into_response(self) -> Response {
+        let mut response = self.error.into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -278,6 +363,17 @@ async fn check(State(guard): State<Arc<Guard>>, mut request: Request, next: Next
         Ok(caller) => caller,
         Err(refusal) => return refusal.into_response(),
     };
+    let guarded = scope_for(request.method(), request.uri().path()).is_some();
+    if guarded {
+        match guard.ration(&request, caller.as_ref()) {
+            Ok(Some(slot)) => {
+                request.extensions_mut().insert(Arc::new(slot));
+            }
+            Ok(None) => {}
+            Err(refused) => return refused.into_response(),
+        }
+    }
+    let streams = request.uri().path() == "/ws";
     let changes = !matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
@@ -289,7 +385,23 @@ async fn check(State(guard): State<Arc<Guard>>, mut request: Request, next: Next
     if let Some(caller) = caller {
         request.extensions_mut().insert(caller);
     }
-    let response = next.run(request).await;
+    let response = if guarded && !streams {
+        let limit = guard.limits.config.request_timeout;
+        match tokio::time::timeout(limit, next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => {
+                guard.count(ErrorCode::RequestTimeout);
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    ErrorCode::RequestTimeout,
+                    format!("no answer within {limit:?} (gateway.request_timeout)"),
+                )
+                .into_response()
+            }
+        }
+    } else {
+        next.run(request).await
+    };
     if let Some((key, client, action)) = audited {
         let status = response.status();
         let outcome = if status.is_success() {
@@ -367,17 +479,6 @@ fn is_json(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
-}
-
-fn code_label(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::Unauthorized => "unauthorized",
-        ErrorCode::Forbidden => "forbidden",
-        ErrorCode::OriginNotAllowed => "origin_not_allowed",
-        ErrorCode::HostNotAllowed => "host_not_allowed",
-        ErrorCode::UnsupportedMediaType => "unsupported_media_type",
-        _ => "other",
-    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod alerts;
 mod driver;
 mod guard;
 mod keys;
+mod limits;
 mod rest;
 mod scenarios;
 mod session;
@@ -36,8 +37,9 @@ use tower_http::{
     trace::{DefaultOnFailure, TraceLayer},
 };
 
-pub use driver::{Deliver, Ended, Inbound, Pacing, drive};
+pub use driver::{Deliver, Ended, Inbound, Keepalive, Pacing, drive};
 pub use guard::{Exposure, Guard, Unprotected, scope_for};
+pub use limits::{ClientLimits, Limits, StreamSlot};
 pub use rest::{ApiError, POSITIONS_HEADER};
 pub use session::{Outgoing, Session};
 pub use tls::{Certificates, TlsError, serve_tls};
@@ -94,6 +96,12 @@ pub struct StreamLimits {
     pub max_frame_bytes: usize,
     /// Most symbols per client.
     pub max_symbols_per_client: usize,
+    /// Frames per second a WebSocket client may send (twice that at once).
+    pub frame_rate: u32,
+    /// Pings for a silent WebSocket client.
+    pub keepalive: Keepalive,
+    /// Longest one delivery to a WebSocket client may take.
+    pub write_timeout: std::time::Duration,
 }
 
 /// What the store holds: history (read on pooled read-only connections),

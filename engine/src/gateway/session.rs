@@ -33,6 +33,8 @@ pub struct Outgoing {
     pub text: String,
     /// Timestamp of the oldest tick in a `ticks` frame.
     pub oldest_tick: Option<DateTime<Utc>>,
+    /// The code of an `error` frame (counted in `tickstream_ws_errors_total`).
+    pub refusal: Option<ErrorCode>,
 }
 
 impl Outgoing {
@@ -40,14 +42,19 @@ impl Outgoing {
         Self {
             text: serde_json::to_string(msg).expect("server messages always serialize"),
             oldest_tick: None,
+            refusal: None,
         }
     }
 
-    fn error(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self::msg(&ServerMsg::Error {
-            code,
-            message: message.into(),
-        })
+    /// An `error` frame.
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            refusal: Some(code),
+            ..Self::msg(&ServerMsg::Error {
+                code,
+                message: message.into(),
+            })
+        }
     }
 }
 
@@ -444,6 +451,7 @@ impl Session {
             out.push(Outgoing {
                 text,
                 oldest_tick: oldest,
+                refusal: None,
             });
         }
     }

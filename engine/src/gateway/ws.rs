@@ -1,7 +1,9 @@
 //! The `/ws` endpoint: a socket's frames driven through the protocol
 //! driver ([`drive`]), each delivery fed to the socket and flushed once.
 
-use std::{future::ready, sync::Arc};
+use std::{future::ready, num::NonZeroU32, sync::Arc};
+
+use governor::{Quota, RateLimiter};
 
 use axum::{
     Extension,
@@ -21,6 +23,8 @@ use super::{
 };
 use crate::{auth::Caller, metrics::Metrics};
 
+use super::limits::StreamSlot;
+
 /// Frames above this size are refused by the WebSocket layer itself (the
 /// connection closes); frames above the configured `max_frame_bytes` but
 /// below this get an error frame and the connection stays open.
@@ -34,11 +38,16 @@ pub const CLOSE_UNAUTHORIZED: u16 = 4401;
 pub async fn upgrade(
     State(state): State<Arc<GatewayState>>,
     caller: Option<Extension<Caller>>,
+    slot: Option<Extension<Arc<StreamSlot>>>,
     ws: WebSocketUpgrade,
 ) -> Response {
     ws.max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
-        .on_upgrade(move |socket| serve(socket, state, caller.map(|c| c.0)))
+        .on_upgrade(move |socket| async move {
+            serve(socket, state, caller.map(|c| c.0)).await;
+            // The stream's place is given back when it ends.
+            drop(slot);
+        })
 }
 
 /// Runs one client until it leaves, the socket fails, the gateway shuts
@@ -69,12 +78,19 @@ async fn serve(socket: WebSocket, state: Arc<GatewayState>, caller: Option<Calle
     metrics.ws_clients.inc();
     let (sink, stream) = socket.split();
     let received = metrics.clone();
+    let limits = state.market.limits;
+    let rate = NonZeroU32::new(limits.frame_rate).unwrap_or(NonZeroU32::MIN);
+    let burst = rate.saturating_mul(NonZeroU32::new(2).expect("two"));
+    let frames = RateLimiter::direct(Quota::per_second(rate).allow_burst(burst));
     let inbound = stream
         .scan((), move |(), message| {
             let frame = match message {
+                Ok(Message::Text(_) | Message::Binary(_)) if frames.check().is_err() => {
+                    Some(Some(Inbound::TooFast))
+                }
                 Ok(Message::Text(text)) => Some(Some(Inbound::Text(text.as_str().to_owned()))),
                 Ok(Message::Binary(_)) => Some(Some(Inbound::Binary)),
-                Ok(Message::Ping(_) | Message::Pong(_)) => Some(None),
+                Ok(Message::Ping(_) | Message::Pong(_)) => Some(Some(Inbound::Alive)),
                 Ok(Message::Close(_)) => None,
                 Err(error) => {
                     tracing::debug!(%error, "WebSocket client failed");
@@ -90,18 +106,36 @@ async fn serve(socket: WebSocket, state: Arc<GatewayState>, caller: Option<Calle
     let mut socket = Socket {
         sink,
         metrics: metrics.clone(),
+        write_timeout: limits.write_timeout,
+        timed_out: false,
     };
     let session = Session::new(state);
-    let ended = drive(
-        session,
-        Box::pin(inbound),
-        &mut socket,
-        &Pacing::default(),
-        &token,
-    )
-    .await;
+    let pacing = Pacing {
+        keepalive: Some(limits.keepalive),
+        ..Pacing::default()
+    };
+    let ended = drive(session, Box::pin(inbound), &mut socket, &pacing, &token).await;
+    match ended {
+        Ended::Undeliverable if socket.timed_out => {
+            metrics.ws_closed.with_label_values(&["slow"]).inc();
+        }
+        Ended::Unresponsive => metrics.ws_closed.with_label_values(&["unresponsive"]).inc(),
+        _ => {}
+    }
     // Ends the key's watch, if the client left first.
     token.cancel();
+    if matches!(ended, Ended::Unresponsive) || (ended == Ended::Undeliverable && socket.timed_out) {
+        // Best effort: a client that stopped reading may not take it.
+        let close = CloseFrame {
+            code: CLOSE_POLICY,
+            reason: "the client stopped reading or answering pings".into(),
+        };
+        let _ = tokio::time::timeout(
+            limits.write_timeout,
+            socket.sink.send(Message::Close(Some(close))),
+        )
+        .await;
+    }
     if ended == Ended::Cancelled {
         // The key's end is marked before the session is cancelled, so a
         // shutdown is never mistaken for it.
@@ -114,16 +148,54 @@ async fn serve(socket: WebSocket, state: Arc<GatewayState>, caller: Option<Calle
     metrics.ws_clients.dec();
 }
 
-/// The socket's sending half, counting what it sends.
+/// Close code of a client closed for not reading or not answering pings
+/// (RFC 6455: policy violation).
+const CLOSE_POLICY: u16 = 1008;
+
+/// The socket's sending half, counting what it sends; a delivery that takes
+/// longer than `write_timeout` gives up on the client.
 struct Socket {
     sink: SplitSink<WebSocket, Message>,
     metrics: Arc<Metrics>,
+    write_timeout: std::time::Duration,
+    /// A delivery or ping took too long.
+    timed_out: bool,
 }
 
 impl Deliver for Socket {
     async fn deliver(&mut self, frames: &mut Vec<Outgoing>) -> bool {
+        let limit = self.write_timeout;
+        match tokio::time::timeout(limit, self.send_all(frames)).await {
+            Ok(sent) => sent,
+            Err(_) => {
+                self.timed_out = true;
+                false
+            }
+        }
+    }
+
+    async fn ping(&mut self) -> bool {
+        let limit = self.write_timeout;
+        match tokio::time::timeout(limit, self.sink.send(Message::Ping(Default::default()))).await {
+            Ok(sent) => sent.is_ok(),
+            Err(_) => {
+                self.timed_out = true;
+                false
+            }
+        }
+    }
+}
+
+impl Socket {
+    async fn send_all(&mut self, frames: &mut Vec<Outgoing>) -> bool {
         let n = frames.len();
         for (i, frame) in frames.drain(..).enumerate() {
+            if let Some(code) = frame.refusal {
+                self.metrics
+                    .ws_errors
+                    .with_label_values(&[&code.name()])
+                    .inc();
+            }
             if let Some(oldest) = frame.oldest_tick {
                 let age = (chrono::Utc::now() - oldest).to_std().unwrap_or_default();
                 self.metrics.delivery_latency.observe(age.as_secs_f64());

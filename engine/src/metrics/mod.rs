@@ -35,6 +35,9 @@ pub struct Metrics {
     pub ws_frames_received: IntCounter,
     /// Error frames sent, by code.
     pub ws_errors: IntCounterVec,
+    /// WebSocket clients closed by the gateway, by reason (`slow`: stopped
+    /// reading; `unresponsive`: answered no ping).
+    pub ws_closed: IntCounterVec,
     /// HTTP requests and WebSocket upgrades the gateway's guard refused, by code.
     pub http_refusals: IntCounterVec,
     /// Gaps reported to clients that fell behind retention.
@@ -118,6 +121,17 @@ impl Metrics {
         registry
             .register(Box::new(ws_errors.clone()))
             .expect("unique metric");
+        let ws_closed = IntCounterVec::new(
+            Opts::new(
+                "tickstream_ws_closed_total",
+                "WebSocket clients the gateway closed, by reason (slow: stopped reading; unresponsive: answered no ping).",
+            ),
+            &["reason"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(ws_closed.clone()))
+            .expect("unique metric");
         let http_refusals = IntCounterVec::new(
             Opts::new(
                 "tickstream_http_refusals_total",
@@ -179,6 +193,7 @@ impl Metrics {
             ),
             ws_errors,
             http_refusals,
+            ws_closed,
             ws_gaps: counter(
                 "tickstream_ws_gaps_total",
                 "Gaps reported to WebSocket clients that fell behind log retention.",

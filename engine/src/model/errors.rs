@@ -58,6 +58,13 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// An API key that cannot be made (REST, 400, naming the field).
     InvalidKey,
+    /// Too many requests, or WebSocket frames, in too short a time (429; an
+    /// `error` frame on a stream).
+    RateLimited,
+    /// Too many open streams, from this address or in all (429 or 503).
+    TooManyConnections,
+    /// The request took longer than `gateway.request_timeout` (408).
+    RequestTimeout,
     /// No such endpoint or item (REST, 404).
     NotFound,
     /// The change conflicts with the state (REST, 409): a name taken, a
@@ -67,6 +74,16 @@ pub enum ErrorCode {
     NoSimulator,
     /// The server failed; the cause is in its log (REST, 500).
     Internal,
+}
+
+impl ErrorCode {
+    /// The code as on the wire, e.g. `invalid_parameter` (metric labels use it).
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
 }
 
 /// A REST error's body: `{"error":{"code":"invalid_parameter","message":"interval: …"}}`.

@@ -1,6 +1,8 @@
 //! Fan-out benchmark: starts `tickstreamd`, connects N WebSocket clients
 //! subscribed to every symbol, and measures delivered ticks/s, tick→client
-//! latency (p50/p99/max), and the daemon's CPU and memory. Writes JSON.
+//! latency (p50/p99/max), and the daemon's CPU and memory. The same load
+//! runs plain and secured (API keys + TLS, certificates made here), one
+//! after the other, to measure what security costs. Writes JSON.
 //!
 //! Usage: `fanout <tickstreamd> <out.json>` (run by `cargo xtask bench`).
 
@@ -17,10 +19,19 @@ use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use serde_json::json;
 use tickstream_e2e::{Daemon, now_micros, timestamps};
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 
-/// (clients, ticks/s) pairs measured.
-const SCENARIOS: &[(usize, u64)] = &[(100, 10_000), (100, 20_000), (10, 100_000)];
+/// (clients, ticks/s, secured) measured; the secured run follows its plain twin.
+const SCENARIOS: &[(usize, u64, bool)] = &[
+    (100, 10_000, false),
+    (100, 20_000, false),
+    (100, 20_000, true),
+    (10, 100_000, false),
+];
+/// Secured throughput at least this share of plain (issue 13's target).
+const SECURED_THROUGHPUT_SHARE: f64 = 0.9;
+/// Secured p99 at most this much above plain, in ms.
+const SECURED_P99_EXTRA_MS: f64 = 1.0;
 const WARMUP: Duration = Duration::from_secs(2);
 const MEASURE: Duration = Duration::from_secs(10);
 
@@ -33,16 +44,35 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     let mut results = Vec::new();
-    for &(clients, rate) in SCENARIOS {
-        let result = runtime.block_on(scenario(&daemon, clients, rate))?;
+    for &(clients, rate, secured) in SCENARIOS {
+        let result = runtime.block_on(scenario(&daemon, clients, rate, secured))?;
         println!("{}", serde_json::to_string(&result)?);
         results.push(result);
     }
+    let of = |secured: bool| {
+        results
+            .iter()
+            .find(|r| r["secured"] == secured && r["ticks_per_sec_produced"] == 20_000)
+            .expect("both runs")
+    };
+    let (plain, secure) = (of(false), of(true));
+    let share = secure["delivered_ticks_per_sec"].as_f64().unwrap_or(0.0)
+        / plain["delivered_ticks_per_sec"].as_f64().unwrap_or(1.0);
+    let extra_p99 = secure["latency_ms"]["p99"].as_f64().unwrap_or(f64::MAX)
+        - plain["latency_ms"]["p99"].as_f64().unwrap_or(0.0);
     let report = json!({
         "scenarios": results,
+        "security_cost": {
+            "clients": 100,
+            "ticks_per_sec_produced": 20_000,
+            "secured_throughput_share": share,
+            "secured_extra_p99_ms": extra_p99,
+        },
         "targets": {
             "delivered_ticks_per_sec_100_clients": 1_000_000,
             "latency_p99_ms_at_10k_ticks_100_clients": 1.0,
+            "secured_throughput_share": { "target": SECURED_THROUGHPUT_SHARE, "met": share >= SECURED_THROUGHPUT_SHARE },
+            "secured_extra_p99_ms": { "target": SECURED_P99_EXTRA_MS, "met": extra_p99 <= SECURED_P99_EXTRA_MS },
         },
         "note": "load generator and daemon share this machine's cores",
     });
@@ -74,22 +104,92 @@ fn usage(pid: u32) -> (f64, u64) {
     (ticks as f64 / 100.0, rss_kb * 1024)
 }
 
-async fn scenario(bin: &str, clients: usize, rate: u64) -> Result<serde_json::Value> {
-    let data_dir = tempfile::tempdir()?;
-    let daemon = Daemon::start(
+/// What a secured run's clients need: the key to send and the CA to trust.
+struct Credentials {
+    key: String,
+    tls: Arc<rustls::ClientConfig>,
+}
+
+/// Makes a CA and a certificate for 127.0.0.1 in `dir` and an admin key in
+/// the data directory `dir/data` (before the daemon starts).
+fn secure(bin: &str, dir: &std::path::Path) -> Result<Credentials> {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate()?;
+    let mut ca = CertificateParams::new(Vec::<String>::new())?;
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca.self_signed(&ca_key)?;
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate()?;
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])?.signed_by(&key, &issuer)?;
+    std::fs::write(dir.join("cert.pem"), cert.pem())?;
+    std::fs::write(dir.join("key.pem"), key.serialize_pem())?;
+    let made = std::process::Command::new(bin)
+        .args([
+            "keys",
+            "create",
+            "--name",
+            "bench",
+            "--scope",
+            "read",
+            "--data-dir",
+        ])
+        .arg(dir.join("data"))
+        .output()?;
+    if !made.status.success() {
+        bail!("keys create: {}", String::from_utf8_lossy(&made.stderr));
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca_cert.der().clone())?;
+    let tls = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Credentials {
+        key: String::from_utf8(made.stdout)?.trim().to_owned(),
+        tls: Arc::new(tls),
+    })
+}
+
+async fn scenario(
+    bin: &str,
+    clients: usize,
+    rate: u64,
+    secured: bool,
+) -> Result<serde_json::Value> {
+    let dir = tempfile::tempdir()?;
+    let credentials = secured.then(|| secure(bin, dir.path())).transpose()?;
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let (cert, key) = (cert.display().to_string(), key.display().to_string());
+    let tls_env = [
+        ("TICKSTREAM_GATEWAY__TLS_CERT", cert.as_str()),
+        ("TICKSTREAM_GATEWAY__TLS_KEY", key.as_str()),
+    ];
+    let daemon = Daemon::start_with_env(
         bin,
         "run",
         &["--rate", &rate.to_string()],
-        Some(data_dir.path()),
+        Some(&dir.path().join("data")),
+        if secured { &tls_env } else { &[] },
     )?;
     let pid = daemon.process.0.id();
-    let url = format!("ws://{}/ws", daemon.addr);
+    let url = if secured {
+        format!("wss://{}/ws", daemon.addr)
+    } else {
+        format!("ws://{}/ws", daemon.addr)
+    };
     let measuring = Arc::new(AtomicBool::new(false));
     let delivered = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for _ in 0..clients {
+        let mut request = url.as_str().into_client_request()?;
+        let mut connector = None;
+        if let Some(c) = &credentials {
+            let bearer = format!("Bearer {}", c.key).parse()?;
+            request.headers_mut().insert("authorization", bearer);
+            connector = Some(tokio_tungstenite::Connector::Rustls(c.tls.clone()));
+        }
         let (mut socket, _) =
-            tokio_tungstenite::connect_async_with_config(&url, None, true).await?;
+            tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector)
+                .await?;
         socket
             .send(Message::text(r#"{"op":"subscribe","symbols":["*"]}"#))
             .await?;
@@ -114,14 +214,19 @@ async fn scenario(bin: &str, clients: usize, rate: u64) -> Result<serde_json::Va
     }
     tokio::time::sleep(WARMUP).await;
     let (cpu_before, _) = usage(pid);
-    let buckets_before = latency_buckets(&daemon.addr)?;
+    // The daemon's own histogram, where /metrics is plain and open.
+    let buckets_before = (!secured)
+        .then(|| latency_buckets(&daemon.addr))
+        .transpose()?;
     measuring.store(true, Ordering::Relaxed);
     let started = Instant::now();
     tokio::time::sleep(MEASURE).await;
     measuring.store(false, Ordering::Relaxed);
     let elapsed = started.elapsed().as_secs_f64();
     let (cpu_after, rss) = usage(pid);
-    let buckets_after = latency_buckets(&daemon.addr)?;
+    let buckets_after = (!secured)
+        .then(|| latency_buckets(&daemon.addr))
+        .transpose()?;
     let count = delivered.load(Ordering::Relaxed);
     drop(daemon);
     let mut merged = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
@@ -135,10 +240,11 @@ async fn scenario(bin: &str, clients: usize, rate: u64) -> Result<serde_json::Va
         "delivered_ticks_per_sec": (count as f64 / elapsed).round(),
         "delivered_fraction": count as f64 / (rate as f64 * clients as f64 * elapsed),
         "latency_ms": { "p50": ms(0.50), "p99": ms(0.99), "max": merged.max() as f64 / 1_000.0 },
-        "daemon_write_latency_ms_at_most": {
-            "p50": bucket_quantile(&buckets_before, &buckets_after, 0.50),
-            "p99": bucket_quantile(&buckets_before, &buckets_after, 0.99),
-        },
+        "secured": secured,
+        "daemon_write_latency_ms_at_most": buckets_before.zip(buckets_after).map(|(before, after)| json!({
+            "p50": bucket_quantile(&before, &after, 0.50),
+            "p99": bucket_quantile(&before, &after, 0.99),
+        })),
         "daemon_cpu_cores": (cpu_after - cpu_before) / elapsed,
         "daemon_rss_mib": rss as f64 / (1024.0 * 1024.0),
     }))

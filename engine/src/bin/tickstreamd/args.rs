@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use tickstream::{
-    client::SimulateOptions,
+    client::{KeysAction, SimulateOptions},
     config::{ConfigError, ENV_PREFIX, Layer},
-    model::Scope,
+    model::{NewKey, Scope},
     sim::{CalendarKind, Format, ScenarioRequest, Shard},
 };
 
@@ -452,6 +452,25 @@ impl CommonArgs {
             )?;
         }
         Ok(layer)
+    }
+}
+
+impl KeysCommand {
+    /// What the library is asked to do.
+    pub fn into_action(self) -> KeysAction {
+        match self {
+            Self::Create {
+                name,
+                scope,
+                expires,
+            } => KeysAction::Create(NewKey {
+                name,
+                scope,
+                expires: expires.map(Into::into),
+            }),
+            Self::List { .. } => KeysAction::List,
+            Self::Revoke { name } => KeysAction::Revoke(name),
+        }
     }
 }
 

@@ -9,10 +9,9 @@ use std::{io::IsTerminal, process::ExitCode, time::Duration};
 use anyhow::Context;
 use clap::Parser;
 use tickstream::{
-    client::{self, Daemon, KeysAction, KeysAnswer, KeysAt, tail},
+    client::{self, Daemon, KeysAt, tail},
     config::{Config, Layer},
     engine::{Engine, Role},
-    model::NewKey,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -93,24 +92,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// `tickstreamd keys …`: the key goes to stdout alone (to capture it),
-/// what it is to stderr; a list is a table or JSON.
+/// `tickstreamd keys …`, offline on the data directory or through `--url`.
 async fn keys(a: KeysArgs) -> anyhow::Result<()> {
     let json = matches!(a.action, KeysCommand::List { json: true });
     let flags = a.flags()?;
-    let action = match a.action {
-        KeysCommand::Create {
-            name,
-            scope,
-            expires,
-        } => KeysAction::Create(NewKey {
-            name,
-            scope,
-            expires: expires.map(Into::into),
-        }),
-        KeysCommand::List { .. } => KeysAction::List,
-        KeysCommand::Revoke { name } => KeysAction::Revoke(name),
-    };
+    let action = a.action.into_action();
     let config;
     let at = match &a.url {
         Some(url) => KeysAt::Daemon(Daemon {
@@ -127,39 +113,7 @@ async fn keys(a: KeysArgs) -> anyhow::Result<()> {
             }
         }
     };
-    match client::keys(&at, action).await? {
-        KeysAnswer::Created(created) => {
-            println!("{}", created.key);
-            let expires = created
-                .info
-                .expires_at
-                .map_or("never expires".to_owned(), |t| format!("expires {t}"));
-            eprintln!(
-                "created key {:?} (scope {}, {expires}); it is shown only this once",
-                created.info.name, created.info.scope
-            );
-        }
-        KeysAnswer::Listed(keys) if json => println!("{}", serde_json::to_string_pretty(&keys)?),
-        KeysAnswer::Listed(keys) => {
-            println!(
-                "{:<24} {:<6} {:<17} {:<20} EXPIRES",
-                "NAME", "SCOPE", "PREFIX", "CREATED"
-            );
-            for key in keys {
-                let time =
-                    |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S").to_string();
-                println!(
-                    "{:<24} {:<6} {:<17} {:<20} {}",
-                    key.name,
-                    key.scope,
-                    key.prefix,
-                    time(key.created_at),
-                    key.expires_at.map_or("never".to_owned(), time)
-                );
-            }
-        }
-        KeysAnswer::Revoked(name) => eprintln!("revoked key {name:?}"),
-    }
+    client::keys(&at, action).await?.print(json)?;
     Ok(())
 }
 
