@@ -529,3 +529,25 @@ async fn a_thousand_news_shocks_are_bounded_and_the_store_keeps_writing() {
     let price = aapl["price"].as_f64().unwrap();
     assert!(price.is_finite() && price > 0.0, "{aapl}");
 }
+
+#[tokio::test]
+async fn times_at_the_edge_of_the_calendar_are_answered_not_panicked_on() {
+    let daemon = Daemon::start(&[]);
+    daemon.wait_ready().await;
+    for from in [
+        "-262143-01-01T00:00:00Z",
+        "+262142-12-31T23:59:59Z",
+        "0000-01-01T00:00:00Z",
+    ] {
+        let path = format!(
+            "/api/v1/indicators?symbol=AAPL&indicator=sma&from={}",
+            from.replace('+', "%2B")
+        );
+        let (status, answer) = call(&daemon, Method::GET, &path, None, None).await;
+        assert!(status == 200 || status == 400, "{from}: {status} {answer}");
+    }
+    assert_eq!(
+        reqwest::get(daemon.url("/healthz")).await.unwrap().status(),
+        200
+    );
+}

@@ -133,7 +133,11 @@ impl Watch {
             }
             (Condition::PercentMove { percent, window }, Memory::Move { lows, highs }) => {
                 let now = tick.timestamp;
-                let since = now - chrono::Duration::from_std(*window).unwrap_or_default();
+                // A tick from any time (Kafka brings what it brings) never overflows.
+                let since = chrono::Duration::from_std(*window)
+                    .ok()
+                    .and_then(|w| now.checked_sub_signed(w))
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC);
                 while lows.back().is_some_and(|&(_, p)| p >= price) {
                     lows.pop_back();
                 }
@@ -287,6 +291,21 @@ mod tests {
             window: std::time::Duration::from_secs(60),
         });
         assert_eq!(firings(moved, &ticks), [59, 310]);
+    }
+
+    #[test]
+    fn a_tick_at_the_start_of_time_is_evaluated_without_overflow() {
+        let mut evaluator = Evaluator::new();
+        evaluator.set(rule(Condition::PercentMove {
+            percent: 2.0,
+            window: std::time::Duration::from_secs(3_600),
+        }));
+        let mut first = tick(0, 100.0, 1, 0.0);
+        first.timestamp = DateTime::<Utc>::MIN_UTC;
+        let mut out = Vec::new();
+        evaluator.apply(&first, &mut out);
+        evaluator.apply(&tick(0, 103.0, 1, 0.0), &mut out);
+        assert!(out.len() <= 1, "{out:?}");
     }
 
     #[test]

@@ -182,26 +182,19 @@ impl Engine {
             };
             let router = Arc::new(guard).protect(router.clone());
             let cx = stages.gateway.clone();
-            match &certificates {
-                Some(certificates) => {
-                    let served = certificates.clone();
-                    stages.gateway.spawn("gateway", async move {
-                        if let Err(error) =
-                            gateway::serve_tls(listener, router, &served, cx.token).await
-                        {
-                            tracing::error!(%error, "gateway stopped");
-                        }
-                    });
-                    let token = stages.gateway.token.clone();
-                    stages
-                        .gateway
-                        .spawn("certificate watcher", certificates.clone().watch(token));
+            let served = certificates.clone();
+            stages.gateway.spawn("gateway", async move {
+                if let Err(error) =
+                    gateway::serve(listener, router, served.as_ref(), cx.token).await
+                {
+                    tracing::error!(%error, "gateway stopped");
                 }
-                None => stages.gateway.spawn("gateway", async move {
-                    if let Err(error) = gateway::serve(listener, router, cx.token).await {
-                        tracing::error!(%error, "gateway stopped");
-                    }
-                }),
+            });
+            if let Some(certificates) = &certificates {
+                let token = stages.gateway.token.clone();
+                stages
+                    .gateway
+                    .spawn("certificate watcher", certificates.clone().watch(token));
             }
         }
         Ok(Self {

@@ -168,10 +168,10 @@ impl Guard {
         };
         let headers = request.headers();
         let host = host_of(request);
-        if let Some(hosts) = &self.hosts
-            && !host
-                .as_deref()
-                .is_some_and(|h| hosts.iter().any(|a| *a == h))
+        // Browsers always send a Host; a request without one (HTTP/1.0
+        // tools) is no rebinding attack.
+        if let (Some(hosts), Some(named)) = (&self.hosts, host.as_deref())
+            && !hosts.iter().any(|a| a == named)
         {
             return Err(self.refuse(
                 request,

@@ -9,6 +9,7 @@ mod keys;
 mod limits;
 mod rest;
 mod scenarios;
+mod serve;
 mod session;
 mod tls;
 mod workspace;
@@ -25,11 +26,9 @@ use axum::{
     http::{StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
-    serve::ListenerExt,
 };
 use parking_lot::{Mutex, RwLock};
 use serde_json::json;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::{
     compression::CompressionLayer,
@@ -41,8 +40,9 @@ pub use driver::{Deliver, Ended, Inbound, Keepalive, Pacing, drive};
 pub use guard::{Exposure, Guard, Unprotected, scope_for};
 pub use limits::{ClientLimits, Limits, StreamSlot};
 pub use rest::{ApiError, POSITIONS_HEADER};
+pub use serve::serve;
 pub use session::{Outgoing, Session};
-pub use tls::{Certificates, TlsError, serve_tls};
+pub use tls::{Certificates, TlsError};
 
 use crate::{
     alerts::Alerts,
@@ -240,28 +240,6 @@ fn with_tracing(router: Router) -> Router {
             })
             .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
     )
-}
-
-/// Serves `router` on `listener` until `shutdown` is cancelled, then stops
-/// accepting and waits for open requests.
-///
-/// # Errors
-/// Returns the I/O error that stopped the server.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    // Small frames go out at once: no Nagle delay on a latency-sensitive stream.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
-            tracing::debug!(%error, "cannot set TCP_NODELAY");
-        }
-    });
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
 }
 
 fn render_metrics(metrics: &Metrics) -> Response {

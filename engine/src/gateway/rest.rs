@@ -433,9 +433,11 @@ pub async fn indicators(
         other => other.warm_up(),
     };
     let query = Range {
-        from: range
-            .from
-            .map(|f| f - chrono::Duration::seconds(interval.seconds() * warm_up as i64)),
+        from: range.from.map(|f| {
+            let back = chrono::Duration::seconds(interval.seconds() * warm_up as i64);
+            f.checked_sub_signed(back)
+                .unwrap_or(DateTime::<Utc>::MIN_UTC)
+        }),
         to: range.to,
         limit: range.limit + warm_up,
     };

@@ -8,17 +8,11 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use axum::Router;
-use axum_server::{accept::NoDelayAcceptor, tls_rustls::RustlsConfig};
-use tokio::net::TcpListener;
+use axum_server::tls_rustls::RustlsConfig;
 use tokio_util::sync::CancellationToken;
 
 /// How often the files are checked for a change.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
-/// Longest TLS handshake a client may take.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long open requests get to finish at shutdown.
-const DRAIN: Duration = Duration::from_secs(1);
 
 /// A certificate or key that cannot be served.
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +29,7 @@ pub struct TlsError {
 /// The served certificate, and the files it comes from.
 #[derive(Clone)]
 pub struct Certificates {
-    config: RustlsConfig,
+    pub(super) config: RustlsConfig,
     cert: PathBuf,
     key: PathBuf,
 }
@@ -99,33 +93,6 @@ impl Certificates {
     fn modified(&self) -> [Option<SystemTime>; 2] {
         [&self.cert, &self.key].map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
     }
-}
-
-/// Serves `router` over TLS on `listener` until `shutdown` is cancelled,
-/// then stops accepting and gives open requests [`DRAIN`] to finish.
-///
-/// # Errors
-/// The I/O error that stopped the server.
-pub async fn serve_tls(
-    listener: TcpListener,
-    router: Router,
-    certificates: &Certificates,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    let handle = axum_server::Handle::new();
-    let stopping = handle.clone();
-    tokio::spawn(async move {
-        shutdown.cancelled().await;
-        stopping.graceful_shutdown(Some(DRAIN));
-    });
-    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(certificates.config.clone())
-        .handshake_timeout(HANDSHAKE_TIMEOUT)
-        .acceptor(NoDelayAcceptor::new());
-    axum_server::from_tcp(listener.into_std()?)?
-        .acceptor(acceptor)
-        .handle(handle)
-        .serve(router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .await
 }
 
 /// An error and its causes on one line.
