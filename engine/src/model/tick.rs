@@ -93,6 +93,63 @@ pub enum TickDecodeError {
     /// The JSON is not an object, so fields cannot be added to it.
     #[error("malformed tick: not a JSON object")]
     NotAnObject,
+    /// A field holds a value no market has (a price that is not a positive
+    /// finite number, a volume or a time out of range).
+    #[error("tick field {field}: {message}")]
+    OutOfRange {
+        /// The field.
+        field: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
+/// The highest price (or bid, or ask) a tick may carry.
+pub const MAX_PRICE: f64 = 1e12;
+/// The most shares one tick may carry.
+pub const MAX_VOLUME: u64 = 1_000_000_000_000;
+/// The earliest and latest times a tick may carry: years 1900 to 2199.
+const TIME_RANGE: std::ops::Range<i64> = -2_208_988_800..7_258_118_400;
+
+impl Tick {
+    /// Checks that every field holds a value a market could have, so
+    /// nothing downstream (candles, the store, alerts) meets an infinite
+    /// price, an overflowing volume or a time at the end of the calendar.
+    ///
+    /// # Errors
+    /// [`TickDecodeError::OutOfRange`] naming the field.
+    pub fn check_range(&self) -> Result<(), TickDecodeError> {
+        let price = |field, value: f64| {
+            if value.is_finite() && value > 0.0 && value <= MAX_PRICE {
+                Ok(())
+            } else {
+                Err(TickDecodeError::OutOfRange {
+                    field,
+                    message: format!("{value} is not a price between 0 and {MAX_PRICE:e}"),
+                })
+            }
+        };
+        price("price", self.price)?;
+        if let Some(bid) = self.bid {
+            price("bid", bid)?;
+        }
+        if let Some(ask) = self.ask {
+            price("ask", ask)?;
+        }
+        if self.volume > MAX_VOLUME {
+            return Err(TickDecodeError::OutOfRange {
+                field: "volume",
+                message: format!("{} is more than {MAX_VOLUME} shares", self.volume),
+            });
+        }
+        if !TIME_RANGE.contains(&self.timestamp.timestamp()) {
+            return Err(TickDecodeError::OutOfRange {
+                field: "timestamp",
+                message: format!("{} is not between the years 1900 and 2199", self.timestamp),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// A tick and its JSON encoding, as produced or as received.
@@ -124,9 +181,11 @@ impl EncodedTick {
     ///
     /// # Errors
     /// Returns [`TickDecodeError`] when the bytes are not a JSON object with
-    /// the tick's required fields.
+    /// the tick's required fields, or a field is out of range
+    /// ([`Tick::check_range`]).
     pub fn decode(bytes: &[u8]) -> Result<Self, TickDecodeError> {
         let mut tick: Tick = serde_json::from_slice(bytes)?;
+        tick.check_range()?;
         if tick.partition.is_some() || tick.offset.is_some() {
             // Logged upstream: this log's position replaces the old one.
             let mut object: serde_json::Map<String, serde_json::Value> =
@@ -214,6 +273,30 @@ mod tests {
         assert_eq!(back.partition, Some(3));
         assert_eq!(back.offset, Some(42));
         assert_eq!(back.price, 189.37);
+    }
+
+    #[test]
+    fn decode_refuses_values_no_market_has_naming_the_field() {
+        let base = r#""symbol":"X","timestamp":"2026-11-24T14:30:00Z""#;
+        for (fields, field) in [
+            (r#""price":-1,"volume":1"#, "price"),
+            (r#""price":0,"volume":1"#, "price"),
+            (r#""price":1e300,"volume":1"#, "price"),
+            (r#""price":1,"volume":18446744073709551615"#, "volume"),
+            (r#""price":1,"volume":1,"bid":-3"#, "bid"),
+            (r#""price":1,"volume":1,"ask":1e13"#, "ask"),
+        ] {
+            let raw = format!("{{{base},{fields}}}");
+            let error = EncodedTick::decode(raw.as_bytes()).unwrap_err();
+            assert!(
+                matches!(&error, TickDecodeError::OutOfRange { field: f, .. } if *f == field),
+                "{raw}: {error}"
+            );
+        }
+        let ancient =
+            br#"{"symbol":"X","price":1,"volume":1,"timestamp":"-262143-01-01T00:00:00Z"}"#;
+        let error = EncodedTick::decode(ancient).unwrap_err();
+        assert!(error.to_string().contains("timestamp"), "{error}");
     }
 
     #[test]
