@@ -17,7 +17,6 @@ use proptest::prelude::*;
 use tickstream::{
     alerts::Alerts,
     analytics::Quotes,
-    audit::Auditor,
     auth::Keyring,
     component::Context,
     config::Config,
@@ -86,10 +85,7 @@ fn gateway() -> Arc<GatewayState> {
         let alerts = Arc::new(Alerts::load(workspace.clone()).unwrap());
         let metrics = Arc::new(Metrics::new());
         let cx = Context::new(metrics.clone(), Arc::default());
-        let access = Access {
-            keys: Arc::new(Keyring::open(&database).unwrap()),
-            audit: Auditor::start(&database, Duration::from_secs(3_600), &cx).unwrap(),
-        };
+        let access = Access::open(&database, Duration::from_secs(3_600), &cx).unwrap();
         let settings = LogSettings {
             topic_prefix: String::new(),
             partitions: 2,

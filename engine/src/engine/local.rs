@@ -17,8 +17,6 @@ use super::EngineError;
 use crate::{
     alerts::{Alerts, follow_alerts},
     analytics::{Quotes, follow_quotes},
-    audit::Auditor,
-    auth::Keyring,
     backfill,
     component::{Context, blocking},
     config::Config,
@@ -121,11 +119,8 @@ impl Local {
         // Alert rules, watchlists and portfolios: one connection for them all.
         let workspace = Arc::new(Mutex::new(ItemStore::open(&database).map_err(store_error)?));
         let alerts = Arc::new(Alerts::load(workspace.clone()).map_err(store_error)?);
-        let access = Access {
-            keys: Arc::new(Keyring::open(&database).map_err(store_error)?),
-            audit: Auditor::start(&database, config.store.audit_retention, sinks)
-                .map_err(store_error)?,
-        };
+        let access =
+            Access::open(&database, config.store.audit_retention, sinks).map_err(store_error)?;
         let local = Self {
             lock,
             log,

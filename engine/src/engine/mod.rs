@@ -16,8 +16,6 @@ use tokio::net::TcpListener;
 use self::local::Local;
 pub use self::local::lock_data_dir;
 use crate::{
-    audit::Auditor,
-    auth::Keyring,
     component::{Context, blocking},
     config::Config,
     gateway::{
@@ -285,15 +283,11 @@ fn producer_access(config: &Config, sinks: &Context) -> Result<Access, EngineErr
         path: dir.clone(),
         source,
     })?;
-    let database = config.database_path();
-    let store_error = |source| EngineError::Store {
-        path: config.database_path(),
-        source,
-    };
-    Ok(Access {
-        keys: Arc::new(Keyring::open(&database).map_err(store_error)?),
-        audit: Auditor::start(&database, config.store.audit_retention, sinks)
-            .map_err(store_error)?,
+    Access::open(&config.database_path(), config.store.audit_retention, sinks).map_err(|source| {
+        EngineError::Store {
+            path: config.database_path(),
+            source,
+        }
     })
 }
 

@@ -217,15 +217,12 @@ mod tests {
                 database.clone(),
                 alerts,
                 workspace,
-                super::super::Access {
-                    keys: Arc::new(crate::auth::Keyring::open(&database).unwrap()),
-                    audit: crate::audit::Auditor::start(
-                        &database,
-                        std::time::Duration::from_secs(3_600),
-                        &crate::component::Context::new(Arc::new(Metrics::new()), Arc::default()),
-                    )
-                    .unwrap(),
-                },
+                super::super::Access::open(
+                    &database,
+                    Duration::from_secs(3_600),
+                    &crate::component::Context::new(Arc::new(Metrics::new()), Arc::default()),
+                )
+                .unwrap(),
             )),
             ops: Operations {
                 metrics: Arc::new(Metrics::new()),

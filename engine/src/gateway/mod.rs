@@ -168,6 +168,24 @@ pub struct Access {
     pub audit: Auditor,
 }
 
+impl Access {
+    /// The keys of the database at `path`, and its audit log (kept for
+    /// `retention`, its writer started in `cx`).
+    ///
+    /// # Errors
+    /// The store's error.
+    pub fn open(
+        path: &Path,
+        retention: std::time::Duration,
+        cx: &crate::component::Context,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            keys: Arc::new(Keyring::open(path)?),
+            audit: Auditor::start(path, retention, cx)?,
+        })
+    }
+}
+
 /// Operations: what every role serves, the producer included.
 #[derive(Clone)]
 pub struct Operations {
