@@ -77,19 +77,18 @@ pub fn client_config(ca: Option<&Path>) -> Result<Arc<ClientConfig>, ClientTlsEr
 /// # Errors
 /// [`ClientTlsError::KeyInTheClear`].
 pub fn check_key_transport(url: &str, has_key: bool) -> Result<(), ClientTlsError> {
-    let Some((scheme, rest)) = url.split_once("://") else {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        // Not a URL: the connection fails on its own, before any key is sent.
         return Ok(());
     };
-    let plain = matches!(scheme.to_ascii_lowercase().as_str(), "http" | "ws");
-    if !has_key || !plain {
+    if !has_key || !matches!(parsed.scheme(), "http" | "ws") {
         return Ok(());
     }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.split(':').next().unwrap_or_default(),
-    };
+    let host = parsed.host_str().unwrap_or_default();
+    let host = host
+        .strip_prefix('[')
+        .and_then(|v6| v6.strip_suffix(']'))
+        .unwrap_or(host);
     let loopback = host.eq_ignore_ascii_case("localhost")
         || host
             .parse::<std::net::IpAddr>()

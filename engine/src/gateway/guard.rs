@@ -15,7 +15,7 @@ use std::{net::SocketAddr, sync::Arc};
 use axum::{
     Router,
     extract::{ConnectInfo, Request, State},
-    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
+    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header, uri::Authority},
     middleware::{self, Next},
     response::{IntoResponse, Response},
 };
@@ -159,11 +159,12 @@ impl Guard {
         ApiError::new(status, code, message)
     }
 
-    /// Why the request may not come in, if it may not; else the caller.
-    fn admit(&self, request: &Request) -> Result<Option<Caller>, ApiError> {
+    /// Why the request, which needs `scope`, may not come in, if it may
+    /// not; else the caller.
+    fn admit(&self, request: &Request, scope: Option<Scope>) -> Result<Option<Caller>, ApiError> {
         let method = request.method();
         let path = request.uri().path();
-        let Some(scope) = scope_for(method, path) else {
+        let Some(scope) = scope else {
             return Ok(None);
         };
         let headers = request.headers();
@@ -184,8 +185,7 @@ impl Guard {
                 ),
             ));
         }
-        let mutates = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-        if (mutates || path == "/ws")
+        if (changes(method) || path == "/ws")
             && let Some(origin) = headers.get(header::ORIGIN)
             && !self.origin_allowed(origin, headers)
         {
@@ -246,10 +246,7 @@ impl Guard {
         request: &Request,
         caller: Option<&Caller>,
     ) -> Result<Option<StreamSlot>, Rationed> {
-        let ip = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
+        let ip = peer(request).map(|addr| addr.ip());
         let client = match (caller, ip) {
             (Some(caller), _) => format!("key:{}", caller.name),
             (None, Some(ip)) => format!("ip:{ip}"),
@@ -359,11 +356,12 @@ pub fn scope_for(method: &Method, path: &str) -> Option<Scope> {
 
 /// Admits or refuses a request; a change is audited with its outcome.
 async fn check(State(guard): State<Arc<Guard>>, mut request: Request, next: Next) -> Response {
-    let caller = match guard.admit(&request) {
+    let scope = scope_for(request.method(), request.uri().path());
+    let caller = match guard.admit(&request, scope) {
         Ok(caller) => caller,
         Err(refusal) => return refusal.into_response(),
     };
-    let guarded = scope_for(request.method(), request.uri().path()).is_some();
+    let guarded = scope.is_some();
     if guarded {
         match guard.ration(&request, caller.as_ref()) {
             Ok(Some(slot)) => {
@@ -374,11 +372,7 @@ async fn check(State(guard): State<Arc<Guard>>, mut request: Request, next: Next
         }
     }
     let streams = request.uri().path() == "/ws";
-    let changes = !matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    );
-    let audited = changes.then(|| {
+    let audited = changes(request.method()).then(|| {
         let key = caller.as_ref().map(|c| c.name.clone());
         (key, client_of(&request), action_of(&request))
     });
@@ -421,10 +415,20 @@ async fn check(State(guard): State<Arc<Guard>>, mut request: Request, next: Next
 
 /// The client's address, as the server accepted it.
 fn client_of(request: &Request) -> String {
+    peer(request).map_or_else(|| "unknown".to_owned(), |addr| addr.to_string())
+}
+
+/// The client's socket address, when the server recorded it.
+fn peer(request: &Request) -> Option<SocketAddr> {
     request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.to_string())
+        .map(|c| c.0)
+}
+
+/// Whether `method` changes something (everything but reads and preflights).
+fn changes(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
 /// What a request asks: its method and path (never its query, which may
@@ -433,20 +437,26 @@ fn action_of(request: &Request) -> String {
     format!("{} {}", request.method(), request.uri().path())
 }
 
-/// The host the client addressed, lowercase, without the port.
+/// The host the client addressed, lowercase, without the port (or an IPv6
+/// literal's brackets). A `Host` that is no authority comes back whole, so
+/// it matches no allowed name.
 fn host_of(request: &Request) -> Option<String> {
-    let authority = request
-        .uri()
-        .authority()
-        .map(|a| a.as_str().to_owned())
-        .or_else(|| {
-            let host = request.headers().get(header::HOST)?;
-            host.to_str().ok().map(str::to_owned)
-        })?;
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split_once(']')?.0,
-        None => authority.rsplit_once(':').map_or(&*authority, |(h, _)| h),
+    let authority = match request.uri().authority() {
+        Some(authority) => authority.clone(),
+        None => {
+            let raw = request.headers().get(header::HOST)?;
+            let raw = String::from_utf8_lossy(raw.as_bytes()).to_ascii_lowercase();
+            match raw.parse::<Authority>() {
+                Ok(authority) => authority,
+                Err(_) => return Some(raw),
+            }
+        }
     };
+    let host = authority.host();
+    let host = host
+        .strip_prefix('[')
+        .and_then(|v6| v6.strip_suffix(']'))
+        .unwrap_or(host);
     Some(host.to_ascii_lowercase())
 }
 
