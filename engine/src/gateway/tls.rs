@@ -84,7 +84,8 @@ impl Certificates {
             if now != seen {
                 seen = now;
                 if let Err(error) = self.reload().await {
-                    tracing::error!(error = %anyhow_chain(&error), "keeping the previous TLS certificate");
+                    let error = anyhow::Error::new(error);
+                    tracing::error!(error = %format!("{error:#}"), "keeping the previous TLS certificate");
                 }
             }
         }
@@ -93,16 +94,4 @@ impl Certificates {
     fn modified(&self) -> [Option<SystemTime>; 2] {
         [&self.cert, &self.key].map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
     }
-}
-
-/// An error and its causes on one line.
-fn anyhow_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
