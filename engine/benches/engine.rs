@@ -154,7 +154,7 @@ fn main() {
                 .collect();
             let started = Instant::now();
             for batch in &batches {
-                store.write(batch).unwrap();
+                store.write(batch, false).unwrap();
             }
             DB_N as f64 / started.elapsed().as_secs_f64()
         })

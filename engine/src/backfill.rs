@@ -79,7 +79,7 @@ pub fn backfill(
                 ticks += 1;
                 if batch.candles.len() >= CANDLES_PER_BATCH {
                     candles += batch.candles.len() as u64;
-                    store.write(&batch)?;
+                    store.write(&batch, false)?;
                     batch.candles.clear();
                 }
             }
@@ -98,7 +98,7 @@ pub fn backfill(
         }
     }
     candles += batch.candles.len() as u64;
-    store.write(&batch)?;
+    store.write(&batch, false)?;
     simulator.set_rate(live_rate);
     let report = BackfillReport {
         ticks,

@@ -7,43 +7,80 @@
 //! module and spawns its work through [`Context::spawn`] under its name
 //! (blocking work through [`blocking`]). The engine groups components
 //! into stages (sources, gateway, sinks) and stops the stages in order.
+//!
+//! A task that panics, or ends while its stage still runs, is a failure:
+//! the supervisor logs it, counts it in `tickstream_component_failures_total`,
+//! makes `/readyz` unready with the reason, and signals
+//! [`Supervisor::failed`], on which the daemon exits non-zero so its
+//! service manager restarts it.
 
 use std::{future::Future, panic::AssertUnwindSafe, sync::Arc};
 
 use futures_util::FutureExt;
-use parking_lot::Mutex;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::metrics::{Health, Metrics};
+use crate::{
+    metrics::{Health, Metrics},
+    model::Failure,
+};
 
-/// How a component's task ended before it was asked to stop, or by panicking.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Exit {
-    /// The component's name.
-    pub component: &'static str,
-    /// The panic's message, or `None` when the task returned.
-    pub panic: Option<String>,
+/// What a component's task may end with: nothing, or a result whose error
+/// is a failure.
+pub trait Outcome {
+    /// The failure's description, if it is one.
+    fn error(self) -> Option<String>;
 }
 
-/// Records how supervised tasks ended; shared by every stage of an engine.
-#[derive(Debug, Default)]
+impl Outcome for () {
+    fn error(self) -> Option<String> {
+        None
+    }
+}
+
+impl<E: std::fmt::Display> Outcome for Result<(), E> {
+    fn error(self) -> Option<String> {
+        self.err().map(|e| e.to_string())
+    }
+}
+
+/// Watches how supervised tasks end; shared by every stage of an engine.
+#[derive(Debug)]
 pub struct Supervisor {
-    exits: Mutex<Vec<Exit>>,
+    health: Arc<Health>,
+    /// Cancelled at the first failure.
+    failed: CancellationToken,
 }
 
 impl Supervisor {
-    /// Tasks that panicked, or returned while their stage was still running.
-    pub fn exits(&self) -> Vec<Exit> {
-        self.exits.lock().clone()
+    /// Tasks that panicked, failed, or returned while their stage was still
+    /// running, first first.
+    pub fn exits(&self) -> Vec<Failure> {
+        self.health.failures()
     }
 
-    fn report(&self, component: &'static str, stopping: bool, panic: Option<String>) {
-        match &panic {
-            Some(message) => tracing::error!(component, panic = %message, "component panicked"),
-            None if !stopping => tracing::warn!(component, "component stopped by itself"),
-            None => return,
-        }
-        self.exits.lock().push(Exit { component, panic });
+    /// Waits for the first failure and returns it.
+    pub async fn failed(&self) -> Failure {
+        self.failed.cancelled().await;
+        self.health.failures().remove(0)
+    }
+
+    fn report(&self, cx: &Context, component: &'static str, ended: Result<Option<String>, String>) {
+        let reason = match ended {
+            Err(panic) => format!("panicked: {panic}"),
+            Ok(Some(error)) => format!("failed: {error}"),
+            Ok(None) if !cx.token.is_cancelled() => "stopped by itself".to_owned(),
+            Ok(None) => return,
+        };
+        tracing::error!(component, %reason, "component failed");
+        cx.metrics
+            .component_failures
+            .with_label_values(&[component])
+            .inc();
+        self.health.fail(Failure {
+            component: component.to_owned(),
+            reason,
+        });
+        self.failed.cancel();
     }
 }
 
@@ -63,12 +100,16 @@ pub struct Context {
 impl Context {
     /// A context for the first stage of an engine.
     pub fn new(metrics: Arc<Metrics>, health: Arc<Health>) -> Self {
+        let supervisor = Arc::new(Supervisor {
+            health: health.clone(),
+            failed: CancellationToken::new(),
+        });
         Self {
             token: CancellationToken::new(),
             tasks: TaskTracker::new(),
             metrics,
             health,
-            supervisor: Arc::default(),
+            supervisor,
         }
     }
 
@@ -87,17 +128,22 @@ impl Context {
         &self.supervisor
     }
 
-    /// Runs `work` as the task of `component`; a panic, or an end before
-    /// the stage stops, is reported to the supervisor.
-    pub fn spawn(&self, component: &'static str, work: impl Future<Output = ()> + Send + 'static) {
-        let (token, supervisor) = (self.token.clone(), self.supervisor.clone());
+    /// Runs `work` as the task of `component`; a panic, an error, or an
+    /// end before the stage stops is reported to the supervisor.
+    pub fn spawn<O: Outcome>(
+        &self,
+        component: &'static str,
+        work: impl Future<Output = O> + Send + 'static,
+    ) {
+        let cx = self.clone();
+        let work = async move {
+            inject_fault(component);
+            work.await.error()
+        };
         self.tasks.spawn(async move {
             let ended = AssertUnwindSafe(work).catch_unwind().await;
-            supervisor.report(
-                component,
-                token.is_cancelled(),
-                ended.err().map(panic_message),
-            );
+            cx.supervisor
+                .report(&cx, component, ended.map_err(panic_message));
         });
     }
 
@@ -117,6 +163,14 @@ pub async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'stat
         Ok(value) => value,
         Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
         Err(error) => panic!("blocking task did not finish: {error}"),
+    }
+}
+
+/// The tests' fault injection, in debug builds only: the component named by
+/// `TICKSTREAM_FAULT` panics as it starts.
+fn inject_fault(component: &str) {
+    if cfg!(debug_assertions) && std::env::var("TICKSTREAM_FAULT").is_ok_and(|c| c == component) {
+        panic!("fault injected through TICKSTREAM_FAULT");
     }
 }
 
@@ -154,32 +208,46 @@ mod tests {
         assert!(cx.supervisor().exits().is_empty());
     }
 
+    /// Panics with a formatted (`String`) message.
+    fn crash(message: &str) {
+        panic!("{message}")
+    }
+
     #[tokio::test]
-    async fn panics_and_early_ends_are_reported_with_the_component() {
+    async fn panics_errors_and_early_ends_are_reported_with_the_component() {
         let cx = context();
         cx.spawn("quitter", async {});
-        cx.spawn("crasher", blocking(|| panic!("boom")));
+        cx.spawn("crasher", blocking(|| -> () { panic!("boom") }));
         let later = cx.stage();
-        later.spawn("async crasher", async { panic!("{}", "bang".to_owned()) });
+        later.spawn("async crasher", async { crash("bang") });
+        later.spawn("failer", async { Err::<(), _>("no cluster") });
         later.stop().await;
         cx.stop().await;
+        let first = cx.supervisor().failed().await;
+        assert!(
+            ["quitter", "crasher", "async crasher", "failer"].contains(&first.component.as_str())
+        );
+        assert!(!cx.health.ready());
+        assert_eq!(
+            cx.metrics
+                .component_failures
+                .with_label_values(&["failer"])
+                .get(),
+            1
+        );
         let mut exits = cx.supervisor().exits();
-        exits.sort_by_key(|e| e.component);
+        exits.sort_by(|a, b| a.component.cmp(&b.component));
+        let failure = |component: &str, reason: &str| Failure {
+            component: component.into(),
+            reason: reason.into(),
+        };
         assert_eq!(
             exits,
             [
-                Exit {
-                    component: "async crasher",
-                    panic: Some("bang".into())
-                },
-                Exit {
-                    component: "crasher",
-                    panic: Some("boom".into())
-                },
-                Exit {
-                    component: "quitter",
-                    panic: None
-                },
+                failure("async crasher", "panicked: bang"),
+                failure("crasher", "panicked: boom"),
+                failure("failer", "failed: no cluster"),
+                failure("quitter", "stopped by itself"),
             ]
         );
     }

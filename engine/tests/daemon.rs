@@ -5,6 +5,7 @@ mod support;
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
+    process::Command,
     time::Duration,
 };
 
@@ -488,6 +489,7 @@ async fn sigterm_exits_cleanly_and_the_store_holds_the_last_ticks() {
     c.recv_type("subscribed").await;
     let seen = c.collect_ticks(Duration::from_millis(800)).await;
     let (status, took) = daemon.terminate();
+    // A shutdown that missed its deadline exits with status 2.
     assert!(status.success(), "exit status {status}");
     assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
 
@@ -524,6 +526,27 @@ async fn sigterm_exits_cleanly_and_the_store_holds_the_last_ticks() {
     assert_eq!(rows, next);
 }
 
+#[test]
+fn a_failed_component_ends_the_daemon_with_an_error_naming_it() {
+    for component in ["store writer", "quote follower", "alert follower"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tickstreamd"))
+            .args(["run", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(tempfile::tempdir().unwrap().path())
+            .env("TICKSTREAM_BACKFILL", "0s")
+            .env("TICKSTREAM_FAULT", component)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{component}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "component {component} panicked: fault injected through TICKSTREAM_FAULT; exiting so the service manager restarts tickstreamd"
+            )),
+            "{component}: {stderr}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offsets_continue_after_a_restart() {
     let mut daemon = Daemon::start(&["--rate", "2000"]);
@@ -537,7 +560,7 @@ async fn offsets_continue_after_a_restart() {
         .unwrap();
     drop(db);
 
-    let second = std::process::Command::new(env!("CARGO_BIN_EXE_tickstreamd"))
+    let second = Command::new(env!("CARGO_BIN_EXE_tickstreamd"))
         .args([
             "run",
             "--listen",
@@ -576,7 +599,7 @@ async fn offsets_continue_after_a_restart() {
 #[test]
 fn bad_configuration_is_refused_with_the_key_named() {
     let bin = env!("CARGO_BIN_EXE_tickstreamd");
-    let out = std::process::Command::new(bin)
+    let out = Command::new(bin)
         .args(["run", "--rate", "fast"])
         .output()
         .unwrap();
@@ -591,7 +614,7 @@ fn bad_configuration_is_refused_with_the_key_named() {
         "[log]\npartitions = 0\n[gateway]\nmax_frame_bytes = 1\n",
     )
     .unwrap();
-    let out = std::process::Command::new(bin)
+    let out = Command::new(bin)
         .args(["run", "--config"])
         .arg(&file)
         .env("TICKSTREAM_DATA_DIR", dir.path())
@@ -604,7 +627,7 @@ fn bad_configuration_is_refused_with_the_key_named() {
         "{err}"
     );
 
-    let out = std::process::Command::new(bin)
+    let out = Command::new(bin)
         .args(["run"])
         .env("TICKSTREAM_LISTEN", "not-an-address")
         .output()
@@ -619,7 +642,7 @@ async fn tail_prints_the_subscribed_symbols() {
     use std::io::BufRead;
     let daemon = Daemon::start(&["--rate", "2000"]);
     daemon.wait_ready().await;
-    let mut tail = std::process::Command::new(env!("CARGO_BIN_EXE_tickstreamd"))
+    let mut tail = Command::new(env!("CARGO_BIN_EXE_tickstreamd"))
         .args([
             "tail",
             "--url",
@@ -656,7 +679,7 @@ fn simulate_writes_byte_identical_sessions_without_a_server() {
     let dir = tempfile::tempdir().unwrap();
     let run = |name: &str, seed: &str| {
         let path = dir.path().join(name);
-        let out = std::process::Command::new(bin)
+        let out = Command::new(bin)
             .args([
                 "simulate",
                 "--seed",
@@ -712,7 +735,7 @@ fn simulate_writes_byte_identical_sessions_without_a_server() {
 async fn a_second_daemon_on_the_same_data_dir_is_refused() {
     let first = Daemon::start(&["--rate", "100"]);
     first.wait_ready().await;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tickstreamd"))
+    let out = Command::new(env!("CARGO_BIN_EXE_tickstreamd"))
         .args(["run", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(first.data_dir.path())
         .output()

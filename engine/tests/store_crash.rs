@@ -54,7 +54,7 @@ fn crash_child() {
             candles: vec![],
             positions: vec![("stock_ticks".into(), 0, (batch_no + 1) * BATCH)],
         };
-        store.write(&batch).unwrap();
+        store.write(&batch, false).unwrap();
         writeln!(stdout, "committed {}", batch_no + 1).unwrap();
         stdout.flush().unwrap();
     }

@@ -45,6 +45,15 @@ enum Task {
     Lint,
     /// Run the benchmarks; JSON results go to target/bench/.
     Bench,
+    /// Run a coverage-guided fuzzer (cargo-fuzz, nightly Rust, AddressSanitizer)
+    /// on one parser; installs cargo-fuzz and nightly when missing.
+    Fuzz {
+        /// client_frame, kafka_payload, timestamp, config_file or rest_body.
+        target: String,
+        /// How long to fuzz, in seconds.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
 }
 
 fn main() -> Result<()> {
@@ -74,6 +83,7 @@ fn main() -> Result<()> {
         Task::Test => test(&root),
         Task::Lint => lint(&root),
         Task::Bench => bench(&root),
+        Task::Fuzz { target, seconds } => fuzz(&root, &target, seconds),
     }
 }
 
@@ -442,6 +452,45 @@ fn ensure_tauri_driver() -> Result<PathBuf> {
         run(cargo().args(["install", "tauri-driver", "--version", "2.1.0", "--locked"]))?;
     }
     Ok(installed)
+}
+
+/// Fuzzes `target` for `seconds`, starting from its seed corpus in
+/// fuzz/corpus/ and keeping what it finds in target/fuzz-corpus/ (the seeds
+/// stay as committed). A crash leaves its input in fuzz/artifacts/ and fails.
+fn fuzz(root: &Path, target: &str, seconds: u64) -> Result<()> {
+    let seeds = root.join("fuzz/corpus").join(target);
+    if !seeds.is_dir() {
+        bail!("no fuzz target {target}: see the directories in fuzz/corpus/");
+    }
+    let rustup = |args: &[&str]| Command::new("rustup").args(args).output();
+    let has_nightly =
+        rustup(&["run", "nightly", "rustc", "--version"]).is_ok_and(|o| o.status.success());
+    if !has_nightly {
+        println!("installing nightly Rust for the fuzzer (once)");
+        run(Command::new("rustup").args([
+            "toolchain",
+            "install",
+            "nightly",
+            "--profile",
+            "minimal",
+        ]))?;
+    }
+    let has_cargo_fuzz = Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_cargo_fuzz {
+        println!("installing cargo-fuzz (once)");
+        run(cargo().args(["install", "cargo-fuzz", "--version", "0.13.2", "--locked"]))?;
+    }
+    let found = target_dir(root).join("fuzz-corpus").join(target);
+    std::fs::create_dir_all(&found)?;
+    run(Command::new("rustup")
+        .args(["run", "nightly", "cargo", "fuzz", "run", target])
+        .arg(&found)
+        .arg(&seeds)
+        .arg("--")
+        .arg(format!("-max_total_time={seconds}")))
 }
 
 fn test(root: &Path) -> Result<()> {

@@ -17,6 +17,9 @@ pub struct KafkaConfig {
     pub replication_factor: i32,
     /// Where a bridge starts reading.
     pub start: StartPosition,
+    /// Where `stored` starts a partition the store never held: `latest` or
+    /// `earliest`.
+    pub start_fallback: StartPosition,
     /// librdkafka properties, e.g. `"security.protocol" = "SASL_SSL"`.
     pub properties: BTreeMap<String, PropertyValue>,
 }
@@ -48,16 +51,16 @@ impl fmt::Display for PropertyValue {
 }
 
 /// Where a bridge starts reading each partition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StartPosition {
     /// New messages only.
-    #[default]
     Latest,
     /// Everything the cluster retains.
     Earliest,
     /// The first message at or after this time.
     Time(chrono::DateTime<chrono::Utc>),
-    /// Where this bridge's store left off (latest for partitions it never read).
+    /// Where this bridge's store left off (`kafka.start_fallback` for
+    /// partitions it never read), so a restarted bridge misses nothing.
     Stored,
 }
 
@@ -92,7 +95,8 @@ impl Default for KafkaConfig {
         Self {
             brokers: String::new(),
             replication_factor: 1,
-            start: StartPosition::Latest,
+            start: StartPosition::Stored,
+            start_fallback: StartPosition::Latest,
             properties: BTreeMap::new(),
         }
     }
@@ -178,6 +182,7 @@ impl fmt::Debug for KafkaConfig {
             .field("brokers", &self.brokers)
             .field("replication_factor", &self.replication_factor)
             .field("start", &self.start)
+            .field("start_fallback", &self.start_fallback)
             .field("properties", &properties)
             .finish()
     }

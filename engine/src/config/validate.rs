@@ -3,7 +3,7 @@
 
 use std::{collections::HashSet, time::Duration};
 
-use super::{Config, KafkaConfig, LogConfig, Problem, SimConfig, StoreConfig};
+use super::{Config, KafkaConfig, LogConfig, Problem, SimConfig, StartPosition, StoreConfig};
 
 /// The problems found so far.
 #[derive(Default)]
@@ -100,6 +100,14 @@ impl KafkaConfig {
             self.replication_factor >= 1,
             "kafka.replication_factor",
             || format!("must be at least 1, got {}", self.replication_factor),
+        );
+        p.check(
+            matches!(
+                self.start_fallback,
+                StartPosition::Latest | StartPosition::Earliest
+            ),
+            "kafka.start_fallback",
+            || "must be latest or earliest".into(),
         );
         for key in self.properties.keys() {
             p.check(

@@ -25,6 +25,7 @@ use crate::{
     kafka::{Connectivity, KafkaError, KafkaPublisher, KafkaSink, KafkaSource, create_topics},
     log::{LogSink, Sink},
     metrics::Metrics,
+    model::Failure,
     sim::{Shard, SimHandle, Simulator, SimulatorSource},
     store::StoreError,
 };
@@ -238,6 +239,12 @@ impl Engine {
         self.state.as_ref()
     }
 
+    /// Waits until a component fails (see [`crate::component`]) and
+    /// returns which and how; pending while every component runs.
+    pub async fn failed(&self) -> Failure {
+        self.stages.sinks.supervisor().failed().await
+    }
+
     /// Stops the sources, then the gateway (no new connections, WebSockets
     /// closed), then the sinks after they drained the log into the store.
     pub async fn shutdown(self) {
@@ -397,12 +404,18 @@ fn spawn_bridge(
     )
     .map_err(EngineError::Kafka)?;
     let (kafka, log) = (config.kafka.clone(), config.log_settings());
-    let (start, stored, cx2) = (config.kafka.start, local.stored.clone(), cx.clone());
-    let read = blocking(move || match source.assign(start, &stored, &cx2.token) {
-        Ok(()) => source.run(&cx2.token),
-        Err(KafkaError::Cancelled) => {}
-        Err(error) => tracing::error!(%error, "the bridge cannot read the cluster"),
-    });
+    let (start, fallback) = (config.kafka.start, config.kafka.start_fallback);
+    let (stored, cx2) = (local.stored.clone(), cx.clone());
+    let read = blocking(
+        move || match source.assign(start, fallback, &stored, &cx2.token) {
+            Ok(()) => {
+                source.run(&cx2.token);
+                Ok(())
+            }
+            Err(KafkaError::Cancelled) => Ok(()),
+            Err(error) => Err(format!("the bridge cannot read the cluster: {error}")),
+        },
+    );
     let cx2 = cx.clone();
     cx.spawn("kafka bridge", async move {
         let topics = async {
@@ -410,7 +423,7 @@ fn spawn_bridge(
                 create_topics(&kafka, &log, &cx2.health, &cx2.token).await;
             }
         };
-        tokio::join!(topics, read);
+        tokio::join!(topics, read).1
     });
     Ok(())
 }

@@ -276,17 +276,13 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 fn readyz(health: &Health) -> Response {
-    use std::sync::atomic::Ordering::Relaxed;
-    let body = json!({
-        "ready": health.ready(),
-        "checks": { "source": health.source.load(Relaxed), "store": health.store.load(Relaxed) },
-    });
-    let status = if health.ready() {
+    let readiness = health.readiness();
+    let status = if readiness.ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (status, Json(body)).into_response()
+    (status, Json(readiness)).into_response()
 }
 
 async fn ui_missing() -> Response {

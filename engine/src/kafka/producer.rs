@@ -20,9 +20,13 @@ use super::{Connectivity, KafkaError, client_config};
 use crate::{config::KafkaConfig, metrics::Metrics};
 
 /// Producer defaults (any can be overridden in `[kafka.properties]`):
-/// idempotent, acknowledged by all in-sync replicas, lz4, a small linger.
+/// idempotent, acknowledged by all in-sync replicas, lz4, a small linger,
+/// and no delivery timeout: a record is retried until the cluster takes it
+/// (while it is away the queue fills and holds the simulator back), so only
+/// a permanent error (too large, not authorised) fails a delivery.
 pub const PRODUCER_DEFAULTS: &[(&str, &str)] = &[
     ("enable.idempotence", "true"),
+    ("message.timeout.ms", "0"),
     ("acks", "all"),
     ("compression.type", "lz4"),
     ("linger.ms", "5"),

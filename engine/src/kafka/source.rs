@@ -77,7 +77,8 @@ impl KafkaSource {
     /// Waits (with backoff) until the cluster answers and has the topics,
     /// then assigns every partition of the three topics at `start`; `stored`
     /// holds the next offset per `stock_ticks` partition for
-    /// [`StartPosition::Stored`].
+    /// [`StartPosition::Stored`], and `fallback` (latest or earliest) starts
+    /// a partition it has no offset for.
     ///
     /// # Errors
     /// [`KafkaError::PartitionMismatch`] when the cluster's tick topic has a
@@ -86,6 +87,7 @@ impl KafkaSource {
     pub fn assign(
         &self,
         start: StartPosition,
+        fallback: StartPosition,
         stored: &[u64],
         token: &CancellationToken,
     ) -> Result<(), KafkaError> {
@@ -104,6 +106,10 @@ impl KafkaSource {
                 local,
             });
         }
+        let fallback = match fallback {
+            StartPosition::Earliest => Offset::Beginning,
+            _ => Offset::End,
+        };
         let mut assignment = TopicPartitionList::new();
         for (topic, count) in topics.iter().zip(counts) {
             for partition in 0..count {
@@ -114,9 +120,10 @@ impl KafkaSource {
                     StartPosition::Stored if topic == &topics[0] => {
                         match stored.get(partition as usize) {
                             Some(&next) if next > 0 => Offset::Offset(next as i64),
-                            _ => Offset::End,
+                            _ => fallback,
                         }
                     }
+                    // Events and metrics are live notices: no store keeps them.
                     StartPosition::Stored => Offset::End,
                 };
                 assignment.add_partition_offset(topic, partition as i32, offset)?;

@@ -12,6 +12,8 @@ use prometheus::{
 };
 use tokio_util::sync::CancellationToken;
 
+use crate::model::{Checks, Failure, Readiness};
+
 /// Latency buckets from 50 µs to 5 s.
 const LATENCY_BUCKETS: &[f64] = &[
     0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.000_75, 0.001, 0.001_5, 0.002, 0.002_5, 0.005, 0.01,
@@ -58,6 +60,12 @@ pub struct Metrics {
     pub store_skipped_ticks: IntCounter,
     /// Ticks older than their symbol's open candle, left out of candles.
     pub candle_late_ticks: IntCounter,
+    /// Ticks at a log position the store already held, left out.
+    pub store_duplicate_ticks: IntCounter,
+    /// Ticks and candles the store could not take, kept as dead letters.
+    pub store_dead_letters: IntCounter,
+    /// Components that failed, by component.
+    pub component_failures: IntCounterVec,
     /// Records Kafka acknowledged.
     pub kafka_delivered: IntCounter,
     /// Records Kafka failed to deliver.
@@ -105,55 +113,38 @@ impl Metrics {
                 .expect("unique metric");
             g
         };
+        let counter_vec = |name: &str, help: &str, label: &str| {
+            let c = IntCounterVec::new(Opts::new(name, help), &[label]).expect("valid metric");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("unique metric");
+            c
+        };
         let ws_clients = gauge("tickstream_ws_clients", "Connected WebSocket clients.");
         let kafka_consumer_lag = gauge(
             "tickstream_kafka_consumer_lag",
             "Tick messages in Kafka not yet mirrored into the local log.",
         );
-        let ws_errors = IntCounterVec::new(
-            Opts::new(
-                "tickstream_ws_errors_total",
-                "Error frames sent to WebSocket clients, by code.",
-            ),
-            &["code"],
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(ws_errors.clone()))
-            .expect("unique metric");
-        let ws_closed = IntCounterVec::new(
-            Opts::new(
-                "tickstream_ws_closed_total",
-                "WebSocket clients the gateway closed, by reason (slow: stopped reading; unresponsive: answered no ping).",
-            ),
-            &["reason"],
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(ws_closed.clone()))
-            .expect("unique metric");
-        let http_refusals = IntCounterVec::new(
-            Opts::new(
-                "tickstream_http_refusals_total",
-                "Requests refused before reaching a route (host, origin, content type, API key, scope), by code.",
-            ),
-            &["code"],
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(http_refusals.clone()))
-            .expect("unique metric");
-        let kafka_malformed = IntCounterVec::new(
-            Opts::new(
-                "tickstream_kafka_malformed_total",
-                "Malformed Kafka messages skipped, by topic.",
-            ),
-            &["topic"],
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(kafka_malformed.clone()))
-            .expect("unique metric");
+        let ws_errors = counter_vec(
+            "tickstream_ws_errors_total",
+            "Error frames sent to WebSocket clients, by code.",
+            "code",
+        );
+        let ws_closed = counter_vec(
+            "tickstream_ws_closed_total",
+            "WebSocket clients the gateway closed, by reason (slow: stopped reading; unresponsive: answered no ping).",
+            "reason",
+        );
+        let http_refusals = counter_vec(
+            "tickstream_http_refusals_total",
+            "Requests refused before reaching a route (host, origin, content type, API key, scope), by code.",
+            "code",
+        );
+        let kafka_malformed = counter_vec(
+            "tickstream_kafka_malformed_total",
+            "Malformed Kafka messages skipped, by topic.",
+            "topic",
+        );
         Self {
             kafka_delivered: counter(
                 "tickstream_kafka_delivered_total",
@@ -226,6 +217,19 @@ impl Metrics {
                 "tickstream_store_skipped_ticks_total",
                 "Ticks the store never saw because it fell behind log retention.",
             ),
+            store_duplicate_ticks: counter(
+                "tickstream_store_duplicate_ticks_total",
+                "Ticks at a log position the store already held, left out.",
+            ),
+            store_dead_letters: counter(
+                "tickstream_store_dead_letters_total",
+                "Ticks and candles the store could not take, kept in its dead_letters table.",
+            ),
+            component_failures: counter_vec(
+                "tickstream_component_failures_total",
+                "Components that panicked or ended while they should run, by component.",
+                "component",
+            ),
             candle_late_ticks: counter(
                 "tickstream_candle_late_ticks_total",
                 "Ticks older than their symbol's open candle, left out of candles.",
@@ -271,13 +275,40 @@ pub struct Health {
     pub source: std::sync::atomic::AtomicBool,
     /// The last store commit succeeded.
     pub store: std::sync::atomic::AtomicBool,
+    /// Components that failed (panicked, or ended while they should run),
+    /// with why; any failure makes the engine unready for good.
+    failures: parking_lot::Mutex<Vec<Failure>>,
 }
 
 impl Health {
     /// Whether every part is ready.
     pub fn ready(&self) -> bool {
+        self.readiness().ready
+    }
+
+    /// What `/readyz` reports.
+    pub fn readiness(&self) -> Readiness {
         use std::sync::atomic::Ordering::Relaxed;
-        self.source.load(Relaxed) && self.store.load(Relaxed)
+        let checks = Checks {
+            source: self.source.load(Relaxed),
+            store: self.store.load(Relaxed),
+        };
+        let failed = self.failures();
+        Readiness {
+            ready: checks.source && checks.store && failed.is_empty(),
+            checks,
+            failed,
+        }
+    }
+
+    /// Records that a component failed.
+    pub fn fail(&self, failure: Failure) {
+        self.failures.lock().push(failure);
+    }
+
+    /// The components that failed, first first.
+    pub fn failures(&self) -> Vec<Failure> {
+        self.failures.lock().clone()
     }
 }
 

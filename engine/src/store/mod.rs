@@ -53,6 +53,32 @@ pub enum StoreError {
     Duplicate(String),
 }
 
+impl StoreError {
+    /// Whether the failure is the disk's or the file's (full, read-only,
+    /// locked, an I/O error), so the same write can succeed later; other
+    /// failures are the data's and would fail again.
+    pub fn is_transient(&self) -> bool {
+        use rusqlite::ErrorCode::{
+            CannotOpen, DatabaseBusy, DatabaseLocked, DiskFull, FileLockingProtocolFailed,
+            OutOfMemory, ReadOnly, SystemIoFailure,
+        };
+        match self {
+            Self::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                DiskFull
+                    | ReadOnly
+                    | DatabaseBusy
+                    | DatabaseLocked
+                    | SystemIoFailure
+                    | CannotOpen
+                    | OutOfMemory
+                    | FileLockingProtocolFailed
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// One transaction's worth of writes.
 #[derive(Default)]
 pub struct Batch {
@@ -64,11 +90,25 @@ pub struct Batch {
     pub positions: Vec<(String, u32, u64)>,
 }
 
+/// What a written batch left out.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    /// Ticks whose log position the store already held.
+    pub duplicates: u64,
+    /// Ticks and candles that went to the dead letters instead.
+    pub dead_letters: u64,
+}
+
 impl Batch {
     /// Whether the batch writes nothing.
     pub fn is_empty(&self) -> bool {
         self.ticks.is_empty() && self.candles.is_empty() && self.positions.is_empty()
     }
+}
+
+/// A count as SQLite's integer, refused (not wrapped) past `i64::MAX`.
+fn integer(n: u64) -> rusqlite::Result<i64> {
+    i64::try_from(n).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))
 }
 
 pub(crate) fn configure(conn: &Connection) -> Result<(), StoreError> {
@@ -113,12 +153,18 @@ impl Store {
         Ok(Self { conn, symbol_ids })
     }
 
-    /// Writes a batch in one transaction: all of it or none of it.
+    /// Writes a batch in one transaction: all of it or none of it. A tick
+    /// whose log position is already stored is left out and counted.
+    ///
+    /// With `salvage`, a tick or candle that fails for a reason of its own
+    /// (not the disk's: see [`StoreError::is_transient`]) goes to the dead
+    /// letters with the error, and the rest of the batch is written.
     ///
     /// # Errors
     /// Returns the SQLite error; the transaction is rolled back.
-    pub fn write(&mut self, batch: &Batch) -> Result<(), StoreError> {
+    pub fn write(&mut self, batch: &Batch, salvage: bool) -> Result<Written, StoreError> {
         let tx = self.conn.transaction()?;
+        let mut written = Written::default();
         // New symbols are remembered only once the transaction commits.
         let mut ids = self.symbol_ids.clone();
         {
@@ -126,7 +172,12 @@ impl Store {
                 tx.prepare_cached("INSERT INTO symbols (symbol) VALUES (?1) RETURNING id")?;
             let mut insert_tick = tx.prepare_cached(
                 "INSERT INTO ticks (symbol_id, ts, price, volume, bid, ask, seq, log_partition, log_offset)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (log_partition, log_offset) DO NOTHING",
+            )?;
+            let mut dead_letter = tx.prepare_cached(
+                "INSERT INTO dead_letters (ts, kind, log_partition, log_offset, body, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             let mut symbol_id =
                 |symbol: &Symbol, ids: &mut HashMap<Symbol, i64>| -> rusqlite::Result<i64> {
@@ -137,19 +188,50 @@ impl Store {
                     ids.insert(symbol.clone(), id);
                     Ok(id)
                 };
+            // A failed statement is undone by SQLite alone; the transaction
+            // goes on. Failures of the data are kept as dead letters.
+            let mut salvaged = |result: rusqlite::Result<usize>,
+                                kind: &str,
+                                position: Option<(u32, u64)>,
+                                body: &dyn Fn() -> String|
+             -> Result<Option<usize>, StoreError> {
+                match result.map_err(StoreError::from) {
+                    Err(error) if salvage && !error.is_transient() => {
+                        tracing::error!(%error, kind, ?position, "not storable: kept as a dead letter");
+                        dead_letter.execute(params![
+                            Utc::now().timestamp_micros(),
+                            kind,
+                            position.map(|p| p.0),
+                            position.map(|p| p.1 as i64),
+                            body(),
+                            error.to_string(),
+                        ])?;
+                        Ok(None)
+                    }
+                    other => other.map(Some),
+                }
+            };
             for (partition, offset, encoded) in &batch.ticks {
                 let t = encoded.tick();
-                insert_tick.execute(params![
-                    symbol_id(&t.symbol, &mut ids)?,
-                    t.timestamp.timestamp_micros(),
-                    t.price,
-                    t.volume as i64,
-                    t.bid,
-                    t.ask,
-                    t.seq.map(|s| s as i64),
-                    partition,
-                    *offset as i64,
-                ])?;
+                let result = symbol_id(&t.symbol, &mut ids).and_then(|id| {
+                    insert_tick.execute(params![
+                        id,
+                        t.timestamp.timestamp_micros(),
+                        t.price,
+                        integer(t.volume)?,
+                        t.bid,
+                        t.ask,
+                        t.seq.map(integer).transpose()?,
+                        partition,
+                        *offset as i64,
+                    ])
+                });
+                let position = Some((*partition, *offset));
+                match salvaged(result, "tick", position, &|| encoded.json().to_owned())? {
+                    Some(0) => written.duplicates += 1,
+                    Some(_) => {}
+                    None => written.dead_letters += 1,
+                }
             }
             let mut upsert_candle = tx.prepare_cached(
                 "INSERT OR REPLACE INTO candles
@@ -157,19 +239,25 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?;
             for (symbol, interval, c, closed) in &batch.candles {
-                upsert_candle.execute(params![
-                    symbol_id(symbol, &mut ids)?,
-                    interval.seconds(),
-                    c.start_micros,
-                    c.open,
-                    c.high,
-                    c.low,
-                    c.close,
-                    c.volume as i64,
-                    &c.price_volume.to_le_bytes()[..],
-                    c.trades as i64,
-                    closed,
-                ])?;
+                let result = symbol_id(symbol, &mut ids).and_then(|id| {
+                    upsert_candle.execute(params![
+                        id,
+                        interval.seconds(),
+                        c.start_micros,
+                        c.open,
+                        c.high,
+                        c.low,
+                        c.close,
+                        integer(c.volume)?,
+                        &c.price_volume.to_le_bytes()[..],
+                        c.trades as i64,
+                        closed,
+                    ])
+                });
+                let body = || format!("{symbol} {interval:?} {c:?}");
+                if salvaged(result, "candle", None, &body)?.is_none() {
+                    written.dead_letters += 1;
+                }
             }
             let mut position = tx.prepare_cached(
                 "INSERT OR REPLACE INTO log_positions (topic, log_partition, next_offset) VALUES (?1, ?2, ?3)",
@@ -180,7 +268,7 @@ impl Store {
         }
         tx.commit()?;
         self.symbol_ids = ids;
-        Ok(())
+        Ok(written)
     }
 
     /// The next offset of each partition of `topic` recorded by the last
@@ -361,7 +449,7 @@ mod tests {
             candles: vec![],
             positions: vec![("stock_ticks".into(), 1, 12), ("stock_ticks".into(), 2, 6)],
         };
-        store.write(&batch).unwrap();
+        store.write(&batch, false).unwrap();
         drop(store);
 
         // Reopening an existing database keeps everything.
@@ -401,10 +489,13 @@ mod tests {
         let mut b = CandleBuilder::new(1_700_000_000_000_000, 189_370_000, 300);
         b.add(189_500_000, 100);
         store
-            .write(&Batch {
-                candles: vec![(aapl.clone(), Interval::M1, b.clone(), false)],
-                ..Batch::default()
-            })
+            .write(
+                &Batch {
+                    candles: vec![(aapl.clone(), Interval::M1, b.clone(), false)],
+                    ..Batch::default()
+                },
+                false,
+            )
             .unwrap();
         assert_eq!(
             store.open_candles().unwrap(),
@@ -427,17 +518,96 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_position_is_written_once_and_counted_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.db");
+        let mut store = Store::open(&path).unwrap();
+        let tick = |offset| (0, offset, encoded("AAPL", "2026-11-24T10:00:00Z", 1.0, 1));
+        let batch = |offsets: &[u64]| Batch {
+            ticks: offsets.iter().map(|&o| tick(o)).collect(),
+            ..Batch::default()
+        };
+        assert_eq!(
+            store.write(&batch(&[0, 1]), false).unwrap(),
+            Written::default()
+        );
+        let again = store.write(&batch(&[1, 2]), false).unwrap();
+        assert_eq!(again.duplicates, 1);
+        let reader = StoreReader::open(&path).unwrap();
+        let all = Range {
+            from: None,
+            to: None,
+            limit: 10,
+        };
+        assert_eq!(
+            reader
+                .ticks(&Symbol::new("AAPL").unwrap(), all)
+                .unwrap()
+                .len(),
+            3
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_stored_becomes_a_dead_letter_and_the_rest_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dl.db");
+        let mut store = Store::open(&path).unwrap();
+        let unstorable = encoded("AAPL", "2026-11-24T10:00:00Z", 1.0, u64::MAX);
+        let batch = Batch {
+            ticks: vec![
+                (0, 0, encoded("AAPL", "2026-11-24T10:00:00Z", 1.0, 1)),
+                (0, 1, unstorable),
+            ],
+            positions: vec![("ticks".into(), 0, 2)],
+            ..Batch::default()
+        };
+        let error = store.write(&batch, false).unwrap_err();
+        assert!(!error.is_transient(), "{error}");
+        let written = store.write(&batch, true).unwrap();
+        assert_eq!(written.dead_letters, 1);
+        assert_eq!(store.positions("ticks").unwrap(), [2]);
+        let conn = Connection::open(&path).unwrap();
+        let (offset, body, error): (i64, String, String) = conn
+            .query_row(
+                "SELECT log_offset, body, error FROM dead_letters",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(offset, 1);
+        assert!(body.contains("18446744073709551615"), "{body}");
+        assert!(!error.is_empty());
+    }
+
+    #[test]
+    fn a_store_that_cannot_be_written_fails_transiently_even_when_salvaging() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("ro.db")).unwrap();
+        store.conn.pragma_update(None, "query_only", true).unwrap();
+        let batch = Batch {
+            ticks: vec![(0, 0, encoded("AAPL", "2026-11-24T10:00:00Z", 1.0, 1))],
+            ..Batch::default()
+        };
+        let error = store.write(&batch, true).unwrap_err();
+        assert!(error.is_transient(), "{error}");
+    }
+
+    #[test]
     fn prune_deletes_old_ticks_only() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("p.db")).unwrap();
         store
-            .write(&Batch {
-                ticks: vec![
-                    (0, 0, encoded("AAPL", "2026-11-24T10:00:00Z", 1.0, 1)),
-                    (0, 1, encoded("AAPL", "2026-11-24T12:00:00Z", 1.0, 2)),
-                ],
-                ..Batch::default()
-            })
+            .write(
+                &Batch {
+                    ticks: vec![
+                        (0, 0, encoded("AAPL", "2026-11-24T10:00:00Z", 1.0, 1)),
+                        (0, 1, encoded("AAPL", "2026-11-24T12:00:00Z", 1.0, 2)),
+                    ],
+                    ..Batch::default()
+                },
+                false,
+            )
             .unwrap();
         let deleted = store
             .prune(timestamp::parse("2026-11-24T11:00:00Z").unwrap())

@@ -86,6 +86,21 @@ const MIGRATIONS: &[&str] = &[
         outcome TEXT NOT NULL
     ) STRICT;
     CREATE INDEX audit_by_time ON audit (ts);",
+    // 7: one row per log position (duplicates an earlier build could write
+    // are dropped, the first kept), and the dead letters: what the writer
+    // could not store, with why.
+    "DELETE FROM ticks WHERE rowid NOT IN
+        (SELECT min(rowid) FROM ticks GROUP BY log_partition, log_offset);
+    CREATE UNIQUE INDEX ticks_by_position ON ticks (log_partition, log_offset);
+    CREATE TABLE dead_letters (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts INTEGER NOT NULL,            -- Unix microseconds, UTC
+        kind TEXT NOT NULL,             -- tick | candle
+        log_partition INTEGER,
+        log_offset INTEGER,
+        body TEXT NOT NULL,
+        error TEXT NOT NULL
+    ) STRICT;",
 ];
 
 /// Brings the database to the latest schema, each migration in its own
@@ -146,5 +161,35 @@ mod tests {
         let rules = store.list::<AlertRule>().unwrap();
         assert_eq!(rules.len(), 1, "{rules:?}");
         assert_eq!((rules[0].id(), rules[0].name()), (1, Some("high")));
+    }
+
+    #[test]
+    fn duplicate_positions_an_older_build_wrote_are_dropped_keeping_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v6.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..6] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 6).unwrap();
+            conn.execute_batch(
+                "INSERT INTO symbols (id, symbol) VALUES (1, 'AAPL');
+                 INSERT INTO ticks VALUES (1, 10, 1.5, 1, NULL, NULL, NULL, 0, 7);
+                 INSERT INTO ticks VALUES (1, 10, 2.5, 1, NULL, NULL, NULL, 0, 7);
+                 INSERT INTO ticks VALUES (1, 11, 3.5, 1, NULL, NULL, NULL, 1, 7);",
+            )
+            .unwrap();
+        }
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn).unwrap();
+        let prices: Vec<f64> = conn
+            .prepare("SELECT price FROM ticks ORDER BY log_partition")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(prices, [1.5, 3.5]);
     }
 }

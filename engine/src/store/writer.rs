@@ -1,5 +1,12 @@
 //! `StoreWriter`: the component that follows `stock_ticks` and commits ticks,
 //! candles and its log position in one transaction per batch.
+//!
+//! Nothing is dropped silently. A batch the disk cannot take (full,
+//! read-only, locked) is retried with backoff, readiness false, until it
+//! can; a batch that fails for its data is written again with what cannot
+//! be stored set aside as dead letters (`dead_letters`, with the error). A
+//! tick at a position the store already holds is left out of the ticks and
+//! candles, and counted.
 
 use std::{
     collections::HashSet,
@@ -9,7 +16,7 @@ use std::{
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Batch, Store, StoreError};
+use super::{Batch, Store, Written};
 use crate::{
     analytics::{CandleBook, CandleUpdate},
     log::Reader,
@@ -45,6 +52,9 @@ pub struct StoreWriter {
     settings: WriterSettings,
     /// Ticks skipped since the last warning, and when it was.
     skipped: (u64, Option<Instant>),
+    /// The next offset the store holds per partition: ticks before it are
+    /// duplicates.
+    stored: Vec<u64>,
 }
 
 impl StoreWriter {
@@ -59,7 +69,7 @@ impl StoreWriter {
         metrics: Arc<Metrics>,
         health: Arc<Health>,
         settings: WriterSettings,
-    ) -> Result<Self, StoreError> {
+    ) -> Result<Self, super::StoreError> {
         let mut book = CandleBook::new();
         for (symbol, interval, builder) in store.open_candles()? {
             book.restore(symbol, interval, builder);
@@ -67,6 +77,7 @@ impl StoreWriter {
         Ok(Self {
             store,
             book,
+            stored: reader.positions().to_vec(),
             reader,
             metrics,
             health,
@@ -106,15 +117,26 @@ impl StoreWriter {
         let partitions = self.reader.topic().partition_count() as usize;
         let per_partition = self.settings.max_batch.div_ceil(partitions).max(1);
         let topic_name = self.reader.topic().name().to_owned();
-        let mut skipped = 0;
+        let (mut skipped, mut duplicates) = (0, 0);
+        let stored = &self.stored;
         self.reader.read_with(
             per_partition,
             |_, gap| skipped += gap.earliest - gap.requested,
-            |partition, offset, record| batch.ticks.push((partition, offset, record.clone())),
+            |partition, offset, record| {
+                if stored
+                    .get(partition as usize)
+                    .is_some_and(|&next| offset < next)
+                {
+                    duplicates += 1;
+                } else {
+                    batch.ticks.push((partition, offset, record.clone()));
+                }
+            },
         );
         if skipped > 0 {
             self.report_skipped(&topic_name, skipped);
         }
+        self.metrics.store_duplicate_ticks.inc_by(duplicates);
         let mut touched: HashSet<Symbol> = HashSet::new();
         let Batch { ticks, candles, .. } = &mut batch;
         for (_, _, record) in ticks.iter() {
@@ -148,21 +170,22 @@ impl StoreWriter {
         batch
     }
 
-    /// Commits a batch, retrying with backoff; after shutdown began, gives up
-    /// after a few attempts so the process can exit.
+    /// Commits a batch; see the module docs. After shutdown began, a batch
+    /// the disk refuses is given up after a few attempts so the process can
+    /// exit.
     fn commit(&mut self, batch: &Batch, token: &CancellationToken) {
-        let mut attempt = 0u32;
+        let (mut attempt, mut salvage) = (0u32, false);
         loop {
             let started = Instant::now();
-            match self.store.write(batch) {
-                Ok(()) => {
-                    self.health.store.store(true, Ordering::Relaxed);
-                    self.metrics.store_batches.inc();
-                    self.metrics.store_ticks.inc_by(batch.ticks.len() as u64);
-                    self.metrics
-                        .store_batch_duration
-                        .observe(started.elapsed().as_secs_f64());
+            match self.store.write(batch, salvage) {
+                Ok(written) => {
+                    self.committed(batch, written, started.elapsed());
                     return;
+                }
+                Err(error) if !error.is_transient() && !salvage => {
+                    self.metrics.store_errors.inc();
+                    tracing::error!(%error, ticks = batch.ticks.len(), "batch cannot be stored whole; storing what can be, the rest as dead letters");
+                    salvage = true;
                 }
                 Err(error) => {
                     attempt += 1;
@@ -178,6 +201,28 @@ impl StoreWriter {
                     }
                     std::thread::sleep(Duration::from_millis(100 * u64::from(attempt.min(20))));
                 }
+            }
+        }
+    }
+
+    /// Records a committed batch: readiness, metrics, the stored positions.
+    fn committed(&mut self, batch: &Batch, written: Written, took: Duration) {
+        self.health.store.store(true, Ordering::Relaxed);
+        let left_out = written.duplicates + written.dead_letters;
+        self.metrics.store_batches.inc();
+        self.metrics
+            .store_ticks
+            .inc_by((batch.ticks.len() as u64).saturating_sub(left_out));
+        self.metrics
+            .store_duplicate_ticks
+            .inc_by(written.duplicates);
+        self.metrics.store_dead_letters.inc_by(written.dead_letters);
+        self.metrics
+            .store_batch_duration
+            .observe(took.as_secs_f64());
+        for (_, partition, next) in &batch.positions {
+            if let Some(stored) = self.stored.get_mut(*partition as usize) {
+                *stored = (*stored).max(*next);
             }
         }
     }

@@ -239,36 +239,33 @@ pub fn position(tick: &Value) -> (u64, u64) {
 }
 
 /// The Tansu broker from `$TANSU` (set by `cargo xtask test`) on a free
-/// port; `None`, after saying so loudly, when `$TANSU` is unset.
+/// port. A Kafka test without a broker fails, saying how to get one.
 pub struct Tansu;
 
 impl Tansu {
-    pub fn start() -> Option<tickstream_e2e::Tansu> {
+    pub fn start() -> tickstream_e2e::Tansu {
         Self::start_on(free_port())
     }
 
     /// Starts Tansu on `port` (e.g. one a daemon already points at).
-    pub fn start_on(port: u16) -> Option<tickstream_e2e::Tansu> {
-        let Some(bin) = std::env::var_os("TANSU") else {
-            eprintln!(
-                "SKIPPED: Kafka test needs the Tansu broker; run `cargo xtask test`, or set TANSU=/path/to/tansu"
-            );
-            return None;
-        };
-        Some(tickstream_e2e::Tansu::start_on(bin, port).expect("tansu starts"))
+    pub fn start_on(port: u16) -> tickstream_e2e::Tansu {
+        tickstream_e2e::Tansu::start_on(Self::bin(), port).expect("tansu starts")
+    }
+
+    /// The broker's binary.
+    pub fn bin() -> std::ffi::OsString {
+        std::env::var_os("TANSU").expect(
+            "this Kafka test needs the Tansu broker: run `cargo xtask test` (it installs one), or set TANSU=/path/to/tansu",
+        )
     }
 }
 
 pub use tickstream_e2e::free_port;
 
 /// The Tansu with durable storage from `$TANSU_DURABLE` (set by `cargo xtask
-/// test`); `None`, after saying so loudly, when it is unset.
-pub fn durable_tansu() -> Option<std::ffi::OsString> {
-    let bin = std::env::var_os("TANSU_DURABLE");
-    if bin.is_none() {
-        eprintln!(
-            "SKIPPED: needs a Tansu with durable storage; run `cargo xtask test`, or set TANSU_DURABLE"
-        );
-    }
-    bin
+/// test`); the test fails, saying how to get one, when it is unset.
+pub fn durable_tansu() -> std::ffi::OsString {
+    std::env::var_os("TANSU_DURABLE").expect(
+        "this Kafka test needs a Tansu with durable storage: run `cargo xtask test` (it builds one), or set TANSU_DURABLE=/path/to/tansu",
+    )
 }

@@ -356,8 +356,9 @@ pub enum LogFormat {
     Json,
 }
 
-/// Variables read outside clap: the log filter.
-const OTHER_VARIABLES: &[&str] = &["TICKSTREAM_LOG"];
+/// Variables read outside clap: the log filter, and the tests' fault
+/// injection (debug builds; see `tickstream::component`).
+const OTHER_VARIABLES: &[&str] = &["TICKSTREAM_LOG", "TICKSTREAM_FAULT"];
 
 /// Refuses `TICKSTREAM_*` variables that are neither a flag's, nor a
 /// section's (`TICKSTREAM_<SECTION>__<KEY>`, checked with the

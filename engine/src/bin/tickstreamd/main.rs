@@ -19,6 +19,8 @@ use crate::args::{Cli, Command, CommonArgs, KeysArgs, KeysCommand, LogFormat, ch
 
 /// How long shutdown may take before the process exits anyway.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_millis(1_800);
+/// The exit status when shutdown missed its deadline.
+const SHUTDOWN_MISSED: i32 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -117,8 +119,9 @@ async fn keys(a: KeysArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the engine in `role` until SIGINT or SIGTERM, then shuts it down
-/// within [`SHUTDOWN_DEADLINE`].
+/// Runs the engine in `role` until SIGINT or SIGTERM, or until a component
+/// fails (then the process exits non-zero), and shuts it down within
+/// [`SHUTDOWN_DEADLINE`] (else it exits with [`SHUTDOWN_MISSED`]).
 async fn serve(common: &CommonArgs, flags: Layer, role: Role) -> anyhow::Result<()> {
     let environment = Layer::from_env(std::env::vars())?;
     let config = Config::load(common.config.as_deref(), &[environment, flags])?;
@@ -150,15 +153,27 @@ async fn serve(common: &CommonArgs, flags: Layer, role: Role) -> anyhow::Result<
     }
     let token = CancellationToken::new();
     tokio::spawn(cancel_on_signal(token.clone()));
-    reload_on_hangup(&engine, &token).await;
+    let failure = tokio::select! {
+        () = reload_on_hangup(&engine, &token) => None,
+        exit = engine.failed() => Some(exit),
+    };
     tracing::info!("shutting down");
-    if tokio::time::timeout(SHUTDOWN_DEADLINE, engine.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("shutdown deadline passed; exiting");
+    let shutdown = engine.shutdown();
+    tokio::pin!(shutdown);
+    tokio::select! {
+        () = &mut shutdown => {}
+        () = tokio::time::sleep(SHUTDOWN_DEADLINE) => {
+            // Exit with the engine (its store writer, the data directory's
+            // lock) still held: nothing else may open the store until the
+            // process is gone.
+            tracing::error!("shutdown deadline passed; exiting before the engine stopped");
+            std::process::exit(SHUTDOWN_MISSED);
+        }
     }
-    Ok(())
+    match failure {
+        Some(exit) => anyhow::bail!("{exit}; exiting so the service manager restarts tickstreamd"),
+        None => Ok(()),
+    }
 }
 
 /// Reloads the TLS certificate on every SIGHUP until `stop` is cancelled.
