@@ -547,55 +547,6 @@ fn a_failed_component_ends_the_daemon_with_an_error_naming_it() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn offsets_continue_after_a_restart() {
-    let mut daemon = Daemon::start(&["--rate", "2000"]);
-    daemon.wait_ready().await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(daemon.terminate().0.success());
-    let dir = daemon.data_dir.path().to_owned();
-    let db = rusqlite::Connection::open(dir.join("tickstream.db")).unwrap();
-    let max_before: i64 = db
-        .query_row("SELECT max(log_offset) FROM ticks", [], |r| r.get(0))
-        .unwrap();
-    drop(db);
-
-    let second = Command::new(env!("CARGO_BIN_EXE_tickstreamd"))
-        .args([
-            "run",
-            "--listen",
-            "127.0.0.1:0",
-            "--rate",
-            "2000",
-            "--data-dir",
-        ])
-        .arg(&dir)
-        .env("TICKSTREAM_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut second = support::Daemon {
-        child: second,
-        addr: "127.0.0.1:1".parse().unwrap(),
-        data_dir: tempfile::tempdir().unwrap(),
-    };
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    assert!(second.terminate().0.success());
-    let db = rusqlite::Connection::open(dir.join("tickstream.db")).unwrap();
-    let duplicates: i64 = db
-        .query_row(
-            "SELECT count(*) FROM (SELECT log_partition, log_offset FROM ticks GROUP BY 1, 2 HAVING count(*) > 1)",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(duplicates, 0, "offsets were reused after the restart");
-    let max_after: i64 = db
-        .query_row("SELECT max(log_offset) FROM ticks", [], |r| r.get(0))
-        .unwrap();
-    assert!(max_after > max_before);
-}
-
 #[test]
 fn bad_configuration_is_refused_with_the_key_named() {
     let bin = env!("CARGO_BIN_EXE_tickstreamd");

@@ -48,6 +48,24 @@ pub(super) struct Local {
     pub access: Access,
 }
 
+/// Where the local log continues after a crash: past every offset that may
+/// have reached a client without reaching the store, so no offset ever names
+/// two ticks, and a client resuming in between is told of the gap. The log
+/// held at most its retention beyond the store's position, plus the batch
+/// being written.
+fn beyond_a_crash(stored: &[u64], config: &Config) -> Vec<u64> {
+    let settings = config.log_settings();
+    let margin = (settings.retention.max_records + config.store.max_batch) as u64;
+    let start: Vec<u64> = (0..settings.partitions as usize)
+        .map(|p| stored.get(p).copied().unwrap_or(0) + margin)
+        .collect();
+    tracing::warn!(
+        margin,
+        "the last run did not stop cleanly: offsets continue past what it may have sent; resuming clients get a gap"
+    );
+    start
+}
+
 impl Local {
     /// Opens the store and the log, builds the simulator when `simulate`
     /// (backfilling its history into the store), and starts the sinks that
@@ -64,13 +82,16 @@ impl Local {
         let stored = store
             .positions(&settings.topic_names().ticks)
             .map_err(store_error)?;
+        let clean = store.begin_run().map_err(store_error)?;
         // A bridge keeps Kafka's offsets; the local log continues its own.
         let start = if config.kafka.enabled() {
-            &[][..]
+            Vec::new()
+        } else if clean {
+            stored.clone()
         } else {
-            &stored[..]
+            beyond_a_crash(&stored, config)
         };
-        let log = Arc::new(Log::new(&settings, start));
+        let log = Arc::new(Log::new(&settings, &start));
         sinks.health.store.store(true, Ordering::Relaxed);
 
         let mut universe = config.universe();

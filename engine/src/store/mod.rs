@@ -15,7 +15,7 @@ mod writer;
 use std::{collections::HashMap, path::Path, sync::Arc};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 pub use audit::AuditStore;
 pub use items::{ItemStore, StoredItem};
@@ -269,6 +269,41 @@ impl Store {
         tx.commit()?;
         self.symbol_ids = ids;
         Ok(written)
+    }
+
+    /// Records that an engine runs on this store, and returns whether the
+    /// previous one stopped cleanly (its writer drained the log: every tick
+    /// it delivered is stored). A new store counts as clean.
+    ///
+    /// # Errors
+    /// Returns the SQLite error.
+    pub fn begin_run(&mut self) -> Result<bool, StoreError> {
+        let tx = self.conn.transaction()?;
+        let running: Option<i64> = tx
+            .query_row(
+                "SELECT value FROM engine_state WHERE name = 'running'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()?;
+        tx.execute(
+            "INSERT OR REPLACE INTO engine_state (name, value) VALUES ('running', 1)",
+            [],
+        )?;
+        tx.commit()?;
+        Ok(running != Some(1))
+    }
+
+    /// Records that the engine stopped cleanly, after its last batch.
+    ///
+    /// # Errors
+    /// Returns the SQLite error.
+    pub fn end_run(&mut self) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO engine_state (name, value) VALUES ('running', 0)",
+            [],
+        )?;
+        Ok(())
     }
 
     /// The next offset of each partition of `topic` recorded by the last
@@ -591,6 +626,19 @@ mod tests {
         };
         let error = store.write(&batch, true).unwrap_err();
         assert!(error.is_transient(), "{error}");
+    }
+
+    #[test]
+    fn a_run_that_did_not_end_is_seen_by_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let mut store = Store::open(&path).unwrap();
+        assert!(store.begin_run().unwrap(), "a new store counts as clean");
+        drop(store);
+        let mut store = Store::open(&path).unwrap();
+        assert!(!store.begin_run().unwrap(), "the last run never ended");
+        store.end_run().unwrap();
+        assert!(Store::open(&path).unwrap().begin_run().unwrap());
     }
 
     #[test]

@@ -101,6 +101,12 @@ const MIGRATIONS: &[&str] = &[
         body TEXT NOT NULL,
         error TEXT NOT NULL
     ) STRICT;",
+    // 8: whether an engine is running on the store (1) or stopped cleanly
+    // after its writer drained the log (0).
+    "CREATE TABLE engine_state (
+        name TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;",
 ];
 
 /// Brings the database to the latest schema, each migration in its own

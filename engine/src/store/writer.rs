@@ -55,6 +55,8 @@ pub struct StoreWriter {
     /// The next offset the store holds per partition: ticks before it are
     /// duplicates.
     stored: Vec<u64>,
+    /// A batch was given up at shutdown: the run did not end cleanly.
+    gave_up: bool,
 }
 
 impl StoreWriter {
@@ -83,6 +85,7 @@ impl StoreWriter {
             health,
             settings,
             skipped: (0, None),
+            gave_up: false,
         })
     }
 
@@ -99,6 +102,7 @@ impl StoreWriter {
                 self.commit(&batch, token);
             }
             if stopping && idle {
+                self.end_run();
                 return;
             }
             if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
@@ -197,6 +201,7 @@ impl StoreWriter {
                             ticks = batch.ticks.len(),
                             "giving up at shutdown: batch not stored"
                         );
+                        self.gave_up = true;
                         return;
                     }
                     std::thread::sleep(Duration::from_millis(100 * u64::from(attempt.min(20))));
@@ -224,6 +229,17 @@ impl StoreWriter {
             if let Some(stored) = self.stored.get_mut(*partition as usize) {
                 *stored = (*stored).max(*next);
             }
+        }
+    }
+
+    /// Records a clean end, when every batch was stored: the next run
+    /// continues the offsets where this one stopped.
+    fn end_run(&mut self) {
+        if self.gave_up {
+            return;
+        }
+        if let Err(error) = self.store.end_run() {
+            tracing::error!(%error, "cannot record the clean stop; the next start counts it as a crash");
         }
     }
 

@@ -18,7 +18,37 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message};
 pub struct Daemon {
     pub child: Child,
     pub addr: SocketAddr,
+    /// A small filesystem mounted on the data directory, unmounted (after
+    /// the process is gone) before the directory is removed.
+    pub disk: Option<Tmpfs>,
     pub data_dir: tempfile::TempDir,
+}
+
+/// A tmpfs mounted on a directory (root only), unmounted when dropped.
+pub struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `megabytes` on `dir`; fails the test, saying why,
+    /// where mounting is not allowed.
+    pub fn mount(dir: &std::path::Path, megabytes: u32) -> Self {
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(dir)
+            .output()
+            .expect("mount runs");
+        assert!(
+            out.status.success(),
+            "this test mounts a small tmpfs and needs root (CI runs as root): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self(dir.to_owned())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
 }
 
 impl Daemon {
@@ -40,6 +70,21 @@ impl Daemon {
         Self {
             child,
             addr,
+            disk: None,
+            data_dir,
+        }
+    }
+
+    /// Starts `tickstreamd run` with its data directory on a tmpfs of
+    /// `megabytes`.
+    pub fn on_small_disk(megabytes: u32, extra: &[&str]) -> Self {
+        let data_dir = tempfile::tempdir().unwrap();
+        let disk = Tmpfs::mount(data_dir.path(), megabytes);
+        let (child, addr) = spawn("run", extra, &[], data_dir.path());
+        Self {
+            child,
+            addr,
+            disk: Some(disk),
             data_dir,
         }
     }
@@ -144,6 +189,19 @@ fn spawn(
         .and_then(|a| a.parse().ok())
         .unwrap_or_else(|| panic!("no address in {line:?}"));
     (child, addr)
+}
+
+/// Waits until `check` holds, polling; fails naming `what` after `within`.
+pub async fn eventually<F, Fut>(what: &str, within: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + within;
+    while !check().await {
+        assert!(Instant::now() < deadline, "not within {within:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// A WebSocket client.
