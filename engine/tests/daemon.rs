@@ -164,7 +164,10 @@ async fn reconnecting_with_resume_gives_no_gap_and_no_duplicate() {
         resume.insert(p.to_string(), offsets.last().unwrap() + 1);
     }
     // Ticks keep flowing while the client is away.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    let produced = daemon.metric("tickstream_ticks_produced_total").await;
+    daemon
+        .wait_metric("tickstream_ticks_produced_total", produced + 500.0)
+        .await;
 
     let mut second = Client::connect(&daemon.ws_url()).await;
     second
@@ -264,7 +267,25 @@ async fn rest_candles_agree_with_the_ticks_a_client_saw() {
     c.recv_type("subscribed").await;
     let ticks = c.collect_ticks(Duration::from_millis(2_500)).await;
     let stop = chrono::Utc::now();
-    tokio::time::sleep(Duration::from_millis(400)).await; // let the store commit
+    // The store has committed every tick the client saw.
+    let seen = by_partition(&ticks);
+    support::eventually(
+        "the store holds what the client saw",
+        Duration::from_secs(10),
+        || async {
+            let response =
+                reqwest::get(daemon.url("/api/v1/candles?symbol=AAPL&interval=1s&limit=1"))
+                    .await
+                    .unwrap();
+            let positions = stored_positions(&response);
+            seen.iter().all(|(p, offsets)| {
+                positions
+                    .get(p)
+                    .is_some_and(|&next| next > *offsets.last().unwrap())
+            })
+        },
+    )
+    .await;
 
     let mine = candles_in_cents(ticks.iter());
     let candles: Vec<Value> =
@@ -287,6 +308,19 @@ async fn rest_candles_agree_with_the_ticks_a_client_saw() {
     assert!(compared >= 1, "no complete candle compared: {candles:?}");
     // Every bucket the client saw (but the last) is in the REST answer.
     assert!(candles.len() + 1 >= mine.len());
+}
+
+/// The `tickstream-positions` header: the next offset the store holds per partition.
+fn stored_positions(response: &reqwest::Response) -> HashMap<u64, u64> {
+    response.headers()["tickstream-positions"]
+        .to_str()
+        .unwrap()
+        .split(',')
+        .map(|pair| {
+            let (p, o) = pair.split_once('=').unwrap();
+            (p.parse().unwrap(), o.parse().unwrap())
+        })
+        .collect()
 }
 
 /// One-second candles, in exact cents, computed from ticks as a client saw them.
@@ -359,18 +393,8 @@ async fn candle_positions_header_says_exactly_which_ticks_are_included() {
     let response = reqwest::get(daemon.url("/api/v1/candles?symbol=AAPL&interval=1s&limit=100"))
         .await
         .unwrap();
-    let header = response.headers()["tickstream-positions"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let positions: HashMap<u64, u64> = header
-        .split(',')
-        .map(|pair| {
-            let (p, o) = pair.split_once('=').unwrap();
-            (p.parse().unwrap(), o.parse().unwrap())
-        })
-        .collect();
-    assert_eq!(positions.len(), 8, "{header}");
+    let positions = stored_positions(&response);
+    assert_eq!(positions.len(), 8, "{positions:?}");
     let candles: Vec<Value> = response.json().await.unwrap();
     // Read on until the client has every tick below the positions.
     while positions

@@ -44,7 +44,9 @@ async fn every_produced_tick_reaches_every_client_exactly_once_in_order() {
     let mut producer = Daemon::role("producer", &["--brokers", brokers, "--rate", "1500"]);
     let bridge = Daemon::role("bridge", &["--brokers", brokers, "--start", "earliest"]);
     bridge.wait_ready().await;
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    producer
+        .wait_metric("tickstream_kafka_delivered_total", 2_000.0)
+        .await;
     let (status, _) = producer.terminate();
     assert!(status.success());
 
@@ -80,19 +82,24 @@ async fn every_produced_tick_reaches_every_client_exactly_once_in_order() {
     }
     // Caught up: librdkafka's statistics (once a second) report no lag,
     // and the metrics history shows the bridge's consumer lag.
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
-    let text = bridge.metrics_text().await;
-    assert!(
-        text.contains("tickstream_kafka_consumer_lag 0"),
-        "no caught-up lag in /metrics"
-    );
-    let samples: Vec<serde_json::Value> = reqwest::get(bridge.url("/api/v1/metrics"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(samples.last().unwrap()["consumer_lag"], 0, "{samples:?}");
+    support::eventually(
+        "the bridge reports no lag",
+        Duration::from_secs(10),
+        || async {
+            let samples: Vec<serde_json::Value> = reqwest::get(bridge.url("/api/v1/metrics"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            bridge
+                .metrics_text()
+                .await
+                .contains("tickstream_kafka_consumer_lag 0")
+                && samples.last().is_some_and(|s| s["consumer_lag"] == 0)
+        },
+    )
+    .await;
 }
 
 /// The symbols a shard's producer publishes, seen through a bridge.
@@ -101,7 +108,9 @@ async fn symbols_of_shard(brokers: &str, shard: &str, client: &mut Client) -> BT
         "producer",
         &["--brokers", brokers, "--rate", "500", "--shard", shard],
     );
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    producer
+        .wait_metric("tickstream_kafka_delivered_total", 500.0)
+        .await;
     assert!(producer.terminate().0.success());
     collect_until_quiet(client, Duration::from_millis(800))
         .await
@@ -164,7 +173,10 @@ async fn a_client_moves_between_bridges_with_resume_and_loses_nothing() {
         next.insert(p.to_string(), o + 1);
     }
     // Ticks produced while the client moves, then the producer stops.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let delivered = producer.metric("tickstream_kafka_delivered_total").await;
+    producer
+        .wait_metric("tickstream_kafka_delivered_total", delivered + 200.0)
+        .await;
     assert!(producer.terminate().0.success());
 
     let mut on_b = Client::connect(&bridge_b.ws_url()).await;
@@ -533,7 +545,9 @@ async fn a_bridge_joining_a_busy_cluster_at_latest_reports_no_false_gap() {
     let tansu = Tansu::start();
     let brokers = tansu.brokers.as_str();
     let mut first = Daemon::role("producer", &["--brokers", brokers, "--rate", "1000"]);
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    first
+        .wait_metric("tickstream_kafka_delivered_total", 500.0)
+        .await;
     assert!(first.terminate().0.success());
 
     // The bridge's store and any early client took their positions before

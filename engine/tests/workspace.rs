@@ -144,7 +144,6 @@ async fn watchlists_and_portfolios_are_validated_kept_and_valued() {
     let pid = portfolio["id"].as_u64().unwrap();
 
     // Valued at the quotes the daemon serves.
-    tokio::time::sleep(Duration::from_millis(500)).await;
     let (status, value) = send(
         &daemon,
         Method::GET,

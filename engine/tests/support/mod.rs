@@ -137,6 +137,16 @@ impl Daemon {
             .unwrap_or(0.0)
     }
 
+    /// Waits (up to 20 s) until the sample `name` reaches `at_least`.
+    pub async fn wait_metric(&self, name: &str, at_least: f64) {
+        eventually(
+            &format!("{name} reaches {at_least}"),
+            Duration::from_secs(20),
+            || async { self.metric(name).await >= at_least },
+        )
+        .await;
+    }
+
     /// Waits until GET /readyz answers 200.
     pub async fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
