@@ -1,4 +1,4 @@
-//! Engine micro-benchmarks: simulator, log, SQLite store. Prints a table and
+//! Engine micro-benchmarks: simulator, log, SQLite store, backfill. Prints a table and
 //! writes JSON to `$TICKSTREAM_BENCH_OUT` (default `target/bench/engine.json`).
 //! Run with `cargo xtask bench`.
 
@@ -7,6 +7,8 @@ use std::{sync::Arc, time::Instant};
 use chrono::DateTime;
 use serde_json::json;
 use tickstream::{
+    analytics::Quotes,
+    backfill::backfill,
     log::{Reader, Retention, Start, Topic},
     model::EncodedTick,
     sim::{
@@ -160,6 +162,35 @@ fn main() {
         })
         .fold(0.0, f64::max);
 
+    // Backfill at start: the seconds a year and five years of history take
+    // (every chart interval, as `run --backfill 1y` makes them).
+    let backfill_seconds = |days: i64| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("backfill.db")).unwrap();
+        let mut simulator = Simulator::new(
+            &universe,
+            &SimSettings {
+                seed: 1,
+                rate: 1_000.0,
+                model: Model::Realistic,
+                correlations: Correlations::default(),
+                calendar: Calendar::always_open(),
+                start: chrono::Utc::now() - chrono::Duration::days(days),
+            },
+        );
+        let started = Instant::now();
+        backfill(
+            &mut simulator,
+            &mut store,
+            &mut Quotes::new(),
+            20.0,
+            1_000.0,
+        )
+        .unwrap();
+        started.elapsed().as_secs_f64()
+    };
+    let backfill_1y = backfill_seconds(365);
+    let backfill_5y = backfill_seconds(5 * 365);
     let target = |measured: f64, at_least: f64| json!({ "target": at_least, "measured": measured.round(), "met": measured >= at_least });
     let results = json!({
         "simulator_ticks_per_sec_per_core": scenarios.round(),
@@ -181,11 +212,17 @@ fn main() {
         "log_appends_per_sec_batch_1000": append_batch.round(),
         "log_reads_per_sec": read.round(),
         "sqlite_ticks_per_sec_batch_10000": sqlite.round(),
+        "backfill_seconds": { "one_year": backfill_1y, "five_years": backfill_5y },
         "targets": {
             "simulator_ticks_per_sec_per_core": target(scenarios, 5e6),
             "realistic_model_ticks_per_sec_per_core": target(realistic_24_7, 5e6),
             "log_appends_per_sec": target(append_batch, 1e7),
             "sqlite_ticks_per_sec": target(sqlite, 7e5),
+            "backfill_one_year_seconds": {
+                "target": 5.0,
+                "measured": backfill_1y,
+                "met": backfill_1y <= 5.0,
+            },
         },
     });
     println!("{}", serde_json::to_string_pretty(&results).unwrap());

@@ -226,6 +226,61 @@ async fn backfill_gives_the_charts_history_at_start() {
     );
 }
 
+/// Candle starts of `interval` for AAPL since `from`, as Unix seconds.
+async fn candle_starts(
+    daemon: &Daemon,
+    interval: &str,
+    from: chrono::DateTime<chrono::Utc>,
+) -> Vec<i64> {
+    let url = format!(
+        "/api/v1/candles?symbol=AAPL&interval={interval}&limit=10000&from={}",
+        tickstream::model::timestamp::to_string(&from)
+    );
+    let candles: Value = reqwest::get(daemon.url(&url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    candles
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            tickstream::model::timestamp::parse(c["start"].as_str().unwrap())
+                .unwrap()
+                .timestamp()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deep_backfill_fills_every_chart_without_a_hole_across_its_tiers() {
+    // 400 days: the hourly tier (older than a year), the 15-minute tier
+    // (older than a month), the 5-minute tier (older than a day), the last
+    // day at the backfill rate.
+    let daemon = Daemon::start(&["--rate", "200", "--backfill", "400days"]);
+    daemon.wait_ready().await;
+    let now = chrono::Utc::now();
+    let ago = |days: i64| now - chrono::Duration::days(days);
+    for (interval, seconds, since, at_least) in [
+        ("1d", 86_400, ago(400), 399),
+        ("1h", 3_600, ago(399), 399 * 24 - 1),
+        ("15m", 900, ago(40), 40 * 96 - 1),
+        ("5m", 300, ago(3), 3 * 288 - 1),
+        ("1m", 60, ago(1) + chrono::Duration::hours(1), 23 * 60 - 1),
+    ] {
+        let starts = candle_starts(&daemon, interval, since).await;
+        assert!(
+            starts.len() >= at_least,
+            "{} {interval} candles since {since}",
+            starts.len()
+        );
+        let hole = starts.windows(2).find(|w| w[1] - w[0] != seconds);
+        assert!(hole.is_none(), "{interval} candles skip from {hole:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accelerated_time_runs_the_market_clock_faster() {
     let daemon = Daemon::start(&["--rate", "50", "--speed", "100"]);

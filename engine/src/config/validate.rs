@@ -122,15 +122,18 @@ impl KafkaConfig {
     }
 }
 
+/// The longest history `sim.backfill` makes.
+const MAX_BACKFILL_YEARS: u64 = 10;
+
 impl SimConfig {
     fn validate(&self, p: &mut Problems) {
         if let Some(message) = self.correlation.problem() {
             p.check(false, "sim.correlation", || message);
         }
         p.check(
-            self.backfill <= Duration::from_secs(366 * 86_400),
+            self.backfill <= Duration::from_secs(MAX_BACKFILL_YEARS * 366 * 86_400),
             "sim.backfill",
-            || "must be at most 366 days".into(),
+            || format!("must be at most {MAX_BACKFILL_YEARS} years"),
         );
         p.check(
             (1..=100_000).contains(&self.backfill_rate),

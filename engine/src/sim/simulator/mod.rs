@@ -180,6 +180,10 @@ pub struct Simulator {
     /// (activity^¼): dividing by it keeps the daily volatility as configured.
     intraday_norm: f64,
     last_symbol: usize,
+    /// Sparse mode (deep backfill): each symbol trades in turn, every this
+    /// many seconds of market time at midday activity, instead of at the
+    /// Hawkes arrivals, so every bar of history has trades.
+    sparse: Option<f64>,
     /// Cumulative trade shares of the symbols (by √ADV), for picking one.
     cumulative: Vec<f64>,
     seq: u64,
@@ -262,6 +266,7 @@ impl Simulator {
                 }
             },
             last_symbol: 0,
+            sparse: None,
             cumulative: Vec::new(),
             seq: 0,
             queue: VecDeque::new(),
@@ -322,6 +327,14 @@ impl Simulator {
         self.redraw();
     }
 
+    /// Sparse mode for deep history: each symbol trades in turn once every
+    /// `seconds` of market time at midday activity (volumes still as
+    /// configured); `None` returns to the Hawkes arrivals at `rate`.
+    pub fn set_sparse(&mut self, seconds: Option<f64>, rate: f64) {
+        self.sparse = seconds;
+        self.set_rate(seconds.map_or(rate, |s| self.listed.len() as f64 / s));
+    }
+
     /// Forgets the drawn arrival: the rate changed.
     fn redraw(&mut self) {
         self.pending = None;
@@ -370,14 +383,22 @@ impl Simulator {
             let boundary = due.min(limit);
             let rate = self.rate * self.intensity();
             if self.pending.is_none() && rate > 0.0 {
-                self.pending = Some(self.arrivals.draw(rate, &mut self.rng));
+                self.pending = Some(match self.sparse {
+                    Some(_) => (self.now + 1.0 / rate, Cause::Baseline),
+                    None => self.arrivals.draw(rate, &mut self.rng),
+                });
             }
             match self.pending {
                 Some((t, cause)) if t < boundary => {
                     self.pending = None;
-                    self.arrivals.accept(t);
                     self.move_to(t);
-                    let index = self.pick_symbol(cause);
+                    let index = if self.sparse.is_some() {
+                        self.last_symbol = (self.last_symbol + 1) % self.listed.len();
+                        self.last_symbol
+                    } else {
+                        self.arrivals.accept(t);
+                        self.pick_symbol(cause)
+                    };
                     if self.listed[index].halted.is_none() {
                         return Some(Output::Tick(self.trade(index)));
                     }
