@@ -425,6 +425,72 @@ async fn a_broker_crash_and_restart_loses_no_acknowledged_tick() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_restarted_in_a_loop_leaves_every_acknowledged_tick_stored_once() {
+    let bin = support::durable_tansu();
+    let storage = tempfile::tempdir().unwrap();
+    let port = tickstream_e2e::spare_port();
+    let mut broker = tickstream_e2e::Tansu::start_durable(&bin, port, storage.path()).unwrap();
+    let brokers = broker.brokers.clone();
+    let mut producer = Daemon::role("producer", &["--brokers", &brokers, "--rate", "400"]);
+    let mut bridges = [
+        Daemon::role("bridge", &["--brokers", &brokers, "--start", "earliest"]),
+        Daemon::role("bridge", &["--brokers", &brokers, "--start", "earliest"]),
+    ];
+    let ready = |d: &Daemon| {
+        let url = d.url("/readyz");
+        async move { reqwest::get(url).await.is_ok_and(|r| r.status() == 200) }
+    };
+    for round in 0..3 {
+        producer.wait_ready().await;
+        for bridge in &bridges {
+            bridge.wait_ready().await;
+        }
+        let delivered = producer.metric("tickstream_kafka_delivered_total").await;
+        producer
+            .wait_metric("tickstream_kafka_delivered_total", delivered + 200.0)
+            .await;
+        broker.crash().unwrap();
+        support::eventually(
+            &format!("round {round}: the roles notice the broker is gone"),
+            Duration::from_secs(30),
+            || async { !ready(&producer).await && !ready(&bridges[0]).await },
+        )
+        .await;
+        broker = tickstream_e2e::Tansu::start_durable(&bin, port, storage.path()).unwrap();
+    }
+    producer.wait_ready().await;
+    let acknowledged = producer.metric("tickstream_kafka_delivered_total").await;
+    assert!(producer.terminate().0.success());
+    // Each bridge stores every tick the cluster acknowledged, once: the
+    // producer numbers its ticks 1..=N (its session event is one more
+    // acknowledged message).
+    for bridge in &mut bridges {
+        bridge.wait_ready().await;
+        support::eventually(
+            "the bridge stored what was produced",
+            Duration::from_secs(30),
+            || async { bridge.metric("tickstream_store_ticks_total").await + 1.0 >= acknowledged },
+        )
+        .await;
+        assert!(bridge.terminate().0.success());
+        let db = rusqlite::Connection::open(bridge.data_dir.path().join("tickstream.db")).unwrap();
+        let (rows, distinct, highest): (i64, i64, i64) = db
+            .query_row(
+                "SELECT count(*), count(DISTINCT seq), max(seq) FROM ticks",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(rows, distinct, "a tick was stored twice");
+        assert_eq!(rows, highest, "a tick is missing below {highest}");
+        assert!(
+            highest as f64 + 1.0 >= acknowledged,
+            "{highest} stored, {acknowledged} acknowledged"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sasl_scram_works_through_passthrough_properties_only() {
     let bin = support::durable_tansu();
     let storage = tempfile::tempdir().unwrap();
