@@ -21,12 +21,55 @@ use serde_json::json;
 use tickstream_e2e::{Daemon, now_micros, timestamps};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 
-/// (clients, ticks/s, secured) measured; the secured run follows its plain twin.
-const SCENARIOS: &[(usize, u64, bool)] = &[
-    (100, 10_000, false),
-    (100, 20_000, false),
-    (100, 20_000, true),
-    (10, 100_000, false),
+/// One load: clients subscribed to everything, the tick rate, whether keys
+/// and TLS are on, whether one more client subscribes and then never reads,
+/// and how long it is measured.
+struct Load {
+    clients: usize,
+    rate: u64,
+    secured: bool,
+    stalled: bool,
+    measure: Duration,
+}
+
+/// The loads measured; the secured run follows its plain twin, and the run
+/// with a stalled client follows its twin without one.
+const SCENARIOS: &[Load] = &[
+    Load {
+        clients: 100,
+        rate: 10_000,
+        secured: false,
+        stalled: false,
+        measure: STALLED_MEASURE,
+    },
+    Load {
+        clients: 100,
+        rate: 10_000,
+        secured: false,
+        stalled: true,
+        measure: STALLED_MEASURE,
+    },
+    Load {
+        clients: 100,
+        rate: 20_000,
+        secured: false,
+        stalled: false,
+        measure: MEASURE,
+    },
+    Load {
+        clients: 100,
+        rate: 20_000,
+        secured: true,
+        stalled: false,
+        measure: MEASURE,
+    },
+    Load {
+        clients: 10,
+        rate: 100_000,
+        secured: false,
+        stalled: false,
+        measure: MEASURE,
+    },
 ];
 /// Secured throughput at least this share of plain (issue 13's target).
 const SECURED_THROUGHPUT_SHARE: f64 = 0.9;
@@ -34,6 +77,16 @@ const SECURED_THROUGHPUT_SHARE: f64 = 0.9;
 const SECURED_P99_EXTRA_MS: f64 = 1.0;
 const WARMUP: Duration = Duration::from_secs(2);
 const MEASURE: Duration = Duration::from_secs(10);
+/// Long enough to see whether a client that stops reading grows the daemon
+/// (the pair at 10 000 ticks/s, with and without one, both run this long).
+const STALLED_MEASURE: Duration = Duration::from_secs(60);
+/// With a stalled client the others' p99 stays within this factor of the
+/// run without one (noise on a shared two-core machine), and the daemon's
+/// memory grows by at most this much over the measurement.
+const STALLED_P99_FACTOR: f64 = 1.5;
+const STALLED_RSS_GROWTH_MIB: f64 = 16.0;
+/// Log retention per partition in the 10 000 ticks/s runs: 16 s of ticks.
+const SMALL_LOG_RECORDS: &str = "20000";
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
@@ -44,8 +97,8 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     let mut results = Vec::new();
-    for &(clients, rate, secured) in SCENARIOS {
-        let result = runtime.block_on(scenario(&daemon, clients, rate, secured))?;
+    for load in SCENARIOS {
+        let result = runtime.block_on(scenario(&daemon, load))?;
         println!("{}", serde_json::to_string(&result)?);
         results.push(result);
     }
@@ -55,6 +108,23 @@ fn main() -> Result<()> {
             .find(|r| r["secured"] == secured && r["ticks_per_sec_produced"] == 20_000)
             .expect("both runs")
     };
+    let at_10k = |stalled: bool| {
+        results
+            .iter()
+            .find(|r| r["stalled_client"] == stalled && r["ticks_per_sec_produced"] == 10_000)
+            .expect("both runs")
+    };
+    let (steady, stalled) = (at_10k(false), at_10k(true));
+    let p99 = |r: &serde_json::Value| r["latency_ms"]["p99"].as_f64().unwrap_or(f64::MAX);
+    let stalled_p99_ratio = p99(stalled) / p99(steady);
+    // What the daemon's memory did over the last two thirds, with the
+    // stalled client, beyond what it did without one (the store's page
+    // cache warms up in both).
+    let growth = |r: &serde_json::Value| {
+        r["daemon_rss_mib"].as_f64().unwrap_or(f64::MAX)
+            - r["daemon_rss_mib_after_a_third"].as_f64().unwrap_or(0.0)
+    };
+    let rss_growth = growth(stalled) - growth(steady);
     let (plain, secure) = (of(false), of(true));
     let share = secure["delivered_ticks_per_sec"].as_f64().unwrap_or(0.0)
         / plain["delivered_ticks_per_sec"].as_f64().unwrap_or(1.0);
@@ -70,7 +140,16 @@ fn main() -> Result<()> {
             "secured_extra_p99_ms": extra_p99,
             "daemon_side_p99_ms_at_most": { "plain": daemon_p99(plain), "secured": daemon_p99(secure) },
         },
+        "stalled_client": {
+            "others_p99_ms": { "without": p99(steady), "with": p99(stalled) },
+            "others_p99_ratio": stalled_p99_ratio,
+            "daemon_rss_growth_mib_over_the_last_40s": { "without": growth(steady), "with": growth(stalled) },
+            "daemon_rss_growth_mib_due_to_it": rss_growth,
+            "closed_as_slow": stalled["closed_as_slow"],
+        },
         "targets": {
+            "stalled_client_others_p99_ratio": { "target": STALLED_P99_FACTOR, "met": stalled_p99_ratio <= STALLED_P99_FACTOR },
+            "stalled_client_rss_growth_mib": { "target": STALLED_RSS_GROWTH_MIB, "met": rss_growth <= STALLED_RSS_GROWTH_MIB },
             "delivered_ticks_per_sec_100_clients": 1_000_000,
             "latency_p99_ms_at_10k_ticks_100_clients": 1.0,
             "secured_throughput_share": { "target": SECURED_THROUGHPUT_SHARE, "met": share >= SECURED_THROUGHPUT_SHARE },
@@ -151,12 +230,14 @@ fn secure(bin: &str, dir: &std::path::Path) -> Result<Credentials> {
     })
 }
 
-async fn scenario(
-    bin: &str,
-    clients: usize,
-    rate: u64,
-    secured: bool,
-) -> Result<serde_json::Value> {
+async fn scenario(bin: &str, load: &Load) -> Result<serde_json::Value> {
+    let &Load {
+        clients,
+        rate,
+        secured,
+        stalled,
+        measure,
+    } = load;
     let dir = tempfile::tempdir()?;
     let credentials = secured.then(|| secure(bin, dir.path())).transpose()?;
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
@@ -165,12 +246,21 @@ async fn scenario(
         ("TICKSTREAM_GATEWAY__TLS_CERT", cert.as_str()),
         ("TICKSTREAM_GATEWAY__TLS_KEY", key.as_str()),
     ];
+    // The 10 000 ticks/s pair keeps a small log, full within the first
+    // third of a stalled run, so what the daemon's memory does after that
+    // is the stalled client's doing, not the log's.
+    let small_log = [("TICKSTREAM_LOG__RETENTION_RECORDS", SMALL_LOG_RECORDS)];
+    let env: &[(&str, &str)] = match (secured, rate) {
+        (true, _) => &tls_env,
+        (false, 10_000) => &small_log,
+        _ => &[],
+    };
     let daemon = Daemon::start_with_env(
         bin,
         "run",
         &["--rate", &rate.to_string()],
         Some(&dir.path().join("data")),
-        if secured { &tls_env } else { &[] },
+        env,
     )?;
     let pid = daemon.process.0.id();
     let url = if secured {
@@ -182,19 +272,7 @@ async fn scenario(
     let delivered = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for _ in 0..clients {
-        let mut request = url.as_str().into_client_request()?;
-        let mut connector = None;
-        if let Some(c) = &credentials {
-            let bearer = format!("Bearer {}", c.key).parse()?;
-            request.headers_mut().insert("authorization", bearer);
-            connector = Some(tokio_tungstenite::Connector::Rustls(c.tls.clone()));
-        }
-        let (mut socket, _) =
-            tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector)
-                .await?;
-        socket
-            .send(Message::text(r#"{"op":"subscribe","symbols":["*"]}"#))
-            .await?;
+        let mut socket = subscriber(&url, credentials.as_ref()).await?;
         let (measuring, delivered) = (measuring.clone(), delivered.clone());
         tasks.push(tokio::spawn(async move {
             let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
@@ -214,6 +292,11 @@ async fn scenario(
             latency
         }));
     }
+    // A client that subscribes, then never reads a frame.
+    let stalled_socket = match stalled {
+        true => Some(subscriber(&url, credentials.as_ref()).await?),
+        false => None,
+    };
     tokio::time::sleep(WARMUP).await;
     let (cpu_before, _) = usage(pid);
     // The daemon's own histogram: its share of the latency, without the
@@ -221,12 +304,20 @@ async fn scenario(
     let buckets_before = latency_buckets(&daemon.addr, credentials.as_ref())?;
     measuring.store(true, Ordering::Relaxed);
     let started = Instant::now();
-    tokio::time::sleep(MEASURE).await;
+    tokio::time::sleep(measure / 3).await;
+    let (_, rss_after_a_third) = usage(pid);
+    tokio::time::sleep(measure - measure / 3).await;
     measuring.store(false, Ordering::Relaxed);
     let elapsed = started.elapsed().as_secs_f64();
     let (cpu_after, rss) = usage(pid);
     let buckets_after = latency_buckets(&daemon.addr, credentials.as_ref())?;
     let count = delivered.load(Ordering::Relaxed);
+    let closed_as_slow = if secured {
+        serde_json::Value::Null
+    } else {
+        json!(daemon.metric("tickstream_ws_closed_total{reason=\"slow\"}")?)
+    };
+    drop(stalled_socket);
     drop(daemon);
     let mut merged = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     for task in tasks {
@@ -240,6 +331,10 @@ async fn scenario(
         "delivered_fraction": count as f64 / (rate as f64 * clients as f64 * elapsed),
         "latency_ms": { "p50": ms(0.50), "p99": ms(0.99), "max": merged.max() as f64 / 1_000.0 },
         "secured": secured,
+        "stalled_client": stalled,
+        "measure_seconds": measure.as_secs(),
+        "closed_as_slow": closed_as_slow,
+        "daemon_rss_mib_after_a_third": rss_after_a_third as f64 / (1024.0 * 1024.0),
         "daemon_write_latency_ms_at_most": {
             "p50": bucket_quantile(&buckets_before, &buckets_after, 0.50),
             "p99": bucket_quantile(&buckets_before, &buckets_after, 0.99),
@@ -247,6 +342,29 @@ async fn scenario(
         "daemon_cpu_cores": (cpu_after - cpu_before) / elapsed,
         "daemon_rss_mib": rss as f64 / (1024.0 * 1024.0),
     }))
+}
+
+/// A WebSocket client of `url` subscribed to every symbol, with the key and
+/// CA of a secured run.
+async fn subscriber(
+    url: &str,
+    credentials: Option<&Credentials>,
+) -> Result<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+> {
+    let mut request = url.into_client_request()?;
+    let mut connector = None;
+    if let Some(c) = credentials {
+        let bearer = format!("Bearer {}", c.key).parse()?;
+        request.headers_mut().insert("authorization", bearer);
+        connector = Some(tokio_tungstenite::Connector::Rustls(c.tls.clone()));
+    }
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector).await?;
+    socket
+        .send(Message::text(r#"{"op":"subscribe","symbols":["*"]}"#))
+        .await?;
+    Ok(socket)
 }
 
 /// The daemon's `tickstream_delivery_latency_seconds` buckets: (upper bound
