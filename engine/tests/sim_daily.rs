@@ -8,8 +8,11 @@
 //! time (the simulator's ticks add only microstructure on top), so thousands
 //! of days take seconds.
 
+mod stats;
+
 use std::sync::OnceLock;
 
+use stats::{aggregate, correlation, excess_kurtosis, mean};
 use tickstream::sim::{Correlations, Model, Shock, SymbolSpec, default_universe};
 
 const SESSION_SECONDS: f64 = 23_400.0;
@@ -38,36 +41,15 @@ fn daily_returns(universe: &[SymbolSpec], seed: u64, days: u32) -> Vec<Vec<f64>>
         .collect()
 }
 
-fn mean(x: &[f64]) -> f64 {
-    x.iter().sum::<f64>() / x.len() as f64
-}
-
-fn standardized(x: &[f64]) -> Vec<f64> {
-    let m = mean(x);
-    let sd = (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / x.len() as f64).sqrt();
-    x.iter().map(|v| (v - m) / sd).collect()
-}
-
-fn excess_kurtosis(x: &[f64]) -> f64 {
-    let z = standardized(x);
-    z.iter().map(|v| v.powi(4)).sum::<f64>() / z.len() as f64 - 3.0
-}
-
-fn correlation(a: &[f64], b: &[f64]) -> f64 {
-    let (za, zb) = (standardized(a), standardized(b));
-    za.iter().zip(&zb).map(|(x, y)| x * y).sum::<f64>() / za.len() as f64
-}
-
+/// Autocorrelation at `lag`: the correlation of the series with itself
+/// `lag` later.
 fn acf(x: &[f64], lag: usize) -> f64 {
     correlation(&x[..x.len() - lag], &x[lag..])
 }
 
+/// Absolute values.
 fn abs(x: &[f64]) -> Vec<f64> {
     x.iter().map(|v| v.abs()).collect()
-}
-
-fn aggregate(x: &[f64], width: usize) -> Vec<f64> {
-    x.chunks_exact(width).map(|c| c.iter().sum()).collect()
 }
 
 /// GARCH(1,1) with Gaussian quasi-likelihood and variance targeting

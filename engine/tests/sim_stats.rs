@@ -3,9 +3,12 @@
 //! "Empirical properties of asset returns"; Gopikrishnan et al. 1999 for
 //! the inverse cubic law), not tuned to the model.
 
+mod stats;
+
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
+use stats::{aggregate, correlation, excess_kurtosis, mean, standardized};
 use tickstream::sim::{
     Calendar, Correlations, Model, Output, SimSettings, Simulator, SymbolSpec, default_universe,
 };
@@ -86,21 +89,6 @@ fn simulate(
     }
 }
 
-fn mean(x: &[f64]) -> f64 {
-    x.iter().sum::<f64>() / x.len() as f64
-}
-
-fn standardized(x: &[f64]) -> Vec<f64> {
-    let m = mean(x);
-    let sd = (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / x.len() as f64).sqrt();
-    x.iter().map(|v| (v - m) / sd).collect()
-}
-
-fn excess_kurtosis(x: &[f64]) -> f64 {
-    let z = standardized(x);
-    z.iter().map(|v| v.powi(4)).sum::<f64>() / z.len() as f64 - 3.0
-}
-
 /// Autocorrelation at `lag`.
 fn acf(x: &[f64], lag: usize) -> f64 {
     let z = standardized(x);
@@ -115,22 +103,12 @@ fn robust_se(x: &[f64], lag: usize) -> f64 {
     cross.sqrt() / z.iter().map(|v| v * v).sum::<f64>()
 }
 
-fn correlation(a: &[f64], b: &[f64]) -> f64 {
-    let (za, zb) = (standardized(a), standardized(b));
-    za.iter().zip(&zb).map(|(x, y)| x * y).sum::<f64>() / za.len() as f64
-}
-
 /// Hill estimator of the tail index from the `k` largest of `x`.
 fn hill(x: &[f64], k: usize) -> f64 {
     let mut sorted: Vec<f64> = x.to_vec();
     sorted.sort_by(|a, b| b.total_cmp(a));
     let threshold = sorted[k].ln();
     k as f64 / sorted[..k].iter().map(|v| v.ln() - threshold).sum::<f64>()
-}
-
-/// Sums of `width` consecutive returns.
-fn aggregate(x: &[f64], width: usize) -> Vec<f64> {
-    x.chunks_exact(width).map(|c| c.iter().sum()).collect()
 }
 
 fn ten_symbols() -> Vec<SymbolSpec> {
