@@ -5,27 +5,15 @@
 //! `fuzz_targets/` and the bounded properties in `tests/properties.rs` call
 //! the same checks; `corpus/<target>/` holds the seeds of both.
 
-use std::{
-    collections::HashSet,
-    sync::{Arc, OnceLock},
-    time::Duration,
-};
+use std::sync::{Arc, OnceLock};
 
-use parking_lot::{Mutex, RwLock};
 use tickstream::{
-    alerts::Alerts,
-    analytics::Quotes,
     auth::Keyring,
-    component::Context,
     config::Config,
-    gateway::{Access, GatewayState, Keepalive, Market, Operations, Session, Stored, StreamLimits},
-    log::{Log, LogSettings, Retention},
-    metrics::Metrics,
-    model::{AlertRule, EncodedTick, NewKey, Portfolio, Symbol, Watchlist, timestamp},
+    gateway::{GatewayState, Session},
+    model::{AlertRule, EncodedTick, NewKey, Portfolio, Watchlist, timestamp},
     sim::ScenarioRequest,
-    store::ItemStore,
 };
-use tokio_util::sync::CancellationToken;
 
 /// The fuzz targets, each named after its corpus directory.
 pub const TARGETS: [&str; 5] = [
@@ -100,47 +88,7 @@ fn gateway() -> Arc<GatewayState> {
         let runtime = tokio::runtime::Runtime::new().expect("a Tokio runtime");
         let _entered = runtime.enter();
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let database = dir.path().join("tickstream.db");
-        let workspace = Arc::new(Mutex::new(
-            ItemStore::open(&database).expect("a fresh store"),
-        ));
-        let alerts = Arc::new(Alerts::load(workspace.clone()).expect("no alert rules"));
-        let metrics = Arc::new(Metrics::new());
-        let cx = Context::new(metrics.clone(), Arc::default());
-        let access = Access::open(&database, Duration::from_secs(3_600), &cx)
-            .expect("a fresh key store and audit log");
-        let settings = LogSettings {
-            topic_prefix: String::new(),
-            partitions: 2,
-            retention: Retention {
-                max_records: 1_000,
-                max_bytes: 1 << 20,
-            },
-        };
-        let state = Arc::new(GatewayState {
-            market: Market {
-                log: Arc::new(Log::new(&settings, &[])),
-                quotes: Arc::new(RwLock::new(Quotes::new())),
-                universe: HashSet::from([Symbol::new("AAPL").expect("a valid symbol")]),
-                limits: StreamLimits {
-                    max_frame_bytes: 16 * 1024,
-                    max_symbols_per_client: 10,
-                    frame_rate: 50,
-                    keepalive: Keepalive {
-                        every: Duration::from_secs(20),
-                        misses: 3,
-                    },
-                    write_timeout: Duration::from_secs(10),
-                },
-            },
-            stored: Arc::new(Stored::new(database, alerts, workspace, access)),
-            ops: Operations {
-                metrics,
-                health: Arc::default(),
-                simulator: None,
-            },
-            shutdown: CancellationToken::new(),
-        });
+        let state = GatewayState::scratch(dir.path()).expect("a fresh store");
         (runtime, dir, state)
     });
     state.clone()

@@ -168,69 +168,18 @@ pub async fn drive(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashSet;
-
-    use parking_lot::{Mutex, RwLock};
+    use parking_lot::Mutex;
     use tokio::sync::mpsc;
 
     use super::*;
     use crate::{
-        alerts::Alerts,
-        analytics::Quotes,
-        gateway::{GatewayState, Market, Operations, Stored, StreamLimits},
-        log::{Log, LogSettings, Retention},
-        metrics::Metrics,
+        gateway::GatewayState,
         model::{EncodedTick, Symbol, Tick},
-        store::ItemStore,
     };
 
     /// A gateway over a fresh log and store, with AAPL known.
     fn state(dir: &std::path::Path) -> Arc<GatewayState> {
-        let settings = LogSettings {
-            topic_prefix: String::new(),
-            partitions: 2,
-            retention: Retention {
-                max_records: 1_000,
-                max_bytes: 1 << 20,
-            },
-        };
-        let database = dir.join("tickstream.db");
-        let workspace = Arc::new(Mutex::new(ItemStore::open(&database).unwrap()));
-        let alerts = Arc::new(Alerts::load(workspace.clone()).unwrap());
-        Arc::new(GatewayState {
-            market: Market {
-                log: Arc::new(Log::new(&settings, &[])),
-                quotes: Arc::new(RwLock::new(Quotes::new())),
-                universe: HashSet::from([Symbol::new("AAPL").unwrap()]),
-                limits: StreamLimits {
-                    max_frame_bytes: 16 * 1024,
-                    max_symbols_per_client: 10,
-                    frame_rate: 50,
-                    keepalive: Keepalive {
-                        every: Duration::from_secs(20),
-                        misses: 3,
-                    },
-                    write_timeout: Duration::from_secs(10),
-                },
-            },
-            stored: Arc::new(Stored::new(
-                database.clone(),
-                alerts,
-                workspace,
-                super::super::Access::open(
-                    &database,
-                    Duration::from_secs(3_600),
-                    &crate::component::Context::new(Arc::new(Metrics::new()), Arc::default()),
-                )
-                .unwrap(),
-            )),
-            ops: Operations {
-                metrics: Arc::new(Metrics::new()),
-                health: Arc::default(),
-                simulator: None,
-            },
-            shutdown: CancellationToken::new(),
-        })
+        GatewayState::scratch(dir).unwrap()
     }
 
     /// Collects every delivered frame as text.

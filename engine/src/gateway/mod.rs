@@ -69,6 +69,56 @@ pub struct GatewayState {
     pub shutdown: CancellationToken,
 }
 
+impl GatewayState {
+    /// A gateway over a fresh two-partition log and the store in `dir`,
+    /// knowing AAPL, with small stream limits and no simulator: what the
+    /// gateway's tests and the fuzzer answer from. Call it inside a Tokio
+    /// runtime (the audit writer is a task).
+    ///
+    /// # Errors
+    /// The store's error when `dir` holds no usable database.
+    pub fn scratch(dir: &Path) -> Result<Arc<Self>, StoreError> {
+        let settings = crate::log::LogSettings {
+            topic_prefix: String::new(),
+            partitions: 2,
+            retention: crate::log::Retention {
+                max_records: 1_000,
+                max_bytes: 1 << 20,
+            },
+        };
+        let database = dir.join("tickstream.db");
+        let workspace = Arc::new(Mutex::new(ItemStore::open(&database)?));
+        let alerts = Arc::new(Alerts::load(workspace.clone())?);
+        let metrics = Arc::new(Metrics::new());
+        let cx = crate::component::Context::new(metrics.clone(), Arc::default());
+        let access = Access::open(&database, std::time::Duration::from_secs(3_600), &cx)?;
+        Ok(Arc::new(Self {
+            market: Market {
+                log: Arc::new(Log::new(&settings, &[])),
+                quotes: Arc::new(RwLock::new(Quotes::new())),
+                universe: HashSet::from([Symbol::new("AAPL").expect("a valid symbol")]),
+                limits: StreamLimits {
+                    max_frame_bytes: 16 * 1024,
+                    max_symbols_per_client: 10,
+                    frame_rate: 50,
+                    keepalive: Keepalive {
+                        every: std::time::Duration::from_secs(20),
+                        misses: 3,
+                    },
+                    write_timeout: std::time::Duration::from_secs(10),
+                },
+            },
+            stored: Arc::new(Stored::new(database, alerts, workspace, access)),
+            ops: Operations {
+                metrics,
+                health: Arc::default(),
+                simulator: None,
+            },
+            shutdown: CancellationToken::new(),
+        }))
+    }
+}
+
 /// The live market: the log clients stream from, the quotes, the symbols
 /// known, and what one client may ask of the stream.
 pub struct Market {
