@@ -146,17 +146,24 @@ mod tests {
         store::{ItemStore, StoredItem},
     };
 
+    /// A database at `path` as schema `version` left it.
+    fn database_at(path: &std::path::Path, version: usize) -> Connection {
+        let conn = Connection::open(path).unwrap();
+        for sql in &MIGRATIONS[..version] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", version as i64)
+            .unwrap();
+        conn
+    }
+
     #[test]
     fn rules_stored_before_the_item_tables_were_alike_are_kept() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v3.db");
         {
             // A database as version 3 left it, with one rule.
-            let conn = Connection::open(&path).unwrap();
-            for sql in &MIGRATIONS[..3] {
-                conn.execute_batch(sql).unwrap();
-            }
-            conn.pragma_update(None, "user_version", 3).unwrap();
+            let conn = database_at(&path, 3);
             conn.execute(
                 "INSERT INTO alert_rules (rule, updated) VALUES (?1, 0)",
                 [r#"{"id":0,"name":"high","symbol":"AAPL","condition":{"kind":"price_cross","level":200.0},"cooldown":"30s","enabled":true}"#],
@@ -174,11 +181,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v6.db");
         {
-            let conn = Connection::open(&path).unwrap();
-            for sql in &MIGRATIONS[..6] {
-                conn.execute_batch(sql).unwrap();
-            }
-            conn.pragma_update(None, "user_version", 6).unwrap();
+            let conn = database_at(&path, 6);
             conn.execute_batch(
                 "INSERT INTO symbols (id, symbol) VALUES (1, 'AAPL');
                  INSERT INTO ticks VALUES (1, 10, 1.5, 1, NULL, NULL, NULL, 0, 7);
