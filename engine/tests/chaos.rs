@@ -7,7 +7,7 @@ mod support;
 use std::{collections::BTreeMap, time::Duration};
 
 use serde_json::{Value, json};
-use support::{Client, Daemon, eventually, position};
+use support::{Client, Daemon, by_partition, eventually, position};
 
 /// Offsets stored per partition, in order.
 fn stored_offsets(daemon: &Daemon) -> BTreeMap<u64, Vec<u64>> {
@@ -63,11 +63,10 @@ async fn after_a_crash_resuming_clients_get_a_gap_and_never_a_reused_offset() {
     client.send(json!({"op":"subscribe","symbols":["*"]})).await;
     client.recv_type("subscribed").await;
     let seen = client.collect_ticks(Duration::from_millis(700)).await;
-    let mut last: BTreeMap<u64, u64> = BTreeMap::new();
-    for tick in &seen {
-        let (p, o) = position(tick);
-        last.insert(p, o);
-    }
+    let last: BTreeMap<u64, u64> = by_partition(&seen)
+        .into_iter()
+        .map(|(p, offsets)| (p, *offsets.last().unwrap()))
+        .collect();
     assert!(last.len() > 1, "ticks from several partitions");
 
     // SIGKILL: whatever the writer had not committed is gone.

@@ -10,17 +10,7 @@ use std::{
 };
 
 use serde_json::{Value, json};
-use support::{Client, Daemon, position};
-
-/// Offsets per partition, in the order received.
-fn by_partition(ticks: &[Value]) -> BTreeMap<u64, Vec<u64>> {
-    let mut map: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
-    for t in ticks {
-        let (p, o) = position(t);
-        map.entry(p).or_default().push(o);
-    }
-    map
-}
+use support::{Client, Daemon, by_partition, position};
 
 fn assert_contiguous(ticks: &[Value]) {
     for (p, offsets) in by_partition(ticks) {

@@ -306,6 +306,16 @@ pub fn position(tick: &Value) -> (u64, u64) {
     )
 }
 
+/// Offsets per partition, in the order received.
+pub fn by_partition(ticks: &[Value]) -> std::collections::BTreeMap<u64, Vec<u64>> {
+    let mut map: std::collections::BTreeMap<u64, Vec<u64>> = Default::default();
+    for t in ticks {
+        let (p, o) = position(t);
+        map.entry(p).or_default().push(o);
+    }
+    map
+}
+
 /// The Tansu broker from `$TANSU` (set by `cargo xtask test`) on a free
 /// port. A Kafka test without a broker fails, saying how to get one.
 pub struct Tansu;
