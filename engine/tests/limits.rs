@@ -7,10 +7,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use futures_util::SinkExt;
 use support::{Client, Daemon};
 use tokio::io::AsyncReadExt;
-use tokio_tungstenite::tungstenite::Message;
 
 fn with(env: &[(&str, &str)], extra: &[&str]) -> Daemon {
     Daemon::role_with_env("run", extra, env)
@@ -146,11 +144,7 @@ async fn a_client_that_stops_reading_is_closed_and_others_stream_on() {
         &[("TICKSTREAM_GATEWAY__WRITE_TIMEOUT", "500ms")],
         &["--rate", "20000"],
     );
-    let (mut stalled, _) = tokio_tungstenite::connect_async(daemon.ws_url())
-        .await
-        .unwrap();
-    stalled
-        .send(Message::text(r#"{"op":"subscribe","symbols":["*"]}"#))
+    let stalled = tickstream_e2e::subscribe_to_everything(&daemon.ws_url(), None, None)
         .await
         .unwrap();
     let mut reader = Client::connect(&daemon.ws_url()).await;

@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use support::Daemon;
 use tokio_tungstenite::tungstenite::Message;
@@ -201,16 +201,9 @@ async fn a_new_certificate_is_served_to_new_connections_while_streams_go_on() {
     let daemon = start_tls(dir.path());
     assert_eq!(served_certificate(daemon.addr, &ca_file).await, first);
 
-    let connector = tokio_tungstenite::Connector::Rustls(
-        tickstream::tls::client_config(Some(&ca_file)).unwrap(),
-    );
+    let tls = tickstream::tls::client_config(Some(&ca_file)).unwrap();
     let url = format!("wss://{}/ws", daemon.addr);
-    let (mut socket, _) =
-        tokio_tungstenite::connect_async_tls_with_config(url, None, true, Some(connector))
-            .await
-            .unwrap();
-    socket
-        .send(Message::text(r#"{"op":"subscribe","symbols":["*"]}"#))
+    let mut socket = tickstream_e2e::subscribe_to_everything(&url, None, Some(tls))
         .await
         .unwrap();
 

@@ -282,6 +282,37 @@ impl Daemon {
     }
 }
 
+/// A WebSocket connection to a daemon.
+pub type WebSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Connects to the WebSocket at `url` (with `bearer` as its API key, over
+/// `tls` for `wss://`) and subscribes to every symbol.
+///
+/// # Errors
+/// Fails when the connection or the subscription cannot be made.
+pub async fn subscribe_to_everything(
+    url: &str,
+    bearer: Option<&str>,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+) -> Result<WebSocket> {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+    let mut request = url.into_client_request()?;
+    if let Some(key) = bearer {
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {key}").parse()?);
+    }
+    let connector = tls.map(tokio_tungstenite::Connector::Rustls);
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector).await?;
+    socket
+        .send(Message::text(r#"{"op":"subscribe","symbols":["*"]}"#))
+        .await?;
+    Ok(socket)
+}
+
 /// Now, in Unix microseconds.
 pub fn now_micros() -> i64 {
     SystemTime::now()

@@ -15,11 +15,11 @@ use std::{
 };
 
 use anyhow::{Result, bail};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use hdrhistogram::Histogram;
 use serde_json::json;
-use tickstream_e2e::{Daemon, now_micros, timestamps};
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+use tickstream_e2e::{Daemon, WebSocket, now_micros, subscribe_to_everything, timestamps};
+use tokio_tungstenite::tungstenite::Message;
 
 /// One load: clients subscribed to everything, the tick rate, whether keys
 /// and TLS are on, whether one more client subscribes and then never reads,
@@ -346,25 +346,13 @@ async fn scenario(bin: &str, load: &Load) -> Result<serde_json::Value> {
 
 /// A WebSocket client of `url` subscribed to every symbol, with the key and
 /// CA of a secured run.
-async fn subscriber(
-    url: &str,
-    credentials: Option<&Credentials>,
-) -> Result<
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-> {
-    let mut request = url.into_client_request()?;
-    let mut connector = None;
-    if let Some(c) = credentials {
-        let bearer = format!("Bearer {}", c.key).parse()?;
-        request.headers_mut().insert("authorization", bearer);
-        connector = Some(tokio_tungstenite::Connector::Rustls(c.tls.clone()));
-    }
-    let (mut socket, _) =
-        tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector).await?;
-    socket
-        .send(Message::text(r#"{"op":"subscribe","symbols":["*"]}"#))
-        .await?;
-    Ok(socket)
+async fn subscriber(url: &str, credentials: Option<&Credentials>) -> Result<WebSocket> {
+    subscribe_to_everything(
+        url,
+        credentials.map(|c| c.key.as_str()),
+        credentials.map(|c| c.tls.clone()),
+    )
+    .await
 }
 
 /// The daemon's `tickstream_delivery_latency_seconds` buckets: (upper bound
