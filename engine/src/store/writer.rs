@@ -4,9 +4,9 @@
 //! Nothing is dropped silently. A batch the disk cannot take (full,
 //! read-only, locked) is retried with backoff, readiness false, until it
 //! can; a batch that fails for its data is written again with what cannot
-//! be stored set aside as dead letters (`dead_letters`, with the error). A
-//! tick at a position the store already holds is left out of the ticks and
-//! candles, and counted.
+//! be stored set aside as dead letters (`dead_letters`, with the error). The
+//! writer's reader never goes back, and the store keeps one row per log
+//! position besides: a repeat is left out and counted.
 
 use std::{
     collections::HashSet,
@@ -52,9 +52,6 @@ pub struct StoreWriter {
     settings: WriterSettings,
     /// Ticks skipped since the last warning, and when it was.
     skipped: (u64, Option<Instant>),
-    /// The next offset the store holds per partition: ticks before it are
-    /// duplicates.
-    stored: Vec<u64>,
     /// A batch was given up at shutdown: the run did not end cleanly.
     gave_up: bool,
 }
@@ -79,7 +76,6 @@ impl StoreWriter {
         Ok(Self {
             store,
             book,
-            stored: reader.positions().to_vec(),
             reader,
             metrics,
             health,
@@ -121,26 +117,15 @@ impl StoreWriter {
         let partitions = self.reader.topic().partition_count() as usize;
         let per_partition = self.settings.max_batch.div_ceil(partitions).max(1);
         let topic_name = self.reader.topic().name().to_owned();
-        let (mut skipped, mut duplicates) = (0, 0);
-        let stored = &self.stored;
+        let mut skipped = 0;
         self.reader.read_with(
             per_partition,
             |_, gap| skipped += gap.earliest - gap.requested,
-            |partition, offset, record| {
-                if stored
-                    .get(partition as usize)
-                    .is_some_and(|&next| offset < next)
-                {
-                    duplicates += 1;
-                } else {
-                    batch.ticks.push((partition, offset, record.clone()));
-                }
-            },
+            |partition, offset, record| batch.ticks.push((partition, offset, record.clone())),
         );
         if skipped > 0 {
             self.report_skipped(&topic_name, skipped);
         }
-        self.metrics.store_duplicate_ticks.inc_by(duplicates);
         let mut touched: HashSet<Symbol> = HashSet::new();
         let Batch { ticks, candles, .. } = &mut batch;
         for (_, _, record) in ticks.iter() {
@@ -210,8 +195,8 @@ impl StoreWriter {
         }
     }
 
-    /// Records a committed batch: readiness, metrics, the stored positions.
-    fn committed(&mut self, batch: &Batch, written: Written, took: Duration) {
+    /// Records a committed batch: readiness and metrics.
+    fn committed(&self, batch: &Batch, written: Written, took: Duration) {
         self.health.store.store(true, Ordering::Relaxed);
         let left_out = written.duplicates + written.dead_letters;
         self.metrics.store_batches.inc();
@@ -225,11 +210,6 @@ impl StoreWriter {
         self.metrics
             .store_batch_duration
             .observe(took.as_secs_f64());
-        for (_, partition, next) in &batch.positions {
-            if let Some(stored) = self.stored.get_mut(*partition as usize) {
-                *stored = (*stored).max(*next);
-            }
-        }
     }
 
     /// Records a clean end, when every batch was stored: the next run
