@@ -21,7 +21,7 @@ use crate::{
     component::{Context, blocking},
     config::Config,
     gateway::Access,
-    log::{Log, Reader, Start},
+    log::{Log, LogSettings, Reader, Start},
     model::{Interval, Symbol},
     sim::Simulator,
     store::{ItemStore, Store, StoreError, StoreWriter},
@@ -53,9 +53,8 @@ pub(super) struct Local {
 /// two ticks, and a client resuming in between is told of the gap. The log
 /// held at most its retention beyond the store's position, plus the batch
 /// being written.
-fn beyond_a_crash(stored: &[u64], config: &Config) -> Vec<u64> {
-    let settings = config.log_settings();
-    let margin = (settings.retention.max_records + config.store.max_batch) as u64;
+fn beyond_a_crash(stored: &[u64], settings: &LogSettings, max_batch: usize) -> Vec<u64> {
+    let margin = (settings.retention.max_records + max_batch) as u64;
     let start: Vec<u64> = (0..settings.partitions as usize)
         .map(|p| stored.get(p).copied().unwrap_or(0) + margin)
         .collect();
@@ -89,7 +88,7 @@ impl Local {
         } else if clean {
             stored.clone()
         } else {
-            beyond_a_crash(&stored, config)
+            beyond_a_crash(&stored, &settings, config.store.max_batch)
         };
         let log = Arc::new(Log::new(&settings, &start));
         sinks.health.store.store(true, Ordering::Relaxed);

@@ -182,12 +182,9 @@ impl Engine {
             let router = Arc::new(guard).protect(router.clone());
             let cx = stages.gateway.clone();
             let served = certificates.clone();
+            // An error ends the component: the supervisor reports it.
             stages.gateway.spawn("gateway", async move {
-                if let Err(error) =
-                    gateway::serve(listener, router, served.as_ref(), cx.token).await
-                {
-                    tracing::error!(%error, "gateway stopped");
-                }
+                gateway::serve(listener, router, served.as_ref(), cx.token).await
             });
             if let Some(certificates) = &certificates {
                 let token = stages.gateway.token.clone();
