@@ -138,6 +138,7 @@ pub async fn run(
         topics: None,
         resume: None,
         batch_ms: None,
+        mode: None,
     });
     socket
         .send(Message::text(
@@ -162,7 +163,7 @@ pub async fn run(
         let msg: ServerMsg = serde_json::from_str(text.as_str())
             .map_err(|e| TailError::Protocol(format!("{e}: {}", text.as_str())))?;
         match msg {
-            ServerMsg::Ticks { data } => {
+            ServerMsg::Ticks { data, .. } => {
                 for tick in &data {
                     if options.json {
                         serde_json::to_writer(&mut out, tick).map_err(std::io::Error::from)?;

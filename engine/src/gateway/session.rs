@@ -3,7 +3,7 @@
 //! frames. Knows nothing of sockets, so it is tested with plain strings.
 
 use std::{
-    collections::{BTreeSet, HashSet},
+    collections::{BTreeSet, HashMap, HashSet},
     sync::Arc,
     time::Duration,
 };
@@ -12,10 +12,12 @@ use chrono::{DateTime, Utc};
 
 use super::GatewayState;
 use crate::{
-    log::{Reader, Start},
+    log::{Interest, Keys, Reader, Start},
     model::{
         EncodedTick, ErrorCode, MarketEvent, Symbol, SystemMetric,
-        protocol::{ClientMsg, Offsets, Ping, ServerMsg, StreamTopic, Subscribe, Unsubscribe},
+        protocol::{
+            ClientMsg, Delivery, Offsets, Ping, ServerMsg, StreamTopic, Subscribe, Unsubscribe,
+        },
     },
 };
 
@@ -25,6 +27,9 @@ const MAX_PER_PARTITION: usize = 512;
 const ALL: &str = "*";
 /// Longest a client may ask ticks to be gathered into one frame.
 const MAX_BATCH_MS: u32 = 1000;
+/// Most ticks one poll passes over for a conflating client; it bounds the
+/// work of one poll, and a longer backlog takes another.
+const MAX_CONFLATED: usize = 64 * 1024;
 
 /// A frame for the client, with the time of its oldest tick (for the latency metric).
 #[derive(Debug)]
@@ -58,6 +63,52 @@ impl Outgoing {
     }
 }
 
+/// A `ticks` frame being written: the ticks' JSON as they are read.
+struct TicksFrame {
+    text: String,
+    count: usize,
+    oldest: Option<DateTime<Utc>>,
+    conflated: u64,
+}
+
+impl Default for TicksFrame {
+    fn default() -> Self {
+        Self {
+            text: String::from(r#"{"type":"ticks","data":["#),
+            count: 0,
+            oldest: None,
+            conflated: 0,
+        }
+    }
+}
+
+impl TicksFrame {
+    fn push(&mut self, partition: u32, offset: u64, record: &EncodedTick) {
+        if self.count > 0 {
+            self.text.push(',');
+        }
+        record.write_logged(partition, offset, &mut self.text);
+        self.count += 1;
+        let at = record.tick().timestamp;
+        self.oldest = Some(self.oldest.map_or(at, |o| o.min(at)));
+    }
+
+    fn finish(mut self) -> Outgoing {
+        self.text.push(']');
+        if self.conflated > 0 {
+            self.text.push_str(r#","conflated":"#);
+            self.text
+                .push_str(itoa::Buffer::new().format(self.conflated));
+        }
+        self.text.push('}');
+        Outgoing {
+            text: self.text,
+            oldest_tick: self.oldest,
+            refusal: None,
+        }
+    }
+}
+
 /// One client's state.
 pub struct Session {
     state: Arc<GatewayState>,
@@ -65,9 +116,14 @@ pub struct Session {
     symbols: HashSet<Symbol>,
     topics: BTreeSet<StreamTopic>,
     ticks: Option<Reader<Arc<EncodedTick>>>,
+    /// Wakes the session for ticks of its symbols only.
+    interest: Option<Interest>,
+    /// The tick partitions holding a subscribed symbol, by partition.
+    partitions: Vec<bool>,
     events: Option<Reader<Arc<MarketEvent>>>,
     metrics: Option<Reader<Arc<SystemMetric>>>,
     batch_ms: u32,
+    mode: Delivery,
 }
 
 impl Session {
@@ -79,9 +135,12 @@ impl Session {
             symbols: HashSet::new(),
             topics: BTreeSet::new(),
             ticks: None,
+            interest: None,
+            partitions: Vec::new(),
             events: None,
             metrics: None,
             batch_ms: 0,
+            mode: Delivery::Stream,
         }
     }
 
@@ -137,6 +196,7 @@ impl Session {
             topics,
             resume,
             batch_ms,
+            mode,
         }: Subscribe,
         out: &mut Vec<Outgoing>,
     ) {
@@ -209,17 +269,20 @@ impl Session {
                 Start::Latest,
             ));
         }
+        self.follow_symbols();
         if let (Some(reader), Some(resume)) = (&mut self.ticks, resume) {
             for (p, offset) in resume.0 {
                 reader.seek(p, offset);
             }
         }
         self.batch_ms = batch_ms.unwrap_or(self.batch_ms);
+        self.mode = mode.unwrap_or(self.mode);
         out.push(Outgoing::msg(&ServerMsg::Subscribed {
             symbols: self.symbol_list(),
             topics: self.topics.iter().copied().collect(),
             positions: self.positions(),
             batch_ms: self.batch_ms,
+            mode: self.mode,
         }));
     }
 
@@ -241,6 +304,7 @@ impl Session {
             self.topics.remove(&t);
         }
         self.close_readers();
+        self.follow_symbols();
         out.push(Outgoing::msg(&ServerMsg::Unsubscribed {
             symbols: self.symbol_list(),
             topics: self.topics.iter().copied().collect(),
@@ -344,6 +408,48 @@ impl Session {
         }
     }
 
+    /// Points the tick interest and the partitions read at the current
+    /// subscription. A partition that held no subscribed symbol until now
+    /// is read from its end: nothing in it was wanted before.
+    fn follow_symbols(&mut self) {
+        let topic = self.state.market.log.ticks.clone();
+        let streaming = self.streaming_ticks();
+        let mut partitions = vec![streaming && self.all_symbols; topic.partition_count() as usize];
+        if streaming {
+            for symbol in &self.symbols {
+                partitions[topic.partition_for(symbol.as_str().as_bytes()) as usize] = true;
+            }
+        }
+        if let Some(reader) = &mut self.ticks {
+            for (p, (&now, &before)) in partitions.iter().zip(&self.partitions).enumerate() {
+                if now && !before {
+                    reader.skip_to_end(p as u32);
+                }
+            }
+        }
+        self.partitions = partitions;
+        let keys = if !streaming {
+            Keys::Some(Vec::new())
+        } else if self.all_symbols {
+            Keys::All
+        } else {
+            Keys::Some(
+                self.symbols
+                    .iter()
+                    .map(|s| s.as_str().as_bytes().into())
+                    .collect(),
+            )
+        };
+        self.interest
+            .get_or_insert_with(|| topic.interest())
+            .follow(keys);
+    }
+
+    /// Whether the session reads tick partition `p`.
+    fn reads(&self, p: u32) -> bool {
+        self.partitions.get(p as usize).copied().unwrap_or(false)
+    }
+
     fn close_readers(&mut self) {
         // The tick reader stays: its positions are reported and resumable.
         if !self.topics.contains(&StreamTopic::MarketEvents) {
@@ -371,15 +477,15 @@ impl Session {
             && self
                 .ticks
                 .as_ref()
-                .is_some_and(|r| r.lag() >= MAX_PER_PARTITION as u64)
+                .is_some_and(|r| r.lag_where(|p| self.reads(p)) >= MAX_PER_PARTITION as u64)
     }
 
     /// Waits until a subscribed topic may have new records.
     pub async fn wait(&mut self) {
         let streaming = self.streaming_ticks();
         let ticks = async {
-            match (&mut self.ticks, streaming) {
-                (Some(r), true) => r.wait().await,
+            match (&self.interest, streaming) {
+                (Some(interest), true) => interest.appended().await,
                 _ => std::future::pending().await,
             }
         };
@@ -412,30 +518,58 @@ impl Session {
         if !self.streaming_ticks() {
             return;
         }
-        // Taken out so the visitor below can borrow `self`.
+        // Taken out so the visitors below can borrow `self`.
         let Some(mut reader) = self.ticks.take() else {
             return;
         };
-        let mut text = String::from(r#"{"type":"ticks","data":["#);
-        let mut count = 0usize;
-        let mut oldest: Option<DateTime<Utc>> = None;
         let mut gaps = Vec::new();
-        reader.read_with(
-            MAX_PER_PARTITION,
-            |partition, gap| gaps.push((partition, gap)),
-            |partition, offset, record| {
-                let tick = record.tick();
-                if !self.wants(&tick.symbol) {
-                    return;
+        let mut on_gap = |partition, gap| gaps.push((partition, gap));
+        let mut frame = TicksFrame::default();
+        match self.mode {
+            Delivery::Stream => {
+                reader.read_where(
+                    |p| self.reads(p),
+                    MAX_PER_PARTITION,
+                    &mut on_gap,
+                    |partition, offset, record| {
+                        if self.wants(&record.tick().symbol) {
+                            frame.push(partition, offset, record);
+                        }
+                    },
+                );
+            }
+            Delivery::Conflate => {
+                // The latest tick of each symbol: bounded by the symbols.
+                let mut latest: HashMap<Symbol, (u32, u64, Arc<EncodedTick>)> = HashMap::new();
+                let (mut read, mut passed) = (0, 0u64);
+                while read < MAX_CONFLATED {
+                    let n = reader.read_where(
+                        |p| self.reads(p),
+                        MAX_PER_PARTITION,
+                        &mut on_gap,
+                        |partition, offset, record| {
+                            if self.wants(&record.tick().symbol) {
+                                let entry = (partition, offset, record.clone());
+                                let symbol = record.tick().symbol.clone();
+                                if latest.insert(symbol, entry).is_some() {
+                                    passed += 1;
+                                }
+                            }
+                        },
+                    );
+                    if n == 0 {
+                        break;
+                    }
+                    read += n;
                 }
-                if count > 0 {
-                    text.push(',');
+                let mut kept: Vec<_> = latest.into_values().collect();
+                kept.sort_unstable_by_key(|&(partition, offset, _)| (partition, offset));
+                for (partition, offset, record) in &kept {
+                    frame.push(*partition, *offset, record);
                 }
-                record.write_logged(partition, offset, &mut text);
-                count += 1;
-                oldest = Some(oldest.map_or(tick.timestamp, |o| o.min(tick.timestamp)));
-            },
-        );
+                frame.conflated = passed;
+            }
+        }
         self.ticks = Some(reader);
         for (partition, gap) in gaps {
             self.state.ops.metrics.ws_gaps.inc();
@@ -445,14 +579,18 @@ impl Session {
                 resumed_at: gap.earliest,
             }));
         }
-        if count > 0 {
-            text.push_str("]}");
-            self.state.ops.metrics.ticks_delivered.inc_by(count as u64);
-            out.push(Outgoing {
-                text,
-                oldest_tick: oldest,
-                refusal: None,
-            });
+        if frame.count > 0 {
+            self.state
+                .ops
+                .metrics
+                .ticks_delivered
+                .inc_by(frame.count as u64);
+            self.state
+                .ops
+                .metrics
+                .ticks_conflated
+                .inc_by(frame.conflated);
+            out.push(frame.finish());
         }
     }
 
@@ -482,5 +620,129 @@ impl Session {
                 },
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Tick;
+
+    /// A session over a fresh two-partition log knowing AAPL and a symbol
+    /// of the other partition; returns the session, the state and that symbol.
+    fn session(dir: &std::path::Path) -> (Session, Arc<GatewayState>, Symbol) {
+        let state = GatewayState::scratch(dir).unwrap();
+        let ticks = &state.market.log.ticks;
+        let aapl = ticks.partition_for(b"AAPL");
+        let other = (0..100)
+            .map(|i| Symbol::new(&format!("S{i}")).unwrap())
+            .find(|s| ticks.partition_for(s.as_str().as_bytes()) != aapl)
+            .expect("a symbol of the other partition");
+        state
+            .market
+            .quotes
+            .write()
+            .seed(other.clone(), 10.0, chrono::Utc::now());
+        (Session::new(state.clone()), state, other)
+    }
+
+    fn append(state: &GatewayState, symbol: &str) {
+        append_at(state, symbol, 10.0);
+    }
+
+    fn append_at(state: &GatewayState, symbol: &str, price: f64) {
+        let tick = Tick::trade(Symbol::new(symbol).unwrap(), price, 1, chrono::Utc::now());
+        state
+            .market
+            .log
+            .ticks
+            .append(Arc::new(EncodedTick::new(tick)));
+    }
+
+    fn send(session: &mut Session, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        session.handle_text(text, &mut out);
+        session.poll(&mut out);
+        out.into_iter().map(|o| o.text).collect()
+    }
+
+    #[tokio::test]
+    async fn a_partition_without_a_subscribed_symbol_is_passed_and_read_from_its_end_once_it_has_one()
+     {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut session, state, other) = session(dir.path());
+        send(&mut session, r#"{"op":"subscribe","symbols":["AAPL"]}"#);
+        append(&state, "AAPL");
+        append(&state, other.as_str());
+        let frames = send(&mut session, r#"{"op":"ping"}"#);
+        assert!(frames.iter().any(|f| f.contains("AAPL")), "{frames:?}");
+        assert!(!frames.iter().any(|f| f.contains(other.as_str())));
+        let ticks = &state.market.log.ticks;
+        let theirs = ticks.partition_for(other.as_str().as_bytes());
+        assert_eq!(
+            session.positions().0[&theirs],
+            ticks.latest(theirs),
+            "the other partition is passed without reading it"
+        );
+        // Its ticks from before the subscription are not delivered.
+        append(&state, other.as_str());
+        let subscribe = format!(r#"{{"op":"subscribe","symbols":["{other}"]}}"#);
+        let frames = send(&mut session, &subscribe);
+        assert!(
+            !frames.iter().any(|f| f.contains("\"ticks\"")),
+            "{frames:?}"
+        );
+        append(&state, other.as_str());
+        let frames = send(&mut session, r#"{"op":"ping"}"#);
+        assert_eq!(
+            frames.iter().filter(|f| f.contains(other.as_str())).count(),
+            1,
+            "{frames:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_conflating_client_gets_the_latest_tick_of_each_symbol_and_how_many_were_passed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut session, state, other) = session(dir.path());
+        let subscribe =
+            format!(r#"{{"op":"subscribe","symbols":["AAPL","{other}"],"mode":"conflate"}}"#);
+        let frames = send(&mut session, &subscribe);
+        assert!(frames[0].contains(r#""mode":"conflate""#), "{frames:?}");
+        for price in [1.0, 2.0, 3.0, 4.0, 5.0] {
+            append_at(&state, "AAPL", price);
+        }
+        append_at(&state, other.as_str(), 7.0);
+        let frames = send(&mut session, r#"{"op":"ping"}"#);
+        let ticks: serde_json::Value = serde_json::from_str(
+            frames
+                .iter()
+                .find(|f| f.contains(r#""type":"ticks""#))
+                .unwrap(),
+        )
+        .unwrap();
+        let prices: Vec<f64> = ticks["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["price"].as_f64().unwrap())
+            .collect();
+        assert_eq!(prices.len(), 2, "{ticks}");
+        assert!(prices.contains(&5.0) && prices.contains(&7.0), "{ticks}");
+        assert_eq!(ticks["conflated"], 4);
+        assert_eq!(state.ops.metrics.ticks_conflated.get(), 4);
+        // Back to every tick, and no `conflated` when none was passed.
+        send(
+            &mut session,
+            r#"{"op":"subscribe","symbols":[],"mode":"stream"}"#,
+        );
+        append_at(&state, "AAPL", 8.0);
+        append_at(&state, "AAPL", 9.0);
+        let frames = send(&mut session, r#"{"op":"ping"}"#);
+        let ticks = frames
+            .iter()
+            .find(|f| f.contains(r#""type":"ticks""#))
+            .unwrap();
+        assert!(ticks.contains("8.0") && ticks.contains("9.0") && !ticks.contains("conflated"));
     }
 }

@@ -6,6 +6,7 @@
 //! behind retention. Every source appends here and every sink reads from
 //! here, so offsets, replay and resume work the same in every mode.
 
+mod interest;
 pub mod partitioner;
 mod reader;
 mod sink;
@@ -13,6 +14,7 @@ mod topic;
 
 use std::sync::Arc;
 
+pub use interest::{Interest, Keys};
 pub use reader::{Reader, Start};
 pub use sink::{LogSink, Sink};
 pub use topic::{Gap, Record, Retention, StaleOffset, Topic};

@@ -46,9 +46,20 @@ impl<T: Record> Reader<T> {
 
     /// Records appended but not yet read, over all partitions.
     pub fn lag(&self) -> u64 {
+        self.lag_where(|_| true)
+    }
+
+    /// Records appended but not yet read, over the partitions `read`.
+    pub fn lag_where(&self, read: impl Fn(u32) -> bool) -> u64 {
         (0..self.topic.partition_count())
+            .filter(|&p| read(p))
             .map(|p| self.topic.latest(p).saturating_sub(self.next[p as usize]))
             .sum()
+    }
+
+    /// Moves to the end of a partition, passing what it holds unread.
+    pub fn skip_to_end(&mut self, partition: u32) {
+        self.next[partition as usize] = self.topic.latest(partition);
     }
 
     /// Moves one partition's position.
@@ -69,11 +80,27 @@ impl<T: Record> Reader<T> {
     pub fn read_with(
         &mut self,
         max_per_partition: usize,
+        on_gap: impl FnMut(u32, Gap),
+        visit: impl FnMut(u32, u64, &T),
+    ) -> usize {
+        self.read_where(|_| true, max_per_partition, on_gap, visit)
+    }
+
+    /// Like [`Reader::read_with`] over the partitions `read`; the others
+    /// move to their end unread (none of their records is wanted).
+    pub fn read_where(
+        &mut self,
+        read: impl Fn(u32) -> bool,
+        max_per_partition: usize,
         mut on_gap: impl FnMut(u32, Gap),
         mut visit: impl FnMut(u32, u64, &T),
     ) -> usize {
         let mut count = 0;
         for partition in 0..self.topic.partition_count() {
+            if !read(partition) {
+                self.skip_to_end(partition);
+                continue;
+            }
             let mut counted = |o: u64, r: &T| {
                 count += 1;
                 visit(partition, o, r);

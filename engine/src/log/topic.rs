@@ -3,13 +3,19 @@
 
 use std::{
     collections::VecDeque,
-    sync::atomic::{AtomicUsize, Ordering},
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
 };
 
 use parking_lot::RwLock;
 use tokio::sync::Notify;
 
-use super::partitioner::partition_for;
+use super::{
+    interest::{Interest, Watched, Watchers},
+    partitioner::partition_for,
+};
 
 /// What the log needs to know about a record: its key (for partitioning) and
 /// its approximate size in bytes (for byte retention).
@@ -104,7 +110,8 @@ impl<T: Record> Partition<T> {
 ///
 /// Appends take a short write lock on one partition; reads take a short read
 /// lock and copy out. Waiting for new records ([`Topic::wait_until`]) holds
-/// no lock, and an append pays for a wake-up only when a reader is waiting.
+/// no lock, and an append pays for a wake-up only when a reader is waiting;
+/// a reader with an [`Interest`] is woken only by records of its keys.
 pub struct Topic<T> {
     name: String,
     partitions: Box<[RwLock<Partition<T>>]>,
@@ -112,6 +119,14 @@ pub struct Topic<T> {
     appended: Notify,
     /// Readers registered with `appended` and about to sleep.
     waiting: AtomicUsize,
+    /// Readers woken by the keys they follow.
+    watchers: Watchers,
+}
+
+impl<T: Record> Watched for Topic<T> {
+    fn watchers(&self) -> &Watchers {
+        &self.watchers
+    }
 }
 
 impl<T: Record> Topic<T> {
@@ -145,7 +160,13 @@ impl<T: Record> Topic<T> {
             retention,
             appended: Notify::new(),
             waiting: AtomicUsize::new(0),
+            watchers: Watchers::default(),
         }
+    }
+
+    /// A new interest in none of this topic's keys (see [`Interest::follow`]).
+    pub fn interest(self: &Arc<Self>) -> Interest {
+        Interest::new(self.clone())
     }
 
     /// The topic's name.
@@ -166,10 +187,11 @@ impl<T: Record> Topic<T> {
     /// Appends one record to the partition of its key. Returns its partition and offset.
     pub fn append(&self, record: T) -> (u32, u64) {
         let partition = self.partition_for(record.key());
+        let kept = [record.clone()];
         let offset = self.partitions[partition as usize]
             .write()
             .push(record, self.retention);
-        self.wake_readers();
+        self.wake_readers(&kept);
         (partition, offset)
     }
 
@@ -183,10 +205,11 @@ impl<T: Record> Topic<T> {
     /// # Panics
     /// Panics when `partition` does not exist.
     pub fn append_at(&self, partition: u32, offset: u64, record: T) -> Result<(), StaleOffset> {
+        let kept = [record.clone()];
         self.partitions[partition as usize]
             .write()
             .push_at(offset, record, self.retention)?;
-        self.wake_readers();
+        self.wake_readers(&kept);
         Ok(())
     }
 
@@ -201,16 +224,18 @@ impl<T: Record> Topic<T> {
         records: impl IntoIterator<Item = (u32, u64, T)>,
     ) -> Vec<StaleOffset> {
         let mut stale = Vec::new();
+        let mut kept = Vec::new();
         for (partition, offset, record) in records {
-            if let Err(e) =
-                self.partitions[partition as usize]
-                    .write()
-                    .push_at(offset, record, self.retention)
-            {
-                stale.push(e);
+            match self.partitions[partition as usize].write().push_at(
+                offset,
+                record.clone(),
+                self.retention,
+            ) {
+                Ok(_) => kept.push(record),
+                Err(e) => stale.push(e),
             }
         }
-        self.wake_readers();
+        self.wake_readers(&kept);
         stale
     }
 
@@ -239,7 +264,9 @@ impl<T: Record> Topic<T> {
         let mut by_partition: Vec<Vec<T>> =
             (0..self.partitions.len()).map(|_| Vec::new()).collect();
         let mut count = 0;
+        let mut kept = Vec::new();
         for record in records {
+            kept.push(record.clone());
             by_partition[self.partition_for(record.key()) as usize].push(record);
             count += 1;
         }
@@ -253,7 +280,7 @@ impl<T: Record> Topic<T> {
             }
         }
         if count > 0 {
-            self.wake_readers();
+            self.wake_readers(&kept);
         }
         count
     }
@@ -331,12 +358,20 @@ impl<T: Record> Topic<T> {
         })
     }
 
-    fn wake_readers(&self) {
+    /// Wakes the readers waiting for any record, and the interests in the
+    /// keys of `appended` (the records just appended, kept when an interest
+    /// was registered).
+    fn wake_readers(&self, appended: &[T]) {
         // Pairs with `wait_until`: a reader either registered before this
         // load (and is woken) or checks for records after the append.
         if self.waiting.load(Ordering::SeqCst) > 0 {
             self.appended.notify_waiters();
         }
+        // After the append (records are kept whether or not an interest is
+        // registered, so one registering meanwhile is not missed): an
+        // interest registered too late to be woken here reads the records
+        // when it starts.
+        self.watchers.wake(appended.iter().map(Record::key));
     }
 
     /// Returns once `ready()` is true, re-checking after every append.

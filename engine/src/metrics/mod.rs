@@ -29,6 +29,8 @@ pub struct Metrics {
     pub ticks_produced: IntCounter,
     /// Ticks written to WebSocket clients.
     pub ticks_delivered: IntCounter,
+    /// Ticks passed over for a later one of their symbol (conflating clients).
+    pub ticks_conflated: IntCounter,
     /// Connected WebSocket clients.
     pub ws_clients: IntGauge,
     /// WebSocket frames sent.
@@ -175,6 +177,10 @@ impl Metrics {
             ticks_delivered: counter(
                 "tickstream_ticks_delivered_total",
                 "Ticks written to WebSocket clients.",
+            ),
+            ticks_conflated: counter(
+                "tickstream_ticks_conflated_total",
+                "Ticks not sent to a conflating client because a later tick of the same symbol was.",
             ),
             ws_clients,
             ws_frames_sent: counter("tickstream_ws_frames_sent_total", "WebSocket frames sent."),

@@ -65,6 +65,26 @@ pub struct Subscribe {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub batch_ms: Option<u32>,
+    /// How ticks are delivered (see [`Delivery`]); holds for the
+    /// connection until a later `subscribe` sets it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub mode: Option<Delivery>,
+}
+
+/// How a client's ticks are delivered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum Delivery {
+    /// Every tick, in order (the default). A client that stops reading for
+    /// longer than the gateway's write timeout is closed.
+    #[default]
+    Stream,
+    /// Only the latest tick of each symbol since the last frame, with how
+    /// many were passed over in `conflated`: a client that falls behind
+    /// catches up at once instead of reading the backlog.
+    Conflate,
 }
 
 /// The fields of an `unsubscribe` frame.
@@ -132,6 +152,11 @@ pub enum ServerMsg {
     Ticks {
         /// The ticks.
         data: Vec<Tick>,
+        /// With `"mode":"conflate"`: ticks passed over because a later one
+        /// of the same symbol is in this frame.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        conflated: Option<u64>,
     },
     /// The subscription after a `subscribe`.
     Subscribed {
@@ -144,6 +169,8 @@ pub enum ServerMsg {
         positions: Offsets,
         /// How long ticks are gathered into one frame (see `subscribe`).
         batch_ms: u32,
+        /// How ticks are delivered (see `subscribe`).
+        mode: Delivery,
     },
     /// The subscription after an `unsubscribe`.
     Unsubscribed {
