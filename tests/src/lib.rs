@@ -10,6 +10,7 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
+pub use tickstream::model::timestamp::scan_micros;
 
 /// A child process, stopped with SIGTERM (then reaped) when dropped.
 pub struct Proc(pub Child);
@@ -318,46 +319,4 @@ pub fn now_micros() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as i64)
-}
-
-/// Unix microseconds of every `"timestamp":"…"` in a frame or message.
-pub fn timestamps(bytes: &[u8]) -> impl Iterator<Item = i64> + '_ {
-    const KEY: &[u8] = b"\"timestamp\":\"";
-    memchr::memmem::find_iter(bytes, KEY)
-        .filter_map(move |at| wire_micros(&bytes[at + KEY.len()..]))
-}
-
-/// Parses the wire timestamp format `YYYY-MM-DDTHH:MM:SS.ffffffZ` into Unix
-/// microseconds.
-pub fn wire_micros(b: &[u8]) -> Option<i64> {
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        b.get(r)?.iter().try_fold(0i64, |acc, &c| {
-            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
-        })
-    };
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss, us) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..26)?);
-    // Days since the epoch of a proleptic Gregorian date.
-    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + (153 * m + 2) / 5 + d - 1;
-    let days = era * 146_097 + doe - 719_468;
-    Some((days * 86_400 + hh * 3_600 + mm * 60 + ss) * 1_000_000 + us)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_wire_timestamps() {
-        assert_eq!(wire_micros(b"1970-01-01T00:00:01.000002Z"), Some(1_000_002));
-        assert_eq!(
-            wire_micros(b"2026-11-24T14:30:00.123456Z"),
-            Some(1_795_530_600_123_456)
-        );
-        let frame = br#"{"type":"ticks","data":[{"timestamp":"1970-01-01T00:00:00.000005Z"},{"timestamp":"1970-01-01T00:00:00.000007Z"}]}"#;
-        assert_eq!(timestamps(frame).collect::<Vec<_>>(), [5, 7]);
-    }
 }

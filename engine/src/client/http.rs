@@ -31,6 +31,50 @@ impl Daemon<'_> {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<(StatusCode, serde_json::Value), ClientError> {
+        let (url, status, text) = self.send(method, path, body).await?;
+        let body: serde_json::Value = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).map_err(|_| ClientError::NotJson {
+                url: url.clone(),
+                status,
+            })?
+        };
+        if !status.is_success() {
+            let message = body["error"]["message"].as_str().unwrap_or("no message");
+            return Err(ClientError::Refused {
+                url,
+                status,
+                message: message.to_owned(),
+            });
+        }
+        Ok((status, body))
+    }
+
+    /// GETs `path` and returns its text (e.g. `/metrics`).
+    ///
+    /// # Errors
+    /// [`ClientError::Http`] when the daemon cannot be reached,
+    /// [`ClientError::Refused`] for an error status.
+    pub async fn text(&self, path: &str) -> Result<String, ClientError> {
+        let (url, status, text) = self.send(Method::GET, path, None).await?;
+        if !status.is_success() {
+            return Err(ClientError::Refused {
+                url,
+                status,
+                message: text.chars().take(200).collect(),
+            });
+        }
+        Ok(text)
+    }
+
+    /// Sends a request; returns its URL, the status and the body's text.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(String, StatusCode, String), ClientError> {
         let url = format!("{}{path}", self.base_url.trim_end_matches('/'));
         check_key_transport(&url, self.api_key.is_some())?;
         let tls = client_config(self.ca)?;
@@ -57,22 +101,6 @@ impl Daemon<'_> {
             what: format!("{url} answered {status} without a body"),
             source,
         })?;
-        let body: serde_json::Value = if text.is_empty() {
-            serde_json::Value::Null
-        } else {
-            serde_json::from_str(&text).map_err(|_| ClientError::NotJson {
-                url: url.clone(),
-                status,
-            })?
-        };
-        if !status.is_success() {
-            let message = body["error"]["message"].as_str().unwrap_or("no message");
-            return Err(ClientError::Refused {
-                url,
-                status,
-                message: message.to_owned(),
-            });
-        }
-        Ok((status, body))
+        Ok((url, status, text))
     }
 }

@@ -1,13 +1,16 @@
 //! The daemon's clients and offline tools, behind `tickstreamd`'s
 //! subcommands: `tail` (a gateway's or a cluster's live ticks in the
 //! terminal), `simulate` (whole trading days written to a file),
-//! `scenario` (a market scenario posted to a running simulator) and `keys`
-//! (API keys, offline or through a daemon).
+//! `scenario` (a market scenario posted to a running simulator), `keys`
+//! (API keys, offline or through a daemon) and `load` (thousands of
+//! WebSocket clients against a gateway, measured).
 
 mod http;
 mod keys;
+pub mod load;
 mod scenario;
 mod simulate;
+mod socket;
 pub mod tail;
 
 pub use http::Daemon;

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 use crate::model::{
@@ -48,10 +48,10 @@ pub enum TailError {
     /// The server closed the connection.
     #[error("the server closed the connection")]
     Closed,
-    /// The API key holds characters a header cannot.
-    #[error("the API key is not valid in a header")]
-    InvalidKey,
-    /// TLS could not be set up, or the key would go in the clear.
+    /// The connection could not be opened.
+    #[error(transparent)]
+    Socket(#[from] super::socket::SocketError),
+    /// TLS could not be set up.
     #[error(transparent)]
     Tls(#[from] crate::tls::ClientTlsError),
     /// The Kafka cluster could not be read.
@@ -115,24 +115,8 @@ pub async fn run(
         url: options.url.clone(),
         source,
     };
-    let mut request = options
-        .url
-        .as_str()
-        .into_client_request()
-        .map_err(connect_error)?;
-    if let Some(key) = &options.api_key {
-        let value = format!("Bearer {key}")
-            .parse()
-            .map_err(|_| TailError::InvalidKey)?;
-        request.headers_mut().insert("authorization", value);
-    }
-    crate::tls::check_key_transport(&options.url, options.api_key.is_some())?;
     let tls = crate::tls::client_config(options.ca.as_deref())?;
-    let connector = tokio_tungstenite::Connector::Rustls(tls);
-    let (mut socket, _) =
-        tokio_tungstenite::connect_async_tls_with_config(request, None, true, Some(connector))
-            .await
-            .map_err(connect_error)?;
+    let mut socket = super::socket::connect(&options.url, options.api_key.as_deref(), &tls).await?;
     let subscribe = ClientMsg::Subscribe(Subscribe {
         symbols: options.symbols.clone(),
         topics: None,

@@ -30,6 +30,12 @@ use super::limits::StreamSlot;
 /// below this get an error frame and the connection stays open.
 const HARD_FRAME_LIMIT: usize = 1 << 20;
 
+/// What a connection reserves for reading the client's frames (which are
+/// small: subscriptions and pings); larger frames take more reads. The
+/// WebSocket layer's default, 128 KiB, would make each idle client cost
+/// that much memory.
+const READ_BUFFER: usize = 4 * 1024;
+
 /// Close code of a stream whose API key was revoked or expired.
 pub const CLOSE_UNAUTHORIZED: u16 = 4401;
 
@@ -43,6 +49,7 @@ pub async fn upgrade(
 ) -> Response {
     ws.max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| async move {
             serve(socket, state, caller.map(|c| c.0)).await;
             // The stream's place is given back when it ends.

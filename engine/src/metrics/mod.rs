@@ -91,6 +91,13 @@ impl Metrics {
     /// Panics only if two instruments share a name (a programming error).
     pub fn new() -> Self {
         let registry = Registry::new();
+        // The process's CPU, memory and file descriptors (`process_*`), as
+        // every Prometheus client library exports them.
+        registry
+            .register(Box::new(
+                prometheus::process_collector::ProcessCollector::for_self(),
+            ))
+            .expect("unique metric");
         let counter = |name: &str, help: &str| {
             let c = IntCounter::new(name, help).expect("valid metric");
             registry

@@ -11,6 +11,7 @@ mod event;
 mod health;
 mod items;
 mod keys;
+mod load;
 pub mod protocol;
 mod quote;
 mod reports;
@@ -26,6 +27,7 @@ pub use event::{EventKind, EventLevel, MarketEvent, SystemMetric};
 pub use health::{Checks, Failure, Readiness};
 pub use items::{AlertRule, Condition, Direction, Portfolio, Position, Watchlist};
 pub use keys::{CreatedKey, KeyInfo, NewKey, Scope};
+pub use load::{DaemonUsage, Latency, LoadReport};
 pub use quote::Quote;
 pub use reports::{
     Indicator, IndicatorReply, MetricsSample, PositionValue, SymbolVolume, TimeOfDay, TimeSlot,

@@ -55,6 +55,34 @@ pub fn parse(text: &str) -> Result<DateTime<Utc>, String> {
         })
 }
 
+/// Unix microseconds of a timestamp in the wire format
+/// (`YYYY-MM-DDTHH:MM:SS.ffffffZ`), without building a date: what a load
+/// generator reads hundreds of thousands of times a second.
+pub fn wire_micros(b: &[u8]) -> Option<i64> {
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        b.get(r)?.iter().try_fold(0i64, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+        })
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss, us) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..26)?);
+    // Days since the epoch of a proleptic Gregorian date.
+    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + (153 * m + 2) / 5 + d - 1;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days * 86_400 + hh * 3_600 + mm * 60 + ss) * 1_000_000 + us)
+}
+
+/// Unix microseconds of every `"timestamp":"…"` in a frame or message,
+/// found without a JSON parse.
+pub fn scan_micros(bytes: &[u8]) -> impl Iterator<Item = i64> + '_ {
+    const KEY: &[u8] = b"\"timestamp\":\"";
+    memchr::memmem::find_iter(bytes, KEY)
+        .filter_map(move |at| wire_micros(&bytes[at + KEY.len()..]))
+}
+
 /// Serde `with` adapter for `DateTime<Utc>` fields.
 pub fn serialize<S: Serializer>(ts: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
     let buf = format(ts);
@@ -96,6 +124,16 @@ pub mod option {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_wire_timestamps_without_a_parse() {
+        assert_eq!(wire_micros(b"1970-01-01T00:00:01.000002Z"), Some(1_000_002));
+        let at = parse("2026-11-24T14:30:00.123456Z").unwrap();
+        assert_eq!(wire_micros(&format(&at)), Some(at.timestamp_micros()));
+        assert_eq!(wire_micros(b"2026-11-24T14:30"), None);
+        let frame = br#"{"type":"ticks","data":[{"timestamp":"1970-01-01T00:00:00.000005Z"},{"timestamp":"1970-01-01T00:00:00.000007Z"}]}"#;
+        assert_eq!(scan_micros(frame).collect::<Vec<_>>(), [5, 7]);
+    }
     use chrono::TimeZone;
 
     #[test]

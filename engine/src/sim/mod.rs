@@ -188,6 +188,11 @@ const MAX_BATCH: usize = 4_096;
 const MIN_PERIOD: Duration = Duration::from_millis(1);
 /// Longest sleep, so scenarios and cancellation are seen quickly.
 const MAX_SLEEP: Duration = Duration::from_millis(50);
+/// A paced simulator whose clock is behind the wall clock by at most this
+/// much (the time the engine took to start after the history it made up to
+/// now) first catches up, so ticks carry the time they are published at;
+/// one further behind started in the past on purpose and keeps its clock.
+const CATCH_UP: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
 
 /// Runs `simulator` at `speed` until `token` is cancelled, applying the
 /// scenarios `control` receives and handing each batch of ticks and events
@@ -201,7 +206,13 @@ pub fn produce(
     token: &CancellationToken,
     mut publish: impl FnMut(&mut Vec<Arc<EncodedTick>>, &mut Vec<MarketEvent>) -> bool,
 ) {
-    let (started, origin) = (Instant::now(), simulator.now());
+    let behind = chrono::Utc::now() - simulator.now();
+    let catch_up = if behind > chrono::TimeDelta::zero() && behind <= CATCH_UP {
+        behind
+    } else {
+        chrono::TimeDelta::zero()
+    };
+    let (started, origin) = (Instant::now(), simulator.now() + catch_up);
     let mut ticks = Vec::with_capacity(MAX_BATCH);
     let mut events = Vec::new();
     // About one tick per pause at low rates; never busier than MIN_PERIOD.

@@ -18,7 +18,7 @@ use anyhow::{Result, bail};
 use futures_util::StreamExt;
 use hdrhistogram::Histogram;
 use serde_json::json;
-use tickstream_e2e::{Daemon, WebSocket, now_micros, subscribe_to_everything, timestamps};
+use tickstream_e2e::{Daemon, WebSocket, now_micros, scan_micros, subscribe_to_everything};
 use tokio_tungstenite::tungstenite::Message;
 
 /// One load: clients subscribed to everything, the tick rate, whether keys
@@ -283,7 +283,7 @@ async fn scenario(bin: &str, load: &Load) -> Result<serde_json::Value> {
                 }
                 let now = now_micros();
                 let mut n = 0;
-                for ts in timestamps(text.as_bytes()) {
+                for ts in scan_micros(text.as_bytes()) {
                     latency.saturating_record((now - ts).max(1) as u64);
                     n += 1;
                 }

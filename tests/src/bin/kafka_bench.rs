@@ -14,7 +14,7 @@ use rdkafka::{
     consumer::{BaseConsumer, Consumer},
 };
 use serde_json::json;
-use tickstream_e2e::{Daemon, Tansu, now_micros, timestamps};
+use tickstream_e2e::{Daemon, Tansu, now_micros, scan_micros};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 const MEASURE: Duration = Duration::from_secs(10);
@@ -191,7 +191,7 @@ fn bare_consumer_latency(brokers: &str) -> Result<Histogram<u64>> {
     let deadline = Instant::now() + MEASURE;
     while Instant::now() < deadline {
         if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100))
-            && let Some(ts) = m.payload().and_then(|p| timestamps(p).next())
+            && let Some(ts) = m.payload().and_then(|p| scan_micros(p).next())
         {
             h.saturating_record((now_micros() - ts).max(1) as u64);
         }
@@ -213,7 +213,7 @@ async fn ws_latency(addr: &str) -> Result<Histogram<u64>> {
             continue;
         };
         let now = now_micros();
-        for ts in timestamps(text.as_bytes()) {
+        for ts in scan_micros(text.as_bytes()) {
             h.saturating_record((now - ts).max(1) as u64);
         }
     }

@@ -5,9 +5,12 @@ use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use tickstream::{
-    client::{KeysAction, SimulateOptions},
+    client::{
+        KeysAction, SimulateOptions,
+        load::{LoadOptions, Mix},
+    },
     config::{ConfigError, ENV_PREFIX, Layer},
-    model::{NewKey, Scope},
+    model::{NewKey, Scope, protocol::Delivery},
     sim::{CalendarKind, Format, ScenarioRequest, Shard},
 };
 
@@ -43,6 +46,80 @@ pub enum Command {
     /// Create, list or revoke API keys: offline in a data directory (no
     /// daemon running on it), or through a daemon with --url and an admin key.
     Keys(KeysArgs),
+    /// Put a load of WebSocket clients on a gateway and report, as JSON on
+    /// stdout, what they received (ticks/s, latency p50/p99/p99.9/max,
+    /// gaps, closes) and what the gateway's process used.
+    Load(LoadArgs),
+}
+
+#[derive(clap::Args)]
+pub struct LoadArgs {
+    /// Gateway WebSocket URL.
+    #[arg(long, env = "TICKSTREAM_URL", default_value = "ws://127.0.0.1:8080/ws")]
+    pub url: String,
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Clients that read as fast as they can (measured).
+    #[arg(long, default_value_t = 100)]
+    pub clients: usize,
+    /// What each client subscribes to: all (every symbol), one (one symbol
+    /// each, in turn) or watchlist:N (N symbols each).
+    #[arg(long, default_value = "all")]
+    pub mix: Mix,
+    /// Delivery mode of every client: stream or conflate.
+    #[arg(long, value_enum, default_value = "stream")]
+    pub mode: DeliveryArg,
+    /// The clients' batch_ms (0 to 1000).
+    #[arg(long)]
+    pub batch_ms: Option<u32>,
+    /// More clients that pause after every frame (not measured).
+    #[arg(long, default_value_t = 0)]
+    pub slow: usize,
+    /// How long a slow client pauses after a frame.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "250ms")]
+    pub slow_pause: std::time::Duration,
+    /// More clients that subscribe and then never read.
+    #[arg(long, default_value_t = 0)]
+    pub stalled: usize,
+    /// Connections opened at once.
+    #[arg(long, default_value_t = 256)]
+    pub connect_concurrency: usize,
+    /// Time between the last connection and the measurement.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "5s")]
+    pub warmup: std::time::Duration,
+    /// Time measured.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "30s")]
+    pub duration: std::time::Duration,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum DeliveryArg {
+    Stream,
+    Conflate,
+}
+
+impl LoadArgs {
+    /// The load these flags ask for.
+    pub fn options(self) -> LoadOptions {
+        LoadOptions {
+            url: self.url,
+            api_key: self.client.api_key,
+            ca: self.client.ca,
+            clients: self.clients,
+            mix: self.mix,
+            mode: match self.mode {
+                DeliveryArg::Stream => Delivery::Stream,
+                DeliveryArg::Conflate => Delivery::Conflate,
+            },
+            batch_ms: self.batch_ms,
+            slow: self.slow,
+            slow_pause: self.slow_pause,
+            stalled: self.stalled,
+            connect_concurrency: self.connect_concurrency,
+            warmup: self.warmup,
+            duration: self.duration,
+        }
+    }
 }
 
 #[derive(clap::Args)]

@@ -27,6 +27,11 @@ fn main() -> ExitCode {
     if let Err(error) = check_environment() {
         return fail(&error);
     }
+    // One descriptor per WebSocket client: the soft limit (often 1024) up
+    // to the hard one, as a server for thousands of clients needs.
+    if let Err(error) = rlimit::increase_nofile_limit(u64::MAX) {
+        eprintln!("warning: cannot raise the open-file limit: {error}");
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -69,6 +74,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys(a) => keys(a).await,
+        Command::Load(a) => {
+            let token = CancellationToken::new();
+            tokio::spawn(cancel_on_signal(token.clone()));
+            let report = client::load::run(&a.options(), &token).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
         Command::Tail(a) => {
             let source = if a.kafka.brokers.is_some() {
                 let environment = Layer::from_env(std::env::vars())?;
