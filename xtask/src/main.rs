@@ -585,6 +585,7 @@ fn bench(root: &Path) -> Result<()> {
     run(bench_tool("fanout")
         .arg(&daemon)
         .arg(out.join("fanout.json")))?;
+    run(bench_tool("scale").arg(&daemon).arg(out.join("scale.json")))?;
     let tansu = ensure_tansu()?;
     run(bench_tool("kafka_bench")
         .arg(&daemon)

@@ -11,7 +11,7 @@ use std::{
     str::FromStr,
     sync::{
         Arc,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicI64, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -40,6 +40,8 @@ const MAX_WATCHLIST: usize = 1_000;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Histograms the clients share, so few contend for one.
 const SHARDS: usize = 16;
+/// How long ticks of the measured window may still arrive after it.
+const DRAIN: Duration = Duration::from_secs(2);
 /// Largest latency recorded: ten minutes, in microseconds.
 const MAX_LATENCY_MICROS: u64 = 600_000_000;
 
@@ -165,7 +167,11 @@ enum Reading {
 
 /// What the clients count together.
 struct Shared {
-    measuring: AtomicBool,
+    /// The measured window, Unix microseconds: ticks stamped in it count,
+    /// wherever they are when the window closes (so none in flight is
+    /// missed or counted twice).
+    from: AtomicI64,
+    until: AtomicI64,
     ticks: AtomicU64,
     frames: AtomicU64,
     gaps: AtomicU64,
@@ -180,7 +186,8 @@ impl Shared {
             Mutex::new(Histogram::new_with_bounds(1, MAX_LATENCY_MICROS, 3).expect("valid bounds"))
         };
         Self {
-            measuring: AtomicBool::new(false),
+            from: AtomicI64::new(i64::MAX),
+            until: AtomicI64::new(i64::MAX),
             ticks: AtomicU64::new(0),
             frames: AtomicU64::new(0),
             gaps: AtomicU64::new(0),
@@ -196,7 +203,7 @@ impl Shared {
             self.gaps.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        if !text.starts_with(r#"{"type":"ticks""#) || !self.measuring.load(Ordering::Relaxed) {
+        if !text.starts_with(r#"{"type":"ticks""#) {
             return;
         }
         let now = chrono::Utc::now().timestamp_micros();
@@ -204,15 +211,25 @@ impl Shared {
         {
             let mut latency = self.latency[shard % SHARDS].lock();
             for at in timestamp::scan_micros(text.as_bytes()) {
-                latency.saturating_record((now - at).max(1) as u64);
-                ticks += 1;
+                if self.measures(at) {
+                    latency.saturating_record((now - at).max(1) as u64);
+                    ticks += 1;
+                }
             }
+        }
+        if ticks == 0 {
+            return;
         }
         self.ticks.fetch_add(ticks, Ordering::Relaxed);
         self.frames.fetch_add(1, Ordering::Relaxed);
         if let Some(count) = conflated(text) {
             self.conflated.fetch_add(count, Ordering::Relaxed);
         }
+    }
+
+    /// Whether a tick stamped `at` (Unix microseconds) is measured.
+    fn measures(&self, at: i64) -> bool {
+        (self.from.load(Ordering::Relaxed)..self.until.load(Ordering::Relaxed)).contains(&at)
     }
 
     fn latency(&self) -> Latency {
@@ -279,13 +296,12 @@ pub async fn run(
                         _ => return,
                     },
                 };
-                if !shared.measuring.load(Ordering::Relaxed) {
-                    continue;
-                }
                 if let Ok(ServerMsg::Ticks { data, .. }) = serde_json::from_str(text.as_str()) {
                     let mut observed = observed.lock();
                     for tick in data {
-                        *observed.entry(tick.symbol.to_string()).or_default() += 1;
+                        if shared.measures(tick.timestamp.timestamp_micros()) {
+                            *observed.entry(tick.symbol.to_string()).or_default() += 1;
+                        }
                     }
                 }
             }
@@ -368,16 +384,25 @@ pub async fn run(
         () = tokio::time::sleep(options.warmup) => {}
     }
 
-    shared.measuring.store(true, Ordering::Relaxed);
     let measured = Instant::now();
+    shared
+        .from
+        .store(chrono::Utc::now().timestamp_micros(), Ordering::Relaxed);
     let first = usage(&daemon).await;
     tokio::select! {
         () = token.cancelled() => {}
         () = tokio::time::sleep(options.duration) => {}
     }
-    shared.measuring.store(false, Ordering::Relaxed);
+    shared
+        .until
+        .store(chrono::Utc::now().timestamp_micros(), Ordering::Relaxed);
     let seconds = measured.elapsed().as_secs_f64();
     let last = usage(&daemon).await;
+    // Ticks of the window still on their way arrive meanwhile.
+    tokio::select! {
+        () = token.cancelled() => {}
+        () = tokio::time::sleep(DRAIN) => {}
+    }
     stop.cancel();
     for task in tasks {
         let _ = task.await;

@@ -24,7 +24,8 @@ pub struct LoadReport {
     pub closed_by_server: u64,
     /// Seconds measured.
     pub seconds: f64,
-    /// Ticks the clients received while measured.
+    /// Ticks stamped within the measured seconds that the full-speed
+    /// clients received (during them or up to two seconds after).
     pub ticks: u64,
     /// Ticks per second received, over all clients.
     pub ticks_per_second: f64,
@@ -38,7 +39,8 @@ pub struct LoadReport {
     pub gaps: u64,
     /// Ticks the gateway passed over for conflating clients (`conflated`).
     pub conflated: u64,
-    /// Age of each tick when a client read it (its timestamp to now).
+    /// Age of each measured tick when a client read it (its timestamp to
+    /// then); meaningful when the simulator runs in real time (speed 1).
     pub latency_ms: Latency,
     /// The gateway process, from its `/metrics` (absent when unreadable).
     pub daemon: Option<DaemonUsage>,
