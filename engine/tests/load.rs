@@ -45,7 +45,8 @@ fn reports_what_its_clients_received_and_what_the_daemon_used() {
     assert!(report.latency_ms.p50 > 0.0 && report.latency_ms.p50 <= report.latency_ms.max);
     let used = report.daemon.expect("the daemon's usage");
     assert!(
-        used.rss_mib_before > 1.0 && used.cpu_cores > 0.0,
+        // process_cpu_seconds_total counts whole seconds: a 3 s run may show none.
+        used.rss_mib_before > 1.0 && used.rss_mib_end > 1.0 && used.cpu_cores >= 0.0,
         "{used:?}"
     );
 }

@@ -64,7 +64,9 @@ pub struct Latency {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct DaemonUsage {
-    /// CPU cores used while measured (user + system seconds per second).
+    /// CPU cores used while measured (user + system seconds per second;
+    /// `process_cpu_seconds_total` counts whole seconds, so measure for
+    /// tens of seconds).
     pub cpu_cores: f64,
     /// Resident memory before the clients connected, MiB.
     pub rss_mib_before: f64,

@@ -5,7 +5,9 @@
  */
 export type DaemonUsage = { 
 /**
- * CPU cores used while measured (user + system seconds per second).
+ * CPU cores used while measured (user + system seconds per second;
+ * `process_cpu_seconds_total` counts whole seconds, so measure for
+ * tens of seconds).
  */
 cpu_cores: number, 
 /**
