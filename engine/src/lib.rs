@@ -24,6 +24,7 @@
 //! - [`metrics`]: the Prometheus registry every component reports into.
 //! - [`component`]: the component model: the context every running part
 //!   is built from, and the one place its tasks are supervised.
+//! - [`breaker`]: circuit breakers around the store and Kafka.
 //! - [`config`]: one typed, validated configuration.
 //! - [`engine`]: wires the components for a deployment mode and shuts them
 //!   down in order.
@@ -40,6 +41,7 @@ pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod backfill;
+pub mod breaker;
 pub mod client;
 pub mod component;
 pub mod config;

@@ -132,11 +132,20 @@ async fn a_full_disk_makes_the_store_unready_and_writing_resumes_when_space_retu
             let ready = reqwest::get(daemon.url("/readyz")).await.unwrap();
             let status = ready.status();
             let body: Value = ready.json().await.unwrap();
-            status == 503 && body["checks"]["store"] == false
+            // Failing commits in a row open the store's circuit breaker.
+            status == 503
+                && body["checks"]["store"] == false
+                && body["circuits"]["store"] != "closed"
         },
     )
     .await;
     assert!(daemon.metric("tickstream_store_errors_total").await > 0.0);
+    assert!(
+        daemon
+            .metric("tickstream_circuit_opened_total{circuit=\"store\"}")
+            .await
+            > 0.0
+    );
     assert_eq!(
         daemon.metric("tickstream_store_dead_letters_total").await,
         0.0
@@ -144,6 +153,8 @@ async fn a_full_disk_makes_the_store_unready_and_writing_resumes_when_space_retu
 
     std::fs::remove_file(&filler).unwrap();
     daemon.wait_ready().await;
+    let ready = daemon.get_json("/readyz").await;
+    assert_eq!(ready["circuits"]["store"], "closed", "{ready}");
     let resumed = daemon.metric("tickstream_store_ticks_total").await;
     stored_more_than(&daemon, resumed + 1_000.0).await;
     // The writer waited for the disk instead of skipping ticks.

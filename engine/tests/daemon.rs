@@ -483,12 +483,15 @@ async fn metrics_parse_as_prometheus_text() {
         assert!(
             bare.chars()
                 .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
-                && bare.starts_with("tickstream_"),
+                && (bare.starts_with("tickstream_") || bare.starts_with("process_")),
             "bad name {bare:?}"
         );
         samples.insert(name.to_owned(), value);
     }
     assert!(samples["tickstream_ticks_produced_total"] > 0.0);
+    // The process's own, as every Prometheus client library names them.
+    assert!(samples["process_resident_memory_bytes"] > 0.0);
+    assert!(samples["process_open_fds"] > 0.0);
     assert!(samples["tickstream_ticks_delivered_total"] > 0.0);
     assert_eq!(samples["tickstream_ws_clients"], 1.0);
     assert!(samples["tickstream_delivery_latency_seconds_count"] > 0.0);

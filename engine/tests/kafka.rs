@@ -14,7 +14,7 @@ use rdkafka::{
     producer::{BaseRecord, Producer, ThreadedProducer},
 };
 use serde_json::{Value, json};
-use support::{Client, Daemon, Tansu, position};
+use support::{Client, Daemon, Tansu, eventually, position};
 
 /// Subscribes to every symbol from offset 0 of every partition.
 async fn subscribe_from_start(client: &mut Client) {
@@ -82,7 +82,7 @@ async fn every_produced_tick_reaches_every_client_exactly_once_in_order() {
     }
     // Caught up: librdkafka's statistics (once a second) report no lag,
     // and the metrics history shows the bridge's consumer lag.
-    support::eventually(
+    eventually(
         "the bridge reports no lag",
         Duration::from_secs(10),
         || async {
@@ -267,30 +267,43 @@ async fn roles_started_before_the_broker_recover_by_themselves() {
     let brokers = format!("127.0.0.1:{port}");
     let producer = Daemon::role("producer", &["--brokers", &brokers, "--rate", "500"]);
     let bridge = Daemon::role("bridge", &["--brokers", &brokers]);
-    let status = |d: &Daemon| {
+    let readiness = |d: &Daemon| {
         let url = d.url("/readyz");
-        async move { reqwest::get(url).await.unwrap().status().as_u16() }
+        async move {
+            let response = reqwest::get(url).await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
     };
     let mut watcher = Client::connect(&bridge.ws_url()).await;
     watcher
         .send(json!({"op":"subscribe","symbols":["*"]}))
         .await;
     watcher.recv_type("subscribed").await;
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
-    assert_eq!(
-        status(&producer).await,
-        503,
-        "the producer is not ready without a broker"
-    );
-    assert_eq!(
-        status(&bridge).await,
-        503,
-        "the bridge is not ready without a broker"
-    );
+    // Unreachable: each role's Kafka circuit opens, and it is not ready.
+    for (daemon, circuit) in [(&producer, "kafka_producer"), (&bridge, "kafka_bridge")] {
+        eventually(
+            &format!("{circuit} opens without a broker"),
+            Duration::from_secs(20),
+            || async {
+                let (status, body) = readiness(daemon).await;
+                status == 503 && body["circuits"][circuit] != "closed"
+            },
+        )
+        .await;
+    }
 
     let _tansu = Tansu::start_on(port);
     producer.wait_ready().await;
     bridge.wait_ready().await;
+    assert_eq!(
+        readiness(&producer).await.1["circuits"]["kafka_producer"],
+        "closed"
+    );
+    assert_eq!(
+        readiness(&bridge).await.1["circuits"]["kafka_bridge"],
+        "closed"
+    );
     // Clients hear that the bridge connected, then ticks flow.
     let event = watcher.recv_type("event").await;
     assert_eq!(event["data"]["kind"], "connection", "{event}");
@@ -450,7 +463,7 @@ async fn a_broker_restarted_in_a_loop_leaves_every_acknowledged_tick_stored_once
             .wait_metric("tickstream_kafka_delivered_total", delivered + 200.0)
             .await;
         broker.crash().unwrap();
-        support::eventually(
+        eventually(
             &format!("round {round}: the roles notice the broker is gone"),
             Duration::from_secs(30),
             || async { !ready(&producer).await && !ready(&bridges[0]).await },
@@ -466,7 +479,7 @@ async fn a_broker_restarted_in_a_loop_leaves_every_acknowledged_tick_stored_once
     // acknowledged message).
     for bridge in &mut bridges {
         bridge.wait_ready().await;
-        support::eventually(
+        eventually(
             "the bridge stored what was produced",
             Duration::from_secs(30),
             || async { bridge.metric("tickstream_store_ticks_total").await + 1.0 >= acknowledged },

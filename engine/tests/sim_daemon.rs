@@ -98,12 +98,7 @@ async fn scenarios_come_in_over_rest_and_the_cli_and_show_as_market_events() {
     assert_eq!(recovered["level"], "info");
 
     // Listed with their states.
-    let list: Value = reqwest::get(daemon.url("/api/v1/scenarios"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = daemon.get_json("/api/v1/scenarios").await;
     let states: Vec<(&str, &str)> = list
         .as_array()
         .unwrap()

@@ -427,6 +427,8 @@ pub async fn run(
     let daemon = match (before, with_clients, first, last) {
         (Some(before), Some(with_clients), Some(first), Some(last)) => Some(DaemonUsage {
             cpu_cores: (last.cpu_seconds - first.cpu_seconds) / seconds,
+            write_latency_ms_p50_at_most: bucket_quantile(&first.buckets, &last.buckets, 0.50),
+            write_latency_ms_p99_at_most: bucket_quantile(&first.buckets, &last.buckets, 0.99),
             rss_mib_before: mib(before.rss_bytes),
             rss_mib_connected: mib(with_clients.rss_bytes),
             rss_mib_end: mib(last.rss_bytes),
@@ -583,11 +585,13 @@ async fn symbols(daemon: &Daemon<'_>) -> Result<Vec<String>, LoadError> {
     Ok(symbols)
 }
 
-/// The gateway process's CPU and memory at one moment.
-#[derive(Debug, Clone, Copy)]
+/// The gateway process's CPU, memory and write-latency histogram at one
+/// moment.
+#[derive(Debug, Clone)]
 struct Usage {
     cpu_seconds: f64,
     rss_bytes: f64,
+    buckets: Vec<(f64, f64)>,
 }
 
 /// Reads [`Usage`] from the gateway's `/metrics`; `None` when it cannot
@@ -603,7 +607,48 @@ async fn usage(daemon: &Daemon<'_>) -> Option<Usage> {
     Some(Usage {
         cpu_seconds: value("process_cpu_seconds_total")?,
         rss_bytes: value("process_resident_memory_bytes")?,
+        buckets: delivery_buckets(&text),
     })
+}
+
+/// The buckets of `tickstream_delivery_latency_seconds` in a `/metrics`
+/// text: (upper bound in ms, cumulative count).
+pub fn delivery_buckets(metrics: &str) -> Vec<(f64, f64)> {
+    const PREFIX: &str = "tickstream_delivery_latency_seconds_bucket{le=\"";
+    metrics
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix(PREFIX)?;
+            let (le, count) = rest.split_once("\"} ")?;
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse::<f64>().ok()? * 1_000.0
+            };
+            Some((le, count.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// The smallest bucket bound (ms) holding quantile `q` of what was observed
+/// between two readings of [`delivery_buckets`]: an upper bound on the
+/// quantile. `None` when nothing was observed or it lies past the last
+/// finite bound.
+pub fn bucket_quantile(before: &[(f64, f64)], after: &[(f64, f64)], q: f64) -> Option<f64> {
+    let deltas: Vec<(f64, f64)> = after
+        .iter()
+        .zip(before)
+        .map(|(&(le, a), &(_, b))| (le, a - b))
+        .collect();
+    let total = deltas.last()?.1;
+    if total <= 0.0 {
+        return None;
+    }
+    deltas
+        .iter()
+        .find(|&&(_, cumulative)| cumulative >= q * total)
+        .map(|&(le, _)| le)
+        .filter(|le| le.is_finite())
 }
 
 #[cfg(test)]
@@ -620,6 +665,33 @@ mod tests {
         assert_eq!(Mix::Watchlist(2).symbols_for(2, &universe), ["C", "A"]);
         assert_eq!(Mix::Watchlist(9).symbols_for(0, &universe).len(), 3);
         assert_eq!(Mix::All.symbols_for(0, &universe), ["*"]);
+    }
+
+    #[test]
+    fn reads_the_daemons_latency_buckets_and_their_quantiles() {
+        let text = |counts: [u32; 3]| {
+            format!(
+                "tickstream_delivery_latency_seconds_bucket{{le=\"0.001\"}} {}\n\
+                 tickstream_delivery_latency_seconds_bucket{{le=\"0.01\"}} {}\n\
+                 tickstream_delivery_latency_seconds_bucket{{le=\"+Inf\"}} {}\n",
+                counts[0], counts[1], counts[2]
+            )
+        };
+        let before = delivery_buckets(&text([10, 10, 10]));
+        assert_eq!(before.len(), 3);
+        let after = delivery_buckets(&text([60, 109, 110]));
+        assert_eq!(bucket_quantile(&before, &after, 0.5), Some(1.0));
+        assert_eq!(bucket_quantile(&before, &after, 0.99), Some(10.0));
+        assert_eq!(
+            bucket_quantile(&before, &after, 1.0),
+            None,
+            "past the last bound"
+        );
+        assert_eq!(
+            bucket_quantile(&before, &before, 0.5),
+            None,
+            "nothing observed"
+        );
     }
 
     #[test]

@@ -265,7 +265,7 @@ fn producer(config: &Config, shard: Shard, stages: &Stages) -> Result<axum::Rout
     cx.health
         .store
         .store(true, std::sync::atomic::Ordering::Relaxed);
-    let link = Connectivity::new("producer", cx.health.clone(), None);
+    let link = Connectivity::new("producer", cx.health.clone(), &cx.metrics, None);
     let sink = kafka_sink(config, link, cx)?;
     let simulator = Simulator::new(
         &shard.select(&config.universe()),
@@ -311,7 +311,7 @@ fn serving(
         Some(simulator) => {
             let sink: Box<dyn Sink> = if kafka {
                 let events = Some(local.log.events.clone());
-                let link = Connectivity::new("producer", cx.health.clone(), events);
+                let link = Connectivity::new("producer", cx.health.clone(), &cx.metrics, events);
                 Box::new(kafka_sink(config, link, cx)?)
             } else {
                 Box::new(LogSink::new(local.log.clone(), cx.health.clone()))
@@ -352,12 +352,14 @@ fn serving(
 
 /// A sink into the cluster's topics, its connection reported through `link`.
 fn kafka_sink(config: &Config, link: Connectivity, cx: &Context) -> Result<KafkaSink, EngineError> {
+    let breaker = link.breaker();
     let publisher =
         KafkaPublisher::new(&config.kafka, cx.metrics.clone(), link).map_err(EngineError::Kafka)?;
     Ok(KafkaSink::new(
         publisher,
         config.log_settings().topic_names(),
         cx.token.clone(),
+        breaker,
     ))
 }
 

@@ -1,7 +1,9 @@
 //! `Connectivity`: whether a Kafka client reaches the cluster, learned from
 //! librdkafka's error callbacks and from traffic that gets through; each
-//! change shows in `/readyz`, the log, and (for a bridge) as a `connection`
-//! market event that WebSocket clients receive.
+//! change shows in `/readyz`, the log, the client's circuit breaker
+//! (`kafka_producer`, `kafka_bridge`: open while the cluster is out of
+//! reach) and (for a bridge) as a `connection` market event that WebSocket
+//! clients receive.
 
 use std::sync::{
     Arc,
@@ -16,9 +18,19 @@ use rdkafka::{
 };
 
 use crate::{
+    breaker::{Breaker, BreakerSettings},
     log::Topic,
-    metrics::Health,
+    metrics::{Health, Metrics},
     model::{EventKind, EventLevel, MarketEvent},
+};
+
+/// A Kafka client's circuit breaker: open as soon as the cluster is out of
+/// reach, for a second at first and at most ten; closed by the first
+/// traffic that gets through.
+const BREAKER: BreakerSettings = BreakerSettings {
+    failures: 1,
+    cooldown: std::time::Duration::from_secs(1),
+    max_cooldown: std::time::Duration::from_secs(10),
 };
 
 /// A client's link to the cluster; see the module docs.
@@ -27,24 +39,36 @@ pub struct Connectivity {
     health: Arc<Health>,
     events: Option<Arc<Topic<Arc<MarketEvent>>>>,
     connected: AtomicBool,
+    breaker: Arc<Breaker>,
     /// Set from librdkafka's statistics: (topic, gauge of its consumer lag).
     lag: Option<(String, IntGauge)>,
 }
 
 impl Connectivity {
-    /// Starts disconnected. `events` receives a `connection` event per change.
+    /// Starts disconnected, with a closed breaker `kafka_{role}` shown in
+    /// `health` and `metrics`. `events` receives a `connection` event per
+    /// change.
     pub fn new(
         role: &'static str,
         health: Arc<Health>,
+        metrics: &Metrics,
         events: Option<Arc<Topic<Arc<MarketEvent>>>>,
     ) -> Self {
+        let breaker = Arc::new(Breaker::new(format!("kafka_{role}"), BREAKER, metrics));
+        health.watch(breaker.clone());
         Self {
             role,
             health,
             events,
             connected: AtomicBool::new(false),
+            breaker,
             lag: None,
         }
+    }
+
+    /// The client's circuit breaker.
+    pub fn breaker(&self) -> Arc<Breaker> {
+        self.breaker.clone()
     }
 
     /// Reports the consumer lag of `topic` (Σ over its partitions, from
@@ -66,6 +90,11 @@ impl Connectivity {
 
     fn set(&self, connected: bool, detail: &str) {
         self.health.source.store(connected, Ordering::Relaxed);
+        if connected {
+            self.breaker.success();
+        } else {
+            self.breaker.failure();
+        }
         if self.connected.swap(connected, Ordering::SeqCst) == connected {
             return;
         }

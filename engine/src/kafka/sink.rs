@@ -1,6 +1,7 @@
 //! Kafka as a source's sink: each record goes to the same-named topic of
 //! the cluster, keyed as the local log keys it, waiting while the
-//! producer's queue is full (backpressure reaches the source's thread).
+//! producer's queue is full or its circuit breaker is open (backpressure
+//! reaches the source's thread: the simulator pauses, then catches up).
 
 use std::{sync::Arc, time::Duration};
 
@@ -8,12 +9,15 @@ use tokio_util::sync::CancellationToken;
 
 use super::KafkaPublisher;
 use crate::{
+    breaker::Breaker,
     log::{Sink, TopicNames},
     model::{EncodedTick, MarketEvent, SystemMetric},
 };
 
 /// How long [`Sink::finish`] waits for Kafka to acknowledge queued records.
 const FLUSH_DEADLINE: Duration = Duration::from_millis(1_000);
+/// Longest sleep while the breaker is open, so shutdown is seen quickly.
+const OPEN_CHECK: Duration = Duration::from_millis(50);
 
 /// A [`KafkaPublisher`] writing Tickstream's topics.
 pub struct KafkaSink {
@@ -21,15 +25,38 @@ pub struct KafkaSink {
     topics: TopicNames,
     /// Interrupts a send waiting on a full queue.
     token: CancellationToken,
+    /// Open while the cluster is out of reach.
+    breaker: Arc<Breaker>,
 }
 
 impl KafkaSink {
-    /// A sink publishing to `topics`; `token` ends a send that waits on a full queue.
-    pub fn new(publisher: KafkaPublisher, topics: TopicNames, token: CancellationToken) -> Self {
+    /// A sink publishing to `topics`, holding back while `breaker` is
+    /// open; `token` ends a send that waits on a full queue.
+    pub fn new(
+        publisher: KafkaPublisher,
+        topics: TopicNames,
+        token: CancellationToken,
+        breaker: Arc<Breaker>,
+    ) -> Self {
         Self {
             publisher,
             topics,
             token,
+            breaker,
+        }
+    }
+
+    /// Waits while the breaker is open; false when shutdown came first.
+    fn wait_for_circuit(&self) -> bool {
+        loop {
+            let left = self.breaker.wait();
+            if left.is_zero() {
+                return true;
+            }
+            if self.token.is_cancelled() {
+                return false;
+            }
+            std::thread::sleep(left.min(OPEN_CHECK));
         }
     }
 
@@ -43,6 +70,9 @@ impl KafkaSink {
 
 impl Sink for KafkaSink {
     fn write_ticks(&self, batch: &mut Vec<Arc<EncodedTick>>) -> bool {
+        if !self.wait_for_circuit() {
+            return false;
+        }
         for tick in batch.drain(..) {
             let key = tick.tick().symbol.as_str().as_bytes();
             if self

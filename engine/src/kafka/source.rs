@@ -59,7 +59,7 @@ impl KafkaSource {
         metrics: Arc<Metrics>,
         health: Arc<Health>,
     ) -> Result<Self, KafkaError> {
-        let link = Connectivity::new("bridge", health, Some(log.events.clone()))
+        let link = Connectivity::new("bridge", health, &metrics, Some(log.events.clone()))
             .reporting_lag(log.ticks.name(), metrics.kafka_consumer_lag.clone());
         let defaults: Vec<_> = CONSUMER_DEFAULTS
             .iter()

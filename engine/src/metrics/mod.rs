@@ -7,12 +7,17 @@ use std::sync::Arc;
 
 pub use history::MetricsHistory;
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::model::{Checks, Failure, Readiness};
+use std::collections::BTreeMap;
+
+use crate::{
+    breaker::Breaker,
+    model::{Checks, CircuitState, Failure, Readiness},
+};
 
 /// Latency buckets from 50 µs to 5 s.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -82,6 +87,10 @@ pub struct Metrics {
     pub kafka_duplicates: IntCounter,
     /// Tick messages in Kafka not yet mirrored (Σ high watermark − position).
     pub kafka_consumer_lag: IntGauge,
+    /// Each circuit breaker's state (0 closed, 1 half-open, 2 open), by circuit.
+    pub circuit_state: IntGaugeVec,
+    /// Times each circuit breaker opened, by circuit.
+    pub circuit_opened: IntCounterVec,
 }
 
 impl Metrics {
@@ -130,6 +139,17 @@ impl Metrics {
             c
         };
         let ws_clients = gauge("tickstream_ws_clients", "Connected WebSocket clients.");
+        let circuit_state = IntGaugeVec::new(
+            Opts::new(
+                "tickstream_circuit_state",
+                "Circuit breaker state by circuit: 0 closed, 1 half-open, 2 open.",
+            ),
+            &["circuit"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(circuit_state.clone()))
+            .expect("unique metric");
         let kafka_consumer_lag = gauge(
             "tickstream_kafka_consumer_lag",
             "Tick messages in Kafka not yet mirrored into the local log.",
@@ -247,6 +267,12 @@ impl Metrics {
                 "tickstream_candle_late_ticks_total",
                 "Ticks older than their symbol's open candle, left out of candles.",
             ),
+            circuit_state,
+            circuit_opened: counter_vec(
+                "tickstream_circuit_opened_total",
+                "Times a circuit breaker opened, by circuit.",
+                "circuit",
+            ),
             registry,
             history: MetricsHistory::default(),
         }
@@ -291,6 +317,8 @@ pub struct Health {
     /// Components that failed (panicked, or ended while they should run),
     /// with why; any failure makes the engine unready for good.
     failures: parking_lot::Mutex<Vec<Failure>>,
+    /// The circuit breakers whose state `/readyz` shows.
+    circuits: parking_lot::Mutex<Vec<Arc<Breaker>>>,
 }
 
 impl Health {
@@ -307,11 +335,24 @@ impl Health {
             store: self.store.load(Relaxed),
         };
         let failed = self.failures();
+        let circuits: BTreeMap<String, CircuitState> = self
+            .circuits
+            .lock()
+            .iter()
+            .map(|b| (b.name().to_owned(), b.state()))
+            .collect();
+        let open = circuits.values().any(|&s| s == CircuitState::Open);
         Readiness {
-            ready: checks.source && checks.store && failed.is_empty(),
+            ready: checks.source && checks.store && failed.is_empty() && !open,
             checks,
             failed,
+            circuits,
         }
+    }
+
+    /// Shows `breaker`'s state in `/readyz` (an open one makes it unready).
+    pub fn watch(&self, breaker: Arc<Breaker>) {
+        self.circuits.lock().push(breaker);
     }
 
     /// Records that a component failed.

@@ -1,5 +1,7 @@
 //! Readiness on the wire: what `GET /readyz` answers.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -14,6 +16,22 @@ pub struct Readiness {
     pub checks: Checks,
     /// Components that failed, first first.
     pub failed: Vec<Failure>,
+    /// Each circuit breaker's state, by dependency (`store`, `kafka`); an
+    /// open one makes the engine unready.
+    pub circuits: BTreeMap<String, CircuitState>,
+}
+
+/// A circuit breaker's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum CircuitState {
+    /// Calls go through.
+    Closed,
+    /// The cool-down passed; one call tries.
+    HalfOpen,
+    /// Failures in a row: callers wait out a cool-down.
+    Open,
 }
 
 /// The readiness checks.

@@ -68,6 +68,12 @@ pub struct DaemonUsage {
     /// `process_cpu_seconds_total` counts whole seconds, so measure for
     /// tens of seconds).
     pub cpu_cores: f64,
+    /// The gateway's own latency while measured (`tickstream_delivery_latency_seconds`:
+    /// a frame's oldest tick when it is written): the bound of the bucket
+    /// holding the median, in ms, without the clients' share.
+    pub write_latency_ms_p50_at_most: Option<f64>,
+    /// The same for the 99th percentile.
+    pub write_latency_ms_p99_at_most: Option<f64>,
     /// Resident memory before the clients connected, MiB.
     pub rss_mib_before: f64,
     /// Resident memory once they all connected and subscribed, MiB.

@@ -24,7 +24,7 @@ pub use audit::AuditEntry;
 pub use candle::{Candle, Interval, IntervalError};
 pub use errors::{ErrorBody, ErrorCode, ErrorDetail};
 pub use event::{EventKind, EventLevel, MarketEvent, SystemMetric};
-pub use health::{Checks, Failure, Readiness};
+pub use health::{Checks, CircuitState, Failure, Readiness};
 pub use items::{AlertRule, Condition, Direction, Portfolio, Position, Watchlist};
 pub use keys::{CreatedKey, KeyInfo, NewKey, Scope};
 pub use load::{DaemonUsage, Latency, LoadReport};

@@ -2,8 +2,9 @@
 //! candles and its log position in one transaction per batch.
 //!
 //! Nothing is dropped silently. A batch the disk cannot take (full,
-//! read-only, locked) is retried with backoff, readiness false, until it
-//! can; a batch that fails for its data is written again with what cannot
+//! read-only, locked) is retried, readiness false, until it can: after a
+//! few failures in a row the store's circuit breaker opens and the writer
+//! waits out its cool-down (growing to a few seconds) between tries; a batch that fails for its data is written again with what cannot
 //! be stored set aside as dead letters (`dead_letters`, with the error). The
 //! writer's reader never goes back, and the store keeps one row per log
 //! position besides: a repeat is left out and counted.
@@ -19,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use super::{Batch, Store, Written};
 use crate::{
     analytics::{CandleBook, CandleUpdate},
+    breaker::{Breaker, BreakerSettings},
     log::Reader,
     metrics::{Health, Metrics},
     model::{EncodedTick, Interval, Symbol},
@@ -41,6 +43,16 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 const SHUTDOWN_ATTEMPTS: u32 = 3;
 /// Shortest time between two warnings about skipped ticks.
 const SKIP_WARNING_EVERY: Duration = Duration::from_secs(10);
+/// The store's circuit breaker: open after three failed commits in a row,
+/// for a quarter of a second at first and at most five seconds, so a disk
+/// that has room again is written to within seconds.
+const STORE_BREAKER: BreakerSettings = BreakerSettings {
+    failures: 3,
+    cooldown: Duration::from_millis(250),
+    max_cooldown: Duration::from_secs(5),
+};
+/// Pause between two tries while the breaker is closed (and at shutdown).
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
 
 /// Follows the tick topic and persists it; see the module docs.
 pub struct StoreWriter {
@@ -50,6 +62,8 @@ pub struct StoreWriter {
     metrics: Arc<Metrics>,
     health: Arc<Health>,
     settings: WriterSettings,
+    /// Opens while commits keep failing.
+    breaker: Arc<Breaker>,
     /// Ticks skipped since the last warning, and when it was.
     skipped: (u64, Option<Instant>),
     /// A batch was given up at shutdown: the run did not end cleanly.
@@ -73,7 +87,10 @@ impl StoreWriter {
         for (symbol, interval, builder) in store.open_candles()? {
             book.restore(symbol, interval, builder);
         }
+        let breaker = Arc::new(Breaker::new("store", STORE_BREAKER, &metrics));
+        health.watch(breaker.clone());
         Ok(Self {
+            breaker,
             store,
             book,
             reader,
@@ -168,6 +185,7 @@ impl StoreWriter {
             let started = Instant::now();
             match self.store.write(batch, salvage) {
                 Ok(written) => {
+                    self.breaker.success();
                     self.committed(batch, written, started.elapsed());
                     return;
                 }
@@ -178,6 +196,7 @@ impl StoreWriter {
                 }
                 Err(error) => {
                     attempt += 1;
+                    self.breaker.failure();
                     self.health.store.store(false, Ordering::Relaxed);
                     self.metrics.store_errors.inc();
                     tracing::error!(%error, attempt, ticks = batch.ticks.len(), "store commit failed; retrying");
@@ -189,9 +208,22 @@ impl StoreWriter {
                         self.gave_up = true;
                         return;
                     }
-                    std::thread::sleep(Duration::from_millis(100 * u64::from(attempt.min(20))));
+                    self.pause(token);
                 }
             }
+        }
+    }
+
+    /// Waits before the next try: a short pause, or the breaker's
+    /// cool-down while it is open; shutdown cuts it short.
+    fn pause(&self, token: &CancellationToken) {
+        std::thread::sleep(RETRY_PAUSE);
+        loop {
+            let left = self.breaker.wait();
+            if left.is_zero() || token.is_cancelled() {
+                return;
+            }
+            std::thread::sleep(left.min(RETRY_PAUSE));
         }
     }
 

@@ -129,6 +129,16 @@ impl Daemon {
             .unwrap()
     }
 
+    /// The JSON body of GET `path`, whatever the status.
+    pub async fn get_json(&self, path: &str) -> Value {
+        reqwest::get(self.url(path))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// The value of a Prometheus sample (0 when absent).
     pub async fn metric(&self, name: &str) -> f64 {
         let text = self.metrics_text().await;

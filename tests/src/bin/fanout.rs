@@ -18,6 +18,7 @@ use anyhow::{Result, bail};
 use futures_util::StreamExt;
 use hdrhistogram::Histogram;
 use serde_json::json;
+use tickstream::client::load::{bucket_quantile, delivery_buckets};
 use tickstream_e2e::{Daemon, WebSocket, now_micros, scan_micros, subscribe_to_everything};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -387,34 +388,5 @@ fn latency_buckets(addr: &str, credentials: Option<&Credentials>) -> Result<Vec<
             text.lines().next().unwrap_or("no answer")
         );
     }
-    const PREFIX: &str = "tickstream_delivery_latency_seconds_bucket{le=\"";
-    Ok(text
-        .lines()
-        .filter_map(|line| {
-            let rest = line.strip_prefix(PREFIX)?;
-            let (le, count) = rest.split_once("\"} ")?;
-            let le = if le == "+Inf" {
-                f64::INFINITY
-            } else {
-                le.parse::<f64>().ok()? * 1_000.0
-            };
-            Some((le, count.trim().parse().ok()?))
-        })
-        .collect())
-}
-
-/// The smallest bucket bound (ms) holding quantile `q` of the observations
-/// made between two scrapes: an upper bound on the true quantile.
-fn bucket_quantile(before: &[(f64, f64)], after: &[(f64, f64)], q: f64) -> Option<f64> {
-    let deltas: Vec<(f64, f64)> = after
-        .iter()
-        .zip(before)
-        .map(|(&(le, a), &(_, b))| (le, a - b))
-        .collect();
-    let total = deltas.last()?.1;
-    deltas
-        .iter()
-        .find(|&&(_, cumulative)| cumulative >= q * total)
-        .map(|&(le, _)| le)
-        .filter(|le| le.is_finite())
+    Ok(delivery_buckets(&text))
 }

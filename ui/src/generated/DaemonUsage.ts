@@ -11,6 +11,16 @@ export type DaemonUsage = {
  */
 cpu_cores: number, 
 /**
+ * The gateway's own latency while measured (`tickstream_delivery_latency_seconds`:
+ * a frame's oldest tick when it is written): the bound of the bucket
+ * holding the median, in ms, without the clients' share.
+ */
+write_latency_ms_p50_at_most: number | null, 
+/**
+ * The same for the 99th percentile.
+ */
+write_latency_ms_p99_at_most: number | null, 
+/**
  * Resident memory before the clients connected, MiB.
  */
 rss_mib_before: number, 
