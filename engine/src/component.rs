@@ -12,9 +12,23 @@
 //! the supervisor logs it, counts it in `tickstream_component_failures_total`,
 //! makes `/readyz` unready with the reason, and signals
 //! [`Supervisor::failed`], on which the daemon exits non-zero so its
-//! service manager restarts it.
+//! service manager restarts it. A component that can start afresh (the
+//! followers, the metrics sampler) is spawned with
+//! [`Context::spawn_restarting`] instead: it is started again after a
+//! backoff, as often as its [`Restart`] policy allows within its window,
+//! each restart logged and counted (`tickstream_component_restarts_total`);
+//! one failure more is a failure as above.
 
-use std::{future::Future, panic::AssertUnwindSafe, sync::Arc};
+use std::{
+    collections::VecDeque,
+    future::Future,
+    panic::AssertUnwindSafe,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use futures_util::FutureExt;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
@@ -64,13 +78,24 @@ impl Supervisor {
         self.health.failures().remove(0)
     }
 
+    /// Why a task's end is a failure; `None` when it ended because its
+    /// stage stopped.
+    fn reason(cx: &Context, ended: Result<Option<String>, String>) -> Option<String> {
+        match ended {
+            Err(panic) => Some(format!("panicked: {panic}")),
+            Ok(Some(error)) => Some(format!("failed: {error}")),
+            Ok(None) if !cx.token.is_cancelled() => Some("stopped by itself".to_owned()),
+            Ok(None) => None,
+        }
+    }
+
     fn report(&self, cx: &Context, component: &'static str, ended: Result<Option<String>, String>) {
-        let reason = match ended {
-            Err(panic) => format!("panicked: {panic}"),
-            Ok(Some(error)) => format!("failed: {error}"),
-            Ok(None) if !cx.token.is_cancelled() => "stopped by itself".to_owned(),
-            Ok(None) => return,
-        };
+        if let Some(reason) = Self::reason(cx, ended) {
+            self.fail(cx, component, reason);
+        }
+    }
+
+    fn fail(&self, cx: &Context, component: &'static str, reason: String) {
         tracing::error!(component, %reason, "component failed");
         cx.metrics
             .component_failures
@@ -83,6 +108,22 @@ impl Supervisor {
         self.failed.cancel();
     }
 }
+
+/// How often a component that can start afresh is restarted: at most
+/// `max` times within any `window`; the failure after that ends the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Restart {
+    /// Restarts allowed within `window` (0: none).
+    pub max: u32,
+    /// The window restarts are counted in.
+    pub window: Duration,
+}
+
+/// The wait before the first restart; it doubles with each failure in a
+/// row, up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// The longest wait before a restart.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// What a component is built from: where it reports and when it stops.
 #[derive(Clone)]
@@ -147,6 +188,55 @@ impl Context {
         });
     }
 
+    /// Runs the work `start` makes as the task of `component`, starting it
+    /// again after a failure as `restart` allows (after a backoff from
+    /// 100 ms, doubling up to 5 s); see the module docs. `start` makes the
+    /// work from scratch (a follower: a new reader).
+    pub fn spawn_restarting<O: Outcome, W: Future<Output = O> + Send + 'static>(
+        &self,
+        component: &'static str,
+        restart: Restart,
+        start: impl Fn() -> W + Send + 'static,
+    ) {
+        let cx = self.clone();
+        self.tasks.spawn(async move {
+            let mut restarts: VecDeque<Instant> = VecDeque::new();
+            let mut backoff = FIRST_BACKOFF;
+            loop {
+                let work = start();
+                let work = async move {
+                    inject_fault(component);
+                    work.await.error()
+                };
+                let ended = AssertUnwindSafe(work).catch_unwind().await;
+                let Some(reason) = Supervisor::reason(&cx, ended.map_err(panic_message)) else {
+                    return;
+                };
+                let now = Instant::now();
+                restarts.retain(|&at| now.duration_since(at) < restart.window);
+                if restarts.len() >= restart.max as usize {
+                    cx.supervisor.fail(&cx, component, reason);
+                    return;
+                }
+                restarts.push_back(now);
+                tracing::error!(component, %reason, restart = restarts.len(), backoff_ms = backoff.as_millis() as u64, "component failed; restarting it");
+                cx.metrics
+                    .component_failures
+                    .with_label_values(&[component])
+                    .inc();
+                cx.metrics
+                    .component_restarts
+                    .with_label_values(&[component])
+                    .inc();
+                tokio::select! {
+                    () = cx.token.cancelled() => return,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        });
+    }
+
     /// Cancels the stage and waits for its tasks to end.
     pub async fn stop(&self) {
         self.token.cancel();
@@ -167,9 +257,21 @@ pub async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'stat
 }
 
 /// The tests' fault injection, in debug builds only: the component named by
-/// `TICKSTREAM_FAULT` panics as it starts.
+/// `TICKSTREAM_FAULT` panics as it starts (`NAME:once`: its first start only).
 fn inject_fault(component: &str) {
-    if cfg!(debug_assertions) && std::env::var("TICKSTREAM_FAULT").is_ok_and(|c| c == component) {
+    /// A `:once` fault has fired.
+    static FIRED: AtomicBool = AtomicBool::new(false);
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    let Ok(fault) = std::env::var("TICKSTREAM_FAULT") else {
+        return;
+    };
+    let (name, once) = match fault.strip_suffix(":once") {
+        Some(name) => (name, true),
+        None => (fault.as_str(), false),
+    };
+    if name == component && !(once && FIRED.swap(true, Ordering::SeqCst)) {
         panic!("fault injected through TICKSTREAM_FAULT");
     }
 }
@@ -250,5 +352,72 @@ mod tests {
                 failure("quitter", "stopped by itself"),
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn a_restartable_component_is_started_again_within_its_policy() {
+        let cx = context();
+        let starts = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let counted = starts.clone();
+        let token = cx.token.clone();
+        let policy = Restart {
+            max: 3,
+            window: Duration::from_secs(60),
+        };
+        // Fails on its first two starts, then runs until stopped.
+        cx.spawn_restarting("follower", policy, move || {
+            let (n, token) = (counted.fetch_add(1, Ordering::SeqCst), token.clone());
+            async move {
+                if n < 2 {
+                    return Err("a poison record");
+                }
+                token.cancelled().await;
+                Ok(())
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while starts.load(Ordering::SeqCst) < 3 {
+            assert!(Instant::now() < deadline, "not restarted twice within 5 s");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        cx.stop().await;
+        assert!(
+            cx.supervisor().exits().is_empty(),
+            "restarts are not failures of the engine"
+        );
+        assert!(cx.health.readiness().failed.is_empty());
+        let restarts = cx
+            .metrics
+            .component_restarts
+            .with_label_values(&["follower"]);
+        assert_eq!(restarts.get(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_component_failing_past_its_policy_fails_the_engine() {
+        let cx = context();
+        let policy = Restart {
+            max: 2,
+            window: Duration::from_secs(60),
+        };
+        cx.spawn_restarting("crasher", policy, || async { crash("always") });
+        let failure = cx.supervisor().failed().await;
+        assert_eq!(failure.component, "crasher");
+        assert_eq!(failure.reason, "panicked: always");
+        let restarts = cx
+            .metrics
+            .component_restarts
+            .with_label_values(&["crasher"]);
+        assert_eq!(restarts.get(), 2);
+        cx.stop().await;
+
+        let cx = context();
+        let never = Restart {
+            max: 0,
+            window: Duration::from_secs(60),
+        };
+        cx.spawn_restarting("strict", never, || async { Err::<(), _>("no") });
+        assert_eq!(cx.supervisor().failed().await.reason, "failed: no");
+        cx.stop().await;
     }
 }

@@ -564,6 +564,30 @@ fn a_failed_component_ends_the_daemon_with_an_error_naming_it() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_that_fails_once_is_restarted_and_the_daemon_stays_ready() {
+    let daemon = Daemon::role_with_env(
+        "run",
+        &["--rate", "500"],
+        &[("TICKSTREAM_FAULT", "alert follower:once")],
+    );
+    daemon
+        .wait_metric(
+            "tickstream_component_restarts_total{component=\"alert follower\"}",
+            1.0,
+        )
+        .await;
+    daemon.wait_ready().await;
+    let ready = daemon.get_json("/readyz").await;
+    assert_eq!(ready["failed"], json!([]), "{ready}");
+    assert_eq!(
+        daemon
+            .metric("tickstream_component_failures_total{component=\"alert follower\"}")
+            .await,
+        1.0
+    );
+}
+
 #[test]
 fn bad_configuration_is_refused_with_the_key_named() {
     let bin = env!("CARGO_BIN_EXE_tickstreamd");

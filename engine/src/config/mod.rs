@@ -21,6 +21,7 @@ use std::{
 use serde::Deserialize;
 
 use crate::{
+    component::Restart,
     gateway::{ClientLimits, Keepalive, StreamLimits},
     log::{LogSettings, Retention},
     sim::{
@@ -45,6 +46,31 @@ pub struct Config {
     pub log: LogConfig,
     /// Kafka cluster (producer, bridge, `run --brokers`).
     pub kafka: KafkaConfig,
+    /// Restarts of failed components.
+    pub supervision: SupervisionConfig,
+}
+
+/// `[supervision]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SupervisionConfig {
+    /// Restarts of a failed component that can start afresh (the quote and
+    /// alert followers, the metrics sampler) allowed within
+    /// `restart_window`; the failure after that (or any failure of another
+    /// component) stops the process non-zero. 0: no restarts.
+    pub restarts: u32,
+    /// The window `restarts` are counted in, e.g. `"1m"`.
+    #[serde(with = "humantime_serde")]
+    pub restart_window: Duration,
+}
+
+impl Default for SupervisionConfig {
+    fn default() -> Self {
+        Self {
+            restarts: 3,
+            restart_window: Duration::from_secs(60),
+        }
+    }
 }
 
 /// `[store]`
@@ -371,6 +397,14 @@ impl Config {
             flush_interval: self.store.flush_interval,
             max_batch: self.store.max_batch,
             retention: self.store.retention,
+        }
+    }
+
+    /// How a component that can start afresh is restarted.
+    pub fn restart_policy(&self) -> Restart {
+        Restart {
+            max: self.supervision.restarts,
+            window: self.supervision.restart_window,
         }
     }
 

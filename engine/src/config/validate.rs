@@ -3,7 +3,10 @@
 
 use std::{collections::HashSet, time::Duration};
 
-use super::{Config, KafkaConfig, LogConfig, Problem, SimConfig, StartPosition, StoreConfig};
+use super::{
+    Config, KafkaConfig, LogConfig, Problem, SimConfig, StartPosition, StoreConfig,
+    SupervisionConfig,
+};
 
 /// The problems found so far.
 #[derive(Default)]
@@ -33,6 +36,7 @@ impl Config {
         self.log.validate(&mut problems);
         self.kafka.validate(&mut problems);
         self.sim.validate(&mut problems);
+        self.supervision.validate(&mut problems);
         if problems.0.is_empty() {
             Ok(())
         } else {
@@ -62,6 +66,19 @@ impl StoreConfig {
             self.audit_retention >= Duration::from_secs(3_600),
             "store.audit_retention",
             || "must be at least 1h".into(),
+        );
+    }
+}
+
+impl SupervisionConfig {
+    fn validate(&self, p: &mut Problems) {
+        p.check(self.restarts <= 100, "supervision.restarts", || {
+            format!("must be between 0 and 100, got {}", self.restarts)
+        });
+        p.check(
+            (Duration::from_secs(1)..=Duration::from_secs(86_400)).contains(&self.restart_window),
+            "supervision.restart_window",
+            || format!("must be between 1s and 1day, got {:?}", self.restart_window),
         );
     }
 }

@@ -7,7 +7,10 @@ use std::{
     collections::HashSet,
     fs::File,
     path::{Path, PathBuf},
-    sync::{Arc, atomic::Ordering},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
 };
 
 use chrono::Utc;
@@ -171,23 +174,32 @@ impl Local {
         )?;
         let token = cx.token.clone();
         cx.spawn("store writer", blocking(move || writer.run(&token)));
-        cx.spawn(
-            "quote follower",
+        let restart = config.restart_policy();
+        // The quotes start from what the log holds; after a failure, from
+        // its end (what made it fail is not read again).
+        let (log, quotes, token) = (self.log.clone(), self.quotes.clone(), cx.token.clone());
+        let first = AtomicBool::new(true);
+        cx.spawn_restarting("quote follower", restart, move || {
+            let start = if first.swap(false, Ordering::Relaxed) {
+                Start::Earliest
+            } else {
+                Start::Latest
+            };
             follow_quotes(
-                Reader::new(self.log.ticks.clone(), Start::Earliest),
-                self.quotes.clone(),
-                cx.token.clone(),
-            ),
-        );
-        cx.spawn(
-            "alert follower",
+                Reader::new(log.ticks.clone(), start),
+                quotes.clone(),
+                token.clone(),
+            )
+        });
+        let (log, alerts, token) = (self.log.clone(), self.alerts.clone(), cx.token.clone());
+        cx.spawn_restarting("alert follower", restart, move || {
             follow_alerts(
-                Reader::new(self.log.ticks.clone(), Start::Latest),
-                self.alerts.clone(),
-                self.log.events.clone(),
-                cx.token.clone(),
-            ),
-        );
+                Reader::new(log.ticks.clone(), Start::Latest),
+                alerts.clone(),
+                log.events.clone(),
+                token.clone(),
+            )
+        });
         Ok(())
     }
 }

@@ -133,14 +133,12 @@ impl Engine {
             gateway: sinks.stage(),
             sinks,
         };
-        stages.sinks.spawn(
-            "metrics sampler",
-            stages
-                .sinks
-                .metrics
-                .clone()
-                .sample_every_second(stages.sinks.token.clone()),
-        );
+        let (metrics, token) = (stages.sinks.metrics.clone(), stages.sinks.token.clone());
+        stages
+            .sinks
+            .spawn_restarting("metrics sampler", config.restart_policy(), move || {
+                metrics.clone().sample_every_second(token.clone())
+            });
         let (state, router, lock, access) = match role {
             Role::Producer(shard) => {
                 let access = producer_access(config, &stages.sinks)?;

@@ -73,6 +73,8 @@ pub struct Metrics {
     pub store_dead_letters: IntCounter,
     /// Components that failed, by component.
     pub component_failures: IntCounterVec,
+    /// Components restarted after a failure, by component.
+    pub component_restarts: IntCounterVec,
     /// Records Kafka acknowledged.
     pub kafka_delivered: IntCounter,
     /// Records Kafka failed to deliver.
@@ -261,6 +263,11 @@ impl Metrics {
             component_failures: counter_vec(
                 "tickstream_component_failures_total",
                 "Components that panicked or ended while they should run, by component.",
+                "component",
+            ),
+            component_restarts: counter_vec(
+                "tickstream_component_restarts_total",
+                "Components started again after a failure, by component.",
                 "component",
             ),
             candle_late_ticks: counter(
