@@ -9,8 +9,10 @@ use tokio_tungstenite::{
     tungstenite::{self, client::IntoClientRequest, protocol::WebSocketConfig},
 };
 
-/// What a connection reserves for reading frames.
-const READ_BUFFER: usize = 16 * 1024;
+/// How much a connection reads at once: the WebSocket layer zeroes this much
+/// before every read attempt, and a load generator holds thousands of
+/// connections; a larger frame takes more reads.
+const READ_BUFFER: usize = 4 * 1024;
 
 /// An open connection to a gateway.
 pub type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
@@ -58,8 +60,6 @@ pub async fn connect(
         request.headers_mut().insert("authorization", value);
     }
     let connector = tokio_tungstenite::Connector::Rustls(tls.clone());
-    // Reads in 16 KiB steps rather than reserving the default 128 KiB per
-    // connection: a load generator holds thousands.
     let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
     let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(
         request,

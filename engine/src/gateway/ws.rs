@@ -30,11 +30,11 @@ use super::limits::StreamSlot;
 /// below this get an error frame and the connection stays open.
 const HARD_FRAME_LIMIT: usize = 1 << 20;
 
-/// What a connection reserves for reading the client's frames (which are
-/// small: subscriptions and pings); larger frames take more reads. The
-/// WebSocket layer's default, 128 KiB, would make each idle client cost
-/// that much memory.
-const READ_BUFFER: usize = 4 * 1024;
+/// How much a connection reads from the client at once. The client's frames
+/// are small (subscriptions, pings) and a larger one takes more reads; the
+/// WebSocket layer zeroes this much before every read attempt, and its
+/// default, 128 KiB, would also make each idle client cost that much memory.
+const READ_BUFFER: usize = 512;
 
 /// Close code of a stream whose API key was revoked or expired.
 pub const CLOSE_UNAUTHORIZED: u16 = 4401;
