@@ -572,7 +572,14 @@ async fn sasl_scram_works_through_passthrough_properties_only() {
             "sasl.password=wrong",
         ],
     );
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    // Refused by the broker: the producer's circuit opens (librdkafka reports
+    // the authentication failure) and it is not ready.
+    eventually(
+        "the intruder's Kafka circuit opens",
+        Duration::from_secs(20),
+        || async { intruder.get_json("/readyz").await["circuits"]["kafka_producer"] == "open" },
+    )
+    .await;
     let status = reqwest::get(intruder.url("/readyz"))
         .await
         .unwrap()
