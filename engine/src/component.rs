@@ -228,10 +228,12 @@ impl Context {
                     .component_restarts
                     .with_label_values(&[component])
                     .inc();
+                cx.health.set_restarting(component, true);
                 tokio::select! {
                     () = cx.token.cancelled() => return,
                     () = tokio::time::sleep(backoff) => {}
                 }
+                cx.health.set_restarting(component, false);
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         });
@@ -401,6 +403,12 @@ mod tests {
             window: Duration::from_secs(60),
         };
         cx.spawn_restarting("crasher", policy, || async { crash("always") });
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while cx.health.readiness().restarting.is_empty() {
+            assert!(Instant::now() < deadline, "never shown as restarting");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(!cx.health.ready(), "unready while it waits to restart");
         let failure = cx.supervisor().failed().await;
         assert_eq!(failure.component, "crasher");
         assert_eq!(failure.reason, "panicked: always");

@@ -326,6 +326,8 @@ pub struct Health {
     failures: parking_lot::Mutex<Vec<Failure>>,
     /// The circuit breakers whose state `/readyz` shows.
     circuits: parking_lot::Mutex<Vec<Arc<Breaker>>>,
+    /// Components that failed and wait to be restarted.
+    restarting: parking_lot::Mutex<std::collections::BTreeSet<&'static str>>,
 }
 
 impl Health {
@@ -349,11 +351,32 @@ impl Health {
             .map(|b| (b.name().to_owned(), b.state()))
             .collect();
         let open = circuits.values().any(|&s| s == CircuitState::Open);
+        let restarting: Vec<String> = self
+            .restarting
+            .lock()
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect();
         Readiness {
-            ready: checks.source && checks.store && failed.is_empty() && !open,
+            ready: checks.source
+                && checks.store
+                && failed.is_empty()
+                && !open
+                && restarting.is_empty(),
             checks,
             failed,
             circuits,
+            restarting,
+        }
+    }
+
+    /// Marks a component as waiting to be restarted (unready) or back.
+    pub fn set_restarting(&self, component: &'static str, waiting: bool) {
+        let mut restarting = self.restarting.lock();
+        if waiting {
+            restarting.insert(component);
+        } else {
+            restarting.remove(component);
         }
     }
 

@@ -19,6 +19,8 @@ pub struct Readiness {
     /// Each circuit breaker's state, by dependency (`store`, `kafka`); an
     /// open one makes the engine unready.
     pub circuits: BTreeMap<String, CircuitState>,
+    /// Components that failed and wait (a backoff) to be restarted.
+    pub restarting: Vec<String>,
 }
 
 /// A circuit breaker's state.

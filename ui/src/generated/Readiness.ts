@@ -24,4 +24,8 @@ failed: Array<Failure>,
  * Each circuit breaker's state, by dependency (`store`, `kafka`); an
  * open one makes the engine unready.
  */
-circuits: { [key in string]: CircuitState }, };
+circuits: { [key in string]: CircuitState }, 
+/**
+ * Components that failed and wait (a backoff) to be restarted.
+ */
+restarting: Array<string>, };
