@@ -4,6 +4,7 @@
 //! These are the only types in the engine that derive `Serialize`.
 
 mod audit;
+mod backup;
 mod candle;
 pub mod desktop;
 mod errors;
@@ -21,6 +22,7 @@ mod tick;
 pub mod timestamp;
 
 pub use audit::AuditEntry;
+pub use backup::{BackupManifest, StoreCheck};
 pub use candle::{Candle, Interval, IntervalError};
 pub use errors::{ErrorBody, ErrorCode, ErrorDetail};
 pub use event::{EventKind, EventLevel, MarketEvent, SystemMetric};

@@ -1,11 +1,13 @@
 //! SQLite persistence: tick history, candles and log positions, written in
-//! batched transactions and read by the REST API.
+//! batched transactions and read by the REST API; backups, checks and
+//! restores of it in `backup`.
 //!
 //! The database runs in WAL mode with `synchronous=NORMAL`: a committed
 //! transaction survives a crash of the process (not of the machine's power),
 //! and a crash mid-transaction leaves the database as of the last commit.
 
 mod audit;
+pub mod backup;
 mod items;
 mod keys;
 mod reader;

@@ -9,7 +9,7 @@ use tickstream::{
         KeysAction, SimulateOptions,
         load::{LoadOptions, Mix},
     },
-    config::{ConfigError, ENV_PREFIX, Layer},
+    config::{Config, ConfigError, ENV_PREFIX, Layer},
     model::{NewKey, Scope, protocol::Delivery},
     sim::{CalendarKind, Format, ScenarioRequest, Shard},
 };
@@ -50,6 +50,67 @@ pub enum Command {
     /// stdout, what they received (ticks/s, latency p50/p99/p99.9/max,
     /// gaps, closes) and what the gateway's process used.
     Load(LoadArgs),
+    /// Copy a data directory's store to a new file while its daemon runs (a
+    /// consistent snapshot; writing goes on), with FILE.manifest.json beside
+    /// it (time, log positions, size, SHA-256). Prints the manifest.
+    Backup(BackupArgs),
+    /// Check a store (a data directory's, or a backup --file): SQLite's
+    /// integrity check, the log positions against the ticks, the candles.
+    /// Prints JSON; exits 1 when it finds a problem.
+    Verify(VerifyArgs),
+    /// Put a backup in place as a stopped data directory's store, once it
+    /// matches its manifest and passes the check; the store it replaces is
+    /// kept beside it (tickstream.db.before-restore).
+    Restore(RestoreArgs),
+}
+
+/// The store an offline command works on (given before or after a
+/// subcommand of its own, as in `keys list --data-dir DIR`).
+#[derive(clap::Args)]
+pub struct StoreArgs {
+    /// TOML config file (for store.data_dir).
+    #[arg(long, env = "TICKSTREAM_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// The data directory of the SQLite store.
+    #[arg(long, env = "TICKSTREAM_DATA_DIR", global = true)]
+    pub data_dir: Option<String>,
+}
+
+impl StoreArgs {
+    /// The configuration these flags, the environment and the file give.
+    pub fn load(&self) -> anyhow::Result<Config> {
+        let mut flags = Layer::new();
+        set_store_and_start(&mut flags, self.data_dir.as_deref(), None)?;
+        let environment = Layer::from_env(std::env::vars())?;
+        Ok(Config::load(self.config.as_deref(), &[environment, flags])?)
+    }
+}
+
+#[derive(clap::Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The backup file to create (never overwritten).
+    #[arg(long)]
+    pub to: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// A backup file to check instead of the data directory's store.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The backup to restore.
+    #[arg(long)]
+    pub from: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -126,12 +187,9 @@ impl LoadArgs {
 pub struct KeysArgs {
     #[command(subcommand)]
     pub action: KeysCommand,
-    /// TOML config file (for store.data_dir).
-    #[arg(long, env = "TICKSTREAM_CONFIG", global = true)]
-    pub config: Option<PathBuf>,
-    /// Directory of the SQLite store that keeps the keys.
-    #[arg(long, env = "TICKSTREAM_DATA_DIR", global = true)]
-    pub data_dir: Option<String>,
+    /// The store that keeps the keys.
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// A running daemon's HTTP address instead of the data directory.
     #[arg(long, global = true)]
     pub url: Option<String>,
@@ -549,15 +607,6 @@ impl KeysCommand {
             Self::List { .. } => KeysAction::List,
             Self::Revoke { name } => KeysAction::Revoke(name),
         }
-    }
-}
-
-impl KeysArgs {
-    /// The configuration keys the flags set: the data directory.
-    pub fn flags(&self) -> Result<Layer, ConfigError> {
-        let mut layer = Layer::new();
-        set_store_and_start(&mut layer, self.data_dir.as_deref(), None)?;
-        Ok(layer)
     }
 }
 

@@ -11,7 +11,8 @@ use clap::Parser;
 use tickstream::{
     client::{self, Daemon, KeysAt, tail},
     config::{Config, Layer},
-    engine::{Engine, Role},
+    engine::{Engine, Role, lock_data_dir},
+    store::backup,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -74,6 +75,35 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys(a) => keys(a).await,
+        Command::Backup(a) => {
+            let config = a.store.load()?;
+            let manifest = backup::backup(&config.database_path(), &a.to)?;
+            println!("{}", serde_json::to_string_pretty(&manifest)?);
+            Ok(())
+        }
+        Command::Verify(a) => {
+            let config = a.store.load()?;
+            let database = a.file.unwrap_or_else(|| config.database_path());
+            let found = backup::check(&database)
+                .with_context(|| format!("cannot read {}", database.display()))?;
+            println!("{}", serde_json::to_string_pretty(&found)?);
+            if !found.ok {
+                anyhow::bail!(
+                    "{} failed its check: {}",
+                    database.display(),
+                    found.problems.join("; ")
+                );
+            }
+            Ok(())
+        }
+        Command::Restore(a) => {
+            let config = a.store.load()?;
+            // Only into a stopped data directory: its daemon holds this lock.
+            let _lock = lock_data_dir(&config.store.data_dir)?;
+            let restored = backup::restore(&a.from, &config.database_path())?;
+            println!("{}", serde_json::to_string_pretty(&restored)?);
+            Ok(())
+        }
         Command::Load(a) => {
             let token = CancellationToken::new();
             tokio::spawn(cancel_on_signal(token.clone()));
@@ -109,7 +139,6 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
 /// `tickstreamd keys …`, offline on the data directory or through `--url`.
 async fn keys(a: KeysArgs) -> anyhow::Result<()> {
     let json = matches!(a.action, KeysCommand::List { json: true });
-    let flags = a.flags()?;
     let action = a.action.into_action();
     let config;
     let at = match &a.url {
@@ -119,8 +148,7 @@ async fn keys(a: KeysArgs) -> anyhow::Result<()> {
             ca: a.client.ca.as_deref(),
         }),
         None => {
-            let environment = Layer::from_env(std::env::vars())?;
-            config = Config::load(a.config.as_deref(), &[environment, flags])?;
+            config = a.store.load()?;
             KeysAt::DataDir {
                 dir: &config.store.data_dir,
                 database: &config.database_path(),

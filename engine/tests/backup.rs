@@ -1,0 +1,164 @@
+//! Backup, verify and restore against the real daemon: a backup taken while
+//! it writes is a consistent snapshot that matches its manifest; `verify`
+//! passes it and refuses a damaged file; `restore` refuses a running data
+//! directory and a backup that does not match its manifest, and puts a
+//! sound one in place with every tick it holds.
+
+mod support;
+
+use std::{
+    collections::BTreeMap,
+    path::Path,
+    process::{Command, Output},
+};
+
+use support::Daemon;
+use tickstream::model::{BackupManifest, StoreCheck};
+
+fn tickstreamd(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tickstreamd"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Runs `tickstreamd` and expects it to succeed.
+fn succeeds(args: &[&str]) -> Output {
+    expect_success(tickstreamd(args))
+}
+
+/// `out`, which must be a success.
+fn expect_success(out: Output) -> Output {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `tickstreamd OP --data-dir DIR FLAG FILE` (backup `--to`, restore `--from`).
+fn on_store(op: &str, dir: &Path, flag: &str, file: &Path) -> Output {
+    tickstreamd(&[op, "--data-dir", text(dir), flag, text(file)])
+}
+
+fn text(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Every tick as (partition, offset, time, price, volume), in position
+/// order, of those below `positions` (partition → next offset).
+fn ticks_below(database: &Path, positions: &BTreeMap<u32, u64>) -> Vec<(i64, i64, i64, f64, i64)> {
+    let db =
+        rusqlite::Connection::open_with_flags(database, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let mut rows = db
+        .prepare("SELECT log_partition, log_offset, ts, price, volume FROM ticks ORDER BY 1, 2")
+        .unwrap();
+    rows.query_map([], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .filter(|&(p, o, ..): &(i64, i64, i64, f64, i64)| {
+        positions
+            .get(&(p as u32))
+            .is_some_and(|&next| (o as u64) < next)
+    })
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_while_writing_restores_every_tick_it_holds() {
+    let daemon = Daemon::start(&["--rate", "5000"]);
+    daemon.wait_ready().await;
+    daemon
+        .wait_metric("tickstream_store_ticks_total", 5_000.0)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("backup.db");
+    let data_dir = daemon.data_dir.path();
+
+    let out = expect_success(on_store("backup", data_dir, "--to", &file));
+    let manifest: BackupManifest = serde_json::from_slice(&out.stdout).unwrap();
+    let beside: BackupManifest = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("backup.db.manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest, beside);
+    assert!(manifest.ticks >= 5_000, "{manifest:?}");
+    assert_eq!(manifest.bytes, std::fs::metadata(&file).unwrap().len());
+    let positions = manifest
+        .positions
+        .values()
+        .next()
+        .expect("tick positions")
+        .clone();
+    // The daemon wrote on: its store holds more than the snapshot.
+    let stored = daemon.metric("tickstream_store_ticks_total").await;
+    daemon
+        .wait_metric("tickstream_store_ticks_total", stored + 1_000.0)
+        .await;
+    let again = on_store("backup", data_dir, "--to", &file);
+    assert!(!again.status.success(), "a backup never overwrites");
+
+    let out = succeeds(&["verify", "--file", text(&file)]);
+    let check: StoreCheck = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(check.ok && check.ticks == manifest.ticks, "{check:?}");
+
+    // Only into a stopped data directory.
+    let busy = on_store("restore", data_dir, "--from", &file);
+    assert!(!busy.status.success());
+    let stderr = String::from_utf8_lossy(&busy.stderr);
+    assert!(stderr.contains("in use"), "{stderr}");
+
+    let target = tempfile::tempdir().unwrap();
+    expect_success(on_store("restore", target.path(), "--from", &file));
+    let restored = ticks_below(&target.path().join("tickstream.db"), &positions);
+    assert_eq!(restored.len() as u64, manifest.ticks);
+    // The same ticks as the running store holds below those positions.
+    let source = ticks_below(&data_dir.join("tickstream.db"), &positions);
+    assert_eq!(restored, source);
+    succeeds(&["verify", "--data-dir", text(target.path())]);
+}
+
+#[test]
+fn a_damaged_backup_is_refused_by_verify_and_restore() {
+    let source = tempfile::tempdir().unwrap();
+    // A store to back up: a short run of the daemon, stopped.
+    {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let mut daemon = Daemon::start(&["--rate", "2000"]);
+        runtime.block_on(daemon.wait_metric("tickstream_store_ticks_total", 2_000.0));
+        assert!(daemon.terminate().0.success());
+        std::fs::copy(
+            daemon.data_dir.path().join("tickstream.db"),
+            source.path().join("tickstream.db"),
+        )
+        .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("backup.db");
+    expect_success(on_store("backup", source.path(), "--to", &file));
+
+    // Garbage over the second half of the file.
+    let mut bytes = std::fs::read(&file).unwrap();
+    let half = bytes.len() / 2;
+    bytes[half..].fill(0xA5);
+    std::fs::write(&file, &bytes).unwrap();
+
+    let out = tickstreamd(&["verify", "--file", text(&file)]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("backup.db"), "{stderr}");
+
+    let target = tempfile::tempdir().unwrap();
+    let out = on_store("restore", target.path(), "--from", &file);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("does not match its manifest"), "{stderr}");
+    assert!(
+        !target.path().join("tickstream.db").exists(),
+        "nothing restored"
+    );
+}
