@@ -28,7 +28,7 @@ use crate::{
         Calendar, CalendarKind, Correlations, Model, Rate, SimSettings, SourceSettings, Speed,
         SymbolSpec, default_universe,
     },
-    store::WriterSettings,
+    store::{WriterSettings, backup::Schedule},
 };
 
 /// The whole configuration. Every field has a default; a config file only
@@ -90,6 +90,21 @@ pub struct StoreConfig {
     /// How long audit log entries are kept, e.g. `"90days"`.
     #[serde(with = "humantime_serde")]
     pub audit_retention: Duration,
+    /// Scheduled backups.
+    pub backup: BackupConfig,
+}
+
+/// `[store.backup]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupConfig {
+    /// Time between two backups, e.g. `"6h"`; `"0s"` (the default): none.
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// Backups kept (the oldest are removed).
+    pub keep: usize,
+    /// Where they go; empty: `backups` in the data directory.
+    pub dir: PathBuf,
 }
 
 /// `[sim]`
@@ -149,6 +164,11 @@ impl Default for StoreConfig {
             audit_retention: Duration::from_secs(90 * 24 * 3600),
             flush_interval: Duration::from_millis(50),
             max_batch: 50_000,
+            backup: BackupConfig {
+                interval: Duration::ZERO,
+                keep: 7,
+                dir: PathBuf::new(),
+            },
         }
     }
 }
@@ -406,6 +426,20 @@ impl Config {
             max: self.supervision.restarts,
             window: self.supervision.restart_window,
         }
+    }
+
+    /// The backup schedule, when one is set.
+    pub fn backup_schedule(&self) -> Option<Schedule> {
+        let backup = &self.store.backup;
+        (!backup.interval.is_zero()).then(|| Schedule {
+            dir: if backup.dir.as_os_str().is_empty() {
+                self.store.data_dir.join("backups")
+            } else {
+                backup.dir.clone()
+            },
+            every: backup.interval,
+            keep: backup.keep,
+        })
     }
 
     /// The database file.

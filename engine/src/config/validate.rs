@@ -67,6 +67,17 @@ impl StoreConfig {
             "store.audit_retention",
             || "must be at least 1h".into(),
         );
+        let interval = self.backup.interval;
+        p.check(
+            interval.is_zero() || interval >= Duration::from_secs(1),
+            "store.backup.interval",
+            || format!("must be 0s (no backups) or at least 1s, got {interval:?}"),
+        );
+        p.check(
+            (1..=1_000).contains(&self.backup.keep),
+            "store.backup.keep",
+            || format!("must be between 1 and 1000, got {}", self.backup.keep),
+        );
     }
 }
 

@@ -27,7 +27,7 @@ use crate::{
     log::{Log, LogSettings, Reader, Start},
     model::{Interval, Symbol},
     sim::Simulator,
-    store::{ItemStore, Store, StoreError, StoreWriter},
+    store::{ItemStore, Store, StoreError, StoreWriter, backup},
 };
 
 /// The store, log and quotes a data-serving role runs on.
@@ -191,6 +191,17 @@ impl Local {
                 token.clone(),
             )
         });
+        if let Some(schedule) = config.backup_schedule() {
+            cx.spawn(
+                "backup scheduler",
+                backup::run_schedule(
+                    config.database_path(),
+                    schedule,
+                    cx.metrics.clone(),
+                    cx.token.clone(),
+                ),
+            );
+        }
         let (log, alerts, token) = (self.log.clone(), self.alerts.clone(), cx.token.clone());
         cx.spawn_restarting("alert follower", restart, move || {
             follow_alerts(

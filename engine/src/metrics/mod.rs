@@ -75,6 +75,12 @@ pub struct Metrics {
     pub component_failures: IntCounterVec,
     /// Components restarted after a failure, by component.
     pub component_restarts: IntCounterVec,
+    /// Scheduled backups taken.
+    pub backups: IntCounter,
+    /// Scheduled backups that failed.
+    pub backup_failures: IntCounter,
+    /// When the last scheduled backup was taken (Unix seconds).
+    pub backup_last_success: IntGauge,
     /// Records Kafka acknowledged.
     pub kafka_delivered: IntCounter,
     /// Records Kafka failed to deliver.
@@ -264,6 +270,15 @@ impl Metrics {
                 "tickstream_component_failures_total",
                 "Components that panicked or ended while they should run, by component.",
                 "component",
+            ),
+            backups: counter("tickstream_backups_total", "Scheduled backups taken."),
+            backup_failures: counter(
+                "tickstream_backup_failures_total",
+                "Scheduled backups that failed.",
+            ),
+            backup_last_success: gauge(
+                "tickstream_backup_last_success_timestamp_seconds",
+                "When the last scheduled backup was taken (Unix seconds).",
             ),
             component_restarts: counter_vec(
                 "tickstream_component_restarts_total",

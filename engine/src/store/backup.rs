@@ -2,21 +2,97 @@
 //! writes (`VACUUM INTO`, one read transaction: a snapshot that never blocks
 //! the writer), with a manifest (when, the log positions it holds, its size
 //! and SHA-256); a check of a store (SQLite's integrity check, the log
-//! positions against the ticks, well-formed candles); and a restore into a
-//! stopped data directory.
+//! positions against the ticks, well-formed candles); a restore into a
+//! stopped data directory; and backups on a schedule, the newest kept.
 
 use std::{
     collections::BTreeMap,
     io::Read,
     path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
 };
 
 use chrono::Utc;
 use rusqlite::{Connection, OpenFlags};
 use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
 
 use super::StoreError;
-use crate::model::{BackupManifest, StoreCheck};
+use crate::{
+    metrics::Metrics,
+    model::{BackupManifest, StoreCheck},
+};
+
+/// Backups on a schedule (`store.backup.*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    /// Where they go.
+    pub dir: PathBuf,
+    /// Time between two.
+    pub every: Duration,
+    /// How many are kept.
+    pub keep: usize,
+}
+
+/// Takes a backup of `database` into `schedule.dir` every `schedule.every`
+/// until `token` is cancelled, keeping the newest `schedule.keep` (with
+/// their manifests). A failed backup is logged and counted
+/// (`tickstream_backup_failures_total`); the next one is tried on time.
+pub async fn run_schedule(
+    database: PathBuf,
+    schedule: Schedule,
+    metrics: Arc<Metrics>,
+    token: CancellationToken,
+) {
+    let start = tokio::time::Instant::now() + schedule.every;
+    let mut every = tokio::time::interval_at(start, schedule.every);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            () = token.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let (from, to) = (database.clone(), schedule.clone());
+        match crate::component::blocking(move || take_scheduled(&from, &to)).await {
+            Ok(manifest) => {
+                metrics.backups.inc();
+                metrics
+                    .backup_last_success
+                    .set(manifest.created.timestamp());
+                tracing::info!(file = %manifest.file, bytes = manifest.bytes, "backup taken");
+            }
+            Err(error) => {
+                metrics.backup_failures.inc();
+                tracing::error!(%error, "scheduled backup failed");
+            }
+        }
+    }
+}
+
+/// One scheduled backup, named for its time, then the oldest beyond
+/// `keep` removed.
+fn take_scheduled(database: &Path, schedule: &Schedule) -> Result<BackupManifest, BackupError> {
+    std::fs::create_dir_all(&schedule.dir).map_err(io(&schedule.dir))?;
+    let name = format!("tickstream-{}.db", Utc::now().format("%Y%m%dT%H%M%S%.3fZ"));
+    let manifest = backup(database, &schedule.dir.join(name))?;
+    let mut taken: Vec<PathBuf> = std::fs::read_dir(&schedule.dir)
+        .map_err(io(&schedule.dir))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("tickstream-") && n.ends_with(".db"))
+        })
+        .collect();
+    taken.sort();
+    let surplus = taken.len().saturating_sub(schedule.keep);
+    for old in &taken[..surplus] {
+        std::fs::remove_file(old).map_err(io(old))?;
+        let _ = std::fs::remove_file(manifest_path(old));
+    }
+    Ok(manifest)
+}
 
 /// The manifest written beside a backup `FILE`: `FILE.manifest.json`.
 pub fn manifest_path(backup: &Path) -> PathBuf {
