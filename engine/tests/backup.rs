@@ -12,7 +12,7 @@ use std::{
     process::{Command, Output},
 };
 
-use support::Daemon;
+use support::{Daemon, succeeded};
 use tickstream::model::{BackupManifest, StoreCheck};
 
 fn tickstreamd(args: &[&str]) -> Output {
@@ -24,17 +24,7 @@ fn tickstreamd(args: &[&str]) -> Output {
 
 /// Runs `tickstreamd` and expects it to succeed.
 fn succeeds(args: &[&str]) -> Output {
-    expect_success(tickstreamd(args))
-}
-
-/// `out`, which must be a success.
-fn expect_success(out: Output) -> Output {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    succeeded(tickstreamd(args))
 }
 
 /// `tickstreamd OP --data-dir DIR FLAG FILE` (backup `--to`, restore `--from`).
@@ -79,7 +69,7 @@ async fn a_backup_taken_while_writing_restores_every_tick_it_holds() {
     let file = dir.path().join("backup.db");
     let data_dir = daemon.data_dir.path();
 
-    let out = expect_success(on_store("backup", data_dir, "--to", &file));
+    let out = succeeded(on_store("backup", data_dir, "--to", &file));
     let manifest: BackupManifest = serde_json::from_slice(&out.stdout).unwrap();
     let beside: BackupManifest = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("backup.db.manifest.json")).unwrap(),
@@ -113,7 +103,7 @@ async fn a_backup_taken_while_writing_restores_every_tick_it_holds() {
     assert!(stderr.contains("in use"), "{stderr}");
 
     let target = tempfile::tempdir().unwrap();
-    expect_success(on_store("restore", target.path(), "--from", &file));
+    succeeded(on_store("restore", target.path(), "--from", &file));
     let restored = ticks_below(&target.path().join("tickstream.db"), &positions);
     assert_eq!(restored.len() as u64, manifest.ticks);
     // The same ticks as the running store holds below those positions.
@@ -139,7 +129,7 @@ fn a_damaged_backup_is_refused_by_verify_and_restore() {
     }
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("backup.db");
-    expect_success(on_store("backup", source.path(), "--to", &file));
+    succeeded(on_store("backup", source.path(), "--to", &file));
 
     // Garbage over the second half of the file.
     let mut bytes = std::fs::read(&file).unwrap();

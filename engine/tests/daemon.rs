@@ -671,32 +671,29 @@ fn simulate_writes_byte_identical_sessions_without_a_server() {
     let dir = tempfile::tempdir().unwrap();
     let run = |name: &str, seed: &str| {
         let path = dir.path().join(name);
-        let out = Command::new(bin)
-            .args([
-                "simulate",
-                "--seed",
-                seed,
-                "--start",
-                "2026-03-06",
-                "--days",
-                "2",
-            ])
-            .args([
-                "--rate",
-                "5",
-                "--symbols",
-                "AAPL,MSFT",
-                "--format",
-                "csv",
-                "-o",
-            ])
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        support::succeeded(
+            Command::new(bin)
+                .args([
+                    "simulate",
+                    "--seed",
+                    seed,
+                    "--start",
+                    "2026-03-06",
+                    "--days",
+                    "2",
+                ])
+                .args([
+                    "--rate",
+                    "5",
+                    "--symbols",
+                    "AAPL,MSFT",
+                    "--format",
+                    "csv",
+                    "-o",
+                ])
+                .arg(&path)
+                .output()
+                .unwrap(),
         );
         std::fs::read(path).unwrap()
     };

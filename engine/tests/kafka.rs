@@ -14,7 +14,7 @@ use rdkafka::{
     producer::{BaseRecord, Producer, ThreadedProducer},
 };
 use serde_json::{Value, json};
-use support::{Client, Daemon, Tansu, eventually, position};
+use support::{Client, Daemon, DurableBroker, Tansu, eventually, position};
 
 /// Subscribes to every symbol from offset 0 of every partition.
 async fn subscribe_from_start(client: &mut Client) {
@@ -362,11 +362,8 @@ async fn tail_reads_the_cluster_directly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_crash_and_restart_loses_no_acknowledged_tick() {
-    let bin = support::durable_tansu();
-    let storage = tempfile::tempdir().unwrap();
-    let port = tickstream_e2e::spare_port();
-    let mut broker = tickstream_e2e::Tansu::start_durable(&bin, port, storage.path()).unwrap();
-    let brokers = broker.brokers.clone();
+    let mut broker = DurableBroker::start();
+    let brokers = broker.brokers();
     let mut producer = Daemon::role("producer", &["--brokers", &brokers, "--rate", "500"]);
     let bridge = Daemon::role("bridge", &["--brokers", &brokers, "--start", "earliest"]);
     producer.wait_ready().await;
@@ -375,7 +372,7 @@ async fn a_broker_crash_and_restart_loses_no_acknowledged_tick() {
     subscribe_from_start(&mut client).await;
     let mut frames = client.collect_frames(Duration::from_millis(1_000)).await;
 
-    broker.crash().unwrap();
+    broker.crash();
     let ready = |d: &Daemon| {
         let url = d.url("/readyz");
         async move { reqwest::get(url).await.unwrap().status() == 200 }
@@ -390,7 +387,7 @@ async fn a_broker_crash_and_restart_loses_no_acknowledged_tick() {
     }
     frames.extend(client.collect_frames(Duration::from_millis(1_000)).await);
 
-    let _broker = tickstream_e2e::Tansu::start_durable(&bin, port, storage.path()).unwrap();
+    broker.restart();
     producer.wait_ready().await;
     bridge.wait_ready().await;
     frames.extend(client.collect_frames(Duration::from_millis(1_500)).await);
@@ -439,11 +436,8 @@ async fn a_broker_crash_and_restart_loses_no_acknowledged_tick() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_restarted_in_a_loop_leaves_every_acknowledged_tick_stored_once() {
-    let bin = support::durable_tansu();
-    let storage = tempfile::tempdir().unwrap();
-    let port = tickstream_e2e::spare_port();
-    let mut broker = tickstream_e2e::Tansu::start_durable(&bin, port, storage.path()).unwrap();
-    let brokers = broker.brokers.clone();
+    let mut broker = DurableBroker::start();
+    let brokers = broker.brokers();
     let mut producer = Daemon::role("producer", &["--brokers", &brokers, "--rate", "400"]);
     let mut bridges = [
         Daemon::role("bridge", &["--brokers", &brokers, "--start", "earliest"]),
@@ -462,14 +456,14 @@ async fn a_broker_restarted_in_a_loop_leaves_every_acknowledged_tick_stored_once
         producer
             .wait_metric("tickstream_kafka_delivered_total", delivered + 200.0)
             .await;
-        broker.crash().unwrap();
+        broker.crash();
         eventually(
             &format!("round {round}: the roles notice the broker is gone"),
             Duration::from_secs(30),
             || async { !ready(&producer).await && !ready(&bridges[0]).await },
         )
         .await;
-        broker = tickstream_e2e::Tansu::start_durable(&bin, port, storage.path()).unwrap();
+        broker.restart();
     }
     producer.wait_ready().await;
     let acknowledged = producer.metric("tickstream_kafka_delivered_total").await;

@@ -13,25 +13,22 @@ use tickstream::model::LoadReport;
 #[test]
 fn reports_what_its_clients_received_and_what_the_daemon_used() {
     let daemon = Daemon::start(&["--rate", "500"]);
-    let out = Command::new(env!("CARGO_BIN_EXE_tickstreamd"))
-        .args(["load", "--url", &daemon.ws_url()])
-        .args([
-            "--clients",
-            "40",
-            "--mix",
-            "one",
-            "--slow",
-            "2",
-            "--stalled",
-            "1",
-        ])
-        .args(["--warmup", "500ms", "--duration", "3s"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = support::succeeded(
+        Command::new(env!("CARGO_BIN_EXE_tickstreamd"))
+            .args(["load", "--url", &daemon.ws_url()])
+            .args([
+                "--clients",
+                "40",
+                "--mix",
+                "one",
+                "--slow",
+                "2",
+                "--stalled",
+                "1",
+            ])
+            .args(["--warmup", "500ms", "--duration", "3s"])
+            .output()
+            .unwrap(),
     );
     let report: LoadReport = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((report.clients, report.connected), (43, 43), "{report:?}");

@@ -25,17 +25,14 @@ fn tickstreamd() -> Command {
 
 /// `tickstreamd keys create` on a data directory; the key it prints.
 fn create_key(data_dir: &Path, name: &str, scope: &str, extra: &[&str]) -> String {
-    let out = tickstreamd()
-        .args(["keys", "create", "--name", name, "--scope", scope])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = support::succeeded(
+        tickstreamd()
+            .args(["keys", "create", "--name", name, "--scope", scope])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(extra)
+            .output()
+            .unwrap(),
     );
     let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert!(key.starts_with("tsk_"), "{key}");

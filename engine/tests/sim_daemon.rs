@@ -60,12 +60,7 @@ async fn scenarios_come_in_over_rest_and_the_cli_and_show_as_market_events() {
     assert_eq!(event["level"], "warning");
 
     // The CLI speaks the same API.
-    let out = cli(&daemon, &["resume", "symbol=AAPL"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = support::succeeded(cli(&daemon, &["resume", "symbol=AAPL"]));
     let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(printed["state"], "finished");
     next_event(&mut client, "resume").await;

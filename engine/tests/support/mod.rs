@@ -14,6 +14,16 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message};
 
+/// `out` of a command that must have succeeded; its stderr otherwise.
+pub fn succeeded(out: std::process::Output) -> std::process::Output {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// A running daemon with its own data directory.
 pub struct Daemon {
     pub child: Child,
@@ -349,6 +359,47 @@ impl Tansu {
 }
 
 pub use tickstream_e2e::free_port;
+
+/// A Tansu with durable storage on a port of its own, which a test can
+/// crash and start again on the same storage (its disk survives, as a real
+/// broker's does).
+pub struct DurableBroker {
+    bin: std::ffi::OsString,
+    port: u16,
+    storage: tempfile::TempDir,
+    running: tickstream_e2e::Tansu,
+}
+
+impl DurableBroker {
+    pub fn start() -> Self {
+        let (bin, storage) = (durable_tansu(), tempfile::tempdir().unwrap());
+        let port = tickstream_e2e::spare_port();
+        let running = tickstream_e2e::Tansu::start_durable(&bin, port, storage.path()).unwrap();
+        Self {
+            bin,
+            port,
+            storage,
+            running,
+        }
+    }
+
+    /// `host:port` for `--brokers`.
+    pub fn brokers(&self) -> String {
+        self.running.brokers.clone()
+    }
+
+    /// Kills the broker (SIGKILL).
+    pub fn crash(&mut self) {
+        self.running.crash().unwrap();
+    }
+
+    /// Starts it again on the same port and storage.
+    pub fn restart(&mut self) {
+        self.running =
+            tickstream_e2e::Tansu::start_durable(&self.bin, self.port, self.storage.path())
+                .unwrap();
+    }
+}
 
 /// The Tansu with durable storage from `$TANSU_DURABLE` (set by `cargo xtask
 /// test`); the test fails, saying how to get one, when it is unset.
