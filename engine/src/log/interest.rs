@@ -45,7 +45,7 @@ impl Watchers {
     /// Wakes, once each, the interests in any of `keys` (records just
     /// appended) and those in every key.
     pub(super) fn wake<'a>(&self, keys: impl IntoIterator<Item = &'a [u8]>) {
-        if self.count.load(Ordering::SeqCst) == 0 {
+        if !self.any() {
             return;
         }
         let keys: HashSet<&[u8]> = keys.into_iter().collect();
@@ -60,6 +60,23 @@ impl Watchers {
             for (_, wake) in registry.by_key.get(key).into_iter().flatten() {
                 wake.notify_one();
             }
+        }
+    }
+
+    /// Whether any interest is registered.
+    pub(super) fn any(&self) -> bool {
+        self.count.load(Ordering::SeqCst) > 0
+    }
+
+    /// Wakes every interest, whatever its keys.
+    pub(super) fn wake_every(&self) {
+        let registry = self.inner.lock();
+        let all = registry
+            .all
+            .iter()
+            .chain(registry.by_key.values().flatten());
+        for (_, wake) in all {
+            wake.notify_one();
         }
     }
 
@@ -225,5 +242,19 @@ mod tests {
         let watchers = topic.watchers();
         assert_eq!(watchers.count.load(Ordering::SeqCst), 0);
         assert!(watchers.inner.lock().all.is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_interest_registered_during_an_append_is_woken_whatever_its_keys() {
+        let topic = topic();
+        let mut aapl = topic.interest();
+        aapl.follow(keys(&["AAPL"]));
+        let mut all = topic.interest();
+        all.follow(Keys::All);
+        assert!(woken(&aapl).await && woken(&all).await);
+        // What an append does when it found no interest as it began and
+        // one as it ended: it kept no keys, so it wakes every interest.
+        topic.watchers().wake_every();
+        assert!(woken(&aapl).await && woken(&all).await);
     }
 }

@@ -187,11 +187,12 @@ impl<T: Record> Topic<T> {
     /// Appends one record to the partition of its key. Returns its partition and offset.
     pub fn append(&self, record: T) -> (u32, u64) {
         let partition = self.partition_for(record.key());
-        let kept = [record.clone()];
+        let watched = self.watchers.any();
+        let kept: Vec<T> = watched.then(|| record.clone()).into_iter().collect();
         let offset = self.partitions[partition as usize]
             .write()
             .push(record, self.retention);
-        self.wake_readers(&kept);
+        self.wake_readers(watched, &kept);
         (partition, offset)
     }
 
@@ -205,11 +206,12 @@ impl<T: Record> Topic<T> {
     /// # Panics
     /// Panics when `partition` does not exist.
     pub fn append_at(&self, partition: u32, offset: u64, record: T) -> Result<(), StaleOffset> {
-        let kept = [record.clone()];
+        let watched = self.watchers.any();
+        let kept: Vec<T> = watched.then(|| record.clone()).into_iter().collect();
         self.partitions[partition as usize]
             .write()
             .push_at(offset, record, self.retention)?;
-        self.wake_readers(&kept);
+        self.wake_readers(watched, &kept);
         Ok(())
     }
 
@@ -224,18 +226,20 @@ impl<T: Record> Topic<T> {
         records: impl IntoIterator<Item = (u32, u64, T)>,
     ) -> Vec<StaleOffset> {
         let mut stale = Vec::new();
+        let watched = self.watchers.any();
         let mut kept = Vec::new();
         for (partition, offset, record) in records {
+            let key = watched.then(|| record.clone());
             match self.partitions[partition as usize].write().push_at(
                 offset,
-                record.clone(),
+                record,
                 self.retention,
             ) {
-                Ok(_) => kept.push(record),
+                Ok(_) => kept.extend(key),
                 Err(e) => stale.push(e),
             }
         }
-        self.wake_readers(&kept);
+        self.wake_readers(watched, &kept);
         stale
     }
 
@@ -264,9 +268,12 @@ impl<T: Record> Topic<T> {
         let mut by_partition: Vec<Vec<T>> =
             (0..self.partitions.len()).map(|_| Vec::new()).collect();
         let mut count = 0;
+        let watched = self.watchers.any();
         let mut kept = Vec::new();
         for record in records {
-            kept.push(record.clone());
+            if watched {
+                kept.push(record.clone());
+            }
             by_partition[self.partition_for(record.key()) as usize].push(record);
             count += 1;
         }
@@ -280,7 +287,7 @@ impl<T: Record> Topic<T> {
             }
         }
         if count > 0 {
-            self.wake_readers(&kept);
+            self.wake_readers(watched, &kept);
         }
         count
     }
@@ -359,19 +366,22 @@ impl<T: Record> Topic<T> {
     }
 
     /// Wakes the readers waiting for any record, and the interests in the
-    /// keys of `appended` (the records just appended, kept when an interest
-    /// was registered).
-    fn wake_readers(&self, appended: &[T]) {
+    /// keys of `appended`: the records just appended, kept when an interest
+    /// was registered (`watched`) as the append began.
+    fn wake_readers(&self, watched: bool, appended: &[T]) {
         // Pairs with `wait_until`: a reader either registered before this
         // load (and is woken) or checks for records after the append.
         if self.waiting.load(Ordering::SeqCst) > 0 {
             self.appended.notify_waiters();
         }
-        // After the append (records are kept whether or not an interest is
-        // registered, so one registering meanwhile is not missed): an
-        // interest registered too late to be woken here reads the records
-        // when it starts.
-        self.watchers.wake(appended.iter().map(Record::key));
+        // After the append. An interest registered after this check reads
+        // the records when it starts; one registered during the append,
+        // whose keys were not kept, is woken with every other (rare).
+        if watched {
+            self.watchers.wake(appended.iter().map(Record::key));
+        } else if self.watchers.any() {
+            self.watchers.wake_every();
+        }
     }
 
     /// Returns once `ready()` is true, re-checking after every append.
