@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use prometheus::{IntCounter, IntGauge};
+use tokio_util::sync::CancellationToken;
 
 use crate::{metrics::Metrics, model::CircuitState};
 
@@ -88,6 +89,22 @@ impl Breaker {
             self.set(&mut inner, CircuitState::HalfOpen);
         }
         left
+    }
+
+    /// Blocks while the breaker is open (sleeping at most `slice` at a time,
+    /// so a cancelled `token` is seen); true once a call may try, false when
+    /// `token` was cancelled first. For a caller on a thread of its own.
+    pub fn wait_out(&self, token: &CancellationToken, slice: Duration) -> bool {
+        loop {
+            let left = self.wait();
+            if left.is_zero() {
+                return true;
+            }
+            if token.is_cancelled() {
+                return false;
+            }
+            std::thread::sleep(left.min(slice));
+        }
     }
 
     /// A call succeeded (or the dependency showed it is back).

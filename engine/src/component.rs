@@ -177,14 +177,9 @@ impl Context {
         work: impl Future<Output = O> + Send + 'static,
     ) {
         let cx = self.clone();
-        let work = async move {
-            inject_fault(component);
-            work.await.error()
-        };
         self.tasks.spawn(async move {
-            let ended = AssertUnwindSafe(work).catch_unwind().await;
-            cx.supervisor
-                .report(&cx, component, ended.map_err(panic_message));
+            let ended = run_once(component, work).await;
+            cx.supervisor.report(&cx, component, ended);
         });
     }
 
@@ -203,13 +198,8 @@ impl Context {
             let mut restarts: VecDeque<Instant> = VecDeque::new();
             let mut backoff = FIRST_BACKOFF;
             loop {
-                let work = start();
-                let work = async move {
-                    inject_fault(component);
-                    work.await.error()
-                };
-                let ended = AssertUnwindSafe(work).catch_unwind().await;
-                let Some(reason) = Supervisor::reason(&cx, ended.map_err(panic_message)) else {
+                let ended = run_once(component, start()).await;
+                let Some(reason) = Supervisor::reason(&cx, ended) else {
                     return;
                 };
                 let now = Instant::now();
@@ -245,6 +235,22 @@ impl Context {
         self.tasks.close();
         self.tasks.wait().await;
     }
+}
+
+/// Runs one start of `component`'s `work`: its error, if it ended with one,
+/// or `Err` with the message of its panic.
+async fn run_once<O: Outcome>(
+    component: &'static str,
+    work: impl Future<Output = O>,
+) -> Result<Option<String>, String> {
+    let work = async move {
+        inject_fault(component);
+        work.await.error()
+    };
+    AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .map_err(panic_message)
 }
 
 /// Runs blocking `work` on a thread of the blocking pool and waits for it;

@@ -182,9 +182,6 @@ struct Shared {
 
 impl Shared {
     fn new() -> Self {
-        let histogram = || {
-            Mutex::new(Histogram::new_with_bounds(1, MAX_LATENCY_MICROS, 3).expect("valid bounds"))
-        };
         Self {
             from: AtomicI64::new(i64::MAX),
             until: AtomicI64::new(i64::MAX),
@@ -193,7 +190,7 @@ impl Shared {
             gaps: AtomicU64::new(0),
             conflated: AtomicU64::new(0),
             closed: AtomicU64::new(0),
-            latency: (0..SHARDS).map(|_| histogram()).collect(),
+            latency: (0..SHARDS).map(|_| Mutex::new(histogram())).collect(),
         }
     }
 
@@ -233,8 +230,7 @@ impl Shared {
     }
 
     fn latency(&self) -> Latency {
-        let mut all =
-            Histogram::<u64>::new_with_bounds(1, MAX_LATENCY_MICROS, 3).expect("valid bounds");
+        let mut all = histogram();
         for shard in &self.latency {
             all.add(&*shard.lock()).expect("same bounds");
         }
@@ -245,6 +241,20 @@ impl Shared {
             p999: ms(all.value_at_quantile(0.999)),
             max: ms(all.max()),
         }
+    }
+}
+
+/// An empty latency histogram: microseconds up to ten minutes, three
+/// significant digits.
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_MICROS, 3).expect("valid bounds")
+}
+
+/// Sleeps for `time`, or until `token` is cancelled.
+async fn pause(token: &CancellationToken, time: Duration) {
+    tokio::select! {
+        () = token.cancelled() => {}
+        () = tokio::time::sleep(time) => {}
     }
 }
 
@@ -281,7 +291,7 @@ pub async fn run(
 
     // The observer: everything, counted per symbol while measuring.
     let observed = Arc::new(Mutex::new(HashMap::<String, u64>::new()));
-    let mut observer = subscribe(&options.url, options, &tls, vec!["*".to_owned()])
+    let mut observer = subscribe(options, &tls, vec!["*".to_owned()])
         .await
         .map_err(LoadError::Observer)?;
     let observing = tokio::spawn({
@@ -337,7 +347,7 @@ pub async fn run(
         tasks.push(tokio::spawn(async move {
             let socket = {
                 let _permit = permits.acquire().await.expect("never closed");
-                subscribe(&options.url, &options, &tls, symbols.clone()).await
+                subscribe(&options, &tls, symbols.clone()).await
             };
             let socket = match socket {
                 Ok(socket) => {
@@ -379,30 +389,21 @@ pub async fn run(
         return Err(LoadError::NoneConnected(failure));
     }
     let with_clients = usage(&daemon).await;
-    tokio::select! {
-        () = token.cancelled() => {}
-        () = tokio::time::sleep(options.warmup) => {}
-    }
+    pause(token, options.warmup).await;
 
     let measured = Instant::now();
     shared
         .from
         .store(chrono::Utc::now().timestamp_micros(), Ordering::Relaxed);
     let first = usage(&daemon).await;
-    tokio::select! {
-        () = token.cancelled() => {}
-        () = tokio::time::sleep(options.duration) => {}
-    }
+    pause(token, options.duration).await;
     shared
         .until
         .store(chrono::Utc::now().timestamp_micros(), Ordering::Relaxed);
     let seconds = measured.elapsed().as_secs_f64();
     let last = usage(&daemon).await;
     // Ticks of the window still on their way arrive meanwhile.
-    tokio::select! {
-        () = token.cancelled() => {}
-        () = tokio::time::sleep(DRAIN) => {}
-    }
+    pause(token, DRAIN).await;
     stop.cancel();
     for task in tasks {
         let _ = task.await;
@@ -464,13 +465,12 @@ pub async fn run(
 /// Opens a client and subscribes it to `symbols`; returns once the gateway
 /// confirmed the subscription.
 async fn subscribe(
-    url: &str,
     options: &LoadOptions,
     tls: &Arc<rustls::ClientConfig>,
     symbols: Vec<String>,
 ) -> Result<Socket, ClientFailure> {
     let opened = async {
-        let mut socket = connect(url, options.api_key.as_deref(), tls).await?;
+        let mut socket = connect(&options.url, options.api_key.as_deref(), tls).await?;
         let subscribe = ClientMsg::Subscribe(Subscribe {
             symbols,
             topics: None,
@@ -530,11 +530,9 @@ async fn read(
             }
             Some(Ok(_)) => {}
         }
-        if let Reading::Slow(pause) = reading {
-            tokio::select! {
-                () = stop.cancelled() => return,
-                () = tokio::time::sleep(pause) => {}
-            }
+        if let Reading::Slow(time) = reading {
+            // A cancelled `stop` ends the loop at its next read.
+            pause(stop, time).await;
         }
     }
 }

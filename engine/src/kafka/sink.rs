@@ -46,20 +46,6 @@ impl KafkaSink {
         }
     }
 
-    /// Waits while the breaker is open; false when shutdown came first.
-    fn wait_for_circuit(&self) -> bool {
-        loop {
-            let left = self.breaker.wait();
-            if left.is_zero() {
-                return true;
-            }
-            if self.token.is_cancelled() {
-                return false;
-            }
-            std::thread::sleep(left.min(OPEN_CHECK));
-        }
-    }
-
     /// Sends a JSON record. Only shutdown interrupts a send; nothing is
     /// left to do then.
     fn send_json(&self, topic: &str, key: &[u8], value: &impl serde::Serialize) {
@@ -70,7 +56,7 @@ impl KafkaSink {
 
 impl Sink for KafkaSink {
     fn write_ticks(&self, batch: &mut Vec<Arc<EncodedTick>>) -> bool {
-        if !self.wait_for_circuit() {
+        if !self.breaker.wait_out(&self.token, OPEN_CHECK) {
             return false;
         }
         for tick in batch.drain(..) {

@@ -14,7 +14,7 @@ use std::{
 };
 
 use chrono::Utc;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
@@ -169,7 +169,7 @@ pub fn backup(database: &Path, to: &Path) -> Result<BackupManifest, BackupError>
         PathBuf::from(name)
     };
     let _ = std::fs::remove_file(&partial);
-    let source = read_only(database)?;
+    let source = super::open_read_only(database)?;
     let target = partial
         .to_str()
         .ok_or_else(|| BackupError::Manifest {
@@ -195,11 +195,7 @@ pub fn backup(database: &Path, to: &Path) -> Result<BackupManifest, BackupError>
 
 /// The manifest of the backup at `file`, to be known as `name`.
 fn describe(file: &Path, name: &Path) -> Result<BackupManifest, BackupError> {
-    let conn = read_only(file)?;
-    let count = |table: &str| -> Result<u64, StoreError> {
-        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
-        Ok(n.max(0) as u64)
-    };
+    let conn = super::open_read_only(file)?;
     let mut positions: BTreeMap<String, BTreeMap<u32, u64>> = BTreeMap::new();
     {
         let mut rows = conn
@@ -225,8 +221,8 @@ fn describe(file: &Path, name: &Path) -> Result<BackupManifest, BackupError> {
     let schema_version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(StoreError::from)?;
-    let ticks = count("ticks")?;
-    let candles = count("candles")?;
+    let ticks = count(&conn, "ticks")?;
+    let candles = count(&conn, "candles")?;
     drop(conn);
     let (bytes, sha256) = digest(file)?;
     Ok(BackupManifest {
@@ -263,14 +259,10 @@ fn digest(file: &Path) -> Result<(u64, String), BackupError> {
     Ok((bytes, hex))
 }
 
-/// A read-only connection that waits for a busy writer.
-fn read_only(database: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open_with_flags(
-        database,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    Ok(conn)
+/// The rows of `table`.
+fn count(conn: &Connection, table: &str) -> Result<u64, StoreError> {
+    let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+    Ok(n.max(0) as u64)
 }
 
 /// Checks the database at `database`: SQLite's integrity and foreign-key
@@ -281,7 +273,7 @@ fn read_only(database: &Path) -> Result<Connection, StoreError> {
 /// The store's error when it cannot be read at all; what the check finds
 /// is in the answer.
 pub fn check(database: &Path) -> Result<StoreCheck, StoreError> {
-    let conn = read_only(database)?;
+    let conn = super::open_read_only(database)?;
     let mut problems = Vec::new();
     let integrity: Vec<String> = conn
         .prepare("PRAGMA integrity_check")?
@@ -324,14 +316,10 @@ pub fn check(database: &Path) -> Result<StoreCheck, StoreError> {
     if malformed > 0 {
         problems.push(format!("{malformed} candles are malformed"));
     }
-    let count = |table: &str| -> Result<u64, StoreError> {
-        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
-        Ok(n.max(0) as u64)
-    };
     Ok(StoreCheck {
         ok: problems.is_empty(),
-        ticks: count("ticks")?,
-        candles: count("candles")?,
+        ticks: count(&conn, "ticks")?,
+        candles: count(&conn, "candles")?,
         problems,
     })
 }

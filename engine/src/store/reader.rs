@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{StoreError, builder_from_row, positions};
 use crate::model::{Candle, Interval, Symbol, Tick};
@@ -43,12 +43,9 @@ impl StoreReader {
     /// # Errors
     /// Returns the SQLite error.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        Ok(Self { conn })
+        Ok(Self {
+            conn: super::open_read_only(path)?,
+        })
     }
 
     fn symbol_id(&self, symbol: &Symbol) -> Result<Option<i64>, StoreError> {

@@ -218,13 +218,7 @@ impl StoreWriter {
     /// cool-down while it is open; shutdown cuts it short.
     fn pause(&self, token: &CancellationToken) {
         std::thread::sleep(RETRY_PAUSE);
-        loop {
-            let left = self.breaker.wait();
-            if left.is_zero() || token.is_cancelled() {
-                return;
-            }
-            std::thread::sleep(left.min(RETRY_PAUSE));
-        }
+        self.breaker.wait_out(token, RETRY_PAUSE);
     }
 
     /// Records a committed batch: readiness and metrics.
