@@ -4,25 +4,26 @@
 use std::sync::Arc;
 
 use axum::{
-    Json, Router,
+    Json,
     body::Bytes,
     extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::get,
 };
 
 use super::{
     GatewayState,
     rest::{ApiError, blocking},
 };
-use crate::model::{AlertRule, ErrorCode};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-/// The routes.
-pub fn routes() -> Router<Arc<GatewayState>> {
-    Router::new()
-        .route("/api/v1/alerts", get(list).post(create))
-        .route("/api/v1/alerts/{id}", get(read).put(replace).delete(remove))
+use crate::model::{AlertRule, ErrorBody, ErrorCode};
+
+/// The routes, with their operations.
+pub fn routes() -> OpenApiRouter<Arc<GatewayState>> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, replace, remove))
 }
 
 fn id_of(text: &str) -> Result<u64, ApiError> {
@@ -63,11 +64,20 @@ fn rule_from(state: &GatewayState, body: &[u8]) -> Result<AlertRule, ApiError> {
     Ok(rule)
 }
 
+#[utoipa::path(get, path = "/api/v1/alerts", summary = "Every alert rule", tag = "alerts",
+    responses((status = 200, description = "Every alert rule", body = Vec<AlertRule>)))]
 async fn list(State(state): State<Arc<GatewayState>>) -> Result<Json<Vec<AlertRule>>, ApiError> {
     let alerts = state.stored.alerts.clone();
     Ok(Json(blocking(move || alerts.list()).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/alerts", summary = "Creates an alert rule", tag = "alerts",
+    request_body(content = AlertRule, description = "The rule; `id` is assigned"),
+    responses(
+        (status = 201, description = "The rule as stored, with its id", body = AlertRule),
+        (status = 400, description = "The rule or id is invalid; the message names the field", body = ErrorBody),
+        (status = 404, description = "The rule's symbol is not known", body = ErrorBody),
+    ))]
 async fn create(State(state): State<Arc<GatewayState>>, body: Bytes) -> Result<Response, ApiError> {
     let rule = rule_from(&state, &body)?;
     let alerts = state.stored.alerts.clone();
@@ -75,6 +85,13 @@ async fn create(State(state): State<Arc<GatewayState>>, body: Bytes) -> Result<R
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/alerts/{id}", summary = "One alert rule", tag = "alerts",
+    params(("id" = u64, Path, description = "The rule's id")),
+    responses(
+        (status = 200, description = "The rule", body = AlertRule),
+        (status = 400, description = "The rule or id is invalid; the message names the field", body = ErrorBody),
+        (status = 404, description = "No such rule, or the rule's symbol is not known", body = ErrorBody),
+    ))]
 async fn read(
     State(state): State<Arc<GatewayState>>,
     Path(id): Path<String>,
@@ -87,6 +104,14 @@ async fn read(
         .ok_or_else(|| not_found(id))
 }
 
+#[utoipa::path(put, path = "/api/v1/alerts/{id}", summary = "Replaces an alert rule", tag = "alerts",
+    params(("id" = u64, Path, description = "The rule's id")),
+    request_body(content = AlertRule, description = "The new rule; its `id` is ignored"),
+    responses(
+        (status = 200, description = "The rule as stored", body = AlertRule),
+        (status = 400, description = "The rule or id is invalid; the message names the field", body = ErrorBody),
+        (status = 404, description = "No such rule, or the rule's symbol is not known", body = ErrorBody),
+    ))]
 async fn replace(
     State(state): State<Arc<GatewayState>>,
     Path(id): Path<String>,
@@ -104,6 +129,13 @@ async fn replace(
     }
 }
 
+#[utoipa::path(delete, path = "/api/v1/alerts/{id}", summary = "Deletes an alert rule", tag = "alerts",
+    params(("id" = u64, Path, description = "The rule's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "The rule or id is invalid; the message names the field", body = ErrorBody),
+        (status = 404, description = "No such rule, or the rule's symbol is not known", body = ErrorBody),
+    ))]
 async fn remove(
     State(state): State<Arc<GatewayState>>,
     Path(id): Path<String>,

@@ -4,13 +4,14 @@
 use std::sync::Arc;
 
 use axum::{
-    Json, Router,
+    Json,
     body::Bytes,
     extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::{delete, get},
 };
+
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     GatewayState,
@@ -18,20 +19,29 @@ use super::{
 };
 use crate::{
     auth::KeyError,
-    model::{ErrorCode, KeyInfo, NewKey},
+    model::{CreatedKey, ErrorBody, ErrorCode, KeyInfo, NewKey},
 };
 
-/// The routes.
-pub fn routes() -> Router<Arc<GatewayState>> {
-    Router::new()
-        .route("/api/v1/keys", get(list).post(create))
-        .route("/api/v1/keys/{name}", delete(revoke))
+/// The routes, with their operations.
+pub fn routes() -> OpenApiRouter<Arc<GatewayState>> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(revoke))
 }
 
+#[utoipa::path(get, path = "/api/v1/keys", summary = "Every API key", tag = "admin",
+    responses((status = 200, description = "Every key (never the secret)", body = Vec<KeyInfo>)))]
 async fn list(State(state): State<Arc<GatewayState>>) -> Json<Vec<KeyInfo>> {
     Json(state.stored.access.keys.list())
 }
 
+#[utoipa::path(post, path = "/api/v1/keys", summary = "Creates an API key", tag = "admin",
+    request_body(content = NewKey),
+    responses(
+        (status = 201, description = "The key, with its secret: shown once", body = CreatedKey),
+        (status = 400, description = "The key is invalid; the message names the field", body = ErrorBody),
+        (status = 409, description = "A key has this name", body = ErrorBody),
+    ))]
 async fn create(State(state): State<Arc<GatewayState>>, body: Bytes) -> Result<Response, ApiError> {
     let new: NewKey = ApiError::parse_body(&body, ErrorCode::InvalidKey, "key")?;
     let keys = state.stored.access.keys.clone();
@@ -50,6 +60,12 @@ async fn create(State(state): State<Arc<GatewayState>>, body: Bytes) -> Result<R
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
+#[utoipa::path(delete, path = "/api/v1/keys/{name}", summary = "Revokes an API key", tag = "admin",
+    params(("name" = String, Path, description = "The key's name")),
+    responses(
+        (status = 204, description = "Revoked; its streams close with 4401"),
+        (status = 404, description = "No key has this name", body = ErrorBody),
+    ))]
 async fn revoke(
     State(state): State<Arc<GatewayState>>,
     Path(name): Path<String>,

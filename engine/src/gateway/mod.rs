@@ -7,6 +7,7 @@ mod driver;
 mod guard;
 mod keys;
 mod limits;
+mod openapi;
 mod rest;
 mod scenarios;
 mod serve;
@@ -23,6 +24,7 @@ use std::{
 
 use axum::{
     Json, Router,
+    extract::State,
     http::{StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
@@ -35,6 +37,7 @@ use tower_http::{
     services::ServeDir,
     trace::{DefaultOnFailure, TraceLayer},
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use driver::{Deliver, Ended, Inbound, Keepalive, Pacing, drive};
 pub use guard::{Exposure, Guard, Unprotected, scope_for};
@@ -51,7 +54,7 @@ use crate::{
     auth::Keyring,
     log::Log,
     metrics::{Health, Metrics},
-    model::Symbol,
+    model::{MetricsSample, Readiness, Symbol},
     sim::SimHandle,
     store::{ItemStore, StoreError, StoreReader},
 };
@@ -247,25 +250,26 @@ pub struct Operations {
     pub simulator: Option<SimHandle>,
 }
 
-/// The gateway's routes: data, operations and the dashboard (from `ui_dir`).
+/// The gateway's routes: data, operations, the documents describing them
+/// and the dashboard (from `ui_dir`).
 pub fn router(state: Arc<GatewayState>, ui_dir: Option<&Path>) -> Router {
-    let api = Router::new()
-        .route("/api/v1/symbols", get(rest::symbols))
-        .route("/api/v1/ticks", get(rest::ticks))
-        .route("/api/v1/candles", get(rest::candles))
-        .route("/api/v1/indicators", get(rest::indicators))
-        .route("/api/v1/volume", get(rest::volume))
-        .route("/api/v1/audit", get(rest::audit))
+    let api = OpenApiRouter::new()
+        .routes(routes!(rest::symbols))
+        .routes(routes!(rest::ticks))
+        .routes(routes!(rest::candles))
+        .routes(routes!(rest::indicators))
+        .routes(routes!(rest::volume))
+        .routes(routes!(rest::audit))
         .merge(alerts::routes())
         .merge(workspace::routes())
         .merge(keys::routes())
         .route("/api/{*rest}", get(rest::not_found))
         .layer(CompressionLayer::new());
-    let data = Router::new()
-        .route("/ws", get(ws::upgrade))
+    let routes = OpenApiRouter::new()
+        .routes(routes!(ws::upgrade))
         .merge(api)
-        .with_state(state.clone());
-    let router = data.merge(ops_router(state.ops.clone()));
+        .merge(ops_routes(state.ops.clone()));
+    let router = openapi::documented(routes).with_state(state);
     let router = match ui_dir {
         Some(dir) => {
             router.fallback_service(ServeDir::new(dir).append_index_html_on_directories(true))
@@ -275,27 +279,33 @@ pub fn router(state: Arc<GatewayState>, ui_dir: Option<&Path>) -> Router {
     with_tracing(router)
 }
 
-/// Operations: `/metrics`, `/healthz`, `/readyz` and the simulator's
-/// `/api/v1/scenarios`. All a role that serves no data (the producer) serves.
+/// Operations alone, with the documents describing them: what a role that
+/// serves no data (the producer) serves.
 pub fn ops_router(ops: Operations) -> Router {
+    with_tracing(openapi::documented(ops_routes(ops)))
+}
+
+/// Operations: `/metrics`, `/healthz`, `/readyz`, `/api/v1/metrics` and the
+/// simulator's `/api/v1/scenarios`.
+fn ops_routes<S: Clone + Send + Sync + 'static>(ops: Operations) -> OpenApiRouter<S> {
     let Operations {
         metrics,
         health,
         simulator,
     } = ops;
-    let sampled = metrics.clone();
-    let router = scenarios::routes(simulator)
-        .route(
-            "/metrics",
-            get(move || async move { render_metrics(&metrics) }),
+    scenarios::routes(simulator)
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(render_metrics))
+                .routes(routes!(metrics_history))
+                .with_state(metrics),
         )
-        .route(
-            "/api/v1/metrics",
-            get(move || async move { Json(sampled.history.samples()) }),
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(readyz))
+                .with_state(health),
         )
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(move || async move { readyz(&health) }));
-    with_tracing(router)
+        .routes(routes!(healthz))
 }
 
 fn with_tracing(router: Router) -> Router {
@@ -310,7 +320,9 @@ fn with_tracing(router: Router) -> Router {
     )
 }
 
-fn render_metrics(metrics: &Metrics) -> Response {
+#[utoipa::path(get, path = "/metrics", summary = "Prometheus metrics", tag = "operations",
+    responses((status = 200, description = "Every instrument, in the Prometheus text format", content_type = "text/plain; version=0.0.4")))]
+async fn render_metrics(State(metrics): State<Arc<Metrics>>) -> Response {
     (
         [(
             header::CONTENT_TYPE,
@@ -321,11 +333,24 @@ fn render_metrics(metrics: &Metrics) -> Response {
         .into_response()
 }
 
+#[utoipa::path(get, path = "/api/v1/metrics", summary = "Recent headline metrics", tag = "operations",
+    responses((status = 200, description = "The last five minutes of once-a-second samples of the headline metrics, oldest first", body = Vec<MetricsSample>)))]
+async fn metrics_history(State(metrics): State<Arc<Metrics>>) -> Json<Vec<MetricsSample>> {
+    Json(metrics.history.samples())
+}
+
+#[utoipa::path(get, path = "/healthz", summary = "Liveness", tag = "operations",
+    responses((status = 200, description = "The process is alive: `{\"status\":\"ok\"}`", body = Object)))]
 async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-fn readyz(health: &Health) -> Response {
+#[utoipa::path(get, path = "/readyz", summary = "Readiness", tag = "operations",
+    responses(
+        (status = 200, description = "Ready: every check passes", body = Readiness),
+        (status = 503, description = "Not ready: the failing checks say why", body = Readiness),
+    ))]
+async fn readyz(State(health): State<Arc<Health>>) -> Response {
     let readiness = health.readiness();
     let status = if readiness.ready {
         StatusCode::OK

@@ -11,13 +11,21 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
+use utoipa::{
+    IntoParams,
+    openapi::{
+        KnownFormat, ObjectBuilder, SchemaFormat,
+        path::{Parameter, ParameterBuilder, ParameterIn},
+        schema::Type,
+    },
+};
 
 use super::GatewayState;
 use crate::{
     analytics,
     model::{
-        AuditEntry, ErrorBody, ErrorCode, ErrorDetail, Indicator, IndicatorReply, Interval, Quote,
-        Symbol, Tick, VolumeReport, timestamp,
+        AuditEntry, Candle, ErrorBody, ErrorCode, ErrorDetail, Indicator, IndicatorReply, Interval,
+        Quote, Symbol, Tick, VolumeReport, timestamp,
     },
     store::{Range, StoreError},
 };
@@ -264,7 +272,46 @@ impl Params {
     }
 }
 
+/// The range of a history query (`from`, `to`, `limit`), described for the
+/// API's document as [`Params::range`] reads it.
+impl IntoParams for Range {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let time = |name: &str, description: &str| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Query)
+                .description(Some(description))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+                ))
+                .build()
+        };
+        let limit = ParameterBuilder::new()
+            .name("limit")
+            .parameter_in(ParameterIn::Query)
+            .description(Some(format!(
+                "Most items returned, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})"
+            )))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1))
+                    .maximum(Some(MAX_LIMIT as f64)),
+            ))
+            .build();
+        vec![
+            time("from", "Earliest time, RFC 3339 (inclusive)"),
+            time("to", "Latest time, RFC 3339 (exclusive); later than `from`"),
+            limit,
+        ]
+    }
+}
+
 /// `GET /api/v1/symbols`: every known symbol with its latest quote, sorted.
+#[utoipa::path(get, path = "/api/v1/symbols", summary = "Every symbol with its latest quote", tag = "market",
+    responses((status = 200, description = "Every known symbol with its latest quote, sorted", body = Vec<Quote>)))]
 pub async fn symbols(State(state): State<Arc<GatewayState>>) -> Json<Vec<Quote>> {
     Json(state.market.quotes.read().all())
 }
@@ -273,6 +320,16 @@ pub async fn symbols(State(state): State<Arc<GatewayState>>) -> Json<Vec<Quote>>
 ///
 /// # Errors
 /// 400 for a missing or malformed parameter, 404 for an unknown symbol.
+#[utoipa::path(get, path = "/api/v1/ticks", summary = "Tick history", tag = "market",
+    params(
+        ("symbol" = Symbol, Query, description = "The symbol, e.g. AAPL"),
+        Range,
+    ),
+    responses(
+        (status = 200, description = "Ticks, oldest first", body = Vec<Tick>),
+        (status = 400, description = "A parameter is missing, unknown or malformed; the message names it", body = ErrorBody),
+        (status = 404, description = "The symbol is not known", body = ErrorBody),
+    ))]
 pub async fn ticks(
     State(state): State<Arc<GatewayState>>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
@@ -292,6 +349,14 @@ pub async fn ticks(
 ///
 /// # Errors
 /// 400 for a malformed parameter.
+#[utoipa::path(get, path = "/api/v1/audit", summary = "The audit log", tag = "admin",
+    params(
+        Range,
+    ),
+    responses(
+        (status = 200, description = "Audit entries, newest first", body = Vec<AuditEntry>),
+        (status = 400, description = "A parameter is missing, unknown or malformed; the message names it", body = ErrorBody),
+    ))]
 pub async fn audit(
     State(state): State<Arc<GatewayState>>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
@@ -313,6 +378,18 @@ pub async fn audit(
 ///
 /// # Errors
 /// 400 for a malformed parameter, 404 for an unknown symbol.
+#[utoipa::path(get, path = "/api/v1/volume", summary = "Volume analysis", tag = "market",
+    params(
+        ("days" = Option<u32>, Query, description = "Days of history, 1 to 366 (default 5)", minimum = 1, maximum = 366),
+        ("minutes" = Option<u32>, Query, description = "Slot length, a multiple of 15 from 15 to 240 (default 30)", minimum = 15, maximum = 240, multiple_of = 15),
+        ("tz" = Option<String>, Query, description = "IANA time zone of the slots (default America/New_York)"),
+        ("symbol" = Option<Symbol>, Query, description = "Only this symbol (default every symbol)"),
+    ),
+    responses(
+        (status = 200, description = "Session volume by symbol and volume by time of day", body = VolumeReport),
+        (status = 400, description = "A parameter is missing, unknown or malformed; the message names it", body = ErrorBody),
+        (status = 404, description = "The symbol is not known", body = ErrorBody),
+    ))]
 pub async fn volume(
     State(state): State<Arc<GatewayState>>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
@@ -376,6 +453,18 @@ pub const POSITIONS_HEADER: &str = "tickstream-positions";
 ///
 /// # Errors
 /// 400 for a missing or malformed parameter, 404 for an unknown symbol.
+#[utoipa::path(get, path = "/api/v1/candles", summary = "Candles", tag = "market",
+    params(
+        ("symbol" = Symbol, Query, description = "The symbol, e.g. AAPL"),
+        ("interval" = Option<Interval>, Query, description = "Candle interval (default 1m)"),
+        Range,
+    ),
+    responses(
+        (status = 200, description = "Candles, oldest first; the newest may be open", body = Vec<Candle>,
+            headers(("tickstream-positions" = String, description = "The `stock_ticks` positions the candles include, `partition=next_offset` pairs (`0=1042,1=977`)"))),
+        (status = 400, description = "A parameter is missing, unknown or malformed; the message names it", body = ErrorBody),
+        (status = 404, description = "The symbol is not known", body = ErrorBody),
+    ))]
 pub async fn candles(
     State(state): State<Arc<GatewayState>>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
@@ -406,6 +495,20 @@ pub async fn candles(
 ///
 /// # Errors
 /// 400 for a missing or malformed parameter (named), 404 for an unknown symbol.
+#[utoipa::path(get, path = "/api/v1/indicators", summary = "An indicator over candles", tag = "market",
+    params(
+        ("symbol" = Symbol, Query, description = "The symbol, e.g. AAPL"),
+        ("interval" = Option<Interval>, Query, description = "Candle interval (default 1m)"),
+        ("indicator" = String, Query, description = "sma, ema, bollinger, rsi or vwap"),
+        ("period" = Option<u32>, Query, description = "Candles per value (default 20; 14 for rsi)"),
+        ("k" = Option<f64>, Query, description = "Bollinger band width in standard deviations (default 2)"),
+        Range,
+    ),
+    responses(
+        (status = 200, description = "One point per settled candle, oldest first", body = IndicatorReply),
+        (status = 400, description = "A parameter is missing, unknown or malformed; the message names it", body = ErrorBody),
+        (status = 404, description = "The symbol is not known", body = ErrorBody),
+    ))]
 pub async fn indicators(
     State(state): State<Arc<GatewayState>>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,

@@ -2,32 +2,48 @@
 //! (`POST`, one JSON scenario) and list them with their states (`GET`).
 
 use axum::{
-    Json, Router,
+    Json,
     body::Bytes,
     extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::get,
 };
+
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::rest::ApiError;
 use crate::{
-    model::ErrorCode,
+    model::{ErrorBody, ErrorCode, Scenario, ScenarioStatus},
     sim::{ScenarioError, ScenarioRequest, SimHandle},
 };
 
-/// The routes; without a simulator (a bridge) they answer 503.
-pub fn routes(simulator: Option<SimHandle>) -> Router {
-    Router::new()
-        .route("/api/v1/scenarios", get(list).post(inject))
+/// The routes, with their operations; without a simulator (a bridge)
+/// they answer 503.
+pub fn routes<S: Clone + Send + Sync + 'static>(simulator: Option<SimHandle>) -> OpenApiRouter<S> {
+    OpenApiRouter::new()
+        .routes(routes!(list, inject))
         .with_state(simulator)
 }
 
+#[utoipa::path(get, path = "/api/v1/scenarios", summary = "Every scenario injected", tag = "simulator",
+    responses(
+        (status = 200, description = "Every scenario injected, with its state", body = Vec<ScenarioStatus>),
+        (status = 503, description = "This process runs no simulator", body = ErrorBody),
+    ))]
 async fn list(State(simulator): State<Option<SimHandle>>) -> Result<Response, ApiError> {
     let simulator = simulator.ok_or_else(|| error(&ScenarioError::NoSimulator))?;
     Ok(Json(simulator.scenarios()).into_response())
 }
 
+#[utoipa::path(post, path = "/api/v1/scenarios", summary = "Injects a scenario", tag = "simulator",
+    request_body(content = Scenario, description = "One scenario"),
+    responses(
+        (status = 201, description = "The scenario, scheduled", body = ScenarioStatus),
+        (status = 400, description = "The scenario is invalid; the message names the field", body = ErrorBody),
+        (status = 404, description = "An unknown symbol or sector", body = ErrorBody),
+        (status = 409, description = "The symbol is already halted (or not halted), or too many scenarios are active", body = ErrorBody),
+        (status = 503, description = "This process runs no simulator", body = ErrorBody),
+    ))]
 async fn inject(
     State(simulator): State<Option<SimHandle>>,
     body: Bytes,

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::{
-    Json, Router,
+    Json,
     body::Bytes,
     extract::{Path, State},
     http::StatusCode,
@@ -14,41 +14,151 @@ use axum::{
     routing::get,
 };
 use serde::de::DeserializeOwned;
+use utoipa::{
+    ToSchema,
+    openapi::{
+        ArrayBuilder, ContentBuilder, HttpMethod, ObjectBuilder, Ref, RefOr, Required,
+        ResponseBuilder, Schema,
+        path::{OperationBuilder, ParameterBuilder, ParameterIn},
+        request_body::RequestBodyBuilder,
+        schema::Type,
+    },
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     GatewayState,
+    openapi::error_response as error,
     rest::{ApiError, blocking},
 };
 use crate::{
-    model::{ErrorCode, Portfolio, Symbol, Valuation, Watchlist},
+    model::{ErrorBody, ErrorCode, Portfolio, Symbol, Valuation, Watchlist},
     store::StoredItem,
     workspace::ItemError,
 };
 
-/// The routes.
-pub fn routes() -> Router<Arc<GatewayState>> {
-    Router::new()
-        .route(
-            "/api/v1/watchlists",
-            get(list::<Watchlist>).post(create::<Watchlist>),
+/// The routes, with their operations.
+pub fn routes() -> OpenApiRouter<Arc<GatewayState>> {
+    let router = items::<Watchlist>(OpenApiRouter::new(), "/api/v1/watchlists");
+    items::<Portfolio>(router, "/api/v1/portfolios").routes(routes!(value))
+}
+
+/// Adds the routes of one kind of item under `base` (list, create, read,
+/// replace, delete) and their operations, described by hand because the
+/// handlers are generic over the kind.
+fn items<T: Item + ToSchema + DeserializeOwned>(
+    router: OpenApiRouter<Arc<GatewayState>>,
+    base: &str,
+) -> OpenApiRouter<Arc<GatewayState>> {
+    let one = format!("{base}/{{id}}");
+    let mut router = router
+        .route(base, get(list::<T>).post(create::<T>))
+        .route(&one, get(read::<T>).put(replace::<T>).delete(remove::<T>));
+    let api = router.get_openapi_mut();
+    let mut schemas = vec![(<T as ToSchema>::name().into_owned(), T::schema())];
+    T::schemas(&mut schemas);
+    api.components
+        .get_or_insert_with(Default::default)
+        .schemas
+        .extend(schemas);
+    let kind = T::KIND;
+    let item = || Ref::from_schema_name(<T as ToSchema>::name());
+    let operation = |verb: &str, summary: String| {
+        OperationBuilder::new()
+            .tag("workspace")
+            .operation_id(Some(format!("{verb}_{}", kind.replace(' ', "_"))))
+            .summary(Some(summary))
+    };
+    let id = ParameterBuilder::new()
+        .name("id")
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some(format!("The {kind}'s id")))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0)),
+        ))
+        .build();
+    let body = |description: &str| {
+        RequestBodyBuilder::new()
+            .description(Some(description))
+            .required(Some(Required::True))
+            .content(
+                "application/json",
+                ContentBuilder::new().schema(Some(item())).build(),
+            )
+            .build()
+    };
+    let answer = |description: String, schema: RefOr<Schema>| {
+        ResponseBuilder::new().description(description).content(
+            "application/json",
+            ContentBuilder::new().schema(Some(schema)).build(),
         )
-        .route(
-            "/api/v1/watchlists/{id}",
-            get(read::<Watchlist>)
-                .put(replace::<Watchlist>)
-                .delete(remove::<Watchlist>),
-        )
-        .route(
-            "/api/v1/portfolios",
-            get(list::<Portfolio>).post(create::<Portfolio>),
-        )
-        .route(
-            "/api/v1/portfolios/{id}",
-            get(read::<Portfolio>)
-                .put(replace::<Portfolio>)
-                .delete(remove::<Portfolio>),
-        )
-        .route("/api/v1/portfolios/{id}/value", get(value))
+    };
+    let invalid = || {
+        error(&format!(
+            "The {kind} or id is invalid; the message names the field"
+        ))
+    };
+    let missing = || error(&format!("No such {kind}"));
+    let paths = &mut api.paths;
+    paths.add_path_operation(
+        base,
+        vec![HttpMethod::Get],
+        operation("list", format!("Every {kind}")).response(
+            "200",
+            answer(
+                format!("Every {kind}"),
+                ArrayBuilder::new().items(item()).into(),
+            ),
+        ),
+    );
+    paths.add_path_operation(
+        base,
+        vec![HttpMethod::Post],
+        operation("create", format!("Creates a {kind}"))
+            .request_body(Some(body("The item; `id` is assigned")))
+            .response(
+                "201",
+                answer(format!("The {kind} as stored, with its id"), item().into()),
+            )
+            .response("400", invalid())
+            .response("409", error(&format!("A {kind} has this name"))),
+    );
+    paths.add_path_operation(
+        &one,
+        vec![HttpMethod::Get],
+        operation("read", format!("One {kind}"))
+            .parameter(id.clone())
+            .response("200", answer(format!("The {kind}"), item().into()))
+            .response("400", invalid())
+            .response("404", missing()),
+    );
+    paths.add_path_operation(
+        &one,
+        vec![HttpMethod::Put],
+        operation("replace", format!("Replaces a {kind}"))
+            .parameter(id.clone())
+            .request_body(Some(body("The new item; its `id` is ignored")))
+            .response(
+                "200",
+                answer(format!("The {kind} as stored"), item().into()),
+            )
+            .response("400", invalid())
+            .response("404", missing())
+            .response("409", error(&format!("Another {kind} has this name"))),
+    );
+    paths.add_path_operation(
+        &one,
+        vec![HttpMethod::Delete],
+        operation("delete", format!("Deletes a {kind}"))
+            .parameter(id)
+            .response("204", ResponseBuilder::new().description("Deleted"))
+            .response("400", invalid())
+            .response("404", missing()),
+    );
+    router
 }
 
 /// A watchlist or portfolio as the REST API takes it.
@@ -159,6 +269,13 @@ async fn remove<T: Item>(
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/portfolios/{id}/value", summary = "A portfolio's value", tag = "workspace",
+    params(("id" = u64, Path, description = "The portfolio's id")),
+    responses(
+        (status = 200, description = "The portfolio valued at the latest quotes", body = Valuation),
+        (status = 400, description = "The id is invalid", body = ErrorBody),
+        (status = 404, description = "No such portfolio", body = ErrorBody),
+    ))]
 async fn value(
     State(state): State<Arc<GatewayState>>,
     Path(id): Path<String>,

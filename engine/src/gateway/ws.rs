@@ -41,6 +41,12 @@ pub const CLOSE_UNAUTHORIZED: u16 = 4401;
 
 /// Upgrades the request and runs the client's session; `caller` is the API
 /// key it came with, when the gateway requires one.
+#[utoipa::path(get, path = "/ws", summary = "The WebSocket stream", tag = "stream",
+    description = "Upgrades to the WebSocket stream; its frames are described by the AsyncAPI document at `/api/v1/asyncapi.json`.",
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, description = "Not a WebSocket upgrade request", content_type = "text/plain"),
+    ))]
 pub async fn upgrade(
     State(state): State<Arc<GatewayState>>,
     caller: Option<Extension<Caller>>,

@@ -6,11 +6,14 @@ use std::{fmt, str::FromStr};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 use super::Symbol;
 
 /// A candle width. Buckets are aligned to the Unix epoch in UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS, ToSchema,
+)]
 #[ts(export)]
 pub enum Interval {
     /// One second.
@@ -101,7 +104,7 @@ impl FromStr for Interval {
 }
 
 /// Open, high, low, close, volume and VWAP of one symbol over one bucket.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct Candle {
     /// Ticker symbol.

@@ -3,10 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 /// Machine-readable reason of a refusal: a WebSocket `error` frame's
 /// `code`, and a REST error body's `error.code`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum ErrorCode {
@@ -87,7 +88,7 @@ impl ErrorCode {
 }
 
 /// A REST error's body: `{"error":{"code":"invalid_parameter","message":"interval: …"}}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct ErrorBody {
     /// What went wrong.
@@ -95,7 +96,7 @@ pub struct ErrorBody {
 }
 
 /// The code and message of a REST error.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct ErrorDetail {
     /// Machine-readable.

@@ -4,10 +4,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 /// `GET /readyz`: whether the engine is ready, each check, and the
 /// components that failed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct Readiness {
     /// Every check passes and no component failed.
@@ -24,7 +25,7 @@ pub struct Readiness {
 }
 
 /// A circuit breaker's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum CircuitState {
@@ -37,7 +38,7 @@ pub enum CircuitState {
 }
 
 /// The readiness checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct Checks {
     /// The tick source is producing (or connected).
@@ -48,7 +49,7 @@ pub struct Checks {
 
 /// A component that failed (panicked, returned an error, or stopped while it
 /// should run).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct Failure {
     /// The component's name, e.g. `store writer`.

@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 use super::Symbol;
 
 /// What an alert watches for on one symbol.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[ts(export)]
 pub enum Condition {
@@ -56,7 +57,7 @@ pub enum Condition {
 }
 
 /// Which way a price must cross its level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum Direction {
@@ -86,7 +87,7 @@ fn default_enabled() -> bool {
 }
 
 /// A rule as stored and served: an id, a symbol, a condition.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct AlertRule {
     /// Assigned by the store; ignored on create.
@@ -111,7 +112,7 @@ pub struct AlertRule {
 }
 
 /// A named list of symbols, in the user's order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct Watchlist {
     /// Assigned by the store; ignored on create.
@@ -125,7 +126,7 @@ pub struct Watchlist {
 }
 
 /// A named set of positions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct Portfolio {
     /// Assigned by the store; ignored on create.
@@ -138,7 +139,7 @@ pub struct Portfolio {
 }
 
 /// Shares held in one symbol.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct Position {
     /// The symbol.

@@ -4,10 +4,13 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 /// What a key may do. Each scope includes the ones before it: `admin` can
 /// do what `write` can, which can do what `read` can.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum Scope {
@@ -55,7 +58,7 @@ impl std::str::FromStr for Scope {
 }
 
 /// A key as listed: never the key itself, only its public prefix.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct KeyInfo {
     /// Unique name, e.g. `grafana` or `alice-laptop`.
@@ -74,7 +77,7 @@ pub struct KeyInfo {
 }
 
 /// `POST /api/v1/keys`: the key to create.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[ts(export)]
 pub struct NewKey {
@@ -89,7 +92,7 @@ pub struct NewKey {
 }
 
 /// A key just created: the only time the key itself is shown.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct CreatedKey {
     /// The key: send it as `Authorization: Bearer KEY`.

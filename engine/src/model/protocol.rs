@@ -9,11 +9,14 @@ use serde::{
     de::{self, DeserializeOwned, Error as _},
 };
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 use super::{ErrorCode, MarketEvent, SystemMetric, Tick};
 
 /// Topics a client can subscribe to besides its symbols' ticks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum StreamTopic {
@@ -28,7 +31,7 @@ pub enum StreamTopic {
 /// A frame from a client: `{"op":"subscribe",…}` and so on. A field its
 /// `op` does not define is refused, so a typo (`"symbol"` for `"symbols"`)
 /// is an error, not ignored; every error names the field at fault.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS, ToSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
 #[ts(export)]
 pub enum ClientMsg {
@@ -41,7 +44,7 @@ pub enum ClientMsg {
 }
 
 /// The fields of a `subscribe` frame.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[ts(export)]
 pub struct Subscribe {
@@ -73,7 +76,7 @@ pub struct Subscribe {
 }
 
 /// How a client's ticks are delivered.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum Delivery {
@@ -88,7 +91,7 @@ pub enum Delivery {
 }
 
 /// The fields of an `unsubscribe` frame.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[ts(export)]
 pub struct Unsubscribe {
@@ -102,7 +105,7 @@ pub struct Unsubscribe {
 }
 
 /// The fields of a `ping` frame.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[ts(export)]
 pub struct Ping {
@@ -144,7 +147,7 @@ fn op_fields<T: DeserializeOwned, E: de::Error>(fields: serde_json::Value) -> Re
 }
 
 /// A frame from the gateway.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[ts(export)]
 pub enum ServerMsg {
@@ -220,6 +223,26 @@ pub enum ServerMsg {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Offsets(pub BTreeMap<u32, u64>);
+
+impl utoipa::PartialSchema for Offsets {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .description(Some("Partition number → offset."))
+            .property_names(Some(
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .pattern(Some("^[0-9]+$")),
+            ))
+            .additional_properties(Some(
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::Integer)
+                    .minimum(Some(0)),
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for Offsets {}
 
 impl<'de> Deserialize<'de> for Offsets {
     // By hand because tagged enums buffer their content, and buffered keys

@@ -5,11 +5,12 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 use super::{Interval, Portfolio, Symbol};
 
 /// A portfolio valued at the latest quotes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct Valuation {
     /// The portfolio.
@@ -31,7 +32,7 @@ pub struct Valuation {
 }
 
 /// One position's value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct PositionValue {
     /// The symbol.
@@ -56,7 +57,7 @@ pub struct PositionValue {
 }
 
 /// `GET /api/v1/volume`: both views.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct VolumeReport {
     /// Every symbol, most traded first.
@@ -66,7 +67,7 @@ pub struct VolumeReport {
 }
 
 /// One symbol's session volume and VWAP deviation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct SymbolVolume {
     /// The symbol.
@@ -85,7 +86,7 @@ pub struct SymbolVolume {
 }
 
 /// Volume by time of day.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct TimeOfDay {
     /// The time zone the slots are in, e.g. `America/New_York`.
@@ -99,7 +100,7 @@ pub struct TimeOfDay {
 }
 
 /// One slot of the day.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct TimeSlot {
     /// Local start, `HH:MM`.
@@ -111,7 +112,7 @@ pub struct TimeSlot {
 }
 
 /// One second of the process's activity.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct MetricsSample {
     /// End of the second sampled, UTC.
@@ -139,7 +140,7 @@ pub struct MetricsSample {
 }
 
 /// An indicator and its parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(tag = "indicator", rename_all = "snake_case")]
 #[ts(export)]
 pub enum Indicator {
@@ -173,7 +174,7 @@ pub enum Indicator {
 }
 
 /// The answer of `GET /api/v1/indicators`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct IndicatorReply {
     /// The symbol.

@@ -105,6 +105,23 @@ impl Serialize for Symbol {
     }
 }
 
+/// The pattern [`Symbol::new`] checks, for the API's schemas.
+pub const SYMBOL_PATTERN: &str = r"^[A-Z0-9^][A-Z0-9.\-/^]*$";
+
+impl utoipa::PartialSchema for Symbol {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("A ticker symbol such as `AAPL` or `BRK.B`."))
+            .min_length(Some(1))
+            .max_length(Some(MAX_SYMBOL_LEN))
+            .pattern(Some(SYMBOL_PATTERN))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Symbol {}
+
 impl<'de> Deserialize<'de> for Symbol {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 use super::Symbol;
 
@@ -13,7 +14,7 @@ use super::Symbol;
 /// `volume`); `bid`, `ask` and `seq` are added by Tickstream's producers and
 /// optional on input. `partition` and `offset` are set once the tick has been
 /// through a log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct Tick {
     /// Ticker symbol, e.g. `AAPL`.
@@ -54,7 +55,7 @@ pub struct Tick {
 }
 
 /// What kind of trade a tick is, when not a continuous-trading print.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum TradeCondition {
