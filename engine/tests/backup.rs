@@ -2,7 +2,9 @@
 //! it writes is a consistent snapshot that matches its manifest; `verify`
 //! passes it and refuses a damaged file; `restore` refuses a running data
 //! directory and a backup that does not match its manifest, and puts a
-//! sound one in place with every tick it holds.
+//! sound one in place with every tick it holds; a bridge's store restored
+//! to a point in time (the newest backup before it, then the cluster's
+//! ticks up to it) matches the source's ticks and candles exactly.
 
 mod support;
 
@@ -189,4 +191,111 @@ async fn scheduled_backups_keep_the_newest_and_each_verifies() {
     );
     let newest = dir.join(names.iter().rfind(|n| n.ends_with(".db")).unwrap());
     succeeds(&["verify", "--file", text(&newest)]);
+}
+
+/// Closed 1-second candles starting before `before` (Unix µs) as (symbol,
+/// [start, open, high, low, close, volume, trades]), in order.
+fn closed_candles(database: &Path, before: i64) -> Vec<(String, [i64; 7])> {
+    let db =
+        rusqlite::Connection::open_with_flags(database, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let mut rows = db
+        .prepare(
+            "SELECT s.symbol, c.start, c.open, c.high, c.low, c.close, c.volume, c.trades
+             FROM candles c JOIN symbols s ON s.id = c.symbol_id
+             WHERE c.interval_s = 1 AND c.closed = 1 AND c.start < ?1 ORDER BY 1, 2",
+        )
+        .unwrap();
+    rows.query_map([before], |r| {
+        let mut fields = [0; 7];
+        for (i, field) in fields.iter_mut().enumerate() {
+            *field = r.get(i + 1)?;
+        }
+        Ok((r.get(0)?, fields))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bridge_store_restored_to_a_point_in_time_matches_the_source_up_to_it() {
+    let tansu = support::Tansu::start();
+    let brokers = tansu.brokers.as_str();
+    let mut producer = Daemon::role("producer", &["--brokers", brokers, "--rate", "1000"]);
+    let mut bridge = Daemon::role("bridge", &["--brokers", brokers, "--start", "earliest"]);
+    bridge.wait_ready().await;
+    bridge
+        .wait_metric("tickstream_store_ticks_total", 1_000.0)
+        .await;
+    let backups = tempfile::tempdir().unwrap();
+    let early = backups.path().join("early.db");
+    succeeded(on_store("backup", bridge.data_dir.path(), "--to", &early));
+
+    // The point in time: after more ticks than the backup holds, before others.
+    let stored = bridge.metric("tickstream_store_ticks_total").await;
+    bridge
+        .wait_metric("tickstream_store_ticks_total", stored + 1_500.0)
+        .await;
+    let until = chrono::Utc::now();
+    let stored = bridge.metric("tickstream_store_ticks_total").await;
+    bridge
+        .wait_metric("tickstream_store_ticks_total", stored + 1_500.0)
+        .await;
+    // A backup taken after the point in time is passed over.
+    let late = backups.path().join("late.db");
+    succeeded(on_store("backup", bridge.data_dir.path(), "--to", &late));
+    assert!(producer.terminate().0.success());
+    assert!(bridge.terminate().0.success());
+
+    let target = tempfile::tempdir().unwrap();
+    let until_text = until.to_rfc3339();
+    let out = succeeds(&[
+        "restore",
+        "--data-dir",
+        text(target.path()),
+        "--from",
+        text(backups.path()),
+        "--until",
+        &until_text,
+        "--brokers",
+        brokers,
+    ]);
+    let restored: tickstream::model::Restored = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(restored.backup.ends_with("early.db"), "{restored:?}");
+    let replayed = restored.replayed.expect("a replay");
+    let ends: BTreeMap<u32, u64> = replayed
+        .partitions
+        .iter()
+        .map(|(&p, &[_, end])| (p, end))
+        .collect();
+    assert!(replayed.ticks >= 1_000, "{replayed:?}");
+
+    // Exactly the source's ticks below the replay's ends: none missing, none beyond.
+    let restored_db = target.path().join("tickstream.db");
+    let source_db = bridge.data_dir.path().join("tickstream.db");
+    let everything: BTreeMap<u32, u64> = ends.keys().map(|&p| (p, u64::MAX)).collect();
+    let mine = ticks_below(&restored_db, &everything);
+    let theirs = ticks_below(&source_db, &ends);
+    assert_eq!(mine.len(), theirs.len(), "tick counts");
+    assert_eq!(mine, theirs);
+    let later = ticks_below(&source_db, &everything).len();
+    assert!(
+        later > mine.len() + 1_000,
+        "the source went on past the point: {later} vs {}",
+        mine.len()
+    );
+    // Each tick restored was made by the point in time (ticks carry the simulator's wall-clock time).
+    let until_micros = until.timestamp_micros();
+    assert!(
+        mine.iter().all(|t| t.2 <= until_micros),
+        "no tick after the point in time"
+    );
+    // And the candles agree with the source's: those that closed a second
+    // before it (a tick's record is stamped as it is sent, just after it is made).
+    let settled = until_micros - 2_000_000;
+    let candles = closed_candles(&restored_db, settled);
+    assert!(!candles.is_empty());
+    assert_eq!(candles, closed_candles(&source_db, settled));
+    succeeds(&["verify", "--data-dir", text(target.path())]);
 }

@@ -3,6 +3,7 @@
 //! then the sinks, which drain what the log still holds.
 
 mod local;
+mod replay;
 
 use std::{
     net::SocketAddr,
@@ -14,7 +15,7 @@ use chrono::Utc;
 use tokio::net::TcpListener;
 
 use self::local::Local;
-pub use self::local::lock_data_dir;
+pub use self::{local::lock_data_dir, replay::replay};
 use crate::{
     component::{Context, blocking},
     config::Config,
@@ -69,6 +70,11 @@ pub enum EngineError {
     /// A network listen without API keys.
     #[error(transparent)]
     Unprotected(#[from] Unprotected),
+    /// A replay lost ticks to the log's retention.
+    #[error(
+        "the store fell behind the replay: {0} ticks were lost to log retention; raise log.retention_records and restore again"
+    )]
+    FellBehind(u64),
     /// The TLS certificate or key cannot be served.
     #[error(transparent)]
     Tls(#[from] TlsError),

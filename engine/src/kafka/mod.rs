@@ -57,6 +57,22 @@ pub enum KafkaError {
     /// Shutdown began while waiting for the cluster.
     #[error("cancelled")]
     Cancelled,
+    /// A replay stopped getting records before it reached its end.
+    #[error(
+        "no record from partition {partition} of {topic} for {waited:?}: it stopped at offset {at}, short of {end}"
+    )]
+    Stalled {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: u32,
+        /// The next offset it was to read.
+        at: u64,
+        /// The offset it was to read up to.
+        end: u64,
+        /// How long it waited.
+        waited: std::time::Duration,
+    },
     /// The cluster could not be reached.
     #[error("cannot reach Kafka at {brokers}: {reason}")]
     Unreachable {

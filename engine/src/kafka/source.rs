@@ -7,6 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use chrono::{DateTime, Utc};
 use rdkafka::{
     Message, Offset, TopicPartitionList,
     consumer::{BaseConsumer, Consumer},
@@ -40,6 +41,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(100);
 /// Most ticks appended at once.
 const MAX_BATCH: usize = 2_048;
+/// How long a cluster request may take.
+const WAIT: Duration = Duration::from_secs(10);
+/// How long a replay waits for a record it knows is there.
+const REPLAY_STALL: Duration = Duration::from_secs(30);
 
 /// Mirrors Kafka into the local log; see the module docs.
 pub struct KafkaSource {
@@ -152,6 +157,122 @@ impl KafkaSource {
         self.link()
             .up(&format!("reading every partition from {start:?}"));
         Ok(())
+    }
+
+    /// Replays the tick topic into the log up to `until`, for a restored
+    /// store (point-in-time recovery): each partition from `stored` (the
+    /// next offset the store recorded; its earliest retained when none) to
+    /// the first record stamped at or after `until` (the cluster's time
+    /// index, `offsets_for_times`), or its end when there is none. A batch
+    /// waits while `room` says the log's follower has not caught up, so
+    /// nothing is lost to retention. Returns the range read per partition.
+    /// Blocking.
+    ///
+    /// # Errors
+    /// [`KafkaError::PartitionMismatch`], [`KafkaError::Stalled`] when a
+    /// partition yields nothing for [`REPLAY_STALL`] short of its end,
+    /// [`KafkaError::Cancelled`], or the client error.
+    pub fn replay(
+        &self,
+        stored: &[u64],
+        until: DateTime<Utc>,
+        room: impl Fn() -> bool,
+        token: &CancellationToken,
+    ) -> Result<Vec<std::ops::Range<u64>>, KafkaError> {
+        let topic = self.log.ticks.name().to_owned();
+        let count = self.partition_counts(std::slice::from_ref(&topic), token)?[0];
+        let local = self.log.ticks.partition_count();
+        if count != local {
+            return Err(KafkaError::PartitionMismatch {
+                topic,
+                cluster: count,
+                local,
+            });
+        }
+        let mut times = TopicPartitionList::new();
+        for partition in 0..count {
+            times.add_partition_offset(
+                &topic,
+                partition as i32,
+                Offset::Offset(until.timestamp_millis()),
+            )?;
+        }
+        let ends = self.consumer.offsets_for_times(times, WAIT)?;
+        let mut ranges = Vec::with_capacity(count as usize);
+        let mut assignment = TopicPartitionList::new();
+        for element in ends.elements_for_topic(&topic) {
+            let partition = element.partition();
+            let (low, high) = self.consumer.fetch_watermarks(&topic, partition, WAIT)?;
+            let end = match element.offset() {
+                Offset::Offset(n) => n.clamp(low, high),
+                _ => high,
+            } as u64;
+            let start = match stored.get(partition as usize) {
+                Some(&next) if next > 0 => next.max(low as u64),
+                _ => low as u64,
+            }
+            .min(end);
+            self.log.ticks.begin_at(partition as u32, start);
+            if start < end {
+                assignment.add_partition_offset(&topic, partition, Offset::Offset(start as i64))?;
+            }
+            ranges.push(start..end);
+        }
+        self.consumer.assign(&assignment)?;
+        let mut next: Vec<u64> = ranges.iter().map(|r| r.start).collect();
+        let done = |next: &[u64]| next.iter().zip(&ranges).all(|(n, r)| *n >= r.end);
+        let mut ticks: Vec<(u32, u64, Arc<EncodedTick>)> = Vec::with_capacity(MAX_BATCH);
+        let mut heard = Instant::now();
+        while !done(&next) {
+            if token.is_cancelled() {
+                return Err(KafkaError::Cancelled);
+            }
+            match self.consumer.poll(POLL) {
+                Some(Ok(message)) => {
+                    heard = Instant::now();
+                    let (partition, offset) = (message.partition() as u32, message.offset() as u64);
+                    let p = partition as usize;
+                    if offset >= ranges[p].end {
+                        next[p] = ranges[p].end;
+                        continue;
+                    }
+                    next[p] = offset + 1;
+                    let payload = message.payload().unwrap_or_default();
+                    match EncodedTick::decode(payload) {
+                        Ok(tick) => ticks.push((partition, offset, Arc::new(tick))),
+                        Err(error) => {
+                            self.append(&mut ticks);
+                            self.skip(&topic, partition, offset, &error.to_string());
+                        }
+                    }
+                    if ticks.len() < MAX_BATCH && !done(&next) {
+                        continue;
+                    }
+                }
+                Some(Err(error)) => tracing::warn!(%error, "Kafka consumer error"),
+                None if heard.elapsed() >= REPLAY_STALL => {
+                    let p = (0..next.len())
+                        .find(|&p| next[p] < ranges[p].end)
+                        .unwrap_or_default();
+                    return Err(KafkaError::Stalled {
+                        topic,
+                        partition: p as u32,
+                        at: next[p],
+                        end: ranges[p].end,
+                        waited: REPLAY_STALL,
+                    });
+                }
+                None => {}
+            }
+            while !ticks.is_empty() && !room() {
+                if token.is_cancelled() {
+                    return Err(KafkaError::Cancelled);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            self.append(&mut ticks);
+        }
+        Ok(ranges)
     }
 
     /// Partition counts of `topics`, retrying until the cluster answers and

@@ -22,7 +22,7 @@ mod tick;
 pub mod timestamp;
 
 pub use audit::AuditEntry;
-pub use backup::{BackupManifest, StoreCheck};
+pub use backup::{BackupManifest, Replayed, Restored, StoreCheck};
 pub use candle::{Candle, Interval, IntervalError};
 pub use errors::{ErrorBody, ErrorCode, ErrorDetail};
 pub use event::{EventKind, EventLevel, MarketEvent, SystemMetric};

@@ -13,7 +13,7 @@ use std::{
     time::Duration,
 };
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
@@ -94,6 +94,70 @@ fn take_scheduled(database: &Path, schedule: &Schedule) -> Result<BackupManifest
     Ok(manifest)
 }
 
+/// The backup to restore from `from`: the file itself, or the newest in the
+/// directory `from` (by its manifest's time); with `until`, the newest
+/// taken at or before it. Its manifest comes with it, when it has one.
+///
+/// # Errors
+/// [`BackupError::NoneBefore`] when no backup qualifies, or the file
+/// system's error.
+pub fn choose(
+    from: &Path,
+    until: Option<DateTime<Utc>>,
+) -> Result<(PathBuf, Option<BackupManifest>), BackupError> {
+    let before = |manifest: &BackupManifest| until.is_none_or(|t| manifest.created <= t);
+    if !from.is_dir() {
+        let manifest = read_manifest(from)?;
+        return match manifest {
+            Some(manifest) if !before(&manifest) => Err(BackupError::NoneBefore {
+                from: from.to_owned(),
+                until: until.unwrap_or_default(),
+            }),
+            manifest => Ok((from.to_owned(), manifest)),
+        };
+    }
+    let mut newest: Option<(PathBuf, BackupManifest)> = None;
+    for entry in std::fs::read_dir(from).map_err(io(from))? {
+        let path = entry.map_err(io(from))?.path();
+        let is_backup = path.extension().is_some_and(|e| e == "db");
+        let Some(manifest) = is_backup
+            .then(|| read_manifest(&path))
+            .transpose()?
+            .flatten()
+        else {
+            continue;
+        };
+        if before(&manifest)
+            && newest
+                .as_ref()
+                .is_none_or(|(_, n)| manifest.created > n.created)
+        {
+            newest = Some((path, manifest));
+        }
+    }
+    newest
+        .map(|(path, manifest)| (path, Some(manifest)))
+        .ok_or_else(|| BackupError::NoneBefore {
+            from: from.to_owned(),
+            until: until.unwrap_or_else(Utc::now),
+        })
+}
+
+/// The manifest beside the backup `file`, if it has one.
+fn read_manifest(file: &Path) -> Result<Option<BackupManifest>, BackupError> {
+    let path = manifest_path(file);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| BackupError::Manifest {
+            path,
+            message: e.to_string(),
+        })
+}
+
 /// The manifest written beside a backup `FILE`: `FILE.manifest.json`.
 pub fn manifest_path(backup: &Path) -> PathBuf {
     let mut name = backup.as_os_str().to_owned();
@@ -127,6 +191,14 @@ pub enum BackupError {
         found: String,
         /// What the manifest recorded.
         expected: String,
+    },
+    /// No backup was taken at or before the time asked for.
+    #[error("no backup in {from} was taken at or before {until}")]
+    NoneBefore {
+        /// The file or directory looked in.
+        from: PathBuf,
+        /// The time asked for.
+        until: DateTime<Utc>,
     },
     /// A manifest could not be read.
     #[error("manifest {path}: {message}")]
@@ -333,14 +405,7 @@ pub fn check(database: &Path) -> Result<StoreCheck, StoreError> {
 /// [`BackupError::Checksum`] or [`BackupError::Failed`] when the backup is
 /// not sound (nothing is changed then); the file system's error otherwise.
 pub fn restore(from: &Path, database: &Path) -> Result<StoreCheck, BackupError> {
-    let manifest_file = manifest_path(from);
-    if manifest_file.exists() {
-        let text = std::fs::read_to_string(&manifest_file).map_err(io(&manifest_file))?;
-        let manifest: BackupManifest =
-            serde_json::from_str(&text).map_err(|e| BackupError::Manifest {
-                path: manifest_file.clone(),
-                message: e.to_string(),
-            })?;
+    if let Some(manifest) = read_manifest(from)? {
         let (_, found) = digest(from)?;
         if found != manifest.sha256 {
             return Err(BackupError::Checksum {

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use chrono::{DateTime, Utc};
 use clap::{CommandFactory, Parser, Subcommand};
 use tickstream::{
     client::{
@@ -60,7 +61,9 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Put a backup in place as a stopped data directory's store, once it
     /// matches its manifest and passes the check; the store it replaces is
-    /// kept beside it (tickstream.db.before-restore).
+    /// kept beside it (tickstream.db.before-restore). With --until, the
+    /// newest backup taken by then, and a bridge's ticks replayed from
+    /// Kafka up to it. Prints what it did as JSON.
     Restore(RestoreArgs),
 }
 
@@ -108,9 +111,36 @@ pub struct VerifyArgs {
 pub struct RestoreArgs {
     #[command(flatten)]
     pub store: StoreArgs,
-    /// The backup to restore.
+    /// The backup to restore, or a directory of them (store.backup.dir):
+    /// the newest there, or with --until the newest taken by then.
     #[arg(long)]
     pub from: PathBuf,
+    /// Point in time (RFC 3339): restore the newest backup taken by then
+    /// and, with --brokers (a bridge's store), replay the cluster's ticks
+    /// from the positions it holds up to the records stamped TIME.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub until: Option<DateTime<Utc>>,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+}
+
+impl RestoreArgs {
+    /// The configuration: the store's, and the cluster's to replay from.
+    pub fn load(&self) -> anyhow::Result<Config> {
+        let mut flags = Layer::new();
+        set_store_and_start(&mut flags, self.store.data_dir.as_deref(), None)?;
+        self.kafka.set(&mut flags)?;
+        let environment = Layer::from_env(std::env::vars())?;
+        Ok(Config::load(
+            self.store.config.as_deref(),
+            &[environment, flags],
+        )?)
+    }
+}
+
+/// An RFC 3339 time on the command line.
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    tickstream::model::timestamp::parse(text)
 }
 
 #[derive(clap::Args)]

@@ -11,7 +11,8 @@ use clap::Parser;
 use tickstream::{
     client::{self, Daemon, KeysAt, tail},
     config::{Config, Layer},
-    engine::{Engine, Role, lock_data_dir},
+    engine::{Engine, Role, lock_data_dir, replay},
+    model::Restored,
     store::backup,
 };
 use tokio_util::sync::CancellationToken;
@@ -97,10 +98,36 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Restore(a) => {
-            let config = a.store.load()?;
-            // Only into a stopped data directory: its daemon holds this lock.
-            let _lock = lock_data_dir(&config.store.data_dir)?;
-            let restored = backup::restore(&a.from, &config.database_path())?;
+            let config = a.load()?;
+            let (file, manifest) = backup::choose(&a.from, a.until)?;
+            let check = {
+                // Only into a stopped data directory: its daemon holds this lock.
+                let _lock = lock_data_dir(&config.store.data_dir)?;
+                backup::restore(&file, &config.database_path())?
+            };
+            let replayed = match a.until {
+                Some(until) if config.kafka.enabled() => {
+                    let token = CancellationToken::new();
+                    tokio::spawn(cancel_on_signal(token.clone()));
+                    let replayed = replay(&config, until, &token)
+                        .await
+                        .context("the backup is in place, but the replay from Kafka failed")?;
+                    Some(replayed)
+                }
+                Some(_) => {
+                    eprintln!(
+                        "no Kafka brokers (--brokers): the store is as the backup left it; a bridge's store replays from its cluster"
+                    );
+                    None
+                }
+                None => None,
+            };
+            let restored = Restored {
+                backup: file.display().to_string(),
+                taken: manifest.map(|m| m.created),
+                check,
+                replayed,
+            };
             println!("{}", serde_json::to_string_pretty(&restored)?);
             Ok(())
         }
