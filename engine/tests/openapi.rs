@@ -319,6 +319,13 @@ async fn every_route_is_described_and_answers_as_described() {
         (&get, same("/api/v1/openapi.json"), None, 200),
         (&get, same("/api/v1/asyncapi.json"), None, 200),
         (&get, same("/ws"), None, 400),
+        (
+            &post,
+            same("/graphql"),
+            Some(json!({"query": "{ symbols { symbol price } }"})),
+            200,
+        ),
+        (&get, same("/graphql"), None, 400),
     ] {
         let (status, answer) = api.call(&daemon, method.clone(), path, None, body).await;
         assert_eq!(status, expected, "{method} {}: {answer}", path.1);
@@ -497,15 +504,26 @@ async fn every_route_served_is_in_the_document() {
         .collect();
 
     // Every route the gateway's code names.
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/gateway");
+    let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/gateway")];
+    let mut files = Vec::new();
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
     let mut named = BTreeSet::new();
-    for file in std::fs::read_dir(&dir).unwrap() {
-        let code = std::fs::read_to_string(file.unwrap().path()).unwrap();
+    for file in files {
+        let code = std::fs::read_to_string(file).unwrap();
         let served = code.split("#[cfg(test)]").next().unwrap();
         for literal in served.split("\"/").skip(1) {
             let path = format!("/{}", literal.split('"').next().unwrap());
             let route = path.starts_with("/api/v1/")
-                || ["/ws", "/metrics", "/healthz", "/readyz"].contains(&path.as_str());
+                || ["/ws", "/graphql", "/metrics", "/healthz", "/readyz"].contains(&path.as_str());
             if route && !path.contains(char::is_whitespace) {
                 named.insert(path);
             }

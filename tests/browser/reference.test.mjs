@@ -28,8 +28,9 @@ test('the API reference renders every operation from the daemon alone', async ()
   });
   await page.goto(new URL('api.html', daemon.url).href);
   // RapiDoc draws into its shadow root.
-  await page.waitForFunction(() => document.querySelector('rapi-doc')?.shadowRoot?.textContent.includes('/api/v1/candles'), null, { timeout: 30_000 });
   const spec = await (await fetch(new URL('api/v1/openapi.json', daemon.url))).json();
+  const first = spec.paths['/api/v1/ticks'].get.summary;
+  await page.waitForFunction((label) => document.querySelector('rapi-doc')?.shadowRoot?.textContent.includes(label), first, { timeout: 30_000 });
   const shown = await page.locator('rapi-doc').evaluate((doc) => doc.shadowRoot.textContent);
   // Each operation is listed by its summary, or its path when it has none.
   for (const [path, item] of Object.entries(spec.paths)) {

@@ -40,8 +40,8 @@ enum Task {
     /// Run every test: Rust unit and integration tests, then the browser tests
     /// (installs Chromium through apt when it is missing).
     Test,
-    /// Check formatting, lints, that the generated TypeScript bindings are
-    /// committed, and the UI's types.
+    /// Check formatting, lints, that the generated TypeScript bindings and
+    /// GraphQL schema are committed, and the UI's types.
     Lint,
     /// Run the benchmarks; JSON results go to target/bench/.
     Bench,
@@ -161,8 +161,9 @@ fn lint(root: &Path) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    // The TypeScript bindings are generated from the Rust types: regenerate
-    // them and fail when that changed what is committed.
+    // The TypeScript bindings and the GraphQL schema are generated from the
+    // Rust types: regenerate them and fail when that changed what is
+    // committed.
     run(cargo().args([
         "test",
         "--package",
@@ -172,12 +173,18 @@ fn lint(root: &Path) -> Result<()> {
         "export_bindings",
     ]))?;
     let changes = Command::new("git")
-        .args(["status", "--porcelain", "--", "ui/src/generated"])
+        .args([
+            "status",
+            "--porcelain",
+            "--",
+            "ui/src/generated",
+            "docs/api",
+        ])
         .output()
         .context("cannot run git")?;
     if !changes.stdout.is_empty() {
         bail!(
-            "ui/src/generated is stale; commit the regenerated bindings:\n{}",
+            "ui/src/generated or docs/api is stale; commit the regenerated files:\n{}",
             String::from_utf8_lossy(&changes.stdout)
         );
     }
@@ -586,6 +593,9 @@ fn bench(root: &Path) -> Result<()> {
         .arg(&daemon)
         .arg(out.join("fanout.json")))?;
     run(bench_tool("scale").arg(&daemon).arg(out.join("scale.json")))?;
+    run(bench_tool("graphql_bench")
+        .arg(&daemon)
+        .arg(out.join("graphql.json")))?;
     let tansu = ensure_tansu()?;
     run(bench_tool("kafka_bench")
         .arg(&daemon)

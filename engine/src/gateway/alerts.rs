@@ -79,10 +79,16 @@ async fn list(State(state): State<Arc<GatewayState>>) -> Result<Json<Vec<AlertRu
         (status = 404, description = "The rule's symbol is not known", body = ErrorBody),
     ))]
 async fn create(State(state): State<Arc<GatewayState>>, body: Bytes) -> Result<Response, ApiError> {
-    let rule = rule_from(&state, &body)?;
-    let alerts = state.stored.alerts.clone();
-    let created = blocking(move || alerts.create(rule)).await?;
+    let created = create_rule(&state, &body).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// Creates the rule in a JSON `body`; what `POST /api/v1/alerts` and
+/// GraphQL's `createAlertRule` do.
+pub(super) async fn create_rule(state: &GatewayState, body: &[u8]) -> Result<AlertRule, ApiError> {
+    let rule = rule_from(state, body)?;
+    let alerts = state.stored.alerts.clone();
+    blocking(move || alerts.create(rule)).await
 }
 
 #[utoipa::path(get, path = "/api/v1/alerts/{id}", summary = "One alert rule", tag = "alerts",
@@ -117,13 +123,22 @@ async fn replace(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<AlertRule>, ApiError> {
-    let id = id_of(&id)?;
-    let mut rule = rule_from(&state, &body)?;
+    Ok(Json(replace_rule(&state, id_of(&id)?, &body).await?))
+}
+
+/// Replaces rule `id` with the rule in a JSON `body`; what `PUT
+/// /api/v1/alerts/{id}` and GraphQL's `replaceAlertRule` do.
+pub(super) async fn replace_rule(
+    state: &GatewayState,
+    id: u64,
+    body: &[u8],
+) -> Result<AlertRule, ApiError> {
+    let mut rule = rule_from(state, body)?;
     rule.id = id;
     let alerts = state.stored.alerts.clone();
     let stored = rule.clone();
     if blocking(move || alerts.update(stored)).await? {
-        Ok(Json(rule))
+        Ok(rule)
     } else {
         Err(not_found(id))
     }
@@ -140,10 +155,16 @@ async fn remove(
     State(state): State<Arc<GatewayState>>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = id_of(&id)?;
+    delete_rule(&state, id_of(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes rule `id`; what `DELETE /api/v1/alerts/{id}` and GraphQL's
+/// `deleteAlertRule` do.
+pub(super) async fn delete_rule(state: &GatewayState, id: u64) -> Result<(), ApiError> {
     let alerts = state.stored.alerts.clone();
     if blocking(move || alerts.delete(id)).await? {
-        Ok(StatusCode::NO_CONTENT)
+        Ok(())
     } else {
         Err(not_found(id))
     }

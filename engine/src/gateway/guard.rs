@@ -185,7 +185,7 @@ impl Guard {
                 ),
             ));
         }
-        if (changes(method) || path == "/ws")
+        if (changes(method) || is_stream(request))
             && let Some(origin) = headers.get(header::ORIGIN)
             && !self.origin_allowed(origin, headers)
         {
@@ -267,7 +267,7 @@ impl Guard {
                 retry_after: Some(seconds),
             });
         }
-        if request.uri().path() != "/ws" {
+        if !is_stream(request) {
             return Ok(None);
         }
         let ip = ip.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
@@ -339,8 +339,12 @@ pub fn scope_for(method: &Method, path: &str) -> Option<Scope> {
         path.strip_prefix(prefix)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     };
-    if !(path == "/ws" || path == "/metrics" || under("/api")) {
+    if !(path == "/ws" || path == "/metrics" || under("/api") || path == "/graphql") {
         return None;
+    }
+    if path == "/graphql" {
+        // Each GraphQL operation checks the scope it needs as it runs.
+        return Some(Scope::Read);
     }
     let reads = matches!(*method, Method::GET | Method::HEAD);
     Some(if under("/api/v1/keys") || under("/api/v1/audit") {
@@ -371,7 +375,7 @@ async fn check(State(guard): State<Arc<Guard>>, mut request: Request, next: Next
             Err(refused) => return refused.into_response(),
         }
     }
-    let streams = request.uri().path() == "/ws";
+    let streams = is_stream(&request);
     let audited = changes(request.method()).then(|| {
         let key = caller.as_ref().map(|c| c.name.clone());
         (key, client_of(&request), action_of(&request))
@@ -460,8 +464,9 @@ fn host_of(request: &Request) -> Option<String> {
     Some(host.to_ascii_lowercase())
 }
 
-/// `Authorization: Bearer KEY`, or on `/ws` the `access_token` query
-/// parameter (browsers cannot set headers on a WebSocket).
+/// `Authorization: Bearer KEY`, or on a stream (`/ws`, a `/graphql`
+/// upgrade) the `access_token` query parameter (browsers cannot set
+/// headers on a WebSocket).
 fn key_of(request: &Request) -> Option<&str> {
     let bearer = request
         .headers()
@@ -472,7 +477,7 @@ fn key_of(request: &Request) -> Option<&str> {
             scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())
         });
     bearer.or_else(|| {
-        if request.uri().path() != "/ws" {
+        if !is_stream(request) {
             return None;
         }
         request
@@ -481,6 +486,16 @@ fn key_of(request: &Request) -> Option<&str> {
             .split('&')
             .find_map(|pair| pair.strip_prefix("access_token="))
     })
+}
+
+/// Whether a request opens a stream: the WebSocket protocol, or GraphQL's
+/// subscriptions (a WebSocket upgrade of `/graphql`).
+fn is_stream(request: &Request) -> bool {
+    match request.uri().path() {
+        "/ws" => true,
+        "/graphql" => request.headers().contains_key(header::UPGRADE),
+        _ => false,
+    }
 }
 
 fn is_json(headers: &HeaderMap) -> bool {

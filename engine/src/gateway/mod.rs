@@ -4,6 +4,7 @@
 
 mod alerts;
 mod driver;
+mod graphql;
 mod guard;
 mod keys;
 mod limits;
@@ -268,6 +269,7 @@ pub fn router(state: Arc<GatewayState>, ui_dir: Option<&Path>) -> Router {
     let routes = OpenApiRouter::new()
         .routes(routes!(ws::upgrade))
         .merge(api)
+        .merge(graphql::routes(graphql::schema(state.clone())))
         .merge(ops_routes(state.ops.clone()));
     let router = openapi::documented(routes).with_state(state);
     let router = match ui_dir {

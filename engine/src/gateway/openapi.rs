@@ -44,6 +44,7 @@ use crate::model::{
     tags(
         (name = "market", description = "Symbols, tick history, candles, indicators and volume"),
         (name = "stream", description = "The WebSocket stream"),
+        (name = "graphql", description = "GraphQL: queries, mutations and subscriptions (`graphql-transport-ws`)"),
         (name = "alerts", description = "Alert rules"),
         (name = "workspace", description = "Watchlists and portfolios"),
         (name = "simulator", description = "Market scenarios injected into the simulator"),

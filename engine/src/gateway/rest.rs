@@ -53,6 +53,21 @@ impl ApiError {
         }
     }
 
+    /// Its status.
+    pub(super) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Its code.
+    pub(super) fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// Its message.
+    pub(super) fn message(&self) -> &str {
+        &self.message
+    }
+
     fn bad(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
@@ -334,14 +349,22 @@ pub async fn ticks(
     State(state): State<Arc<GatewayState>>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<Vec<Tick>>, ApiError> {
-    let params = Params::new(query?.0, &["symbol", "from", "to", "limit"])?;
-    let symbol = params.symbol(&state)?;
+    Ok(Json(find_ticks(&state, query?.0).await?))
+}
+
+/// The ticks `raw` (`symbol`, `from`, `to`, `limit`) asks for, oldest first:
+/// what `GET /api/v1/ticks` and GraphQL's `ticks` answer.
+pub(super) async fn find_ticks(
+    state: &GatewayState,
+    raw: HashMap<String, String>,
+) -> Result<Vec<Tick>, ApiError> {
+    let params = Params::new(raw, &["symbol", "from", "to", "limit"])?;
+    let symbol = params.symbol(state)?;
     let range = params.range()?;
-    let ticks = state
+    state
         .stored
         .query(move |store| store.ticks(&symbol, range))
-        .await?;
-    Ok(Json(ticks))
+        .await
 }
 
 /// `GET /api/v1/audit?from=&to=&limit=` (scope `admin`): the audit log,
@@ -394,9 +417,18 @@ pub async fn volume(
     State(state): State<Arc<GatewayState>>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<VolumeReport>, ApiError> {
-    let params = Params::new(query?.0, &["days", "minutes", "tz", "symbol"])?;
+    Ok(Json(analyse_volume(&state, query?.0).await?))
+}
+
+/// The volume analysis `raw` (`days`, `minutes`, `tz`, `symbol`) asks for:
+/// what `GET /api/v1/volume` and GraphQL's `volume` answer.
+pub(super) async fn analyse_volume(
+    state: &GatewayState,
+    raw: HashMap<String, String>,
+) -> Result<VolumeReport, ApiError> {
+    let params = Params::new(raw, &["days", "minutes", "tz", "symbol"])?;
     let symbol = match params.raw.contains_key("symbol") {
-        true => Some(params.symbol(&state)?),
+        true => Some(params.symbol(state)?),
         false => None,
     };
     let days: i64 = params.number("days", 5)?;
@@ -437,10 +469,10 @@ pub async fn volume(
         .into_iter()
         .filter(|q| symbol.as_ref().is_none_or(|s| *s == q.symbol))
         .collect();
-    Ok(Json(VolumeReport {
+    Ok(VolumeReport {
         symbols: analytics::by_symbol(&quotes),
         time_of_day: analytics::by_time_of_day(&buckets, tz, minutes),
-    }))
+    })
 }
 
 /// Response header of `candles`: the `stock_ticks` positions the candles
@@ -469,15 +501,7 @@ pub async fn candles(
     State(state): State<Arc<GatewayState>>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let params = Params::new(query?.0, &["symbol", "interval", "from", "to", "limit"])?;
-    let symbol = params.symbol(&state)?;
-    let interval = params.interval()?;
-    let range = params.range()?;
-    let topic = state.market.log.ticks.name().to_owned();
-    let (candles, positions) = state
-        .stored
-        .query(move |store| store.candles_with_positions(&topic, &symbol, interval, range))
-        .await?;
+    let (candles, positions) = find_candles(&state, query?.0).await?;
     let positions = positions
         .iter()
         .enumerate()
@@ -485,6 +509,24 @@ pub async fn candles(
         .collect::<Vec<_>>()
         .join(",");
     Ok(([(POSITIONS_HEADER, positions)], Json(candles)).into_response())
+}
+
+/// The candles `raw` (`symbol`, `interval`, `from`, `to`, `limit`) asks for,
+/// oldest first, with the `stock_ticks` positions they include (next offset
+/// per partition): what `GET /api/v1/candles` and GraphQL's `candles` answer.
+pub(super) async fn find_candles(
+    state: &GatewayState,
+    raw: HashMap<String, String>,
+) -> Result<(Vec<Candle>, Vec<u64>), ApiError> {
+    let params = Params::new(raw, &["symbol", "interval", "from", "to", "limit"])?;
+    let symbol = params.symbol(state)?;
+    let interval = params.interval()?;
+    let range = params.range()?;
+    let topic = state.market.log.ticks.name().to_owned();
+    state
+        .stored
+        .query(move |store| store.candles_with_positions(&topic, &symbol, interval, range))
+        .await
 }
 
 /// `GET /api/v1/indicators?symbol=&interval=&indicator=&period=&k=&from=&to=&limit=`:
@@ -513,8 +555,17 @@ pub async fn indicators(
     State(state): State<Arc<GatewayState>>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<IndicatorReply>, ApiError> {
+    Ok(Json(compute_indicator(&state, query?.0).await?))
+}
+
+/// The indicator `raw` asks for (the parameters of `GET
+/// /api/v1/indicators`): what it and GraphQL's `indicator` answer.
+pub(super) async fn compute_indicator(
+    state: &GatewayState,
+    raw: HashMap<String, String>,
+) -> Result<IndicatorReply, ApiError> {
     let params = Params::new(
-        query?.0,
+        raw,
         &[
             "symbol",
             "interval",
@@ -526,7 +577,7 @@ pub async fn indicators(
             "limit",
         ],
     )?;
-    let symbol = params.symbol(&state)?;
+    let symbol = params.symbol(state)?;
     let interval = params.interval()?;
     let range = params.range()?;
     let indicator = params.indicator()?;
@@ -566,12 +617,12 @@ pub async fn indicators(
         .collect();
     let excess = points.len().saturating_sub(limit);
     points.drain(..excess);
-    Ok(Json(IndicatorReply {
+    Ok(IndicatorReply {
         symbol,
         interval,
         indicator,
         points,
-    }))
+    })
 }
 
 /// Any other path under `/api/`.

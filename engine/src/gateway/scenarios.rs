@@ -48,7 +48,6 @@ async fn inject(
     State(simulator): State<Option<SimHandle>>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let simulator = simulator.ok_or_else(|| error(&ScenarioError::NoSimulator))?;
     let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -56,9 +55,19 @@ async fn inject(
             format!("the body is not JSON: {e}"),
         )
     })?;
-    let request = ScenarioRequest::from_json(value).map_err(|e| error(&e))?;
-    let status = simulator.inject(request).await.map_err(|e| error(&e))?;
+    let status = inject_into(simulator.as_ref(), value).await?;
     Ok((StatusCode::CREATED, Json(status)).into_response())
+}
+
+/// Injects the scenario in `value` into `simulator`; what `POST
+/// /api/v1/scenarios` and GraphQL's `injectScenario` do.
+pub(super) async fn inject_into(
+    simulator: Option<&SimHandle>,
+    value: serde_json::Value,
+) -> Result<ScenarioStatus, ApiError> {
+    let simulator = simulator.ok_or_else(|| error(&ScenarioError::NoSimulator))?;
+    let request = ScenarioRequest::from_json(value).map_err(|e| error(&e))?;
+    simulator.inject(request).await.map_err(|e| error(&e))
 }
 
 fn error(error: &ScenarioError) -> ApiError {

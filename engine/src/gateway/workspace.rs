@@ -162,7 +162,7 @@ fn items<T: Item + ToSchema + DeserializeOwned>(
 }
 
 /// A watchlist or portfolio as the REST API takes it.
-trait Item: StoredItem + Send + 'static {
+pub(super) trait Item: StoredItem + Send + 'static {
     /// The error code of a body that cannot be one.
     const INVALID: ErrorCode;
     fn validate(&self, known: impl Fn(&Symbol) -> bool) -> Result<(), ItemError>;
@@ -210,60 +210,88 @@ fn item_from<T: Item + DeserializeOwned>(state: &GatewayState, body: &[u8]) -> R
 }
 
 async fn list<T: Item>(State(state): State<Arc<GatewayState>>) -> Result<Json<Vec<T>>, ApiError> {
-    let store = state.stored.workspace.clone();
-    Ok(Json(blocking(move || store.lock().list::<T>()).await?))
+    Ok(Json(list_items(&state).await?))
 }
 
-async fn create<T: Item>(
+async fn create<T: Item + DeserializeOwned>(
     State(state): State<Arc<GatewayState>>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let item: T = item_from(&state, &body)?;
-    let store = state.stored.workspace.clone();
-    let created = blocking(move || store.lock().create(item)).await?;
+    let created: T = create_item(&state, &body).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
-}
-
-async fn get_item<T: Item>(state: &GatewayState, id: &str) -> Result<T, ApiError> {
-    let id = id_of::<T>(id)?;
-    let store = state.stored.workspace.clone();
-    blocking(move || store.lock().get::<T>(id))
-        .await?
-        .ok_or_else(|| not_found::<T>(id))
 }
 
 async fn read<T: Item>(
     State(state): State<Arc<GatewayState>>,
     Path(id): Path<String>,
 ) -> Result<Json<T>, ApiError> {
-    Ok(Json(get_item(&state, &id).await?))
+    Ok(Json(get_item(&state, id_of::<T>(&id)?).await?))
 }
 
-async fn replace<T: Item>(
+async fn replace<T: Item + DeserializeOwned>(
     State(state): State<Arc<GatewayState>>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<T>, ApiError> {
-    let id = id_of::<T>(&id)?;
-    let mut item: T = item_from(&state, &body)?;
-    item.set_id(id);
-    let store = state.stored.workspace.clone();
-    let stored = item.clone();
-    if blocking(move || store.lock().update(&stored)).await? {
-        Ok(Json(item))
-    } else {
-        Err(not_found::<T>(id))
-    }
+    Ok(Json(replace_item(&state, id_of::<T>(&id)?, &body).await?))
 }
 
 async fn remove<T: Item>(
     State(state): State<Arc<GatewayState>>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = id_of::<T>(&id)?;
+    delete_item::<T>(&state, id_of::<T>(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// What the REST routes above and GraphQL's workspace fields and mutations do.
+
+/// Every item of a kind.
+pub(super) async fn list_items<T: Item>(state: &GatewayState) -> Result<Vec<T>, ApiError> {
+    let store = state.stored.workspace.clone();
+    blocking(move || store.lock().list::<T>()).await
+}
+
+/// Item `id`.
+pub(super) async fn get_item<T: Item>(state: &GatewayState, id: u64) -> Result<T, ApiError> {
+    let store = state.stored.workspace.clone();
+    blocking(move || store.lock().get::<T>(id))
+        .await?
+        .ok_or_else(|| not_found::<T>(id))
+}
+
+/// Creates the item in a JSON `body`.
+pub(super) async fn create_item<T: Item + DeserializeOwned>(
+    state: &GatewayState,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    let item: T = item_from(state, body)?;
+    let store = state.stored.workspace.clone();
+    blocking(move || store.lock().create(item)).await
+}
+
+/// Replaces item `id` with the item in a JSON `body`.
+pub(super) async fn replace_item<T: Item + DeserializeOwned>(
+    state: &GatewayState,
+    id: u64,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    let mut item: T = item_from(state, body)?;
+    item.set_id(id);
+    let store = state.stored.workspace.clone();
+    let stored = item.clone();
+    if blocking(move || store.lock().update(&stored)).await? {
+        Ok(item)
+    } else {
+        Err(not_found::<T>(id))
+    }
+}
+
+/// Deletes item `id`.
+pub(super) async fn delete_item<T: Item>(state: &GatewayState, id: u64) -> Result<(), ApiError> {
     let store = state.stored.workspace.clone();
     if blocking(move || store.lock().delete::<T>(id)).await? {
-        Ok(StatusCode::NO_CONTENT)
+        Ok(())
     } else {
         Err(not_found::<T>(id))
     }
@@ -280,6 +308,6 @@ async fn value(
     State(state): State<Arc<GatewayState>>,
     Path(id): Path<String>,
 ) -> Result<Json<Valuation>, ApiError> {
-    let portfolio: Portfolio = get_item(&state, &id).await?;
+    let portfolio: Portfolio = get_item(&state, id_of::<Portfolio>(&id)?).await?;
     Ok(Json(portfolio.value(&state.market.quotes.read())))
 }

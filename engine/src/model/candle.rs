@@ -41,6 +41,12 @@ pub enum Interval {
 #[error("unknown interval {0:?}: expected one of 1s, 1m, 5m, 15m, 1h, 1d")]
 pub struct IntervalError(pub String);
 
+async_graphql::scalar!(
+    Interval,
+    "Interval",
+    "A candle interval: `1s`, `1m`, `5m`, `15m`, `1h` or `1d`."
+);
+
 impl Interval {
     /// Every interval, shortest first.
     pub const ALL: [Interval; 6] = [
@@ -104,7 +110,9 @@ impl FromStr for Interval {
 }
 
 /// Open, high, low, close, volume and VWAP of one symbol over one bucket.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,
+)]
 #[ts(export)]
 pub struct Candle {
     /// Ticker symbol.

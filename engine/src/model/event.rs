@@ -9,7 +9,9 @@ use utoipa::ToSchema;
 use super::Symbol;
 
 /// What a market event is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema, async_graphql::Enum,
+)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum EventKind {
@@ -36,7 +38,9 @@ pub enum EventKind {
 }
 
 /// How much attention an event needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema, async_graphql::Enum,
+)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum EventLevel {
@@ -49,7 +53,9 @@ pub enum EventLevel {
 }
 
 /// One message of the `market_events` topic.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,
+)]
 #[ts(export)]
 pub struct MarketEvent {
     /// What happened.
@@ -77,7 +83,9 @@ pub struct MarketEvent {
 }
 
 /// One sample of the `system_metrics` topic: a producer's or bridge's health.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,
+)]
 #[ts(export)]
 pub struct SystemMetric {
     /// The process that reported it, e.g. `tickstreamd@host`.

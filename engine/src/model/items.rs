@@ -87,8 +87,11 @@ fn default_enabled() -> bool {
 }
 
 /// A rule as stored and served: an id, a symbol, a condition.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,
+)]
 #[ts(export)]
+#[graphql(complex)]
 pub struct AlertRule {
     /// Assigned by the store; ignored on create.
     #[serde(default)]
@@ -101,10 +104,12 @@ pub struct AlertRule {
     #[ts(type = "string")]
     pub symbol: Symbol,
     /// What fires it.
+    #[graphql(skip)]
     pub condition: Condition,
     /// Least time between two firings.
     #[serde(with = "humantime_serde", default = "default_cooldown")]
     #[ts(type = "string")]
+    #[graphql(skip)]
     pub cooldown: Duration,
     /// Whether it is evaluated.
     #[serde(default = "default_enabled")]
@@ -112,7 +117,9 @@ pub struct AlertRule {
 }
 
 /// A named list of symbols, in the user's order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,
+)]
 #[ts(export)]
 pub struct Watchlist {
     /// Assigned by the store; ignored on create.
@@ -126,8 +133,11 @@ pub struct Watchlist {
 }
 
 /// A named set of positions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,
+)]
 #[ts(export)]
+#[graphql(complex)]
 pub struct Portfolio {
     /// Assigned by the store; ignored on create.
     #[serde(default)]
@@ -139,7 +149,9 @@ pub struct Portfolio {
 }
 
 /// Shares held in one symbol.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,
+)]
 #[ts(export)]
 pub struct Position {
     /// The symbol.

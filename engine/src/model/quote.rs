@@ -8,7 +8,9 @@ use utoipa::ToSchema;
 use super::Symbol;
 
 /// A symbol's last trade and its session so far.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,
+)]
 #[ts(export)]
 pub struct Quote {
     /// Ticker symbol.

@@ -10,7 +10,9 @@ use utoipa::ToSchema;
 use super::{Interval, Portfolio, Symbol};
 
 /// A portfolio valued at the latest quotes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,
+)]
 #[ts(export)]
 pub struct Valuation {
     /// The portfolio.
@@ -32,7 +34,9 @@ pub struct Valuation {
 }
 
 /// One position's value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,
+)]
 #[ts(export)]
 pub struct PositionValue {
     /// The symbol.
@@ -57,7 +61,9 @@ pub struct PositionValue {
 }
 
 /// `GET /api/v1/volume`: both views.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,
+)]
 #[ts(export)]
 pub struct VolumeReport {
     /// Every symbol, most traded first.
@@ -67,7 +73,9 @@ pub struct VolumeReport {
 }
 
 /// One symbol's session volume and VWAP deviation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,
+)]
 #[ts(export)]
 pub struct SymbolVolume {
     /// The symbol.
@@ -86,7 +94,9 @@ pub struct SymbolVolume {
 }
 
 /// Volume by time of day.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,
+)]
 #[ts(export)]
 pub struct TimeOfDay {
     /// The time zone the slots are in, e.g. `America/New_York`.
@@ -100,7 +110,9 @@ pub struct TimeOfDay {
 }
 
 /// One slot of the day.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,
+)]
 #[ts(export)]
 pub struct TimeSlot {
     /// Local start, `HH:MM`.
@@ -112,7 +124,9 @@ pub struct TimeSlot {
 }
 
 /// One second of the process's activity.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,
+)]
 #[ts(export)]
 pub struct MetricsSample {
     /// End of the second sampled, UTC.

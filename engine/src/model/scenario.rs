@@ -120,7 +120,9 @@ fn default_rotation() -> Duration {
 }
 
 /// Where a scenario is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema, async_graphql::Enum,
+)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum ScenarioState {
@@ -133,12 +135,16 @@ pub enum ScenarioState {
 }
 
 /// A scenario accepted by the simulator, as `GET /api/v1/scenarios` lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,
+)]
 #[ts(export)]
+#[graphql(complex)]
 pub struct ScenarioStatus {
     /// Identifier, increasing from 1 per simulator.
     pub id: u64,
     /// What it does.
+    #[graphql(skip)]
     pub scenario: Scenario,
     /// Where it is in its life.
     pub state: ScenarioState,

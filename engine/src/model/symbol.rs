@@ -122,6 +122,12 @@ impl utoipa::PartialSchema for Symbol {
 
 impl utoipa::ToSchema for Symbol {}
 
+async_graphql::scalar!(
+    Symbol,
+    "Symbol",
+    "A ticker symbol such as `AAPL` or `BRK.B`: 1 to 16 of A-Z, 0-9, `.`, `-`, `/`, `^`, starting with A-Z, 0-9 or `^`."
+);
+
 impl<'de> Deserialize<'de> for Symbol {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;

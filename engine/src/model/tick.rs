@@ -14,7 +14,9 @@ use super::Symbol;
 /// `volume`); `bid`, `ask` and `seq` are added by Tickstream's producers and
 /// optional on input. `partition` and `offset` are set once the tick has been
 /// through a log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,
+)]
 #[ts(export)]
 pub struct Tick {
     /// Ticker symbol, e.g. `AAPL`.
@@ -55,7 +57,9 @@ pub struct Tick {
 }
 
 /// What kind of trade a tick is, when not a continuous-trading print.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema, async_graphql::Enum,
+)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum TradeCondition {

@@ -173,7 +173,10 @@ mod tests {
         let store = ItemStore::open(&path).unwrap();
         let rules = store.list::<AlertRule>().unwrap();
         assert_eq!(rules.len(), 1, "{rules:?}");
-        assert_eq!((rules[0].id(), rules[0].name()), (1, Some("high")));
+        assert_eq!(
+            (StoredItem::id(&rules[0]), StoredItem::name(&rules[0])),
+            (1, Some("high"))
+        );
     }
 
     #[test]

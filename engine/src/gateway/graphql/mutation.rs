@@ -1,0 +1,141 @@
+//! GraphQL's mutations: what REST's `POST`, `PUT` and `DELETE` routes do,
+//! by the same functions (a rule, watchlist, portfolio or scenario is given
+//! as the JSON REST takes, so its errors name the same fields), each
+//! refused without the scope REST would need.
+
+use async_graphql::{Context, ID, Json, Object, Result};
+use serde_json::Value;
+
+use super::{body, refusal, require, state};
+use crate::{
+    gateway::{alerts, scenarios, workspace},
+    model::{AlertRule, Portfolio, ScenarioStatus, Scope, Watchlist},
+};
+
+/// The mutation root.
+pub struct Mutation;
+
+/// An item id as GraphQL's `ID`.
+fn id_of(id: &ID) -> Result<u64> {
+    id.parse().map_err(|_| {
+        super::refusal(crate::gateway::ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            crate::model::ErrorCode::InvalidParameter,
+            format!("id: {:?} is not an id", id.as_str()),
+        ))
+    })
+}
+
+#[Object]
+impl Mutation {
+    /// Creates an alert rule from its JSON (as `POST /api/v1/alerts` takes it).
+    async fn create_alert_rule(&self, cx: &Context<'_>, rule: Json<Value>) -> Result<AlertRule> {
+        require(cx, Scope::Write)?;
+        alerts::create_rule(state(cx), &body(&rule))
+            .await
+            .map_err(refusal)
+    }
+
+    /// Replaces alert rule `id`.
+    async fn replace_alert_rule(
+        &self,
+        cx: &Context<'_>,
+        id: ID,
+        rule: Json<Value>,
+    ) -> Result<AlertRule> {
+        require(cx, Scope::Write)?;
+        alerts::replace_rule(state(cx), id_of(&id)?, &body(&rule))
+            .await
+            .map_err(refusal)
+    }
+
+    /// Deletes alert rule `id`; true when done.
+    async fn delete_alert_rule(&self, cx: &Context<'_>, id: ID) -> Result<bool> {
+        require(cx, Scope::Write)?;
+        alerts::delete_rule(state(cx), id_of(&id)?)
+            .await
+            .map(|()| true)
+            .map_err(refusal)
+    }
+
+    /// Creates a watchlist from its JSON (`{"name": …, "symbols": […]}`).
+    async fn create_watchlist(
+        &self,
+        cx: &Context<'_>,
+        watchlist: Json<Value>,
+    ) -> Result<Watchlist> {
+        require(cx, Scope::Write)?;
+        workspace::create_item(state(cx), &body(&watchlist))
+            .await
+            .map_err(refusal)
+    }
+
+    /// Replaces watchlist `id`.
+    async fn replace_watchlist(
+        &self,
+        cx: &Context<'_>,
+        id: ID,
+        watchlist: Json<Value>,
+    ) -> Result<Watchlist> {
+        require(cx, Scope::Write)?;
+        workspace::replace_item(state(cx), id_of(&id)?, &body(&watchlist))
+            .await
+            .map_err(refusal)
+    }
+
+    /// Deletes watchlist `id`; true when done.
+    async fn delete_watchlist(&self, cx: &Context<'_>, id: ID) -> Result<bool> {
+        require(cx, Scope::Write)?;
+        workspace::delete_item::<Watchlist>(state(cx), id_of(&id)?)
+            .await
+            .map(|()| true)
+            .map_err(refusal)
+    }
+
+    /// Creates a portfolio from its JSON (`{"name": …, "positions": […]}`).
+    async fn create_portfolio(
+        &self,
+        cx: &Context<'_>,
+        portfolio: Json<Value>,
+    ) -> Result<Portfolio> {
+        require(cx, Scope::Write)?;
+        workspace::create_item(state(cx), &body(&portfolio))
+            .await
+            .map_err(refusal)
+    }
+
+    /// Replaces portfolio `id`.
+    async fn replace_portfolio(
+        &self,
+        cx: &Context<'_>,
+        id: ID,
+        portfolio: Json<Value>,
+    ) -> Result<Portfolio> {
+        require(cx, Scope::Write)?;
+        workspace::replace_item(state(cx), id_of(&id)?, &body(&portfolio))
+            .await
+            .map_err(refusal)
+    }
+
+    /// Deletes portfolio `id`; true when done.
+    async fn delete_portfolio(&self, cx: &Context<'_>, id: ID) -> Result<bool> {
+        require(cx, Scope::Write)?;
+        workspace::delete_item::<Portfolio>(state(cx), id_of(&id)?)
+            .await
+            .map(|()| true)
+            .map_err(refusal)
+    }
+
+    /// Injects a market scenario into the simulator (scope `admin`), from
+    /// its JSON as `POST /api/v1/scenarios` takes it.
+    async fn inject_scenario(
+        &self,
+        cx: &Context<'_>,
+        scenario: Json<Value>,
+    ) -> Result<ScenarioStatus> {
+        require(cx, Scope::Admin)?;
+        scenarios::inject_into(state(cx).ops.simulator.as_ref(), scenario.0)
+            .await
+            .map_err(refusal)
+    }
+}
