@@ -89,9 +89,21 @@ struct Following {
 impl Following {
     /// The next tick wanted, waiting for one.
     async fn next(&mut self) -> Tick {
+        self.fill().await;
+        self.ready.pop_front().expect("filled")
+    }
+
+    /// Every tick wanted that is there (at least one, waiting for it).
+    async fn batch(&mut self) -> Vec<Tick> {
+        self.fill().await;
+        self.ready.drain(..).collect()
+    }
+
+    /// Reads until a wanted tick is ready.
+    async fn fill(&mut self) {
         loop {
-            if let Some(tick) = self.ready.pop_front() {
-                return tick;
+            if !self.ready.is_empty() {
+                return;
             }
             let (partitions, wanted, ready) = (&self.partitions, &self.wanted, &mut self.ready);
             self.reader.read_where(
@@ -117,6 +129,14 @@ impl Following {
 /// The live ticks of `wanted` from now on, each with its partition and
 /// offset, woken only by appends of those symbols.
 fn live_ticks(state: &GatewayState, wanted: Wanted) -> impl Stream<Item = Tick> + use<> {
+    stream::unfold(following(state, wanted), |mut following| async move {
+        let tick = following.next().await;
+        Some((tick, following))
+    })
+}
+
+/// A place at the end of the tick topic, following `wanted`.
+fn following(state: &GatewayState, wanted: Wanted) -> Following {
     let topic = state.market.log.ticks.clone();
     let partitions: Vec<bool> = (0..topic.partition_count())
         .map(|p| match &wanted {
@@ -136,17 +156,13 @@ fn live_ticks(state: &GatewayState, wanted: Wanted) -> impl Stream<Item = Tick> 
                 .collect(),
         ),
     });
-    let following = Following {
+    Following {
         reader: Reader::new(topic, Start::Latest),
         interest,
         partitions,
         wanted,
         ready: VecDeque::new(),
-    };
-    stream::unfold(following, |mut following| async move {
-        let tick = following.next().await;
-        Some((tick, following))
-    })
+    }
 }
 
 /// The market events from now on.
@@ -184,6 +200,25 @@ impl Subscription {
         let state = state(cx);
         let wanted = Wanted::parse(state, &symbols).map_err(refusal)?;
         Ok(live_ticks(state, wanted))
+    }
+
+    /// The same ticks as `ticks`, in batches: whatever arrived since the
+    /// last one (as the WebSocket protocol's `ticks` frames carry them), for
+    /// clients of many symbols at high rates.
+    async fn tick_batches(
+        &self,
+        cx: &Context<'_>,
+        symbols: Vec<String>,
+    ) -> Result<impl Stream<Item = Vec<Tick>> + use<>> {
+        let state = state(cx);
+        let wanted = Wanted::parse(state, &symbols).map_err(refusal)?;
+        Ok(stream::unfold(
+            following(state, wanted),
+            |mut following| async move {
+                let batch = following.batch().await;
+                Some((batch, following))
+            },
+        ))
     }
 
     /// The symbol's candles at `interval` as they close (the first after a
