@@ -85,6 +85,27 @@ impl Tansu {
         Self::start_with(bin, port, "memory://tansu/", None, &[])
     }
 
+    /// Starts `bin` on `port` validating records against the schemas in
+    /// `registry` (`{topic}.json`, `.avsc` or `.proto`): a record that does
+    /// not fit is refused with `INVALID_RECORD`.
+    ///
+    /// # Errors
+    /// See [`Tansu::start_on`].
+    pub fn start_validating(
+        bin: impl AsRef<std::ffi::OsStr>,
+        port: u16,
+        registry: &Path,
+    ) -> Result<Self> {
+        // Tansu resolves a file:// registry against its working directory.
+        Self::start_with(
+            bin,
+            port,
+            "memory://tansu/",
+            Some(registry),
+            &["--schema-registry", "file://."],
+        )
+    }
+
     /// Starts `bin` on `port` with its log in an SQLite file in `dir`, so
     /// it survives a restart (needs a Tansu built with the `libsql` feature).
     ///

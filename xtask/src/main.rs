@@ -41,7 +41,8 @@ enum Task {
     /// (installs Chromium through apt when it is missing).
     Test,
     /// Check formatting, lints, that the generated TypeScript bindings and
-    /// GraphQL schema are committed, and the UI's types.
+    /// GraphQL schema are committed, and the UI's and the TypeScript
+    /// example's types.
     Lint,
     /// Run the benchmarks; JSON results go to target/bench/.
     Bench,
@@ -191,6 +192,16 @@ fn lint(root: &Path) -> Result<()> {
     npm_install(&root.join("ui"))?;
     run(npm()
         .args(["run", "typecheck"])
+        .current_dir(root.join("ui")))?;
+    // The TypeScript client example, with the UI's compiler and types.
+    run(npm()
+        .args([
+            "exec",
+            "--",
+            "tsc",
+            "-p",
+            "../examples/typescript/tsconfig.json",
+        ])
         .current_dir(root.join("ui")))
 }
 

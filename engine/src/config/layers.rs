@@ -215,7 +215,15 @@ mod tests {
     fn sections_and_their_keys_come_from_the_types() {
         assert_eq!(
             fields_of::<Config>(),
-            ["gateway", "store", "sim", "log", "kafka", "supervision"]
+            [
+                "gateway",
+                "store",
+                "sim",
+                "log",
+                "kafka",
+                "supervision",
+                "logging"
+            ]
         );
         assert!(fields_of::<KafkaConfig>().contains(&"brokers"));
     }

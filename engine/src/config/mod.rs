@@ -48,6 +48,19 @@ pub struct Config {
     pub kafka: KafkaConfig,
     /// Restarts of failed components.
     pub supervision: SupervisionConfig,
+    /// What the process logs.
+    pub logging: LoggingConfig,
+}
+
+/// `[logging]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingConfig {
+    /// Levels per module, as `RUST_LOG` writes them, e.g.
+    /// `"info,tickstream::kafka=debug"`; applied again on SIGHUP or when the
+    /// file changes. `TICKSTREAM_LOG`, then `RUST_LOG`, take precedence;
+    /// empty (the default): `info`.
+    pub filter: String,
 }
 
 /// `[supervision]`
@@ -281,6 +294,27 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The sections whose settings differ from `running`'s, named as in the
+    /// file (`[gateway]`, …); `[logging]` applies live and is left out.
+    pub fn changed_since(&self, running: &Config) -> Vec<&'static str> {
+        let differs =
+            |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") != format!("{b:?}");
+        [
+            ("[gateway]", differs(&self.gateway, &running.gateway)),
+            ("[store]", differs(&self.store, &running.store)),
+            ("[sim]", differs(&self.sim, &running.sim)),
+            ("[log]", differs(&self.log, &running.log)),
+            ("[kafka]", differs(&self.kafka, &running.kafka)),
+            (
+                "[supervision]",
+                differs(&self.supervision, &running.supervision),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(section, changed)| changed.then_some(section))
+        .collect()
+    }
+
     /// Reads `file` (when given), lays `layers` over it in order (the
     /// environment, then flags: later wins) and validates.
     ///

@@ -37,6 +37,12 @@ impl Config {
         self.kafka.validate(&mut problems);
         self.sim.validate(&mut problems);
         self.supervision.validate(&mut problems);
+        let filter = &self.logging.filter;
+        problems.check(
+            filter.is_empty() || tracing_subscriber::EnvFilter::try_new(filter).is_ok(),
+            "logging.filter",
+            || format!("{filter:?} is not a filter like \"info,tickstream::kafka=debug\""),
+        );
         if problems.0.is_empty() {
             Ok(())
         } else {

@@ -20,7 +20,8 @@ use super::{Connectivity, KafkaError, client_config};
 use crate::{config::KafkaConfig, metrics::Metrics};
 
 /// Producer defaults (any can be overridden in `[kafka.properties]`):
-/// idempotent, acknowledged by all in-sync replicas, lz4, a small linger,
+/// idempotent, acknowledged by all in-sync replicas, gzip (the codec every
+/// Kafka client reads without an extra package), a small linger,
 /// and no delivery timeout: a record is retried until the cluster takes it
 /// (while it is away the queue fills and holds the simulator back), so only
 /// a permanent error (too large, not authorised) fails a delivery.
@@ -28,7 +29,7 @@ pub const PRODUCER_DEFAULTS: &[(&str, &str)] = &[
     ("enable.idempotence", "true"),
     ("message.timeout.ms", "0"),
     ("acks", "all"),
-    ("compression.type", "lz4"),
+    ("compression.type", "gzip"),
     ("linger.ms", "5"),
     ("batch.num.messages", "10000"),
     ("queue.buffering.max.messages", "200000"),

@@ -23,6 +23,7 @@ pub struct Tick {
     #[ts(type = "string")]
     pub symbol: Symbol,
     /// Trade price, on the symbol's tick grid.
+    #[schema(exclusive_minimum = 0)]
     pub price: f64,
     /// Shares traded.
     pub volume: u64,

@@ -350,6 +350,12 @@ impl Tansu {
         tickstream_e2e::Tansu::start_on(Self::bin(), port).expect("tansu starts")
     }
 
+    /// Starts Tansu validating records against the schemas in `registry`.
+    pub fn validating(registry: &std::path::Path) -> tickstream_e2e::Tansu {
+        tickstream_e2e::Tansu::start_validating(Self::bin(), free_port(), registry)
+            .expect("tansu starts")
+    }
+
     /// The broker's binary.
     pub fn bin() -> std::ffi::OsString {
         std::env::var_os("TANSU").expect(

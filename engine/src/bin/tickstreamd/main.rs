@@ -3,8 +3,13 @@
 //! hands over to the engine or to a client of the library.
 
 mod args;
+mod logging;
 
-use std::{io::IsTerminal, process::ExitCode, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+    time::{Duration, SystemTime},
+};
 
 use anyhow::Context;
 use clap::Parser;
@@ -17,7 +22,10 @@ use tickstream::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::args::{Cli, Command, CommonArgs, KeysArgs, KeysCommand, LogFormat, check_environment};
+use crate::{
+    args::{Cli, Command, CommonArgs, KeysArgs, KeysCommand, check_environment},
+    logging::LogFilter,
+};
 
 /// How long shutdown may take before the process exits anyway.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_millis(1_800);
@@ -191,12 +199,14 @@ async fn keys(a: KeysArgs) -> anyhow::Result<()> {
 /// [`SHUTDOWN_DEADLINE`] (else it exits with [`SHUTDOWN_MISSED`]).
 async fn serve(common: &CommonArgs, flags: Layer, role: Role) -> anyhow::Result<()> {
     let environment = Layer::from_env(std::env::vars())?;
-    let config = Config::load(common.config.as_deref(), &[environment, flags])?;
+    // A change from here on is a change to reload.
+    let seen = modified(common.config.as_deref());
+    let config = Config::load(common.config.as_deref(), &[environment, flags.clone()])?;
     if common.check_config {
         println!("configuration valid for {role:?}:\n{config:#?}");
         return Ok(());
     }
-    init_tracing(common.log_format);
+    let filter = logging::init(common.log_format, &config.logging.filter);
     let listen = config.gateway.listen;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -220,8 +230,15 @@ async fn serve(common: &CommonArgs, flags: Layer, role: Role) -> anyhow::Result<
     }
     let token = CancellationToken::new();
     tokio::spawn(cancel_on_signal(token.clone()));
+    let mut reloading = Reloading {
+        file: common.config.clone(),
+        seen,
+        flags,
+        running: config,
+        filter,
+    };
     let failure = tokio::select! {
-        () = reload_on_hangup(&engine, &token) => None,
+        () = reloading.run(&engine, &token) => None,
         exit = engine.failed() => Some(exit),
     };
     tracing::info!("shutting down");
@@ -243,22 +260,92 @@ async fn serve(common: &CommonArgs, flags: Layer, role: Role) -> anyhow::Result<
     }
 }
 
-/// Reloads the TLS certificate on every SIGHUP until `stop` is cancelled.
-async fn reload_on_hangup(engine: &Engine, stop: &CancellationToken) {
-    #[cfg(unix)]
-    if let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+/// How often the configuration file is looked at for a change.
+const CONFIG_POLL: Duration = Duration::from_secs(2);
+
+/// The running daemon's configuration, reloaded on SIGHUP and when its file
+/// changes: the log filter and the TLS certificate apply at once; a change
+/// to anything else is named in a warning (it takes a restart).
+struct Reloading {
+    file: Option<PathBuf>,
+    /// When the file was last changed, as last read.
+    seen: Option<SystemTime>,
+    /// The command line's settings, which keep precedence over the file.
+    flags: Layer,
+    running: Config,
+    filter: LogFilter,
+}
+
+impl Reloading {
+    /// Reloads on every SIGHUP and file change until `stop` is cancelled.
+    async fn run(&mut self, engine: &Engine, stop: &CancellationToken) {
+        let mut poll = tokio::time::interval(CONFIG_POLL);
+        #[cfg(unix)]
+        let mut hangup =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         loop {
+            #[cfg(unix)]
+            let signalled = async {
+                match &mut hangup {
+                    Some(hangup) => {
+                        hangup.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            #[cfg(not(unix))]
+            let signalled = std::future::pending::<()>();
             tokio::select! {
                 () = stop.cancelled() => return,
-                _ = hangup.recv() => {
-                    if let Err(error) = engine.reload_certificates().await {
-                        tracing::error!(error = %format!("{:#}", anyhow::Error::new(error)), "keeping the previous TLS certificate");
+                () = signalled => {
+                    tracing::info!("SIGHUP: reloading the configuration and the TLS certificate");
+                    self.reload(engine).await;
+                }
+                _ = poll.tick() => {
+                    let now = modified(self.file.as_deref());
+                    if now != self.seen {
+                        self.seen = now;
+                        tracing::info!("the configuration file changed: reloading it");
+                        self.reload(engine).await;
                     }
                 }
             }
         }
     }
-    stop.cancelled().await;
+
+    async fn reload(&mut self, engine: &Engine) {
+        if let Err(error) = engine.reload_certificates().await {
+            tracing::error!(error = %format!("{:#}", anyhow::Error::new(error)), "keeping the previous TLS certificate");
+        }
+        let loaded = Layer::from_env(std::env::vars())
+            .map_err(anyhow::Error::from)
+            .and_then(|environment| {
+                Ok(Config::load(
+                    self.file.as_deref(),
+                    &[environment, self.flags.clone()],
+                )?)
+            });
+        let config = match loaded {
+            Ok(config) => config,
+            Err(error) => {
+                tracing::error!(error = %format!("{error:#}"), "keeping the running configuration");
+                return;
+            }
+        };
+        self.filter.apply(&config.logging.filter);
+        let pending = config.changed_since(&self.running);
+        if !pending.is_empty() {
+            tracing::warn!(
+                sections = %pending.join(", "),
+                "these settings changed but apply only at the next start"
+            );
+        }
+    }
+}
+
+/// When `file` was last changed, if it can be read.
+fn modified(file: Option<&Path>) -> Option<SystemTime> {
+    std::fs::metadata(file?).and_then(|m| m.modified()).ok()
 }
 
 /// Waits for SIGINT or SIGTERM, then cancels `token`.
@@ -282,22 +369,4 @@ async fn cancel_on_signal(token: CancellationToken) {
         () = terminate => {}
     }
     token.cancel();
-}
-
-fn init_tracing(format: Option<LogFormat>) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TICKSTREAM_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let json = match format {
-        Some(LogFormat::Json) => true,
-        Some(LogFormat::Text) => false,
-        None => !std::io::stderr().is_terminal(),
-    };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
 }
