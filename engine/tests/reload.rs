@@ -3,6 +3,8 @@
 //! applies at once, a changed setting that takes a restart is named in a
 //! warning, and a file that does not load changes nothing.
 
+mod support;
+
 use std::{
     io::{BufRead, BufReader},
     path::Path,
@@ -74,14 +76,7 @@ impl Logged {
     }
 
     fn hang_up(&self) {
-        let pid = self.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-HUP", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
+        support::hang_up(self.child.id());
     }
 }
 

@@ -219,14 +219,7 @@ async fn a_new_certificate_is_served_to_new_connections_while_streams_go_on() {
     }
     // SIGHUP reloads too.
     let third = ca.issue(dir.path(), "third");
-    let pid = daemon.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    support::hang_up(daemon.child.id());
     let deadline = Instant::now() + Duration::from_secs(10);
     while served_certificate(daemon.addr, &ca_file).await != third {
         assert!(Instant::now() < deadline, "SIGHUP did not reload");

@@ -24,6 +24,14 @@ pub fn succeeded(out: std::process::Output) -> std::process::Output {
     out
 }
 
+/// Sends SIGHUP to process `pid` (what reloads a daemon's certificate and
+/// configuration).
+pub fn hang_up(pid: u32) {
+    let pid = pid.to_string();
+    let sent = Command::new("kill").args(["-HUP", &pid]).status();
+    assert!(sent.unwrap().success(), "kill -HUP {pid}");
+}
+
 /// A running daemon with its own data directory.
 pub struct Daemon {
     pub child: Child,
