@@ -4,7 +4,7 @@
 // (tests/visual), then switching to a remote tickstreamd and to a Kafka
 // cluster (a real Tansu broker with a producer), each after a wrong address
 // that must show its error and leave the app usable.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +54,9 @@ before(async () => {
 
 after(() => {
   for (const child of children) child.kill('SIGTERM');
+  // An app whose session did not end outlives tauri-driver, holding this
+  // file's stderr open: the test runner would wait for it forever.
+  spawnSync('pkill', ['-KILL', '-x', '-f', app]);
   rmSync(home, { recursive: true, force: true });
 });
 
