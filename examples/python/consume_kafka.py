@@ -28,17 +28,23 @@ def main():
     assigned = [TopicPartition(args.topic, p) for p in sorted(partitions)]
     consumer.assign(assigned)
     consumer.seek_to_beginning(*assigned)
+    for tick in ticks(consumer, args.count):
+        print(json.dumps(tick), flush=True)
+    consumer.close()
+
+
+def ticks(consumer, count):
+    """The first `count` ticks polled, each with its partition and offset."""
     read = 0
-    while read < args.count:
+    while True:
         for records in consumer.poll(timeout_ms=1000).values():
             for record in records:
                 tick = json.loads(record.value)
                 tick["partition"], tick["offset"] = record.partition, record.offset
-                print(json.dumps(tick), flush=True)
+                yield tick
                 read += 1
-                if read >= args.count:
-                    break
-    consumer.close()
+                if read == count:
+                    return
 
 
 if __name__ == "__main__":
