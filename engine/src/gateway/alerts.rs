@@ -67,8 +67,13 @@ fn rule_from(state: &GatewayState, body: &[u8]) -> Result<AlertRule, ApiError> {
 #[utoipa::path(get, path = "/api/v1/alerts", summary = "Every alert rule", tag = "alerts",
     responses((status = 200, description = "Every alert rule", body = Vec<AlertRule>)))]
 async fn list(State(state): State<Arc<GatewayState>>) -> Result<Json<Vec<AlertRule>>, ApiError> {
+    Ok(Json(list_rules(&state).await?))
+}
+
+/// Every rule; what `GET /api/v1/alerts` and GraphQL's `alertRules` answer.
+pub(super) async fn list_rules(state: &GatewayState) -> Result<Vec<AlertRule>, ApiError> {
     let alerts = state.stored.alerts.clone();
-    Ok(Json(blocking(move || alerts.list()).await?))
+    blocking(move || alerts.list()).await
 }
 
 #[utoipa::path(post, path = "/api/v1/alerts", summary = "Creates an alert rule", tag = "alerts",

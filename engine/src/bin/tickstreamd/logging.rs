@@ -32,8 +32,10 @@ fn directives(configured: &str) -> String {
 /// filter `configured` (`logging.filter`) unless the environment sets one.
 pub fn init(format: Option<LogFormat>, configured: &str) -> LogFilter {
     let wanted = directives(configured);
-    let (filter, directives) = match EnvFilter::try_new(&wanted) {
-        Ok(filter) => (filter, wanted),
+    let parsed = EnvFilter::try_new(&wanted);
+    let valid = parsed.is_ok();
+    let (filter, directives) = match parsed {
+        Ok(filter) => (filter, wanted.clone()),
         Err(_) => (EnvFilter::new("info"), "info".to_owned()),
     };
     let (filter, handle) = reload::Layer::new(filter);
@@ -52,8 +54,8 @@ pub fn init(format: Option<LogFormat>, configured: &str) -> LogFilter {
             .with(fmt::layer().with_writer(std::io::stderr))
             .init();
     }
-    if directives != self::directives(configured) {
-        tracing::warn!(filter = %self::directives(configured), "not a log filter; logging at info");
+    if !valid {
+        tracing::warn!(filter = %wanted, "not a log filter; logging at info");
     }
     LogFilter { handle, directives }
 }

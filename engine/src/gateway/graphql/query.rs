@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::{params, refusal, state};
 use crate::{
-    gateway::{rest, workspace},
+    gateway::{alerts, rest, workspace},
     model::{
         AlertRule, Candle, Condition, IndicatorReply, Interval, MetricsSample, Portfolio, Quote,
         Scenario, ScenarioStatus, Symbol, Tick, Valuation, VolumeReport, Watchlist, timestamp,
@@ -129,8 +129,7 @@ impl Query {
 
     /// Every alert rule.
     async fn alert_rules(&self, cx: &Context<'_>) -> Result<Vec<AlertRule>> {
-        let alerts = state(cx).stored.alerts.clone();
-        rest::blocking(move || alerts.list()).await.map_err(refusal)
+        alerts::list_rules(state(cx)).await.map_err(refusal)
     }
 
     /// Every watchlist.
