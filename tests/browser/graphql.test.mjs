@@ -6,6 +6,7 @@
 // code, depth is bounded, keys and scopes hold; the explorer page works
 // from the daemon alone.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, test } from 'node:test';
 import { buildClientSchema, getIntrospectionQuery, printSchema } from 'graphql';
 import { createClient } from 'graphql-ws';
@@ -154,6 +155,61 @@ test('subscriptions stream live ticks and closing candles over graphql-transport
   assert.equal(candle.candles.symbol, 'AAPL');
   assert.equal(candle.candles.closed, true);
   await assert.rejects(take(socketUrl(), 'subscription { ticks(symbols: ["ZZZZ"]) { price } }', 1), /ZZZZ is not a known symbol/);
+});
+
+test('a request body, and the subscriptions of one connection, are bounded', async () => {
+  // node:http, as fetch waits to send all of a body the server has refused.
+  const huge = JSON.stringify({ query: `{ symbols { symbol } }${' '.repeat(3 * 1024 * 1024)}` });
+  const status = await new Promise((resolve, reject) => {
+    const request = http.request(new URL('graphql', daemon.url), { method: 'POST', headers: { 'content-type': 'application/json' } });
+    request.on('response', (response) => resolve(response.statusCode));
+    // Writing on after the answer may fail: the answer is what counts.
+    request.on('error', (error) => setTimeout(() => reject(error), 1_000));
+    request.end(huge);
+  });
+  assert.equal(status, 413);
+
+  const client = createClient({ url: socketUrl(), webSocketImpl: WebSocket, retryAttempts: 0 });
+  const errors = [];
+  const started = [];
+  try {
+    const outcome = new Promise((resolve) => {
+      for (let i = 0; i < 17; i += 1) {
+        // A refused subscription answers with errors (then completes).
+        const refused = (error) => {
+          errors.push({ index: i, error });
+          resolve();
+        };
+        started.push(client.subscribe({ query: 'subscription { ticks(symbols: ["AAPL"]) { offset } }' }, {
+          next: (value) => value.errors && refused(value.errors),
+          error: refused,
+          complete: () => {},
+        }));
+      }
+    });
+    await outcome;
+    assert.equal(errors.length, 1, JSON.stringify(errors));
+    assert.match(JSON.stringify(errors[0].error), /at most 16 subscriptions/);
+    // A place given back (by one that runs) is taken again.
+    started[errors[0].index === 0 ? 1 : 0]();
+    const [again] = await new Promise((resolve, reject) => {
+      const values = [];
+      const stop = client.subscribe({ query: 'subscription { ticks(symbols: ["*"]) { offset } }' }, {
+        next: (value) => {
+          if (value.errors) reject(new Error(JSON.stringify(value.errors)));
+          values.push(value);
+          stop();
+          resolve(values);
+        },
+        error: (error) => reject(new Error(JSON.stringify(error))),
+        complete: () => {},
+      });
+    });
+    assert.equal(typeof again.data.ticks.offset, 'number');
+  } finally {
+    for (const stop of started) stop();
+    await client.dispose();
+  }
 });
 
 test('the explorer runs a query from the daemon alone', async () => {

@@ -28,7 +28,7 @@ use super::limits::StreamSlot;
 /// Frames above this size are refused by the WebSocket layer itself (the
 /// connection closes); frames above the configured `max_frame_bytes` but
 /// below this get an error frame and the connection stays open.
-const HARD_FRAME_LIMIT: usize = 1 << 20;
+pub(super) const HARD_FRAME_LIMIT: usize = 1 << 20;
 
 /// How much a connection reads from the client at once. The client's frames
 /// are small (subscriptions, pings) and a larger one takes more reads; the

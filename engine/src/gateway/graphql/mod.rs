@@ -5,7 +5,9 @@
 //! validation, errors naming the field, limits and store access are one;
 //! the guard admits `/graphql` with a `read` key, and each operation checks
 //! the scope it needs as it runs (mutations `write`, scenarios `admin`).
-//! Depth and complexity are bounded.
+//! Depth and complexity are bounded, and so are a request's body (axum's
+//! default 2 MB), a subscription message (1 MiB) and the subscriptions one
+//! connection runs (16).
 
 mod mutation;
 mod query;
@@ -14,17 +16,22 @@ mod subscription;
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{Context, ErrorExtensions, Schema, http::ALL_WEBSOCKET_PROTOCOLS};
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::{
     Extension,
+    body::Bytes,
     extract::{FromRequestParts, Request, State, WebSocketUpgrade},
     http::{StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use self::{mutation::Mutation, query::Query, subscription::Subscription};
-use super::{ApiError, GatewayState, StreamSlot};
+use self::{
+    mutation::Mutation,
+    query::Query,
+    subscription::{Running, Subscription},
+};
+use super::{ApiError, GatewayState, StreamSlot, ws::HARD_FRAME_LIMIT};
 use crate::{auth::Caller, model::Scope};
 
 /// The schema.
@@ -67,13 +74,19 @@ pub fn routes<S: Clone + Send + Sync + 'static>(schema: TickstreamSchema) -> Ope
 async fn execute(
     State(schema): State<TickstreamSchema>,
     caller: Option<Extension<Caller>>,
-    request: GraphQLRequest,
-) -> GraphQLResponse {
+    body: Bytes,
+) -> Response {
+    // Read as `Bytes`, the body is bounded like every REST body (axum's
+    // default limit); async-graphql's own extractor reads it unbounded.
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(error) => {
+            let message = format!("not a GraphQL request: {error}\n");
+            return (StatusCode::BAD_REQUEST, message).into_response();
+        }
+    };
     let access = Access(caller.map(|c| c.0));
-    schema
-        .execute(request.into_inner().data(access))
-        .await
-        .into()
+    GraphQLResponse::from(schema.execute(request.data(access)).await).into_response()
 }
 
 #[utoipa::path(get, path = "/graphql", summary = "GraphQL subscriptions, or the explorer", tag = "graphql",
@@ -120,10 +133,13 @@ async fn upgrade(
         .data::<Arc<GatewayState>>()
         .map(|state| state.shutdown.clone());
     upgrade
+        .max_message_size(HARD_FRAME_LIMIT)
+        .max_frame_size(HARD_FRAME_LIMIT)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| async move {
             let mut data = async_graphql::Data::default();
             data.insert(Access(caller));
+            data.insert(Running::default());
             let serve = GraphQLWebSocket::new(socket, schema, protocol)
                 .with_data(data)
                 .serve();

@@ -3,10 +3,16 @@
 //! from the log the WebSocket protocol streams from, with its bounds on
 //! symbols per client.
 
-use std::{collections::VecDeque, sync::Arc};
+use std::{
+    collections::VecDeque,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
 
 use async_graphql::{Context, Result, Subscription as SubscriptionRoot};
-use futures_util::{Stream, stream};
+use futures_util::{Stream, StreamExt, stream};
 
 use super::{refusal, state};
 use crate::{
@@ -18,6 +24,49 @@ use crate::{
 
 /// Most records read from one partition per wake-up.
 const MAX_PER_PARTITION: usize = 1_024;
+/// Most subscriptions one connection may run at once.
+const MAX_SUBSCRIPTIONS: usize = 16;
+
+/// How many subscriptions a connection runs (in its data).
+#[derive(Clone, Default)]
+pub(super) struct Running(Arc<AtomicUsize>);
+
+/// A subscription's place among its connection's, given back when its
+/// stream ends.
+struct Place(Arc<AtomicUsize>);
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Takes a place for a subscription, refused past [`MAX_SUBSCRIPTIONS`].
+fn place(cx: &Context<'_>) -> Result<Option<Place>> {
+    let Some(Running(count)) = cx.data_opt::<Running>() else {
+        return Ok(None);
+    };
+    count
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+            (n < MAX_SUBSCRIPTIONS).then_some(n + 1)
+        })
+        .map_err(|_| {
+            refusal(ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::TooManyConnections,
+                format!("a connection may run at most {MAX_SUBSCRIPTIONS} subscriptions at once"),
+            ))
+        })?;
+    Ok(Some(Place(count.clone())))
+}
+
+/// `stream`, holding `place` for as long as it lives.
+fn holding<T>(place: Option<Place>, stream: impl Stream<Item = T>) -> impl Stream<Item = T> {
+    stream.map(move |item| {
+        let _held = &place;
+        item
+    })
+}
 
 /// The subscription root.
 pub struct Subscription;
@@ -199,7 +248,7 @@ impl Subscription {
     ) -> Result<impl Stream<Item = Tick> + use<>> {
         let state = state(cx);
         let wanted = Wanted::parse(state, &symbols).map_err(refusal)?;
-        Ok(live_ticks(state, wanted))
+        Ok(holding(place(cx)?, live_ticks(state, wanted)))
     }
 
     /// The same ticks as `ticks`, in batches: whatever arrived since the
@@ -212,13 +261,11 @@ impl Subscription {
     ) -> Result<impl Stream<Item = Vec<Tick>> + use<>> {
         let state = state(cx);
         let wanted = Wanted::parse(state, &symbols).map_err(refusal)?;
-        Ok(stream::unfold(
-            following(state, wanted),
-            |mut following| async move {
-                let batch = following.batch().await;
-                Some((batch, following))
-            },
-        ))
+        let batches = stream::unfold(following(state, wanted), |mut following| async move {
+            let batch = following.batch().await;
+            Some((batch, following))
+        });
+        Ok(holding(place(cx)?, batches))
     }
 
     /// The symbol's candles at `interval` as they close (the first after a
@@ -234,12 +281,11 @@ impl Subscription {
         let wanted = Wanted::parse(state, &[symbol.to_string()]).map_err(refusal)?;
         let ticks = live_ticks(state, wanted);
         let folded = (CandleBook::new(), false);
-        Ok(stream::unfold(
+        let candles = stream::unfold(
             (Box::pin(ticks), folded),
             move |(mut ticks, (mut book, mut whole))| {
                 let symbol = symbol.clone();
                 async move {
-                    use futures_util::StreamExt;
                     loop {
                         let tick = ticks.next().await?;
                         let mut closed = None;
@@ -257,7 +303,8 @@ impl Subscription {
                     }
                 }
             },
-        ))
+        );
+        Ok(holding(place(cx)?, candles))
     }
 
     /// Market events from now on: sessions, halts, scenarios, alerts; with
@@ -272,20 +319,19 @@ impl Subscription {
             Some(symbols) => Wanted::parse(state, &symbols).map_err(refusal)?,
             None => Wanted::All,
         };
-        Ok(stream::StreamExt::filter_map(
-            live_events(state),
-            move |event| {
-                let keep = event.symbol.as_ref().is_none_or(|s| wanted.contains(s));
-                std::future::ready(keep.then(|| MarketEvent::clone(&event)))
-            },
-        ))
+        let events = live_events(state).filter_map(move |event| {
+            let keep = event.symbol.as_ref().is_none_or(|s| wanted.contains(s));
+            std::future::ready(keep.then(|| MarketEvent::clone(&event)))
+        });
+        Ok(holding(place(cx)?, events))
     }
 
     /// Alerts as they fire (the `alert` market events), of every rule.
-    async fn alerts(&self, cx: &Context<'_>) -> impl Stream<Item = MarketEvent> + use<> {
-        stream::StreamExt::filter_map(live_events(state(cx)), |event| {
+    async fn alerts(&self, cx: &Context<'_>) -> Result<impl Stream<Item = MarketEvent> + use<>> {
+        let alerts = live_events(state(cx)).filter_map(|event| {
             let alert = event.kind == EventKind::Alert;
             std::future::ready(alert.then(|| MarketEvent::clone(&event)))
-        })
+        });
+        Ok(holding(place(cx)?, alerts))
     }
 }
