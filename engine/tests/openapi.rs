@@ -230,6 +230,7 @@ async fn every_route_is_described_and_answers_as_described() {
             404,
         ),
         (&get, same("/api/v1/metrics"), None, 200),
+        (&get, same("/api/v1/config"), None, 200),
         (&get, same("/api/v1/scenarios"), None, 200),
         (
             &post,

@@ -30,8 +30,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub enum Backend {
     /// The bundled engine.
     Local {
-        /// The engine.
-        engine: Engine,
+        /// The engine (boxed: it is much larger than a remote).
+        engine: Box<Engine>,
         /// Its gateway state (sessions read from it).
         state: Arc<GatewayState>,
     },
@@ -219,7 +219,10 @@ impl Backend {
             .state()
             .cloned()
             .expect("a data-serving role has gateway state");
-        Ok(Self::Local { engine, state })
+        Ok(Self::Local {
+            engine: Box::new(engine),
+            state,
+        })
     }
 
     /// `GET /api/v1/{path}?{query}`.

@@ -3,12 +3,13 @@
 
 use std::{collections::BTreeMap, fmt};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize, ser::SerializeMap};
 
 /// `[kafka]`: typed settings, plus `[kafka.properties]`, librdkafka
 /// properties passed through unchanged (SASL, SSL, timeouts…). Secrets are
-/// redacted in `Debug` output and logs.
-#[derive(Clone, Deserialize)]
+/// redacted in `Debug` output, logs and when serialized (the effective
+/// configuration the gateway shows): only the engine reads them.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KafkaConfig {
     /// Bootstrap servers (`bootstrap.servers`), e.g. `"k1:9092,k2:9092"`.
@@ -21,12 +22,13 @@ pub struct KafkaConfig {
     /// `earliest`.
     pub start_fallback: StartPosition,
     /// librdkafka properties, e.g. `"security.protocol" = "SASL_SSL"`.
+    #[serde(serialize_with = "serialize_redacted")]
     pub properties: BTreeMap<String, PropertyValue>,
 }
 
 /// A librdkafka property value: written as a TOML string, number or boolean,
 /// passed on as text.
-#[derive(Clone, PartialEq, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum PropertyValue {
     /// `"lz4"`
@@ -89,6 +91,36 @@ impl<'de> Deserialize<'de> for StartPosition {
             .map_err(serde::de::Error::custom)
     }
 }
+
+impl Serialize for StartPosition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Latest => serializer.serialize_str("latest"),
+            Self::Earliest => serializer.serialize_str("earliest"),
+            Self::Stored => serializer.serialize_str("stored"),
+            Self::Time(at) => serializer.serialize_str(&crate::model::timestamp::to_string(at)),
+        }
+    }
+}
+
+/// The properties with each secret's value replaced by `***`.
+fn serialize_redacted<S: serde::Serializer>(
+    properties: &BTreeMap<String, PropertyValue>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut map = serializer.serialize_map(Some(properties.len()))?;
+    for (name, value) in properties {
+        if is_secret(name) {
+            map.serialize_entry(name, REDACTED)?;
+        } else {
+            map.serialize_entry(name, value)?;
+        }
+    }
+    map.end()
+}
+
+/// What a secret is shown as.
+const REDACTED: &str = "***";
 
 impl Default for KafkaConfig {
     fn default() -> Self {
@@ -156,7 +188,7 @@ impl KafkaConfig {
     pub fn redacted(properties: &BTreeMap<String, String>) -> String {
         properties
             .iter()
-            .map(|(k, v)| format!("{k}={}", if is_secret(k) { "***" } else { v }))
+            .map(|(k, v)| format!("{k}={}", if is_secret(k) { REDACTED } else { v }))
             .collect::<Vec<_>>()
             .join(" ")
     }
@@ -171,7 +203,7 @@ impl fmt::Debug for KafkaConfig {
                 (
                     k.as_str(),
                     if is_secret(k) {
-                        "***".into()
+                        REDACTED.into()
                     } else {
                         v.to_string()
                     },

@@ -6,11 +6,13 @@
 mod gateway;
 mod kafka;
 mod layers;
+mod running;
 mod validate;
 
 pub use gateway::GatewayConfig;
 pub use kafka::{KafkaConfig, PropertyValue, StartPosition, is_secret, runs_code};
 pub use layers::{ENV_PREFIX, Layer};
+pub use running::{LIVE_KEYS, Reload, Running};
 
 use std::{
     fmt,
@@ -18,22 +20,22 @@ use std::{
     time::Duration,
 };
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     component::Restart,
     gateway::{ClientLimits, Keepalive, StreamLimits},
     log::{LogSettings, Retention},
     sim::{
-        Calendar, CalendarKind, Correlations, Model, Rate, SimSettings, SourceSettings, Speed,
-        SymbolSpec, default_universe,
+        Calendar, CalendarKind, Correlations, Model, Pacing, Rate, SimSettings, SourceSettings,
+        Speed, SymbolSpec, default_universe,
     },
     store::{WriterSettings, backup::Schedule},
 };
 
 /// The whole configuration. Every field has a default; a config file only
 /// names what it changes. Unknown keys are errors.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// HTTP gateway: WebSocket, REST, metrics, dashboard.
@@ -53,7 +55,7 @@ pub struct Config {
 }
 
 /// `[logging]`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LoggingConfig {
     /// Levels per module, as `RUST_LOG` writes them, e.g.
@@ -64,7 +66,7 @@ pub struct LoggingConfig {
 }
 
 /// `[supervision]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SupervisionConfig {
     /// Restarts of a failed component that can start afresh (the quote and
@@ -87,7 +89,7 @@ impl Default for SupervisionConfig {
 }
 
 /// `[store]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     /// Directory of `tickstream.db`.
@@ -108,7 +110,7 @@ pub struct StoreConfig {
 }
 
 /// `[store.backup]`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BackupConfig {
     /// Time between two backups, e.g. `"6h"`; `"0s"` (the default): none.
@@ -121,7 +123,7 @@ pub struct BackupConfig {
 }
 
 /// `[sim]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SimConfig {
     /// Random seed; the same seed gives the same prices.
@@ -156,7 +158,7 @@ pub struct SimConfig {
 }
 
 /// `[log]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     /// Partitions of `stock_ticks`.
@@ -294,27 +296,6 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// The sections whose settings differ from `running`'s, named as in the
-    /// file (`[gateway]`, …); `[logging]` applies live and is left out.
-    pub fn changed_since(&self, running: &Config) -> Vec<&'static str> {
-        let differs =
-            |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") != format!("{b:?}");
-        [
-            ("[gateway]", differs(&self.gateway, &running.gateway)),
-            ("[store]", differs(&self.store, &running.store)),
-            ("[sim]", differs(&self.sim, &running.sim)),
-            ("[log]", differs(&self.log, &running.log)),
-            ("[kafka]", differs(&self.kafka, &running.kafka)),
-            (
-                "[supervision]",
-                differs(&self.supervision, &running.supervision),
-            ),
-        ]
-        .into_iter()
-        .filter_map(|(section, changed)| changed.then_some(section))
-        .collect()
-    }
-
     /// Reads `file` (when given), lays `layers` over it in order (the
     /// environment, then flags: later wins) and validates.
     ///
@@ -375,12 +356,11 @@ impl Config {
         }
     }
 
-    /// How fast the live simulator runs: `rate = "max"` is the same as
-    /// `speed = "max"` at 10 000 ticks/s of market time.
-    pub fn speed(&self) -> Speed {
-        match self.sim.rate {
-            Rate::Max => Speed::Max,
-            Rate::PerSecond(_) => self.sim.speed,
+    /// How fast the live simulator runs.
+    pub fn pacing(&self) -> Pacing {
+        Pacing {
+            rate: self.sim.rate,
+            speed: self.sim.speed,
         }
     }
 
@@ -399,8 +379,7 @@ impl Config {
     /// How the live simulator is paced and announced.
     pub fn source_settings(&self) -> SourceSettings {
         SourceSettings {
-            speed: self.speed(),
-            rate: self.sim.rate,
+            pacing: self.pacing(),
             calendar: self.sim.calendar,
             seed: self.sim.seed,
         }

@@ -18,10 +18,10 @@ use self::local::Local;
 pub use self::{local::lock_data_dir, replay::replay};
 use crate::{
     component::{Context, blocking},
-    config::Config,
+    config::{Config, Reload, Running},
     gateway::{
-        self, Access, Certificates, Exposure, GatewayState, Guard, Market, Operations, Stored,
-        TlsError, Unprotected,
+        self, Access, Certificates, Exposure, GatewayState, Guard, Limits, Market, Operations,
+        Stored, TlsError, Unprotected,
     },
     kafka::{Connectivity, KafkaError, KafkaPublisher, KafkaSink, KafkaSource, create_topics},
     log::{LogSink, Sink},
@@ -103,7 +103,17 @@ pub struct Engine {
     router: axum::Router,
     /// The served certificate, when the gateway speaks TLS.
     certificates: Option<Certificates>,
+    /// What a reload changes while the engine runs.
+    tuning: Tuning,
     stages: Stages,
+}
+
+/// The parts a reload retunes: the configuration in force, the guard's
+/// limits, the stream bounds (in `state`) and the simulator's pacing.
+struct Tuning {
+    running: Arc<Running>,
+    limits: Option<Arc<Limits>>,
+    simulator: Option<SimHandle>,
 }
 
 /// The three stages of an engine, stopped in this order.
@@ -145,16 +155,24 @@ impl Engine {
             .spawn_restarting("metrics sampler", config.restart_policy(), move || {
                 metrics.clone().sample_every_second(token.clone())
             });
-        let (state, router, lock, access) = match role {
+        let running = Arc::new(Running::new(config.clone()));
+        let (state, router, lock, access, simulator) = match role {
             Role::Producer(shard) => {
                 let access = producer_access(config, &stages.sinks)?;
-                (None, producer(config, shard, &stages)?, None, access)
+                let (router, simulator) = producer(config, shard, running.clone(), &stages)?;
+                (None, router, None, access, Some(simulator))
             }
             Role::AllInOne | Role::Bridge => {
-                let (state, router, lock) = serving(config, role, &stages)?;
+                let (state, router, lock) = serving(config, role, running.clone(), &stages)?;
                 let access = state.stored.access.clone();
-                (Some(state), router, Some(lock), access)
+                let simulator = state.ops.simulator.clone();
+                (Some(state), router, Some(lock), access, simulator)
             }
+        };
+        let mut tuning = Tuning {
+            running,
+            limits: None,
+            simulator,
         };
         let certificates = match (&config.gateway.tls_cert, &config.gateway.tls_key, &listener) {
             (Some(cert), Some(key), Some(_)) => match Certificates::load(cert, key).await {
@@ -183,6 +201,7 @@ impl Engine {
                     return Err(unprotected.into());
                 }
             };
+            tuning.limits = Some(guard.limits());
             let router = Arc::new(guard).protect(router.clone());
             let cx = stages.gateway.clone();
             let served = certificates.clone();
@@ -203,8 +222,30 @@ impl Engine {
             state,
             router,
             certificates,
+            tuning,
             stages,
         })
+    }
+
+    /// Takes the settings a running engine can change from `newer` (the
+    /// configuration read again: see [`crate::config::LIVE_KEYS`]) and
+    /// applies them: the gateway's limits to requests from now on and
+    /// streams opened after, the simulator's rate and speed from its next
+    /// batch. Says which keys applied and which wait for a restart. (The
+    /// log filter belongs to the process: its binary applies it.)
+    pub fn reconfigure(&self, newer: &Config) -> Reload {
+        let reload = self.tuning.running.reload(newer);
+        let effective = self.tuning.running.effective();
+        if let Some(limits) = &self.tuning.limits {
+            limits.update(effective.client_limits());
+        }
+        if let Some(state) = &self.state {
+            state.market.set_limits(effective.stream_limits());
+        }
+        if let Some(simulator) = &self.tuning.simulator {
+            simulator.pace(effective.pacing());
+        }
+        reload
     }
 
     /// The address the gateway listens on, when it was given a listener.
@@ -264,7 +305,13 @@ impl Stages {
 
 /// The producer: simulator → Kafka for one shard's symbols; no local
 /// consumers, no store; the ops routes only.
-fn producer(config: &Config, shard: Shard, stages: &Stages) -> Result<axum::Router, EngineError> {
+/// Returns its routes and the simulator's handle.
+fn producer(
+    config: &Config,
+    shard: Shard,
+    running: Arc<Running>,
+    stages: &Stages,
+) -> Result<(axum::Router, SimHandle), EngineError> {
     let cx = &stages.sources;
     cx.health
         .store
@@ -276,11 +323,13 @@ fn producer(config: &Config, shard: Shard, stages: &Stages) -> Result<axum::Rout
         &config.sim_settings(Utc::now()),
     );
     let handle = spawn_simulator(config, simulator, Box::new(sink), true, cx);
-    Ok(gateway::ops_router(Operations {
+    let router = gateway::ops_router(Operations {
         metrics: cx.metrics.clone(),
         health: cx.health.clone(),
-        simulator: Some(handle),
-    }))
+        simulator: Some(handle.clone()),
+        config: running,
+    });
+    Ok((router, handle))
 }
 
 /// The producer's API keys (it guards scenario injection) and audit log:
@@ -305,6 +354,7 @@ fn producer_access(config: &Config, sinks: &Context) -> Result<Access, EngineErr
 fn serving(
     config: &Config,
     role: Role,
+    running: Arc<Running>,
     stages: &Stages,
 ) -> Result<(Arc<GatewayState>, axum::Router, std::fs::File), EngineError> {
     let kafka = config.kafka.enabled();
@@ -327,12 +377,12 @@ fn serving(
         spawn_bridge(config, &local, role == Role::Bridge, cx)?;
     }
     let state = Arc::new(GatewayState {
-        market: Market {
-            log: local.log,
-            quotes: local.quotes,
-            universe: local.universe,
-            limits: config.stream_limits(),
-        },
+        market: Market::new(
+            local.log,
+            local.quotes,
+            local.universe,
+            config.stream_limits(),
+        ),
         stored: Arc::new(Stored::new(
             local.database,
             local.alerts,
@@ -343,6 +393,7 @@ fn serving(
             metrics: cx.metrics.clone(),
             health: cx.health.clone(),
             simulator: handle,
+            config: running,
         },
         shutdown: stages.gateway.token.clone(),
     });

@@ -115,6 +115,11 @@ impl Guard {
         })
     }
 
+    /// The limits it holds clients to, which a reload changes in place.
+    pub fn limits(&self) -> Arc<Limits> {
+        self.limits.clone()
+    }
+
     /// `router` behind this guard, with a CORS layer for the allowed
     /// origins outside it (preflights are answered before any key check).
     pub fn protect(self: Arc<Self>, router: Router) -> Router {
@@ -254,6 +259,7 @@ impl Guard {
         };
         if let Err(wait) = self.limits.admit_request(&client) {
             self.count(ErrorCode::RateLimited);
+            let limits = self.limits.config();
             let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
             return Err(Rationed {
                 error: ApiError::new(
@@ -261,7 +267,7 @@ impl Guard {
                     ErrorCode::RateLimited,
                     format!(
                         "more than {} requests per second (burst {}); retry in {seconds} s",
-                        self.limits.config.rate_limit, self.limits.config.rate_burst
+                        limits.rate_limit, limits.rate_burst
                     ),
                 ),
                 retry_after: Some(seconds),
@@ -347,15 +353,17 @@ pub fn scope_for(method: &Method, path: &str) -> Option<Scope> {
         return Some(Scope::Read);
     }
     let reads = matches!(*method, Method::GET | Method::HEAD);
-    Some(if under("/api/v1/keys") || under("/api/v1/audit") {
-        Scope::Admin
-    } else if reads {
-        Scope::Read
-    } else if under("/api/v1/scenarios") {
-        Scope::Admin
-    } else {
-        Scope::Write
-    })
+    Some(
+        if under("/api/v1/keys") || under("/api/v1/audit") || under("/api/v1/config") {
+            Scope::Admin
+        } else if reads {
+            Scope::Read
+        } else if under("/api/v1/scenarios") {
+            Scope::Admin
+        } else {
+            Scope::Write
+        },
+    )
 }
 
 /// Admits or refuses a request; a change is audited with its outcome.
@@ -384,7 +392,7 @@ async fn check(State(guard): State<Arc<Guard>>, mut request: Request, next: Next
         request.extensions_mut().insert(caller);
     }
     let response = if guarded && !streams {
-        let limit = guard.limits.config.request_timeout;
+        let limit = guard.limits.config().request_timeout;
         match tokio::time::timeout(limit, next.run(request)).await {
             Ok(response) => response,
             Err(_) => {

@@ -1,6 +1,7 @@
 //! What one client, and all of them, may take: a token bucket of requests
 //! per client (governor's GCRA, keyed by API key or else IP address), and
-//! slots for open WebSocket streams, per IP address and in all.
+//! slots for open WebSocket streams, per IP address and in all. A reload
+//! changes the bounds in place: open streams keep their slots.
 
 use std::{
     collections::HashMap,
@@ -17,7 +18,7 @@ use governor::{
     DefaultKeyedRateLimiter, Quota, RateLimiter,
     clock::{Clock, DefaultClock},
 };
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 /// Checks between two sweeps of clients not seen lately.
 const SWEEP_EVERY: u64 = 4_096;
@@ -48,9 +49,8 @@ pub enum Crowded {
 
 /// The limits in force, and what they count.
 pub struct Limits {
-    /// The configured bounds.
-    pub config: ClientLimits,
-    requests: DefaultKeyedRateLimiter<String>,
+    config: RwLock<ClientLimits>,
+    requests: RwLock<DefaultKeyedRateLimiter<String>>,
     checks: AtomicU64,
     /// Open streams: in all, and per address.
     open: Mutex<(usize, HashMap<IpAddr, usize>)>,
@@ -65,14 +65,28 @@ pub struct StreamSlot {
 impl Limits {
     /// Limits as `config` says.
     pub fn new(config: ClientLimits) -> Self {
-        let rate = NonZeroU32::new(config.rate_limit).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new(config.rate_burst).unwrap_or(NonZeroU32::MIN);
         Self {
-            config,
-            requests: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
+            requests: RwLock::new(request_limiter(&config)),
+            config: RwLock::new(config),
             checks: AtomicU64::new(0),
             open: Mutex::new((0, HashMap::new())),
         }
+    }
+
+    /// The bounds in force.
+    pub fn config(&self) -> ClientLimits {
+        *self.config.read()
+    }
+
+    /// Holds clients to `config` from now on. A changed request rate
+    /// starts every client's bucket afresh; open streams keep their slots
+    /// (a lower bound only refuses new ones).
+    pub fn update(&self, config: ClientLimits) {
+        let mut current = self.config.write();
+        if (current.rate_limit, current.rate_burst) != (config.rate_limit, config.rate_burst) {
+            *self.requests.write() = request_limiter(&config);
+        }
+        *current = config;
     }
 
     /// Takes a request from `client`'s bucket; how long to wait when empty.
@@ -81,9 +95,10 @@ impl Limits {
     /// The time until the client may ask again.
     pub fn admit_request(&self, client: &str) -> Result<(), Duration> {
         if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            self.requests.retain_recent();
+            self.requests.read().retain_recent();
         }
         self.requests
+            .read()
             .check_key(&client.to_owned())
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
@@ -93,13 +108,14 @@ impl Limits {
     /// # Errors
     /// [`Crowded`] with the bound reached.
     pub fn open_stream(self: &Arc<Self>, ip: IpAddr) -> Result<StreamSlot, Crowded> {
+        let config = self.config();
         let mut open = self.open.lock();
-        if open.0 >= self.config.max_connections {
-            return Err(Crowded::Everyone(self.config.max_connections));
+        if open.0 >= config.max_connections {
+            return Err(Crowded::Everyone(config.max_connections));
         }
         let from_ip = open.1.entry(ip).or_insert(0);
-        if *from_ip >= self.config.max_connections_per_ip {
-            return Err(Crowded::Address(self.config.max_connections_per_ip));
+        if *from_ip >= config.max_connections_per_ip {
+            return Err(Crowded::Address(config.max_connections_per_ip));
         }
         *from_ip += 1;
         open.0 += 1;
@@ -108,6 +124,13 @@ impl Limits {
             ip,
         })
     }
+}
+
+/// Requests per client as `config` says.
+fn request_limiter(config: &ClientLimits) -> DefaultKeyedRateLimiter<String> {
+    let rate = NonZeroU32::new(config.rate_limit).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(config.rate_burst).unwrap_or(NonZeroU32::MIN);
+    RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
 }
 
 impl Drop for StreamSlot {
@@ -162,5 +185,37 @@ mod tests {
             "{wait:?}"
         );
         assert!(limits.admit_request("key:b").is_ok());
+    }
+
+    #[test]
+    fn an_update_applies_to_new_requests_and_streams_and_keeps_open_ones() {
+        let limits = limits(2, 2, 1, 1);
+        let ip = "10.0.0.1".parse().unwrap();
+        let (_a, _b) = (
+            limits.open_stream(ip).unwrap(),
+            limits.open_stream(ip).unwrap(),
+        );
+        limits.admit_request("key:a").unwrap();
+        assert!(limits.admit_request("key:a").is_err());
+        limits.update(ClientLimits {
+            max_connections: 1,
+            rate_burst: 5,
+            ..limits.config()
+        });
+        for _ in 0..5 {
+            limits.admit_request("key:a").unwrap();
+        }
+        assert!(limits.admit_request("key:a").is_err());
+        assert_eq!(limits.open_stream(ip).err(), Some(Crowded::Everyone(1)));
+        limits.update(ClientLimits {
+            max_connections: 3,
+            ..limits.config()
+        });
+        assert!(limits.open_stream(ip).is_err(), "per address: still 2");
+        limits.update(ClientLimits {
+            max_connections_per_ip: 3,
+            ..limits.config()
+        });
+        assert!(limits.open_stream(ip).is_ok());
     }
 }

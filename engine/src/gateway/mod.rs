@@ -53,9 +53,10 @@ use crate::{
     analytics::Quotes,
     audit::Auditor,
     auth::Keyring,
+    config::Running,
     log::Log,
     metrics::{Health, Metrics},
-    model::{MetricsSample, Readiness, Symbol},
+    model::{EffectiveConfig, MetricsSample, Readiness, Symbol},
     sim::SimHandle,
     store::{ItemStore, StoreError, StoreReader},
 };
@@ -97,11 +98,11 @@ impl GatewayState {
         let cx = crate::component::Context::new(metrics.clone(), Arc::default());
         let access = Access::open(&database, std::time::Duration::from_secs(3_600), &cx)?;
         Ok(Arc::new(Self {
-            market: Market {
-                log: Arc::new(Log::new(&settings, &[])),
-                quotes: Arc::new(RwLock::new(Quotes::new())),
-                universe: HashSet::from([Symbol::new("AAPL").expect("a valid symbol")]),
-                limits: StreamLimits {
+            market: Market::new(
+                Arc::new(Log::new(&settings, &[])),
+                Arc::new(RwLock::new(Quotes::new())),
+                HashSet::from([Symbol::new("AAPL").expect("a valid symbol")]),
+                StreamLimits {
                     max_frame_bytes: 16 * 1024,
                     max_symbols_per_client: 10,
                     frame_rate: 50,
@@ -111,12 +112,13 @@ impl GatewayState {
                     },
                     write_timeout: std::time::Duration::from_secs(10),
                 },
-            },
+            ),
             stored: Arc::new(Stored::new(database, alerts, workspace, access)),
             ops: Operations {
                 metrics,
                 health: Arc::default(),
                 simulator: None,
+                config: Arc::new(Running::new(crate::config::Config::default())),
             },
             shutdown: CancellationToken::new(),
         }))
@@ -132,11 +134,38 @@ pub struct Market {
     pub quotes: Arc<RwLock<Quotes>>,
     /// Symbols known before they trade (the simulated universe).
     pub universe: HashSet<Symbol>,
-    /// Bounds on one client's stream.
-    pub limits: StreamLimits,
+    /// Bounds on one client's stream; a reload changes them for streams
+    /// opened after it.
+    limits: RwLock<StreamLimits>,
 }
 
 impl Market {
+    /// The live market of `log`, `quotes` and `universe`, bounding each
+    /// client's stream by `limits`.
+    pub fn new(
+        log: Arc<Log>,
+        quotes: Arc<RwLock<Quotes>>,
+        universe: HashSet<Symbol>,
+        limits: StreamLimits,
+    ) -> Self {
+        Self {
+            log,
+            quotes,
+            universe,
+            limits: RwLock::new(limits),
+        }
+    }
+
+    /// Bounds on one client's stream, as they are now.
+    pub fn limits(&self) -> StreamLimits {
+        *self.limits.read()
+    }
+
+    /// Bounds streams opened from now on by `limits`.
+    pub fn set_limits(&self, limits: StreamLimits) {
+        *self.limits.write() = limits;
+    }
+
     /// Whether a symbol is in the universe or has traded.
     pub fn is_known(&self, symbol: &Symbol) -> bool {
         self.universe.contains(symbol) || self.quotes.read().contains(symbol.as_str())
@@ -249,6 +278,8 @@ pub struct Operations {
     pub health: Arc<Health>,
     /// The running simulator, if this process simulates.
     pub simulator: Option<SimHandle>,
+    /// The configuration in force.
+    pub config: Arc<Running>,
 }
 
 /// The gateway's routes: data, operations, the documents describing them
@@ -287,15 +318,21 @@ pub fn ops_router(ops: Operations) -> Router {
     with_tracing(openapi::documented(ops_routes(ops)))
 }
 
-/// Operations: `/metrics`, `/healthz`, `/readyz`, `/api/v1/metrics` and the
-/// simulator's `/api/v1/scenarios`.
+/// Operations: `/metrics`, `/healthz`, `/readyz`, `/api/v1/metrics`,
+/// `/api/v1/config` and the simulator's `/api/v1/scenarios`.
 fn ops_routes<S: Clone + Send + Sync + 'static>(ops: Operations) -> OpenApiRouter<S> {
     let Operations {
         metrics,
         health,
         simulator,
+        config,
     } = ops;
     scenarios::routes(simulator)
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(effective_config))
+                .with_state(config),
+        )
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(render_metrics))
@@ -339,6 +376,12 @@ async fn render_metrics(State(metrics): State<Arc<Metrics>>) -> Response {
     responses((status = 200, description = "The last five minutes of once-a-second samples of the headline metrics, oldest first", body = Vec<MetricsSample>)))]
 async fn metrics_history(State(metrics): State<Arc<Metrics>>) -> Json<Vec<MetricsSample>> {
     Json(metrics.history.samples())
+}
+
+#[utoipa::path(get, path = "/api/v1/config", summary = "The configuration in force", tag = "operations",
+    responses((status = 200, description = "Every setting in force (defaults included, secrets redacted), which of them a reload applies live, and those changed since start that wait for a restart", body = EffectiveConfig)))]
+async fn effective_config(State(config): State<Arc<Running>>) -> Json<EffectiveConfig> {
+    Json(config.view())
 }
 
 #[utoipa::path(get, path = "/healthz", summary = "Liveness", tag = "operations",

@@ -151,7 +151,7 @@ impl Session {
 
     /// Handles one text frame from the client; replies go to `out`.
     pub fn handle_text(&mut self, text: &str, out: &mut Vec<Outgoing>) {
-        let limit = self.state.market.limits.max_frame_bytes;
+        let limit = self.state.market.limits().max_frame_bytes;
         if text.len() > limit {
             out.push(Outgoing::error(
                 ErrorCode::FrameTooLarge,
@@ -245,7 +245,7 @@ impl Session {
             .into_iter()
             .filter(|s| !self.symbols.contains(s))
             .collect();
-        let max = self.state.market.limits.max_symbols_per_client;
+        let max = self.state.market.limits().max_symbols_per_client;
         if self.symbols.len() + new.len() > max {
             out.push(Outgoing::error(
                 ErrorCode::TooManySymbols,

@@ -91,7 +91,7 @@ async fn serve(socket: WebSocket, state: Arc<GatewayState>, caller: Option<Calle
     metrics.ws_clients.inc();
     let (sink, stream) = socket.split();
     let received = metrics.clone();
-    let limits = state.market.limits;
+    let limits = state.market.limits();
     let rate = NonZeroU32::new(limits.frame_rate).unwrap_or(NonZeroU32::MIN);
     let burst = rate.saturating_mul(NonZeroU32::new(2).expect("two"));
     let frames = RateLimiter::direct(Quota::per_second(rate).allow_burst(burst));

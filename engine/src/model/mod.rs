@@ -17,6 +17,7 @@ pub mod protocol;
 mod quote;
 mod reports;
 mod scenario;
+mod settings;
 mod symbol;
 mod tick;
 pub mod timestamp;
@@ -36,6 +37,7 @@ pub use reports::{
     Valuation, VolumeReport,
 };
 pub use scenario::{Scenario, ScenarioState, ScenarioStatus};
+pub use settings::EffectiveConfig;
 pub use symbol::{MAX_SYMBOL_LEN, Symbol, SymbolError};
 pub use tick::{EncodedTick, Tick, TickDecodeError, TradeCondition};
 

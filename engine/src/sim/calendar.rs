@@ -6,10 +6,10 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::America::New_York;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// What kind of calendar: `sim.calendar`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CalendarKind {
     /// Trading never stops: no sessions, weekends or auctions.

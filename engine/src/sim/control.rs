@@ -1,12 +1,13 @@
 //! Control of a running simulator from other threads: a [`SimHandle`]
-//! (held by the gateway) sends scenarios to the [`Control`] end, which the
-//! simulator's thread applies between batches, and reads back their states.
+//! (held by the gateway and the engine) sends scenarios and pacing changes
+//! to the [`Control`] end, which the simulator's thread applies between
+//! batches, and reads back the scenarios' states.
 
 use std::sync::{Arc, mpsc};
 
 use parking_lot::Mutex;
 
-use super::{ScenarioError, ScenarioRequest, Simulator};
+use super::{Pacing, ScenarioError, ScenarioRequest, Simulator};
 use crate::model::ScenarioStatus;
 
 struct Request {
@@ -14,31 +15,38 @@ struct Request {
     reply: tokio::sync::oneshot::Sender<Result<ScenarioStatus, ScenarioError>>,
 }
 
-/// The gateway's side: inject scenarios, list them. Cheap to clone.
+/// The other threads' side: inject scenarios, list them, change the
+/// pacing. Cheap to clone.
 #[derive(Clone)]
 pub struct SimHandle {
     requests: mpsc::Sender<Request>,
     scenarios: Arc<Mutex<Vec<ScenarioStatus>>>,
+    pacing: Arc<Mutex<Option<Pacing>>>,
 }
 
 /// The simulator thread's side.
 pub struct Control {
     requests: mpsc::Receiver<Request>,
     scenarios: Arc<Mutex<Vec<ScenarioStatus>>>,
+    /// A pacing not yet taken up; the latest wins.
+    pacing: Arc<Mutex<Option<Pacing>>>,
 }
 
 /// A connected handle and control.
 pub fn control() -> (SimHandle, Control) {
     let (tx, rx) = mpsc::channel();
     let scenarios = Arc::new(Mutex::new(Vec::new()));
+    let pacing = Arc::new(Mutex::new(None));
     (
         SimHandle {
             requests: tx,
             scenarios: scenarios.clone(),
+            pacing: pacing.clone(),
         },
         Control {
             requests: rx,
             scenarios,
+            pacing,
         },
     )
 }
@@ -61,9 +69,19 @@ impl SimHandle {
     pub fn scenarios(&self) -> Vec<ScenarioStatus> {
         self.scenarios.lock().clone()
     }
+
+    /// Runs the simulator as `pacing` says from its next batch on.
+    pub fn pace(&self, pacing: Pacing) {
+        *self.pacing.lock() = Some(pacing);
+    }
 }
 
 impl Control {
+    /// The pacing asked for since the last call, if any.
+    pub fn take_pacing(&self) -> Option<Pacing> {
+        self.pacing.lock().take()
+    }
+
     /// Applies waiting requests to `simulator` and publishes scenario states.
     pub fn apply(&self, simulator: &mut Simulator) {
         while let Ok(request) = self.requests.try_recv() {

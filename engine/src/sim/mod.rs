@@ -68,7 +68,7 @@ pub trait PriceModel: Send {
 }
 
 /// Which market model the simulator runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Model {
     /// [`Realistic`]: fat tails, volatility clustering, correlated sectors.
@@ -129,6 +129,16 @@ impl fmt::Display for Rate {
     }
 }
 
+/// Written as the config file takes it: a number, or `"max"`.
+impl serde::Serialize for Rate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Rate::PerSecond(n) => serializer.serialize_u64(*n),
+            Rate::Max => serializer.serialize_str("max"),
+        }
+    }
+}
+
 impl Rate {
     /// Ticks per second of market time this rate stands for; `Max` counts
     /// as 10 000/s so prices move at a plausible pace.
@@ -181,6 +191,47 @@ impl fmt::Display for Speed {
     }
 }
 
+/// Written as the config file takes it: a factor, or `"max"`.
+impl serde::Serialize for Speed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Speed::Times(x) => serializer.serialize_f64(*x),
+            Speed::Max => serializer.serialize_str("max"),
+        }
+    }
+}
+
+/// How fast the live simulator runs: its rate and speed, which a reload
+/// changes while it runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pacing {
+    /// Ticks per second over all symbols.
+    pub rate: Rate,
+    /// Market time per wall-clock time.
+    pub speed: Speed,
+}
+
+impl Pacing {
+    /// Market time per wall-clock time: `rate = "max"` is the same as
+    /// `speed = "max"` at 10 000 ticks/s of market time.
+    pub fn speed(self) -> Speed {
+        match self.rate {
+            Rate::Max => Speed::Max,
+            Rate::PerSecond(_) => self.speed,
+        }
+    }
+
+    /// The sleep between batches once caught up: about one tick per pause
+    /// at low rates, never busier than `MIN_PERIOD`; none at `max`.
+    fn pause(self) -> Duration {
+        match self.speed() {
+            Speed::Times(x) => Duration::from_secs_f64(1.0 / (self.rate.nominal_per_second() * x))
+                .clamp(MIN_PERIOD, MAX_SLEEP),
+            Speed::Max => Duration::ZERO,
+        }
+    }
+}
+
 /// Largest batch published at once; bounds latency when catching up.
 const MAX_BATCH: usize = 4_096;
 /// Shortest pause between batches when paced: ticks due within it are
@@ -194,14 +245,14 @@ const MAX_SLEEP: Duration = Duration::from_millis(50);
 /// one further behind started in the past on purpose and keeps its clock.
 const CATCH_UP: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
 
-/// Runs `simulator` at `speed` until `token` is cancelled, applying the
-/// scenarios `control` receives and handing each batch of ticks and events
-/// to `publish`, which drains them (and may block: backpressure). Stops
-/// early when `publish` returns false. Blocking: run it on its own thread.
+/// Runs `simulator` as `pacing` says until `token` is cancelled, applying
+/// the scenarios and pacing changes `control` receives and handing each
+/// batch of ticks and events to `publish`, which drains them (and may
+/// block: backpressure). Stops early when `publish` returns false.
+/// Blocking: run it on its own thread.
 pub fn produce(
     simulator: &mut Simulator,
-    speed: Speed,
-    rate: f64,
+    mut pacing: Pacing,
     control: &Control,
     token: &CancellationToken,
     mut publish: impl FnMut(&mut Vec<Arc<EncodedTick>>, &mut Vec<MarketEvent>) -> bool,
@@ -212,17 +263,19 @@ pub fn produce(
     } else {
         chrono::TimeDelta::zero()
     };
-    let (started, origin) = (Instant::now(), simulator.now() + catch_up);
+    // Market time `origin` was due at wall-clock time `started`.
+    let (mut started, mut origin) = (Instant::now(), simulator.now() + catch_up);
     let mut ticks = Vec::with_capacity(MAX_BATCH);
     let mut events = Vec::new();
-    // About one tick per pause at low rates; never busier than MIN_PERIOD.
-    let pause = match speed {
-        Speed::Times(x) => Duration::from_secs_f64(1.0 / (rate * x)).clamp(MIN_PERIOD, MAX_SLEEP),
-        Speed::Max => Duration::ZERO,
-    };
     while !token.is_cancelled() {
         control.apply(simulator);
-        let horizon = match speed {
+        if let Some(next) = control.take_pacing() {
+            simulator.set_rate(next.rate.nominal_per_second());
+            // The new speed counts from here, where the market is now.
+            (started, origin) = (Instant::now(), simulator.now().max(origin));
+            pacing = next;
+        }
+        let horizon = match pacing.speed() {
             Speed::Max => None,
             Speed::Times(x) => Some(
                 origin
@@ -251,6 +304,7 @@ pub fn produce(
         if !idle && !publish(&mut ticks, &mut events) {
             return;
         }
+        let pause = pacing.pause();
         if caught_up && !pause.is_zero() {
             std::thread::sleep(pause);
         }
@@ -374,7 +428,11 @@ mod tests {
         };
         let (_handle, control) = control();
         let (mut total, mut last) = (0, settings.start);
-        produce(&mut simulator, speed, rate, &control, &token, |ticks, _| {
+        let pacing = Pacing {
+            rate: Rate::PerSecond(rate as u64),
+            speed,
+        };
+        produce(&mut simulator, pacing, &control, &token, |ticks, _| {
             total += ticks.len();
             last = ticks.last().map_or(last, |t| t.tick().timestamp);
             ticks.clear();

@@ -36,7 +36,7 @@
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{PriceModel, Shock, SymbolSpec, TRADING_SECONDS_PER_YEAR};
 
@@ -96,7 +96,7 @@ const JUMP_VARIANCE_RATIO: f64 =
         + NEWS_PER_DAY * NEWS_SIZE * NEWS_SIZE;
 
 /// Target correlations of two symbols' daily returns: `[sim.correlation]`.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Correlations {
     /// Between symbols of different sectors (through the market factor).

@@ -10,7 +10,7 @@ use std::{
 
 use chrono::Utc;
 
-use super::{CalendarKind, Control, Rate, SimHandle, Simulator, Speed, control, produce};
+use super::{CalendarKind, Control, Pacing, SimHandle, Simulator, control, produce};
 use crate::{
     component::Context,
     log::Sink,
@@ -23,10 +23,8 @@ const HEALTH_SAMPLE_EVERY: Duration = Duration::from_secs(5);
 /// How the simulator is paced, and what its opening announcement says.
 #[derive(Debug, Clone, Copy)]
 pub struct SourceSettings {
-    /// Market time per wall-clock time.
-    pub speed: Speed,
-    /// Ticks per second, over all symbols.
-    pub rate: Rate,
+    /// Its rate and speed at start.
+    pub pacing: Pacing,
     /// The calendar it trades on.
     pub calendar: CalendarKind,
     /// The seed of its randomness.
@@ -70,8 +68,7 @@ impl SimulatorSource {
         let (sink, metrics) = (&self.sink, &cx.metrics);
         produce(
             &mut self.simulator,
-            self.settings.speed,
-            self.settings.rate.nominal_per_second(),
+            self.settings.pacing,
             &self.control,
             &cx.token,
             |batch, events| {
@@ -110,8 +107,8 @@ impl SimulatorSource {
             message: format!(
                 "simulated market open: {} symbols at {} ticks/s, speed {}, {} calendar (seed {})",
                 self.simulator.symbols().len(),
-                s.rate,
-                s.speed,
+                s.pacing.rate,
+                s.pacing.speed(),
                 match s.calendar {
                     CalendarKind::AlwaysOpen => "24/7",
                     CalendarKind::Nyse => "NYSE",
@@ -173,8 +170,10 @@ mod tests {
         );
         let sink = LogSink::new(log.clone(), cx.health.clone());
         let settings = SourceSettings {
-            speed: Speed::Times(1.0),
-            rate: Rate::PerSecond(1_000),
+            pacing: Pacing {
+                rate: crate::sim::Rate::PerSecond(1_000),
+                speed: crate::sim::Speed::Times(1.0),
+            },
             calendar: CalendarKind::AlwaysOpen,
             seed: 7,
         };

@@ -1,12 +1,12 @@
 //! The default simulated universe: well-known US equities with plausible
 //! prices, tick sizes and volatilities.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::Symbol;
 
 /// One simulated symbol's parameters.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SymbolSpec {
     /// Ticker symbol.

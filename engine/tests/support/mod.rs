@@ -220,13 +220,16 @@ fn spawn(
         .expect("tickstreamd starts");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let line = lines.next().expect("tickstreamd prints its URL").unwrap();
-    let addr = line
-        .split("://")
+    (child, address_in(&line))
+}
+
+/// The address in the line `tickstreamd` prints first (`… http://ADDR/ …`).
+pub fn address_in(line: &str) -> SocketAddr {
+    line.split("://")
         .nth(1)
         .and_then(|rest| rest.split('/').next())
         .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
-    (child, addr)
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
 }
 
 /// Waits until `check` holds, polling; fails naming `what` after `within`.

@@ -234,7 +234,6 @@ async fn serve(common: &CommonArgs, flags: Layer, role: Role) -> anyhow::Result<
         file: common.config.clone(),
         seen,
         flags,
-        running: config,
         filter,
     };
     let failure = tokio::select! {
@@ -264,15 +263,15 @@ async fn serve(common: &CommonArgs, flags: Layer, role: Role) -> anyhow::Result<
 const CONFIG_POLL: Duration = Duration::from_secs(2);
 
 /// The running daemon's configuration, reloaded on SIGHUP and when its file
-/// changes: the log filter and the TLS certificate apply at once; a change
-/// to anything else is named in a warning (it takes a restart).
+/// changes: the TLS certificate, the log filter and the settings the engine
+/// retunes live (`config::LIVE_KEYS`) apply at once; a change to anything
+/// else is named in a warning (it takes a restart).
 struct Reloading {
     file: Option<PathBuf>,
     /// When the file was last changed, as last read.
     seen: Option<SystemTime>,
     /// The command line's settings, which keep precedence over the file.
     flags: Layer,
-    running: Config,
     filter: LogFilter,
 }
 
@@ -333,10 +332,13 @@ impl Reloading {
             }
         };
         self.filter.apply(&config.logging.filter);
-        let pending = config.changed_since(&self.running);
-        if !pending.is_empty() {
+        let reload = engine.reconfigure(&config);
+        if !reload.applied.is_empty() {
+            tracing::info!(keys = %reload.applied.join(", "), "applied");
+        }
+        if !reload.pending.is_empty() {
             tracing::warn!(
-                sections = %pending.join(", "),
+                keys = %reload.pending.join(", "),
                 "these settings changed but apply only at the next start"
             );
         }

@@ -87,7 +87,7 @@ impl Wanted {
         if symbols.iter().any(|s| s == "*") {
             return Ok(Self::All);
         }
-        let most = state.market.limits.max_symbols_per_client;
+        let most = state.market.limits().max_symbols_per_client;
         if symbols.len() > most {
             return Err(bad(
                 ErrorCode::TooManySymbols,
