@@ -363,6 +363,55 @@ async fn the_keys_command_lists_and_revokes_offline_and_through_the_daemon() {
     assert!(!table.contains(&keys[0]), "the table shows no key");
 }
 
+/// What a deployment does: a key made once, kept as a secret, imported
+/// into each fresh data directory at start (again at a restart: no change).
+#[tokio::test]
+async fn a_key_kept_as_a_secret_is_imported_and_works() {
+    let made = tempfile::tempdir().unwrap();
+    let key = create_key(made.path(), "seed", "read", &[]);
+    let secret = made.path().join("key");
+    std::fs::write(&secret, format!("{key}\n")).unwrap();
+    let mut daemon = Daemon::start(&[]);
+    let _ = daemon.child.kill();
+    let _ = daemon.child.wait();
+    let import = |file: &Path| {
+        tickstreamd()
+            .args([
+                "keys",
+                "import",
+                "--name",
+                "ops",
+                "--scope",
+                "admin",
+                "--key-file",
+            ])
+            .arg(file)
+            .arg("--data-dir")
+            .arg(daemon.data_dir.path())
+            .output()
+            .unwrap()
+    };
+    for _ in 0..2 {
+        let out = support::succeeded(import(&secret));
+        assert!(out.stdout.is_empty(), "the key is not echoed");
+    }
+    let bad = made.path().join("bad");
+    std::fs::write(&bad, "tsk_not-a-key").unwrap();
+    let refused = import(&bad);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("key: expected tsk_"), "{stderr}");
+    assert!(
+        !stderr.contains("not-a-key"),
+        "the refusal does not echo the input"
+    );
+    daemon.restart(&[]);
+    let (status, _) = call(&daemon, Method::GET, "/api/v1/keys", Some(&key), None).await;
+    assert_eq!(status, StatusCode::OK, "imported with scope admin");
+    let (status, _) = call(&daemon, Method::GET, "/api/v1/keys", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
 #[test]
 fn a_network_listen_without_keys_is_refused_unless_made_insecure() {
     let dir = tempfile::tempdir().unwrap();

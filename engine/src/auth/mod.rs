@@ -51,6 +51,11 @@ pub enum KeyError {
     /// The expiry is past what a date can hold.
     #[error("expires: too far in the future")]
     InvalidExpiry,
+    /// An imported key is not shaped as this daemon's keys are.
+    #[error(
+        "key: expected tsk_, 12 lowercase hex digits, _ and 64 lowercase hex digits (as `tickstreamd keys create` prints)"
+    )]
+    InvalidKey,
     /// The store failed, or the name is taken ([`StoreError::Duplicate`]).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -129,6 +134,36 @@ impl Keyring {
     /// A [`KeyError`] naming the field at fault; a taken name is
     /// [`StoreError::Duplicate`].
     pub fn create(&self, new: &NewKey, now: DateTime<Utc>) -> Result<CreatedKey, KeyError> {
+        let key = generate();
+        let info = self.insert(new, &key, now)?;
+        Ok(CreatedKey { key, info })
+    }
+
+    /// Stores `key`, made elsewhere (a secret a deployment provisions, as
+    /// `tickstreamd keys create` printed it), as `new` says. Importing the
+    /// same key under the same name again changes nothing, so a container
+    /// may import on every start.
+    ///
+    /// # Errors
+    /// [`KeyError::InvalidKey`] for a key not shaped as this daemon's, or
+    /// as [`Keyring::create`]: a name taken by another key is
+    /// [`StoreError::Duplicate`].
+    pub fn import(&self, new: &NewKey, key: &str, now: DateTime<Utc>) -> Result<KeyInfo, KeyError> {
+        if !is_key_shaped(key) {
+            return Err(KeyError::InvalidKey);
+        }
+        let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+        if let Some(entry) = self.keys.read().get(&key[..PREFIX_LEN])
+            && entry.stored.info.name == new.name
+            && bool::from(entry.stored.hash.ct_eq(&hash))
+        {
+            return Ok(entry.stored.info.clone());
+        }
+        self.insert(new, key, now)
+    }
+
+    /// Stores `key` as `new` says.
+    fn insert(&self, new: &NewKey, key: &str, now: DateTime<Utc>) -> Result<KeyInfo, KeyError> {
         check_name(&new.name).map_err(KeyError::InvalidName)?;
         // As the store keeps it.
         let now = now.trunc_subsecs(6);
@@ -141,7 +176,6 @@ impl Keyring {
             ),
             None => None,
         };
-        let key = generate();
         let stored = StoredKey {
             info: KeyInfo {
                 name: new.name.clone(),
@@ -163,7 +197,7 @@ impl Keyring {
                 revoked: CancellationToken::new(),
             },
         );
-        Ok(CreatedKey { key, info })
+        Ok(info)
     }
 
     /// Revokes the key `name`: refused from now on, its streams ended.
@@ -229,6 +263,16 @@ fn generate() -> String {
     rand::rng().fill_bytes(&mut bytes);
     let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
     format!("{KEY_TAG}{}_{}", hex(&bytes[..6]), hex(&bytes[6..]))
+}
+
+/// Whether `key` is shaped as [`generate`] makes them.
+fn is_key_shaped(key: &str) -> bool {
+    let hex = |s: &str, n: usize| {
+        s.len() == n && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    key.strip_prefix(KEY_TAG)
+        .and_then(|rest| rest.split_once('_'))
+        .is_some_and(|(prefix, secret)| hex(prefix, 12) && hex(secret, 64))
 }
 
 /// A key name: 1–64 of `A–Z a–z 0–9 . _ -`.
@@ -355,5 +399,33 @@ mod tests {
             .create(&new_key("far", Scope::Read, forever), now)
             .unwrap_err();
         assert!(matches!(error, KeyError::InvalidExpiry), "{error}");
+    }
+
+    #[test]
+    fn an_imported_key_works_once_stored_and_again_changes_nothing() {
+        let (_dir, keyring) = keyring();
+        let now = Utc::now();
+        let made = generate();
+        let new = new_key("ops", Scope::Admin, None);
+        let info = keyring.import(&new, &made, now).unwrap();
+        assert_eq!(info.prefix, made[..PREFIX_LEN]);
+        assert_eq!(keyring.verify(&made, now).unwrap().scope, Scope::Admin);
+        assert_eq!(keyring.import(&new, &made, now).unwrap(), info);
+        assert!(matches!(
+            keyring.import(&new, &generate(), now),
+            Err(KeyError::Store(StoreError::Duplicate(_)))
+        ));
+        for bad in [
+            "",
+            "tsk_0123456789ab",
+            &made.to_uppercase(),
+            &format!("{made}0"),
+            &made.replace("tsk_", "tsx_"),
+        ] {
+            assert!(
+                matches!(keyring.import(&new, bad, now), Err(KeyError::InvalidKey)),
+                "{bad}"
+            );
+        }
     }
 }

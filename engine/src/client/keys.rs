@@ -1,6 +1,6 @@
-//! `tickstreamd keys`: API keys created, listed and revoked — offline in a
-//! data directory (no daemon may hold it), or through a running daemon's
-//! `/api/v1/keys` with an admin key.
+//! `tickstreamd keys`: API keys created, imported, listed and revoked —
+//! offline in a data directory (no daemon may hold it), or (all but
+//! import) through a running daemon's `/api/v1/keys` with an admin key.
 
 use std::path::Path;
 
@@ -18,6 +18,8 @@ use crate::{
 pub enum KeysAction {
     /// Make a key.
     Create(NewKey),
+    /// Store a key made elsewhere (the second field).
+    Import(NewKey, String),
     /// List the keys.
     List,
     /// Revoke the key of this name.
@@ -28,6 +30,8 @@ pub enum KeysAction {
 pub enum KeysAnswer {
     /// The key made: the only time it is shown.
     Created(CreatedKey),
+    /// The key imported (or found already there).
+    Imported(KeyInfo),
     /// The keys, by name.
     Listed(Vec<KeyInfo>),
     /// The key of this name is revoked.
@@ -82,6 +86,10 @@ impl KeysAnswer {
                     )?;
                 }
             }
+            Self::Imported(info) => eprintln!(
+                "imported key {:?} (scope {}, prefix {})",
+                info.name, info.scope, info.prefix
+            ),
             Self::Revoked(name) => eprintln!("revoked key {name:?}"),
         }
         Ok(())
@@ -119,6 +127,9 @@ pub async fn keys(at: &KeysAt<'_>, action: KeysAction) -> Result<KeysAnswer, Cli
                 KeysAction::Create(new) => {
                     Some(format!("keys create {} (scope {})", new.name, new.scope))
                 }
+                KeysAction::Import(new, _) => {
+                    Some(format!("keys import {} (scope {})", new.name, new.scope))
+                }
                 KeysAction::Revoke(name) => Some(format!("keys revoke {name}")),
                 KeysAction::List => None,
             };
@@ -138,6 +149,11 @@ fn offline(keyring: &Keyring, action: KeysAction) -> Result<KeysAnswer, ClientEr
         KeysAction::Create(new) => {
             KeysAnswer::Created(keyring.create(&new, chrono::Utc::now()).map_err(failed)?)
         }
+        KeysAction::Import(new, key) => KeysAnswer::Imported(
+            keyring
+                .import(&new, &key, chrono::Utc::now())
+                .map_err(failed)?,
+        ),
         KeysAction::List => KeysAnswer::Listed(keyring.list()),
         KeysAction::Revoke(name) => {
             if !keyring.revoke(&name).map_err(|e| failed(e.into()))? {
@@ -176,6 +192,11 @@ async fn online(daemon: &Daemon<'_>, action: KeysAction) -> Result<KeysAnswer, C
                 .call(Method::POST, "/api/v1/keys", Some(&body))
                 .await?;
             KeysAnswer::Created(decode(answer)?)
+        }
+        KeysAction::Import(..) => {
+            return Err(ClientError::Keys(
+                "keys import works on a data directory (--data-dir), not through --url: the API never takes a key's secret".into(),
+            ));
         }
         KeysAction::List => {
             let (_, answer) = daemon.call(Method::GET, "/api/v1/keys", None).await?;

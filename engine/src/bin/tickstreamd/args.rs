@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{CommandFactory, Parser, Subcommand};
 use tickstream::{
@@ -241,6 +242,24 @@ pub enum KeysCommand {
         /// How long it lasts, e.g. 30d or 12h (default: until revoked).
         #[arg(long)]
         expires: Option<humantime::Duration>,
+    },
+    /// Store a key made elsewhere (e.g. a Kubernetes Secret), read from a
+    /// file or stdin; importing it again under the same name changes
+    /// nothing. Data directory only: the API never takes a key's secret.
+    Import {
+        /// Unique name: 1–64 of A–Z a–z 0–9 . _ -
+        #[arg(long)]
+        name: String,
+        /// read, write or admin, as for create.
+        #[arg(long)]
+        scope: Scope,
+        /// How long it lasts from now, e.g. 30d (default: until revoked).
+        #[arg(long)]
+        expires: Option<humantime::Duration>,
+        /// The file holding the key (as `keys create` printed it); `-`:
+        /// stdin.
+        #[arg(long, default_value = "-")]
+        key_file: PathBuf,
     },
     /// List the keys (names, scopes, prefixes, expiry; never the keys).
     List {
@@ -622,9 +641,13 @@ impl CommonArgs {
 }
 
 impl KeysCommand {
-    /// What the library is asked to do.
-    pub fn into_action(self) -> KeysAction {
-        match self {
+    /// What the library is asked to do (an imported key read from its
+    /// file).
+    ///
+    /// # Errors
+    /// The key file cannot be read.
+    pub fn into_action(self) -> anyhow::Result<KeysAction> {
+        Ok(match self {
             Self::Create {
                 name,
                 scope,
@@ -634,9 +657,29 @@ impl KeysCommand {
                 scope,
                 expires: expires.map(Into::into),
             }),
+            Self::Import {
+                name,
+                scope,
+                expires,
+                key_file,
+            } => {
+                let key = if key_file.as_os_str() == "-" {
+                    std::io::read_to_string(std::io::stdin().lock())
+                        .context("cannot read the key from stdin")?
+                } else {
+                    std::fs::read_to_string(&key_file)
+                        .with_context(|| format!("cannot read {}", key_file.display()))?
+                };
+                let new = NewKey {
+                    name,
+                    scope,
+                    expires: expires.map(Into::into),
+                };
+                KeysAction::Import(new, key.trim().to_owned())
+            }
             Self::List { .. } => KeysAction::List,
             Self::Revoke { name } => KeysAction::Revoke(name),
-        }
+        })
     }
 }
 

@@ -174,7 +174,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
 /// `tickstreamd keys …`, offline on the data directory or through `--url`.
 async fn keys(a: KeysArgs) -> anyhow::Result<()> {
     let json = matches!(a.action, KeysCommand::List { json: true });
-    let action = a.action.into_action();
+    let action = a.action.into_action()?;
     let config;
     let at = match &a.url {
         Some(url) => KeysAt::Daemon(Daemon {
