@@ -1,8 +1,12 @@
 //! The deployment assets in `headless/` stay true to the daemon: every
 //! command line and environment variable of the compose file, and the
-//! example config, are accepted by `tickstreamd --check-config`.
+//! example config, are accepted by `tickstreamd --check-config`, and the
+//! compose file's Grafana gets the dashboard and data source it needs.
+//! (The Helm chart has its own test: `helm.rs`.)
 
-use std::{collections::BTreeMap, path::Path, process::Command};
+mod support;
+
+use std::{collections::BTreeMap, path::Path};
 
 use serde::Deserialize;
 
@@ -18,27 +22,14 @@ struct Service {
     command: Vec<String>,
     #[serde(default)]
     environment: BTreeMap<String, String>,
+    #[serde(default)]
+    volumes: Vec<String>,
 }
 
 fn headless(file: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../headless")
         .join(file)
-}
-
-/// Runs `tickstreamd ARGS --check-config` with only `env` among TICKSTREAM_* variables.
-fn check(args: &[String], env: &BTreeMap<String, String>) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tickstreamd"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("TICKSTREAM_") {
-            cmd.env_remove(name);
-        }
-    }
-    cmd.args(args)
-        .arg("--check-config")
-        .envs(env)
-        .output()
-        .unwrap()
 }
 
 #[test]
@@ -56,7 +47,7 @@ fn every_tickstream_service_in_the_compose_file_is_accepted() {
         .collect();
     assert_eq!(ours.len(), 3, "a producer and two bridges");
     for (name, service) in ours {
-        let out = check(&service.command, &service.environment);
+        let out = support::check_config(&service.command, &service.environment);
         assert!(
             out.status.success(),
             "service {name}: {}",
@@ -81,7 +72,7 @@ fn every_tickstream_service_in_the_compose_file_is_accepted() {
 #[test]
 fn the_check_catches_a_misspelt_variable() {
     let env = BTreeMap::from([("TICKSTREAM_BROKER".to_owned(), "k:9092".to_owned())]);
-    let out = check(&["bridge".to_owned()], &env);
+    let out = support::check_config(&["bridge".to_owned()], &env);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("TICKSTREAM_BROKER "));
 }
@@ -103,7 +94,7 @@ fn every_key_is_settable_from_the_environment_beside_kubernetes_service_links() 
         ("TICKSTREAM_SERVICE_HOST".to_owned(), "10.0.0.1".to_owned()),
         ("TICKSTREAM_SERVICE_PORT".to_owned(), "8080".to_owned()),
     ]);
-    let out = check(&["run".to_owned()], &env);
+    let out = support::check_config(&["run".to_owned()], &env);
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -113,7 +104,7 @@ fn every_key_is_settable_from_the_environment_beside_kubernetes_service_links() 
     assert!(shown.contains("partitions: 4"), "{shown}");
     assert!(shown.contains("retention: 7200s"), "{shown}");
     let env = BTreeMap::from([("TICKSTREAM_LOG__PARTITONS".to_owned(), "4".to_owned())]);
-    let out = check(&["run".to_owned()], &env);
+    let out = support::check_config(&["run".to_owned()], &env);
     assert!(!out.status.success());
     let error = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -125,7 +116,7 @@ fn every_key_is_settable_from_the_environment_beside_kubernetes_service_links() 
 #[test]
 fn the_example_config_and_systemd_unit_are_accepted() {
     let config = headless("tickstream.example.toml").display().to_string();
-    let out = check(&["run".into(), "--config".into(), config], &BTreeMap::new());
+    let out = support::check_config(&["run".into(), "--config".into(), config], &BTreeMap::new());
     assert!(
         out.status.success(),
         "{}",
@@ -146,10 +137,37 @@ fn the_example_config_and_systemd_unit_are_accepted() {
         .filter_map(|kv| kv.split_once('='))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-    let out = check(&args, &env);
+    let out = support::check_config(&args, &env);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn grafana_in_the_compose_file_gets_the_charts_dashboard_and_prometheus() {
+    let text = std::fs::read_to_string(headless("compose.yaml")).unwrap();
+    let compose: Compose = serde_norway::from_str(&text).unwrap();
+    let grafana = &compose.services["grafana"];
+    let mounted: Vec<std::path::PathBuf> = grafana
+        .volumes
+        .iter()
+        .map(|v| headless(v.split(':').next().unwrap()))
+        .collect();
+    for path in &mounted {
+        assert!(path.exists(), "{} is mounted but missing", path.display());
+    }
+    assert!(
+        mounted
+            .iter()
+            .any(|p| p.join("tickstream.json")
+                == headless("helm/tickstream/dashboards/tickstream.json")),
+        "the chart's dashboard is mounted"
+    );
+    let source =
+        std::fs::read_to_string(headless("grafana/provisioning/datasources/prometheus.yaml"))
+            .unwrap();
+    assert!(source.contains("url: http://prometheus:9090"));
+    assert!(compose.services.contains_key("prometheus"));
 }

