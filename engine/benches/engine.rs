@@ -1,4 +1,5 @@
-//! Engine micro-benchmarks: simulator, log, SQLite store, backfill. Prints a table and
+//! Engine micro-benchmarks: simulator, record formats, log, SQLite store,
+//! backfill. Prints a table and
 //! writes JSON to `$TICKSTREAM_BENCH_OUT` (default `target/bench/engine.json`).
 //! Run with `cargo xtask bench`.
 
@@ -10,7 +11,7 @@ use tickstream::{
     analytics::Quotes,
     backfill::backfill,
     log::{Reader, Retention, Start, Topic},
-    model::EncodedTick,
+    model::{EncodedTick, schemas::Record},
     sim::{
         Calendar, Correlations, Model, Output, ScenarioRequest, SimSettings, Simulator,
         default_universe,
@@ -92,6 +93,50 @@ fn main() {
         }
     });
     let ns = |rate: f64| 1e9 / rate;
+
+    // Record formats on Kafka: a tick encoded as the sink encodes it (JSON
+    // as made with the tick; Avro from that JSON) and decoded as bridges
+    // decode it, per core, and its size.
+    const FORMAT_N: u64 = 200_000;
+    let ticks: Vec<EncodedTick> = (0..FORMAT_N)
+        .map(|_| {
+            loop {
+                if let Output::Tick(tick) = encoding.next_output() {
+                    break EncodedTick::new(tick);
+                }
+            }
+        })
+        .collect();
+    let codec = Record::Tick.avro();
+    let to_avro = |t: &EncodedTick| {
+        codec
+            .encode(&serde_json::from_str(t.json()).unwrap())
+            .unwrap()
+    };
+    let avro: Vec<Vec<u8>> = ticks.iter().map(to_avro).collect();
+    let json_encode = best_rate(3, FORMAT_N, || {
+        for t in &ticks {
+            std::hint::black_box(EncodedTick::new(t.tick().clone()));
+        }
+    });
+    let avro_encode = best_rate(3, FORMAT_N, || {
+        for t in &ticks {
+            std::hint::black_box(to_avro(t));
+        }
+    });
+    let json_decode = best_rate(3, FORMAT_N, || {
+        for t in &ticks {
+            std::hint::black_box(EncodedTick::decode(t.json().as_bytes()).unwrap());
+        }
+    });
+    let avro_decode = best_rate(3, FORMAT_N, || {
+        for bytes in &avro {
+            std::hint::black_box(EncodedTick::decode(bytes).unwrap());
+        }
+    });
+    let json_bytes = ticks.iter().map(|t| t.json().len()).sum::<usize>() as f64 / FORMAT_N as f64;
+    let avro_bytes = avro.iter().map(Vec::len).sum::<usize>() as f64 / FORMAT_N as f64;
+
     let mut feed = simulator(Model::RandomWalk, Calendar::always_open());
     let mut next_tick = move || loop {
         if let Output::Tick(tick) = feed.next_output() {
@@ -208,6 +253,18 @@ fn main() {
                 "json_encoding": ((ns(encode) - ns(sessions)) * 10.0).round() / 10.0,
             },
         },
+        "record_formats": {
+            "json": {
+                "encoded_ticks_per_sec": json_encode.round(),
+                "decoded_ticks_per_sec": json_decode.round(),
+                "bytes_per_tick": (json_bytes * 10.0).round() / 10.0,
+            },
+            "avro": {
+                "encoded_ticks_per_sec": avro_encode.round(),
+                "decoded_ticks_per_sec": avro_decode.round(),
+                "bytes_per_tick": (avro_bytes * 10.0).round() / 10.0,
+            },
+        },
         "log_appends_per_sec_single": append_single.round(),
         "log_appends_per_sec_batch_1000": append_batch.round(),
         "log_reads_per_sec": read.round(),
@@ -217,6 +274,12 @@ fn main() {
             "simulator_ticks_per_sec_per_core": target(scenarios, 5e6),
             "realistic_model_ticks_per_sec_per_core": target(realistic_24_7, 5e6),
             "log_appends_per_sec": target(append_batch, 1e7),
+            "avro_bytes_per_tick_vs_json": {
+                "target": 0.5,
+                "measured": (avro_bytes / json_bytes * 100.0).round() / 100.0,
+                "met": avro_bytes <= json_bytes * 0.5,
+            },
+            "avro_ticks_per_sec_per_core": target(avro_encode.min(avro_decode), 2.5e5),
             "sqlite_ticks_per_sec": target(sqlite, 7e5),
             "backfill_one_year_seconds": {
                 "target": 5.0,

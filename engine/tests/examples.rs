@@ -1,8 +1,10 @@
 //! The client examples in `examples/` against the real daemon and broker:
 //! the Python WebSocket client resumes across a dropped connection without
 //! missing or repeating a tick, the Python REST/GraphQL client sees the same
-//! candles both ways and its mutation through REST, and kafka-python reads
-//! Tickstream's default (gzip) topic with no codec package installed. They run in a virtual environment made
+//! candles both ways and its mutation through REST, kafka-python reads
+//! Tickstream's default (gzip) topic with no codec package installed, and
+//! fastavro decodes an Avro producer's ticks by the published `.avsc`. They
+//! run in a virtual environment made
 //! from `examples/python/requirements.txt` (kept between runs while the
 //! requirements stay the same); without Python, venv or pip they fail.
 
@@ -156,5 +158,38 @@ async fn kafka_python_reads_the_default_topic_without_a_codec_package() {
             tick["symbol"].is_string() && tick["price"].as_f64().unwrap() > 0.0,
             "{tick}"
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fastavro_reads_an_avro_producers_ticks_by_the_published_schema() {
+    let tansu = Tansu::start();
+    let brokers = tansu.brokers.clone();
+    let producer = Daemon::role_with_env(
+        "producer",
+        &["--brokers", &brokers, "--rate", "500"],
+        &[("TICKSTREAM_KAFKA__FORMAT", "avro")],
+    );
+    producer
+        .wait_metric("tickstream_kafka_delivered_total", 200.0)
+        .await;
+    let out = tokio::task::spawn_blocking(move || {
+        run(
+            "consume_kafka.py",
+            &["--brokers", &brokers, "--count", "200"],
+        )
+    })
+    .await
+    .unwrap();
+    let ticks = lines(&out);
+    assert_eq!(ticks.len(), 200);
+    for tick in &ticks {
+        let decoded = tickstream::model::EncodedTick::decode(tick.to_string().as_bytes());
+        assert!(decoded.is_ok(), "{tick}: {decoded:?}");
+        assert!(
+            tick["bid"].as_f64().unwrap() > 0.0 && tick["seq"].is_u64(),
+            "{tick}"
+        );
+        assert!(tick["timestamp"].as_str().unwrap().ends_with('Z'), "{tick}");
     }
 }

@@ -1,6 +1,6 @@
 //! Producer and bridge against a real Kafka-API broker (Tansu, started per
 //! test): delivery exactly once and in order, shards, resume across
-//! bridges, malformed messages.
+//! bridges, malformed messages, Avro records.
 
 mod support;
 
@@ -245,6 +245,102 @@ async fn malformed_messages_are_counted_and_skipped() {
     assert!(
         text.contains(r#"tickstream_kafka_malformed_total{topic="stock_ticks"} 2"#),
         "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_avro_producer_feeds_a_bridge_that_reads_avro_and_json_alike() {
+    use rdkafka::{
+        Message,
+        consumer::{BaseConsumer, Consumer},
+    };
+    use tickstream::model::schemas::Record;
+    let tansu = Tansu::start();
+    let brokers = tansu.brokers.as_str();
+    let mut producer = Daemon::role_with_env(
+        "producer",
+        &["--brokers", brokers, "--rate", "1500"],
+        &[("TICKSTREAM_KAFKA__FORMAT", "avro")],
+    );
+    let bridge = Daemon::role("bridge", &["--brokers", brokers, "--start", "earliest"]);
+    bridge.wait_ready().await;
+    producer
+        .wait_metric("tickstream_kafka_delivered_total", 1_000.0)
+        .await;
+    let (status, _) = producer.terminate();
+    assert!(status.success());
+    // Another producer's JSON tick on the same topic, and a record of
+    // another Avro schema (an event's) where ticks belong.
+    let raw: ThreadedProducer<_> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .unwrap();
+    let json_tick = json!({"symbol":"AAPL","price":189.5,"volume":100,"timestamp":"2026-11-24T14:30:00Z","seq":999999,"exchange":"XNAS"});
+    let event =
+        json!({"kind":"news","level":"info","message":"x","timestamp":"2026-11-24T14:30:00Z"});
+    let foreign = Record::MarketEvent.avro().encode(&event).unwrap();
+    for payload in [json_tick.to_string().into_bytes(), foreign] {
+        raw.send(BaseRecord::to("stock_ticks").key("AAPL").payload(&payload))
+            .unwrap();
+    }
+    raw.flush(Duration::from_secs(10)).unwrap();
+
+    // On the topic: single-object Avro (C3 01, the tick schema's fingerprint).
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "avro-check")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    consumer.subscribe(&["stock_ticks"]).unwrap();
+    let first = loop {
+        if let Some(message) = consumer.poll(Duration::from_secs(10)) {
+            break message.unwrap().detach();
+        }
+    };
+    let payload = first.payload().unwrap();
+    assert_eq!(payload[..2], [0xC3, 0x01]);
+    let decoded = Record::Tick.avro().decode(payload).unwrap();
+    assert!(payload.len() < serde_json::to_vec(&decoded).unwrap().len() / 2);
+
+    let mut client = Client::connect(&bridge.ws_url()).await;
+    subscribe_from_start(&mut client).await;
+    let ticks = collect_until_quiet(&mut client, Duration::from_millis(1_000)).await;
+    let from_avro: BTreeSet<u64> = ticks
+        .iter()
+        .filter(|t| t.get("exchange").is_none())
+        .map(|t| t["seq"].as_u64().unwrap())
+        .collect();
+    assert!(from_avro.len() >= 1_000, "{} Avro ticks", from_avro.len());
+    assert_eq!(from_avro.len(), ticks.len() - 1, "each once");
+    assert_eq!(*from_avro.first().unwrap(), 1);
+    assert_eq!(
+        *from_avro.last().unwrap(),
+        from_avro.len() as u64,
+        "none missing"
+    );
+    let sample = &ticks[0];
+    for field in [
+        "symbol",
+        "price",
+        "volume",
+        "timestamp",
+        "bid",
+        "ask",
+        "seq",
+    ] {
+        assert!(sample.get(field).is_some(), "{field} in {sample}");
+    }
+    let json_one = ticks.iter().find(|t| t["exchange"] == "XNAS").unwrap();
+    assert_eq!(json_one["seq"], 999999);
+    let text = bridge.metrics_text().await;
+    assert!(
+        text.contains(r#"tickstream_kafka_malformed_total{topic="stock_ticks"} 1"#),
+        "the event-shaped record is refused: {text}"
+    );
+    assert!(
+        !text.contains(r#"tickstream_kafka_malformed_total{topic="market_events"}"#),
+        "the producer's Avro events decode: {text}"
     );
 }
 

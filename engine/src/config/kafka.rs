@@ -21,6 +21,9 @@ pub struct KafkaConfig {
     /// Where `stored` starts a partition the store never held: `latest` or
     /// `earliest`.
     pub start_fallback: StartPosition,
+    /// How producers encode records: `json` or `avro` (single-object
+    /// encoding). Bridges read both, whatever this says.
+    pub format: Format,
     /// librdkafka properties, e.g. `"security.protocol" = "SASL_SSL"`.
     #[serde(serialize_with = "serialize_redacted")]
     pub properties: BTreeMap<String, PropertyValue>,
@@ -50,6 +53,17 @@ impl fmt::Display for PropertyValue {
             PropertyValue::Bool(b) => write!(f, "{b}"),
         }
     }
+}
+
+/// How records are encoded on Kafka.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// JSON, as `docs/api/schemas/*.json` describe.
+    #[default]
+    Json,
+    /// Avro's single-object encoding, by `docs/api/schemas/*.avsc`.
+    Avro,
 }
 
 /// Where a bridge starts reading each partition.
@@ -129,6 +143,7 @@ impl Default for KafkaConfig {
             replication_factor: 1,
             start: StartPosition::Stored,
             start_fallback: StartPosition::Latest,
+            format: Format::Json,
             properties: BTreeMap::new(),
         }
     }
@@ -215,6 +230,7 @@ impl fmt::Debug for KafkaConfig {
             .field("replication_factor", &self.replication_factor)
             .field("start", &self.start)
             .field("start_fallback", &self.start_fallback)
+            .field("format", &self.format)
             .field("properties", &properties)
             .finish()
     }

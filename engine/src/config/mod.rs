@@ -10,7 +10,7 @@ mod running;
 mod validate;
 
 pub use gateway::GatewayConfig;
-pub use kafka::{KafkaConfig, PropertyValue, StartPosition, is_secret, runs_code};
+pub use kafka::{Format, KafkaConfig, PropertyValue, StartPosition, is_secret, runs_code};
 pub use layers::{ENV_PREFIX, Layer};
 pub use running::{LIVE_KEYS, Reload, Running};
 

@@ -415,6 +415,7 @@ fn kafka_sink(config: &Config, link: Connectivity, cx: &Context) -> Result<Kafka
         config.log_settings().topic_names(),
         cx.token.clone(),
         breaker,
+        config.kafka.format,
     ))
 }
 

@@ -131,6 +131,13 @@ impl KafkaPublisher {
         }
     }
 
+    /// Counts (as a failed delivery) and logs a `record` that was not sent
+    /// because it could not be encoded.
+    pub fn refuse(&self, record: &str, error: &str) {
+        self.metrics.kafka_delivery_errors.inc();
+        tracing::error!(record, %error, "record not sent: it cannot be encoded");
+    }
+
     fn warn_backpressure(&self) {
         let mut warned = self.warned.lock();
         if warned.is_none_or(|at| at.elapsed() >= BACKPRESSURE_WARNING_EVERY) {

@@ -1,17 +1,19 @@
 //! Kafka as a source's sink: each record goes to the same-named topic of
-//! the cluster, keyed as the local log keys it, waiting while the
+//! the cluster, keyed as the local log keys it, encoded as `kafka.format`
+//! says (JSON, or Avro: [`crate::model::avro`]), waiting while the
 //! producer's queue is full or its circuit breaker is open (backpressure
 //! reaches the source's thread: the simulator pauses, then catches up).
 
-use std::{sync::Arc, time::Duration};
+use std::{borrow::Cow, sync::Arc, time::Duration};
 
 use tokio_util::sync::CancellationToken;
 
 use super::KafkaPublisher;
 use crate::{
     breaker::Breaker,
+    config::Format,
     log::{Sink, TopicNames},
-    model::{EncodedTick, MarketEvent, SystemMetric},
+    model::{EncodedTick, MarketEvent, SystemMetric, schemas::Record},
 };
 
 /// How long [`Sink::finish`] waits for Kafka to acknowledge queued records.
@@ -27,30 +29,58 @@ pub struct KafkaSink {
     token: CancellationToken,
     /// Open while the cluster is out of reach.
     breaker: Arc<Breaker>,
+    format: Format,
 }
 
 impl KafkaSink {
-    /// A sink publishing to `topics`, holding back while `breaker` is
-    /// open; `token` ends a send that waits on a full queue.
+    /// A sink publishing to `topics` in `format`, holding back while
+    /// `breaker` is open; `token` ends a send that waits on a full queue.
     pub fn new(
         publisher: KafkaPublisher,
         topics: TopicNames,
         token: CancellationToken,
         breaker: Arc<Breaker>,
+        format: Format,
     ) -> Self {
         Self {
             publisher,
             topics,
             token,
             breaker,
+            format,
         }
     }
 
-    /// Sends a JSON record. Only shutdown interrupts a send; nothing is
-    /// left to do then.
-    fn send_json(&self, topic: &str, key: &[u8], value: &impl serde::Serialize) {
+    /// A record of kind `record` whose JSON is `json`, in the sink's format;
+    /// `None` (logged and counted as a failed delivery) when Avro cannot
+    /// hold one of its values.
+    fn encode<'a>(&self, record: Record, json: &'a [u8]) -> Option<Cow<'a, [u8]>> {
+        match self.format {
+            Format::Json => Some(Cow::Borrowed(json)),
+            Format::Avro => {
+                let encoded = serde_json::from_slice(json)
+                    .map_err(|e| e.to_string())
+                    .and_then(|value| record.avro().encode(&value).map_err(|e| e.to_string()));
+                match encoded {
+                    Ok(bytes) => Some(Cow::Owned(bytes)),
+                    Err(error) => {
+                        self.publisher.refuse(record.name(), &error);
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends a record. Only shutdown interrupts a send; nothing is left to
+    /// do then.
+    fn send(&self, record: Record, topic: &str, key: &[u8], value: &impl serde::Serialize) {
         let json = serde_json::to_vec(value).expect("wire types serialize");
-        let _ = self.publisher.send_blocking(topic, key, &json, &self.token);
+        if let Some(payload) = self.encode(record, &json) {
+            let _ = self
+                .publisher
+                .send_blocking(topic, key, &payload, &self.token);
+        }
     }
 }
 
@@ -61,9 +91,12 @@ impl Sink for KafkaSink {
         }
         for tick in batch.drain(..) {
             let key = tick.tick().symbol.as_str().as_bytes();
+            let Some(payload) = self.encode(Record::Tick, tick.json().as_bytes()) else {
+                continue;
+            };
             if self
                 .publisher
-                .send_blocking(&self.topics.ticks, key, tick.json().as_bytes(), &self.token)
+                .send_blocking(&self.topics.ticks, key, &payload, &self.token)
                 .is_err()
             {
                 return false;
@@ -74,11 +107,21 @@ impl Sink for KafkaSink {
 
     fn write_event(&self, event: MarketEvent) {
         let key = event.symbol.as_ref().map_or("", |s| s.as_str());
-        self.send_json(&self.topics.events, key.as_bytes(), &event);
+        self.send(
+            Record::MarketEvent,
+            &self.topics.events,
+            key.as_bytes(),
+            &event,
+        );
     }
 
     fn write_metric(&self, sample: SystemMetric) {
-        self.send_json(&self.topics.metrics, sample.source.as_bytes(), &sample);
+        self.send(
+            Record::SystemMetric,
+            &self.topics.metrics,
+            sample.source.as_bytes(),
+            &sample,
+        );
     }
 
     fn finish(&self) {

@@ -19,7 +19,7 @@ use crate::{
     config::{KafkaConfig, StartPosition},
     log::Log,
     metrics::{Health, Metrics},
-    model::{EncodedTick, MarketEvent, SystemMetric},
+    model::{EncodedTick, MarketEvent, SystemMetric, schemas::Record},
 };
 
 /// Consumer defaults (any can be overridden in `[kafka.properties]`).
@@ -383,12 +383,14 @@ impl KafkaSource {
                 .map_err(|e| e.to_string());
         }
         if topic == self.log.events.name() {
-            let event: MarketEvent =
-                serde_json::from_slice(payload).map_err(|e| format!("malformed event: {e}"))?;
+            let event: MarketEvent = Record::MarketEvent
+                .read(payload)
+                .map_err(|e| format!("malformed event: {e}"))?;
             self.log.events.append(Arc::new(event));
         } else {
-            let metric: SystemMetric =
-                serde_json::from_slice(payload).map_err(|e| format!("malformed metric: {e}"))?;
+            let metric: SystemMetric = Record::SystemMetric
+                .read(payload)
+                .map_err(|e| format!("malformed metric: {e}"))?;
             self.log.metrics.append(Arc::new(metric));
         }
         Ok(None)

@@ -99,6 +99,9 @@ pub enum TickDecodeError {
     /// The JSON is not an object, so fields cannot be added to it.
     #[error("malformed tick: not a JSON object")]
     NotAnObject,
+    /// An Avro tick that does not decode.
+    #[error("malformed tick: {0}")]
+    Avro(#[from] super::avro::AvroError),
     /// A field holds a value no market has (a price that is not a positive
     /// finite number, a volume or a time out of range).
     #[error("tick field {field}: {message}")]
@@ -183,13 +186,18 @@ impl EncodedTick {
         }
     }
 
-    /// Decodes a tick received from elsewhere, keeping its JSON as it came.
+    /// Decodes a tick received from elsewhere: JSON, kept as it came, or
+    /// single-object Avro (see [`super::avro`]), kept as its JSON.
     ///
     /// # Errors
-    /// Returns [`TickDecodeError`] when the bytes are not a JSON object with
-    /// the tick's required fields, or a field is out of range
-    /// ([`Tick::check_range`]).
+    /// Returns [`TickDecodeError`] when the bytes are not a JSON object (or
+    /// Avro record) with the tick's required fields, or a field is out of
+    /// range ([`Tick::check_range`]).
     pub fn decode(bytes: &[u8]) -> Result<Self, TickDecodeError> {
+        if super::avro::is_avro(bytes) {
+            let json = super::schemas::Record::Tick.avro().decode(bytes)?;
+            return Self::decode(&serde_json::to_vec(&json)?);
+        }
         let mut tick: Tick = serde_json::from_slice(bytes)?;
         tick.check_range()?;
         if tick.partition.is_some() || tick.offset.is_some() {
