@@ -288,16 +288,25 @@ impl Daemon {
         Ok(Self { process, addr })
     }
 
+    /// The daemon's `/metrics`, as Prometheus text.
+    ///
+    /// # Errors
+    /// Fails when `/metrics` cannot be read.
+    pub fn metrics_text(&self) -> Result<String> {
+        let mut stream = std::net::TcpStream::connect(&self.addr)?;
+        stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n")?;
+        let mut text = String::new();
+        stream.read_to_string(&mut text)?;
+        Ok(text)
+    }
+
     /// A sample of the daemon's `/metrics` (0 when absent).
     ///
     /// # Errors
     /// Fails when `/metrics` cannot be read.
     pub fn metric(&self, name: &str) -> Result<f64> {
-        let mut stream = std::net::TcpStream::connect(&self.addr)?;
-        stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n")?;
-        let mut text = String::new();
-        stream.read_to_string(&mut text)?;
-        Ok(text
+        Ok(self
+            .metrics_text()?
             .lines()
             .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
             .unwrap_or(0.0))

@@ -674,6 +674,9 @@ fn bench(root: &Path) -> Result<()> {
     run(bench_tool("graphql_bench")
         .arg(&daemon)
         .arg(out.join("graphql.json")))?;
+    run(bench_tool("backup_bench")
+        .arg(&daemon)
+        .arg(out.join("backup.json")))?;
     let tansu = ensure_tansu()?;
     run(bench_tool("kafka_bench")
         .arg(&daemon)
