@@ -37,8 +37,8 @@ enum Task {
     },
     /// Build the desktop app's .deb and .rpm packages (target/release/bundle/).
     Bundle,
-    /// Run every test: Rust unit and integration tests, then the browser tests
-    /// (installs Chromium through apt when it is missing).
+    /// Run every test: Rust unit and integration tests, then the browser
+    /// and desktop tests (installs what they need when it is missing).
     Test,
     /// Check formatting, lints, that the generated TypeScript bindings and
     /// GraphQL schema are committed, and the UI's and the TypeScript
@@ -57,14 +57,18 @@ enum Task {
     },
 }
 
+mod system;
+
 fn main() -> Result<()> {
     let root = workspace_root();
     env::set_current_dir(&root)?;
-    match Cli::parse().task {
+    let task = Cli::parse().task;
+    prepare(&root, &task)?;
+    match task {
         Task::Build => build_ui(&root),
         Task::Run { daemon, args } => {
             build_ui(&root)?;
-            if !daemon && args.is_empty() && has_display() {
+            if opens_desktop(daemon, &args) {
                 return run(cargo().args(["run", "--release", "--package", "tickstream-desktop"]));
             }
             let mut cmd = cargo();
@@ -86,6 +90,44 @@ fn main() -> Result<()> {
         Task::Bench => bench(&root),
         Task::Fuzz { target, seconds } => fuzz(&root, &target, seconds),
     }
+}
+
+impl Task {
+    /// Its name on the command line.
+    fn name(&self) -> &'static str {
+        match self {
+            Task::Build => "build",
+            Task::Run { .. } => "run",
+            Task::Bundle => "bundle",
+            Task::Test => "test",
+            Task::Lint => "lint",
+            Task::Bench => "bench",
+            Task::Fuzz { .. } => "fuzz",
+        }
+    }
+}
+
+/// Installs what `task` needs from the machine (see [`system`]): on a
+/// fresh Debian machine every task runs with Rust and a C compiler alone.
+fn prepare(root: &Path, task: &Task) -> Result<()> {
+    use system::{BUILD, DESKTOP, PYTHON, TEST, ensure_node, ensure_packages};
+    let needs: &[&[system::Need]] = match task {
+        Task::Build => &[BUILD],
+        Task::Run { daemon, args } if opens_desktop(*daemon, args) => &[BUILD, DESKTOP],
+        Task::Run { .. } => &[BUILD],
+        Task::Bundle => &[BUILD, DESKTOP],
+        // Clippy checks the desktop app too; the chart's tools come from PyPI.
+        Task::Lint => &[BUILD, DESKTOP, PYTHON],
+        Task::Test | Task::Bench => &[BUILD, DESKTOP, PYTHON, TEST],
+        Task::Fuzz { .. } => &[BUILD],
+    };
+    ensure_packages(&format!("cargo xtask {}", task.name()), needs)?;
+    ensure_node(root)
+}
+
+/// Whether `cargo xtask run` opens the desktop app (else the daemon).
+fn opens_desktop(daemon: bool, args: &[String]) -> bool {
+    !daemon && args.is_empty() && has_display()
 }
 
 /// The workspace this run of xtask belongs to. `cargo run` sets
