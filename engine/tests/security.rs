@@ -523,11 +523,29 @@ async fn browsers_on_other_sites_and_rebound_hosts_are_refused() {
         .insert("origin", "http://evil.example".parse().unwrap());
     let refused = tokio_tungstenite::connect_async(request).await.unwrap_err();
     assert_eq!(refused_with(refused), 403);
+    // A body announced larger than 2 MiB is refused before it is read.
+    let answer = {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(daemon.addr).await.unwrap();
+        let head = "POST /api/v1/watchlists HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+                    Content-Type: application/json\r\nContent-Length: 3000000\r\n\
+                    Connection: close\r\n\r\n";
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        answer
+    };
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(
+        answer.contains("\"body_too_large\"") && answer.contains("Content-Length"),
+        "{answer}"
+    );
     let refusals = daemon.metrics_text().await;
     for code in [
         "unsupported_media_type",
         "origin_not_allowed",
         "host_not_allowed",
+        "body_too_large",
     ] {
         assert!(
             refusals.contains(&format!(

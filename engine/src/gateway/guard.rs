@@ -32,6 +32,11 @@ use crate::{
     model::{ErrorCode, Scope},
 };
 
+/// The largest request body taken: axum's default limit, which refuses a
+/// larger one while reading it (a body without `Content-Length`); one
+/// announced larger is refused here first, named and counted.
+pub const MAX_BODY_BYTES: u64 = 2 * 1024 * 1024;
+
 /// Host names every loopback gateway answers to (besides IP addresses,
 /// which every gateway answers to: see [`Guard::admit`]).
 const LOOPBACK_HOSTS: &[&str] = &["localhost"];
@@ -206,6 +211,18 @@ impl Guard {
                     "Origin {:?} may not call this gateway; add it to gateway.allowed_origins",
                     origin.to_str().unwrap_or("?")
                 ),
+            ));
+        }
+        let length = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if length.is_some_and(|n| n > MAX_BODY_BYTES) {
+            return Err(self.refuse(
+                request,
+                None,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::BodyTooLarge,
+                format!("Content-Length: the body may be at most {MAX_BODY_BYTES} bytes"),
             ));
         }
         if matches!(*method, Method::POST | Method::PUT | Method::PATCH) && !is_json(headers) {

@@ -174,6 +174,10 @@ fn guard_operation(operation: &mut Operation, method: &Method, path: &str, scope
     }
     if matches!(*method, Method::POST | Method::PUT) {
         refusals.push(("415", "The body is not `application/json`".to_owned()));
+        refusals.push((
+            "413",
+            "The body is larger than 2 MiB (`Content-Length`)".to_owned(),
+        ));
     }
     for (status, description) in refusals {
         operation

@@ -31,8 +31,14 @@ pub fn routes<S: Clone + Send + Sync + 'static>(simulator: Option<SimHandle>) ->
         (status = 503, description = "This process runs no simulator", body = ErrorBody),
     ))]
 async fn list(State(simulator): State<Option<SimHandle>>) -> Result<Response, ApiError> {
+    Ok(Json(list_of(simulator.as_ref())?).into_response())
+}
+
+/// Every scenario `simulator` accepted; what `GET /api/v1/scenarios` and
+/// GraphQL's `scenarios` answer.
+pub(super) fn list_of(simulator: Option<&SimHandle>) -> Result<Vec<ScenarioStatus>, ApiError> {
     let simulator = simulator.ok_or_else(|| error(&ScenarioError::NoSimulator))?;
-    Ok(Json(simulator.scenarios()).into_response())
+    Ok(simulator.scenarios())
 }
 
 #[utoipa::path(post, path = "/api/v1/scenarios", summary = "Injects a scenario", tag = "simulator",

@@ -57,6 +57,8 @@ pub enum ErrorCode {
     HostNotAllowed,
     /// A request body that is not `application/json` (415).
     UnsupportedMediaType,
+    /// A request body larger than the gateway takes (413).
+    BodyTooLarge,
     /// An API key that cannot be made (REST, 400, naming the field).
     InvalidKey,
     /// Too many requests, or WebSocket frames, in too short a time (429; an

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::{params, refusal, state};
 use crate::{
-    gateway::{alerts, rest, workspace},
+    gateway::{alerts, rest, scenarios, workspace},
     model::{
         AlertRule, Candle, Condition, IndicatorReply, Interval, MetricsSample, Portfolio, Quote,
         Scenario, ScenarioStatus, Symbol, Tick, Valuation, VolumeReport, Watchlist, timestamp,
@@ -142,15 +142,10 @@ impl Query {
         workspace::list_items(state(cx)).await.map_err(refusal)
     }
 
-    /// Every scenario injected into the simulator, with its state; empty
-    /// where none runs.
-    async fn scenarios(&self, cx: &Context<'_>) -> Vec<ScenarioStatus> {
-        state(cx)
-            .ops
-            .simulator
-            .as_ref()
-            .map(|s| s.scenarios())
-            .unwrap_or_default()
+    /// Every scenario injected into the simulator, with its state; an
+    /// error (status 503, as REST's) where no simulator runs.
+    async fn scenarios(&self, cx: &Context<'_>) -> Result<Vec<ScenarioStatus>> {
+        scenarios::list_of(state(cx).ops.simulator.as_ref()).map_err(refusal)
     }
 
     /// The last five minutes of once-a-second headline metrics, oldest first.
