@@ -6,6 +6,7 @@ mod support;
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -248,12 +249,28 @@ async fn malformed_messages_are_counted_and_skipped() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_avro_producer_feeds_a_bridge_that_reads_avro_and_json_alike() {
+/// The bytes of the first record on `stock_ticks`, as the cluster holds it.
+fn first_tick_record(brokers: &str) -> Vec<u8> {
     use rdkafka::{
         Message,
         consumer::{BaseConsumer, Consumer},
     };
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "format-check")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    consumer.subscribe(&["stock_ticks"]).unwrap();
+    loop {
+        if let Some(message) = consumer.poll(Duration::from_secs(10)) {
+            return message.unwrap().payload().unwrap().to_vec();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_avro_producer_feeds_a_bridge_that_reads_avro_and_json_alike() {
     use tickstream::model::schemas::Record;
     let tansu = Tansu::start();
     let brokers = tansu.brokers.as_str();
@@ -286,19 +303,8 @@ async fn an_avro_producer_feeds_a_bridge_that_reads_avro_and_json_alike() {
     raw.flush(Duration::from_secs(10)).unwrap();
 
     // On the topic: single-object Avro (C3 01, the tick schema's fingerprint).
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", "avro-check")
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .unwrap();
-    consumer.subscribe(&["stock_ticks"]).unwrap();
-    let first = loop {
-        if let Some(message) = consumer.poll(Duration::from_secs(10)) {
-            break message.unwrap().detach();
-        }
-    };
-    let payload = first.payload().unwrap();
+    let payload = first_tick_record(brokers);
+    let payload = payload.as_slice();
     assert_eq!(payload[..2], [0xC3, 0x01]);
     let decoded = Record::Tick.avro().decode(payload).unwrap();
     assert!(payload.len() < serde_json::to_vec(&decoded).unwrap().len() / 2);
@@ -342,6 +348,132 @@ async fn an_avro_producer_feeds_a_bridge_that_reads_avro_and_json_alike() {
         !text.contains(r#"tickstream_kafka_malformed_total{topic="market_events"}"#),
         "the producer's Avro events decode: {text}"
     );
+}
+
+/// A schema registry speaking the part of Confluent's REST API Tickstream
+/// uses (register a schema under a subject; a schema by id), in memory. No
+/// registry server installs here (Confluent's and Apicurio's need Java and
+/// Maven Central, Karapace is not on PyPI), so this stands in for one.
+async fn schema_registry() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
+    use axum::{
+        Json, Router,
+        extract::{Path, State},
+        http::StatusCode,
+        routing::{get, post},
+    };
+    type Schemas = Arc<Mutex<Vec<(String, String)>>>;
+    async fn register(
+        State(schemas): State<Schemas>,
+        Path(subject): Path<String>,
+        Json(body): Json<Value>,
+    ) -> Json<Value> {
+        let text = body["schema"].as_str().unwrap().to_owned();
+        let mut schemas = schemas.lock().unwrap();
+        let id = match schemas.iter().position(|(_, s)| *s == text) {
+            Some(i) => i + 1,
+            None => {
+                schemas.push((subject, text));
+                schemas.len()
+            }
+        };
+        Json(json!({ "id": id }))
+    }
+    async fn by_id(
+        State(schemas): State<Schemas>,
+        Path(id): Path<usize>,
+    ) -> (StatusCode, Json<Value>) {
+        match schemas.lock().unwrap().get(id.wrapping_sub(1)) {
+            Some((_, text)) => (StatusCode::OK, Json(json!({ "schema": text }))),
+            None => (
+                StatusCode::NOT_FOUND,
+                Json(json!({ "error_code": 40403, "message": "Schema not found" })),
+            ),
+        }
+    }
+    let schemas: Schemas = Arc::default();
+    let app = Router::new()
+        .route("/subjects/{subject}/versions", post(register))
+        .route("/schemas/ids/{id}", get(by_id))
+        .with_state(schemas.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, schemas)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn avro_in_confluents_wire_format_goes_through_a_schema_registry() {
+    let (registry, schemas) = schema_registry().await;
+    let tansu = Tansu::start();
+    let brokers = tansu.brokers.as_str();
+    let with_registry = [
+        ("TICKSTREAM_KAFKA__FORMAT", "avro"),
+        ("TICKSTREAM_KAFKA__SCHEMA_REGISTRY", registry.as_str()),
+    ];
+    let mut producer = Daemon::role_with_env(
+        "producer",
+        &["--brokers", brokers, "--rate", "1500"],
+        &with_registry,
+    );
+    let bridge = Daemon::role_with_env(
+        "bridge",
+        &["--brokers", brokers, "--start", "earliest"],
+        &with_registry[1..],
+    );
+    let unaware = Daemon::role("bridge", &["--brokers", brokers, "--start", "earliest"]);
+    bridge.wait_ready().await;
+    producer
+        .wait_metric("tickstream_kafka_delivered_total", 1_000.0)
+        .await;
+    let (status, _) = producer.terminate();
+    assert!(status.success());
+
+    let subjects: Vec<String> = schemas
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(s, _)| s.clone())
+        .collect();
+    assert!(
+        subjects.contains(&"stock_ticks-value".to_owned()),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects.contains(&"market_events-value".to_owned()),
+        "{subjects:?}"
+    );
+    let tick_id = subjects
+        .iter()
+        .position(|s| s == "stock_ticks-value")
+        .unwrap() as u32
+        + 1;
+    let payload = first_tick_record(brokers);
+    assert_eq!(payload[0], 0, "Confluent's magic byte");
+    assert_eq!(payload[1..5], tick_id.to_be_bytes(), "the registry's id");
+
+    let mut client = Client::connect(&bridge.ws_url()).await;
+    subscribe_from_start(&mut client).await;
+    let ticks = collect_until_quiet(&mut client, Duration::from_millis(1_000)).await;
+    let seqs: BTreeSet<u64> = ticks.iter().map(|t| t["seq"].as_u64().unwrap()).collect();
+    assert!(
+        seqs.len() >= 1_000 && seqs.len() == ticks.len(),
+        "{}",
+        ticks.len()
+    );
+    assert_eq!(*seqs.last().unwrap(), seqs.len() as u64, "none missing");
+    assert!(ticks[0]["timestamp"].as_str().unwrap().ends_with('Z'));
+    // A bridge without the registry cannot read them: it says so and counts.
+    eventually(
+        "the unaware bridge refuses the framed ticks",
+        Duration::from_secs(20),
+        || async {
+            unaware
+                .metric(r#"tickstream_kafka_malformed_total{topic="stock_ticks"}"#)
+                .await
+                >= 1_000.0
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,8 +22,14 @@ pub struct KafkaConfig {
     /// `earliest`.
     pub start_fallback: StartPosition,
     /// How producers encode records: `json` or `avro` (single-object
-    /// encoding). Bridges read both, whatever this says.
+    /// encoding, or Confluent's wire format with `schema_registry`).
+    /// Bridges read every one, whatever this says.
     pub format: Format,
+    /// A Confluent-compatible schema registry's URL, e.g.
+    /// `http://registry:8081`: Avro producers register their schemas there
+    /// and write Confluent's wire format; bridges look up the schemas of
+    /// such records there. Empty: none.
+    pub schema_registry: String,
     /// librdkafka properties, e.g. `"security.protocol" = "SASL_SSL"`.
     #[serde(serialize_with = "serialize_redacted")]
     pub properties: BTreeMap<String, PropertyValue>,
@@ -144,6 +150,7 @@ impl Default for KafkaConfig {
             start: StartPosition::Stored,
             start_fallback: StartPosition::Latest,
             format: Format::Json,
+            schema_registry: String::new(),
             properties: BTreeMap::new(),
         }
     }
@@ -231,6 +238,7 @@ impl fmt::Debug for KafkaConfig {
             .field("start", &self.start)
             .field("start_fallback", &self.start_fallback)
             .field("format", &self.format)
+            .field("schema_registry", &self.schema_registry)
             .field("properties", &properties)
             .finish()
     }

@@ -143,6 +143,15 @@ impl KafkaConfig {
             "kafka.start_fallback",
             || "must be latest or earliest".into(),
         );
+        let registry = &self.schema_registry;
+        p.check(
+            registry.is_empty()
+                || reqwest::Url::parse(registry).is_ok_and(|url| {
+                    matches!(url.scheme(), "http" | "https") && url.password().is_none()
+                }),
+            "kafka.schema_registry",
+            || format!("{registry:?} is not an http:// or https:// URL without a password"),
+        );
         for key in self.properties.keys() {
             p.check(
                 !key.is_empty()

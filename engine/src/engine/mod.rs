@@ -18,12 +18,14 @@ use self::local::Local;
 pub use self::{local::lock_data_dir, replay::replay};
 use crate::{
     component::{Context, blocking},
-    config::{Config, Reload, Running},
+    config::{Config, Format, Reload, Running},
     gateway::{
         self, Access, Certificates, Exposure, GatewayState, Guard, Limits, Market, Operations,
         Stored, TlsError, Unprotected,
     },
-    kafka::{Connectivity, KafkaError, KafkaPublisher, KafkaSink, KafkaSource, create_topics},
+    kafka::{
+        Connectivity, KafkaError, KafkaPublisher, KafkaSink, KafkaSource, Registry, create_topics,
+    },
     log::{LogSink, Sink},
     metrics::Metrics,
     model::Failure,
@@ -416,6 +418,8 @@ fn kafka_sink(config: &Config, link: Connectivity, cx: &Context) -> Result<Kafka
         cx.token.clone(),
         breaker,
         config.kafka.format,
+        (config.kafka.format == Format::Avro && !config.kafka.schema_registry.is_empty())
+            .then(|| Registry::new(&config.kafka.schema_registry)),
     ))
 }
 

@@ -9,6 +9,7 @@ mod admin;
 mod connectivity;
 mod probe;
 mod producer;
+mod registry;
 mod sink;
 mod source;
 
@@ -20,6 +21,7 @@ pub use admin::create_topics;
 pub use connectivity::Connectivity;
 pub use probe::{ClusterInfo, probe};
 pub use producer::{KafkaPublisher, PRODUCER_DEFAULTS};
+pub use registry::{Registry, RegistryError};
 pub use sink::KafkaSink;
 pub use source::{CONSUMER_DEFAULTS, KafkaSource};
 

@@ -4,11 +4,13 @@
 //! producer's queue is full or its circuit breaker is open (backpressure
 //! reaches the source's thread: the simulator pauses, then catches up).
 
-use std::{borrow::Cow, sync::Arc, time::Duration};
+use std::{borrow::Cow, collections::HashMap, sync::Arc, time::Duration};
+
+use parking_lot::Mutex;
 
 use tokio_util::sync::CancellationToken;
 
-use super::KafkaPublisher;
+use super::{KafkaPublisher, Registry};
 use crate::{
     breaker::Breaker,
     config::Format,
@@ -30,17 +32,25 @@ pub struct KafkaSink {
     /// Open while the cluster is out of reach.
     breaker: Arc<Breaker>,
     format: Format,
+    /// With Avro: the registry its records are framed for, and the ids it
+    /// gave each kind's schema.
+    registry: Option<(Registry, Mutex<HashMap<Record, u32>>)>,
 }
 
+/// How long to wait before asking an unreachable registry again.
+const REGISTRY_RETRY: Duration = Duration::from_secs(1);
+
 impl KafkaSink {
-    /// A sink publishing to `topics` in `format`, holding back while
-    /// `breaker` is open; `token` ends a send that waits on a full queue.
+    /// A sink publishing to `topics` in `format` (Avro in Confluent's wire
+    /// format when `registry` is given), holding back while `breaker` is
+    /// open; `token` ends a send that waits on a full queue.
     pub fn new(
         publisher: KafkaPublisher,
         topics: TopicNames,
         token: CancellationToken,
         breaker: Arc<Breaker>,
         format: Format,
+        registry: Option<Registry>,
     ) -> Self {
         Self {
             publisher,
@@ -48,6 +58,41 @@ impl KafkaSink {
             token,
             breaker,
             format,
+            registry: registry.map(|r| (r, Mutex::default())),
+        }
+    }
+
+    /// The id the registry gave `record`'s schema, registering it first
+    /// (waiting while the registry is out of reach, as for the cluster);
+    /// `None` once the sink is stopping.
+    fn schema_id(
+        &self,
+        registry: &Registry,
+        ids: &Mutex<HashMap<Record, u32>>,
+        record: Record,
+    ) -> Option<u32> {
+        if let Some(id) = ids.lock().get(&record) {
+            return Some(*id);
+        }
+        let topic = match record {
+            Record::Tick => &self.topics.ticks,
+            Record::MarketEvent => &self.topics.events,
+            Record::SystemMetric => &self.topics.metrics,
+        };
+        loop {
+            match tokio::runtime::Handle::current().block_on(registry.register(topic, record)) {
+                Ok(id) => {
+                    ids.lock().insert(record, id);
+                    return Some(id);
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot register the {} schema; retrying", record.name());
+                    if self.token.is_cancelled() {
+                        return None;
+                    }
+                    std::thread::sleep(REGISTRY_RETRY);
+                }
+            }
         }
     }
 
@@ -58,9 +103,19 @@ impl KafkaSink {
         match self.format {
             Format::Json => Some(Cow::Borrowed(json)),
             Format::Avro => {
+                let id = match &self.registry {
+                    Some((registry, ids)) => Some(self.schema_id(registry, ids, record)?),
+                    None => None,
+                };
                 let encoded = serde_json::from_slice(json)
                     .map_err(|e| e.to_string())
-                    .and_then(|value| record.avro().encode(&value).map_err(|e| e.to_string()));
+                    .and_then(|value| {
+                        match id {
+                            Some(id) => record.avro().encode_confluent(id, &value),
+                            None => record.avro().encode(&value),
+                        }
+                        .map_err(|e| e.to_string())
+                    });
                 match encoded {
                     Ok(bytes) => Some(Cow::Owned(bytes)),
                     Err(error) => {

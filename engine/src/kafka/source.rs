@@ -3,6 +3,7 @@
 //! keeping Kafka's partitions and offsets so `resume` works across bridges.
 
 use std::{
+    borrow::Cow,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -14,12 +15,12 @@ use rdkafka::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::{Connectivity, KafkaError, client_config, connectivity::is_unreachable};
+use super::{Connectivity, KafkaError, Registry, client_config, connectivity::is_unreachable};
 use crate::{
     config::{KafkaConfig, StartPosition},
     log::Log,
     metrics::{Health, Metrics},
-    model::{EncodedTick, MarketEvent, SystemMetric, schemas::Record},
+    model::{EncodedTick, MarketEvent, SystemMetric, avro::confluent_framed, schemas::Record},
 };
 
 /// Consumer defaults (any can be overridden in `[kafka.properties]`).
@@ -51,6 +52,8 @@ pub struct KafkaSource {
     consumer: BaseConsumer<Connectivity>,
     log: Arc<Log>,
     metrics: Arc<Metrics>,
+    /// Where Confluent-framed records' schemas are (`kafka.schema_registry`).
+    registry: Option<Registry>,
 }
 
 impl KafkaSource {
@@ -72,11 +75,38 @@ impl KafkaSource {
             .chain([STATISTICS])
             .collect();
         let consumer = client_config(config, "bridge", &defaults).create_with_context(link)?;
+        let registry =
+            (!config.schema_registry.is_empty()).then(|| Registry::new(&config.schema_registry));
         Ok(Self {
             consumer,
             log,
             metrics,
+            registry,
         })
+    }
+
+    /// `payload` as JSON or single-object Avro: a record in Confluent's
+    /// wire format is read through the schema registry (blocking this
+    /// thread, which is the source's own).
+    fn unframed<'a>(&self, kind: Record, payload: &'a [u8]) -> Result<Cow<'a, [u8]>, String> {
+        let Some((id, datum)) = confluent_framed(payload) else {
+            return Ok(Cow::Borrowed(payload));
+        };
+        let registry = self.registry.as_ref().ok_or_else(|| {
+            format!("a Confluent-framed record (schema id {id}), but no kafka.schema_registry to read it by")
+        })?;
+        let json = tokio::runtime::Handle::current()
+            .block_on(registry.decode(kind, id, datum))
+            .map_err(|e| format!("malformed {}: {e}", kind.name()))?;
+        Ok(Cow::Owned(
+            serde_json::to_vec(&json).expect("JSON serializes"),
+        ))
+    }
+
+    /// A tick from a payload in any of the formats.
+    fn tick(&self, payload: &[u8]) -> Result<EncodedTick, String> {
+        let payload = self.unframed(Record::Tick, payload)?;
+        EncodedTick::decode(&payload).map_err(|e| e.to_string())
     }
 
     /// Waits (with backoff) until the cluster answers and has the topics,
@@ -238,11 +268,11 @@ impl KafkaSource {
                     }
                     next[p] = offset + 1;
                     let payload = message.payload().unwrap_or_default();
-                    match EncodedTick::decode(payload) {
+                    match self.tick(payload) {
                         Ok(tick) => ticks.push((partition, offset, Arc::new(tick))),
                         Err(error) => {
                             self.append(&mut ticks);
-                            self.skip(&topic, partition, offset, &error.to_string());
+                            self.skip(&topic, partition, offset, &error);
                         }
                     }
                     if ticks.len() < MAX_BATCH && !done(&next) {
@@ -378,18 +408,18 @@ impl KafkaSource {
     /// a local offset: they are not resumable).
     fn decode(&self, topic: &str, payload: &[u8]) -> Result<Option<EncodedTick>, String> {
         if topic == self.log.ticks.name() {
-            return EncodedTick::decode(payload)
-                .map(Some)
-                .map_err(|e| e.to_string());
+            return self.tick(payload).map(Some);
         }
         if topic == self.log.events.name() {
+            let payload = self.unframed(Record::MarketEvent, payload)?;
             let event: MarketEvent = Record::MarketEvent
-                .read(payload)
+                .read(&payload)
                 .map_err(|e| format!("malformed event: {e}"))?;
             self.log.events.append(Arc::new(event));
         } else {
+            let payload = self.unframed(Record::SystemMetric, payload)?;
             let metric: SystemMetric = Record::SystemMetric
-                .read(payload)
+                .read(&payload)
                 .map_err(|e| format!("malformed metric: {e}"))?;
             self.log.metrics.append(Arc::new(metric));
         }

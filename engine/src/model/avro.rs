@@ -1,9 +1,10 @@
 //! Avro on Kafka: a record's JSON encoded by its Avro schema (see
 //! [`super::schemas`]) in Avro's single-object encoding (`C3 01`, the
-//! schema's 64-bit Rabin fingerprint, then the datum), and decoded back to
-//! the same JSON, so every reader of JSON records (the tick decoder and its
-//! checks) reads Avro ones too. Fields a record has beyond its schema are not
-//! carried: Avro has no place for them.
+//! schema's 64-bit Rabin fingerprint, then the datum) or Confluent's wire
+//! format (`00`, a schema registry's id for the schema, then the datum),
+//! and decoded back to the same JSON, so every reader of JSON records (the
+//! tick decoder and its checks) reads Avro ones too. Fields a record has
+//! beyond its schema are not carried: Avro has no place for them.
 
 use std::sync::LazyLock;
 
@@ -123,9 +124,23 @@ fn canonical_form(schema: &Schema) -> String {
         })
 }
 
-/// Whether `payload` is single-object encoded Avro (else it is JSON).
+/// Whether `payload` is single-object encoded Avro.
 pub fn is_avro(payload: &[u8]) -> bool {
     payload.starts_with(&MAGIC)
+}
+
+/// What starts a record in Confluent's wire format.
+const CONFLUENT_MAGIC: u8 = 0;
+
+/// The schema id and datum of a record in Confluent's wire format (a JSON
+/// record never starts with a zero byte).
+pub fn confluent_framed(payload: &[u8]) -> Option<(u32, &[u8])> {
+    match payload {
+        [CONFLUENT_MAGIC, a, b, c, d, datum @ ..] => {
+            Some((u32::from_be_bytes([*a, *b, *c, *d]), datum))
+        }
+        _ => None,
+    }
 }
 
 impl Record {
@@ -157,12 +172,58 @@ impl AvroCodec {
     /// # Errors
     /// [`AvroError::Field`] naming a field whose value its type cannot hold.
     pub fn encode(&self, json: &Value) -> Result<Vec<u8>, AvroError> {
+        self.encode_after(&self.header, json)
+    }
+
+    /// The record's JSON in Confluent's wire format, by the schema a
+    /// registry knows as `id`.
+    ///
+    /// # Errors
+    /// As [`AvroCodec::encode`].
+    pub fn encode_confluent(&self, id: u32, json: &Value) -> Result<Vec<u8>, AvroError> {
+        let mut prefix = vec![CONFLUENT_MAGIC];
+        prefix.extend_from_slice(&id.to_be_bytes());
+        self.encode_after(&prefix, json)
+    }
+
+    /// The schema, as its `.avsc` file holds it (docs and logical types
+    /// included): what a registry is given.
+    pub fn schema_text(&self) -> String {
+        self.record.avro_schema().to_string()
+    }
+
+    fn encode_after(&self, prefix: &[u8], json: &Value) -> Result<Vec<u8>, AvroError> {
         let value = to_avro(self.schema, json, self.record.name())?;
-        let mut out = self.header.to_vec();
+        let mut out = prefix.to_vec();
         self.writer
             .write_value_ref(&mut out, &value)
             .map_err(|e| AvroError::Datum(e.to_string()))?;
         Ok(out)
+    }
+
+    /// The JSON of a Confluent-framed record's datum written with `writer`
+    /// (the schema its id names), read as this kind through Avro's schema
+    /// resolution.
+    ///
+    /// # Errors
+    /// [`AvroError::Datum`] when the writer's schema does not resolve to
+    /// this kind's or the bytes do not decode.
+    pub fn decode_written_with(&self, writer: &Schema, datum: &[u8]) -> Result<Value, AvroError> {
+        let reader = GenericDatumReader::builder(writer)
+            .reader_schema(self.schema)
+            .build()
+            .map_err(|e| AvroError::Datum(e.to_string()))?;
+        let mut rest = datum;
+        let value = reader
+            .read_value(&mut rest)
+            .map_err(|e| AvroError::Datum(e.to_string()))?;
+        if !rest.is_empty() {
+            return Err(AvroError::Datum(format!(
+                "{} bytes after the record",
+                rest.len()
+            )));
+        }
+        to_json(value)
     }
 
     /// The JSON of a single-object encoded record of this kind.
@@ -339,6 +400,41 @@ mod tests {
             header[2..],
             [0x01, 0x2f, 0x85, 0xf2, 0xc2, 0xe6, 0xe7, 0x87]
         );
+    }
+
+    #[test]
+    fn a_confluent_record_reads_through_the_writers_schema() {
+        let json = serde_json::to_value(tick()).unwrap();
+        let codec = Record::Tick.avro();
+        let framed = codec.encode_confluent(42, &json).unwrap();
+        let (id, datum) = confluent_framed(&framed).unwrap();
+        assert_eq!(id, 42);
+        let writer = Schema::parse_str(&codec.schema_text()).unwrap();
+        assert_eq!(codec.decode_written_with(&writer, datum).unwrap(), json);
+        // An older writer without the optional fields resolves too.
+        let older = Schema::parse_str(
+            r#"{"type":"record","name":"Tick","namespace":"io.tickstream","fields":[
+                {"name":"symbol","type":"string"},{"name":"price","type":"double"},
+                {"name":"volume","type":"long"},
+                {"name":"timestamp","type":{"type":"long","logicalType":"timestamp-micros"}}]}"#,
+        )
+        .unwrap();
+        let value = apache_avro::types::Value::Record(vec![
+            ("symbol".into(), Avro::String("AAPL".into())),
+            ("price".into(), Avro::Double(1.5)),
+            ("volume".into(), Avro::Long(3)),
+            (
+                "timestamp".into(),
+                Avro::TimestampMicros(1_700_000_000_000_000),
+            ),
+        ]);
+        let datum = GenericDatumWriter::builder(&older).build().unwrap();
+        let mut bytes = Vec::new();
+        datum.write_value_ref(&mut bytes, &value).unwrap();
+        let read = codec.decode_written_with(&older, &bytes).unwrap();
+        assert_eq!(read["symbol"], "AAPL");
+        assert!(read.get("bid").is_none());
+        assert!(confluent_framed(b"{}").is_none());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::{MarketEvent, SystemMetric, Tick};
 pub const AVRO_NAMESPACE: &str = "io.tickstream";
 
 /// What a Kafka topic of Tickstream's carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Record {
     /// `stock_ticks`
     Tick,
