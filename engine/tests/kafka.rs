@@ -350,17 +350,32 @@ async fn an_avro_producer_feeds_a_bridge_that_reads_avro_and_json_alike() {
     );
 }
 
+/// The stand-in registry's HTTP basic credentials, and their header.
+const REGISTRY_AUTH: (&str, &str) = ("tick:s3cret", "Basic dGljazpzM2NyZXQ=");
+
 /// A schema registry speaking the part of Confluent's REST API Tickstream
-/// uses (register a schema under a subject; a schema by id), in memory. No
-/// registry server installs here (Confluent's and Apicurio's need Java and
-/// Maven Central, Karapace is not on PyPI), so this stands in for one.
+/// uses (register a schema under a subject; a schema by id), in memory,
+/// asking for [`REGISTRY_AUTH`]. No registry server installs here
+/// (Confluent's and Apicurio's need Java and Maven Central, Karapace is not
+/// on PyPI), so this stands in for one.
 async fn schema_registry() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
     use axum::{
         Json, Router,
-        extract::{Path, State},
+        extract::{Path, Request, State},
         http::StatusCode,
+        middleware::{self, Next},
+        response::{IntoResponse, Response},
         routing::{get, post},
     };
+    async fn authenticated(request: Request, next: Next) -> Response {
+        let given = request.headers().get("authorization");
+        if given.is_some_and(|v| v == REGISTRY_AUTH.1) {
+            next.run(request).await
+        } else {
+            let refusal = json!({ "error_code": 40101, "message": "Unauthorized" });
+            (StatusCode::UNAUTHORIZED, Json(refusal)).into_response()
+        }
+    }
     type Schemas = Arc<Mutex<Vec<(String, String)>>>;
     async fn register(
         State(schemas): State<Schemas>,
@@ -394,6 +409,7 @@ async fn schema_registry() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
     let app = Router::new()
         .route("/subjects/{subject}/versions", post(register))
         .route("/schemas/ids/{id}", get(by_id))
+        .layer(middleware::from_fn(authenticated))
         .with_state(schemas.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -409,6 +425,7 @@ async fn avro_in_confluents_wire_format_goes_through_a_schema_registry() {
     let with_registry = [
         ("TICKSTREAM_KAFKA__FORMAT", "avro"),
         ("TICKSTREAM_KAFKA__SCHEMA_REGISTRY", registry.as_str()),
+        ("TICKSTREAM_KAFKA__SCHEMA_REGISTRY_AUTH", REGISTRY_AUTH.0),
     ];
     let mut producer = Daemon::role_with_env(
         "producer",
@@ -462,6 +479,8 @@ async fn avro_in_confluents_wire_format_goes_through_a_schema_registry() {
     );
     assert_eq!(*seqs.last().unwrap(), seqs.len() as u64, "none missing");
     assert!(ticks[0]["timestamp"].as_str().unwrap().ends_with('Z'));
+    let shown = bridge.get_json("/api/v1/config").await;
+    assert_eq!(shown["settings"]["kafka"]["schema_registry_auth"], "***");
     // A bridge without the registry cannot read them: it says so and counts.
     eventually(
         "the unaware bridge refuses the framed ticks",

@@ -30,6 +30,11 @@ pub struct KafkaConfig {
     /// and write Confluent's wire format; bridges look up the schemas of
     /// such records there. Empty: none.
     pub schema_registry: String,
+    /// The registry's HTTP basic credentials, `user:password` (Confluent
+    /// clients' `basic.auth.user.info`); empty: none. A secret: redacted
+    /// wherever the configuration is shown.
+    #[serde(serialize_with = "serialize_secret")]
+    pub schema_registry_auth: String,
     /// librdkafka properties, e.g. `"security.protocol" = "SASL_SSL"`.
     #[serde(serialize_with = "serialize_redacted")]
     pub properties: BTreeMap<String, PropertyValue>,
@@ -139,6 +144,11 @@ fn serialize_redacted<S: serde::Serializer>(
     map.end()
 }
 
+/// A secret text: `***`, or empty when unset.
+fn serialize_secret<S: serde::Serializer>(secret: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(if secret.is_empty() { "" } else { REDACTED })
+}
+
 /// What a secret is shown as.
 const REDACTED: &str = "***";
 
@@ -151,6 +161,7 @@ impl Default for KafkaConfig {
             start_fallback: StartPosition::Latest,
             format: Format::Json,
             schema_registry: String::new(),
+            schema_registry_auth: String::new(),
             properties: BTreeMap::new(),
         }
     }
@@ -239,6 +250,14 @@ impl fmt::Debug for KafkaConfig {
             .field("start_fallback", &self.start_fallback)
             .field("format", &self.format)
             .field("schema_registry", &self.schema_registry)
+            .field(
+                "schema_registry_auth",
+                &if self.schema_registry_auth.is_empty() {
+                    ""
+                } else {
+                    REDACTED
+                },
+            )
             .field("properties", &properties)
             .finish()
     }

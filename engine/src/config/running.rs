@@ -69,6 +69,12 @@ impl Config {
                 keys.push(key);
             }
         }
+        let auth = "kafka.schema_registry_auth".to_owned();
+        if self.kafka.schema_registry_auth != other.kafka.schema_registry_auth
+            && !keys.contains(&auth)
+        {
+            keys.push(auth);
+        }
         keys.sort();
         keys
     }
@@ -288,5 +294,14 @@ mod tests {
             secret.differences(&changed),
             ["kafka.properties.sasl.password"]
         );
+        let mut rekeyed = secret.clone();
+        rekeyed.kafka.schema_registry_auth = "a:b".into();
+        changed.kafka.schema_registry_auth = "a:c".into();
+        assert!(
+            rekeyed
+                .differences(&changed)
+                .contains(&"kafka.schema_registry_auth".to_owned())
+        );
+        assert_eq!(rekeyed.to_json()["kafka"]["schema_registry_auth"], "***");
     }
 }

@@ -152,6 +152,12 @@ impl KafkaConfig {
             "kafka.schema_registry",
             || format!("{registry:?} is not an http:// or https:// URL without a password"),
         );
+        let auth = &self.schema_registry_auth;
+        p.check(
+            auth.is_empty() || (auth.contains(':') && !registry.is_empty()),
+            "kafka.schema_registry_auth",
+            || "must be user:password, with kafka.schema_registry set".into(),
+        );
         for key in self.properties.keys() {
             p.check(
                 !key.is_empty()

@@ -418,8 +418,14 @@ fn kafka_sink(config: &Config, link: Connectivity, cx: &Context) -> Result<Kafka
         cx.token.clone(),
         breaker,
         config.kafka.format,
-        (config.kafka.format == Format::Avro && !config.kafka.schema_registry.is_empty())
-            .then(|| Registry::new(&config.kafka.schema_registry)),
+        (config.kafka.format == Format::Avro && !config.kafka.schema_registry.is_empty()).then(
+            || {
+                Registry::new(
+                    &config.kafka.schema_registry,
+                    &config.kafka.schema_registry_auth,
+                )
+            },
+        ),
     ))
 }
 

@@ -43,15 +43,21 @@ pub enum RegistryError {
 /// A registry at one URL, with the schemas it has been asked for.
 pub struct Registry {
     base: String,
+    /// HTTP basic credentials: user and password.
+    auth: Option<(String, String)>,
     http: reqwest::Client,
     writers: Mutex<HashMap<u32, Arc<Schema>>>,
 }
 
 impl Registry {
-    /// The registry at `url` (e.g. `http://registry:8081`).
-    pub fn new(url: &str) -> Self {
+    /// The registry at `url` (e.g. `http://registry:8081`), with
+    /// `user:password` basic credentials when `auth` is not empty.
+    pub fn new(url: &str, auth: &str) -> Self {
         Self {
             base: url.trim_end_matches('/').to_owned(),
+            auth: auth
+                .split_once(':')
+                .map(|(user, password)| (user.to_owned(), password.to_owned())),
             http: reqwest::Client::new(),
             writers: Mutex::default(),
         }
@@ -117,6 +123,10 @@ impl Registry {
         let failed = |message: String| RegistryError::Unavailable {
             url: url.to_owned(),
             message,
+        };
+        let request = match &self.auth {
+            Some((user, password)) => request.basic_auth(user, Some(password)),
+            None => request,
         };
         let response = request
             .header(reqwest::header::ACCEPT, MEDIA_TYPE)
