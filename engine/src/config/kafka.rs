@@ -144,9 +144,13 @@ fn serialize_redacted<S: serde::Serializer>(
     map.end()
 }
 
-/// A secret text: `***`, or empty when unset.
+/// A secret text as it is shown: `***`, or empty when unset.
+fn shown_secret(secret: &str) -> &'static str {
+    if secret.is_empty() { "" } else { REDACTED }
+}
+
 fn serialize_secret<S: serde::Serializer>(secret: &str, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(if secret.is_empty() { "" } else { REDACTED })
+    serializer.serialize_str(shown_secret(secret))
 }
 
 /// What a secret is shown as.
@@ -252,11 +256,7 @@ impl fmt::Debug for KafkaConfig {
             .field("schema_registry", &self.schema_registry)
             .field(
                 "schema_registry_auth",
-                &if self.schema_registry_auth.is_empty() {
-                    ""
-                } else {
-                    REDACTED
-                },
+                &shown_secret(&self.schema_registry_auth),
             )
             .field("properties", &properties)
             .finish()

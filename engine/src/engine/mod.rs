@@ -418,14 +418,10 @@ fn kafka_sink(config: &Config, link: Connectivity, cx: &Context) -> Result<Kafka
         cx.token.clone(),
         breaker,
         config.kafka.format,
-        (config.kafka.format == Format::Avro && !config.kafka.schema_registry.is_empty()).then(
-            || {
-                Registry::new(
-                    &config.kafka.schema_registry,
-                    &config.kafka.schema_registry_auth,
-                )
-            },
-        ),
+        match config.kafka.format {
+            Format::Avro => Registry::configured(&config.kafka),
+            Format::Json => None,
+        },
     ))
 }
 

@@ -11,7 +11,10 @@ use apache_avro::Schema;
 use parking_lot::Mutex;
 use serde_json::json;
 
-use crate::model::{avro::AvroError, schemas::Record};
+use crate::{
+    config::KafkaConfig,
+    model::{avro::AvroError, schemas::Record},
+};
 
 /// The registry API's media type.
 const MEDIA_TYPE: &str = "application/vnd.schemaregistry.v1+json";
@@ -50,6 +53,13 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// The registry `config` names (`kafka.schema_registry`, with
+    /// `kafka.schema_registry_auth`), if any.
+    pub fn configured(config: &KafkaConfig) -> Option<Self> {
+        (!config.schema_registry.is_empty())
+            .then(|| Self::new(&config.schema_registry, &config.schema_registry_auth))
+    }
+
     /// The registry at `url` (e.g. `http://registry:8081`), with
     /// `user:password` basic credentials when `auth` is not empty.
     pub fn new(url: &str, auth: &str) -> Self {

@@ -75,8 +75,7 @@ impl KafkaSource {
             .chain([STATISTICS])
             .collect();
         let consumer = client_config(config, "bridge", &defaults).create_with_context(link)?;
-        let registry = (!config.schema_registry.is_empty())
-            .then(|| Registry::new(&config.schema_registry, &config.schema_registry_auth));
+        let registry = Registry::configured(config);
         Ok(Self {
             consumer,
             log,

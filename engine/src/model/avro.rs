@@ -213,17 +213,7 @@ impl AvroCodec {
             .reader_schema(self.schema)
             .build()
             .map_err(|e| AvroError::Datum(e.to_string()))?;
-        let mut rest = datum;
-        let value = reader
-            .read_value(&mut rest)
-            .map_err(|e| AvroError::Datum(e.to_string()))?;
-        if !rest.is_empty() {
-            return Err(AvroError::Datum(format!(
-                "{} bytes after the record",
-                rest.len()
-            )));
-        }
-        to_json(value)
+        read_whole(&reader, datum)
     }
 
     /// The JSON of a single-object encoded record of this kind.
@@ -241,19 +231,24 @@ impl AvroCodec {
                 found: hex(header.get(2..).unwrap_or_default()),
             });
         }
-        let mut datum = &payload[HEADER_LEN..];
-        let value = self
-            .reader
-            .read_value(&mut datum)
-            .map_err(|e| AvroError::Datum(e.to_string()))?;
-        if !datum.is_empty() {
-            return Err(AvroError::Datum(format!(
-                "{} bytes after the record",
-                datum.len()
-            )));
-        }
-        to_json(value)
+        read_whole(&self.reader, &payload[HEADER_LEN..])
     }
+}
+
+/// The JSON of the one datum `datum` holds, read by `reader`; bytes left
+/// over make it malformed.
+fn read_whole(reader: &GenericDatumReader<'_>, datum: &[u8]) -> Result<Value, AvroError> {
+    let mut rest = datum;
+    let value = reader
+        .read_value(&mut rest)
+        .map_err(|e| AvroError::Datum(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(AvroError::Datum(format!(
+            "{} bytes after the record",
+            rest.len()
+        )));
+    }
+    to_json(value)
 }
 
 /// `json` as the Avro value of `schema`; `field` names it in errors.

@@ -228,34 +228,41 @@ pub struct KeysArgs {
     pub client: ClientArgs,
 }
 
+/// A key's name, scope and lifetime, for `keys create` and `keys import`.
+#[derive(clap::Args)]
+pub struct KeySpec {
+    /// Unique name: 1–64 of A–Z a–z 0–9 . _ -
+    #[arg(long)]
+    name: String,
+    /// read (streams, GET), write (+ alerts, watchlists, portfolios) or
+    /// admin (+ scenarios, keys, audit).
+    #[arg(long)]
+    scope: Scope,
+    /// How long it lasts from now, e.g. 30d or 12h (default: until revoked).
+    #[arg(long)]
+    expires: Option<humantime::Duration>,
+}
+
+impl From<KeySpec> for NewKey {
+    fn from(spec: KeySpec) -> Self {
+        NewKey {
+            name: spec.name,
+            scope: spec.scope,
+            expires: spec.expires.map(Into::into),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 pub enum KeysCommand {
     /// Make a key and print it (shown only this once).
-    Create {
-        /// Unique name: 1–64 of A–Z a–z 0–9 . _ -
-        #[arg(long)]
-        name: String,
-        /// read (streams, GET), write (+ alerts, watchlists, portfolios) or
-        /// admin (+ scenarios, keys, audit).
-        #[arg(long)]
-        scope: Scope,
-        /// How long it lasts, e.g. 30d or 12h (default: until revoked).
-        #[arg(long)]
-        expires: Option<humantime::Duration>,
-    },
+    Create(KeySpec),
     /// Store a key made elsewhere (e.g. a Kubernetes Secret), read from a
     /// file or stdin; importing it again under the same name changes
     /// nothing. Data directory only: the API never takes a key's secret.
     Import {
-        /// Unique name: 1–64 of A–Z a–z 0–9 . _ -
-        #[arg(long)]
-        name: String,
-        /// read, write or admin, as for create.
-        #[arg(long)]
-        scope: Scope,
-        /// How long it lasts from now, e.g. 30d (default: until revoked).
-        #[arg(long)]
-        expires: Option<humantime::Duration>,
+        #[command(flatten)]
+        spec: KeySpec,
         /// The file holding the key (as `keys create` printed it); `-`:
         /// stdin.
         #[arg(long, default_value = "-")]
@@ -648,21 +655,8 @@ impl KeysCommand {
     /// The key file cannot be read.
     pub fn into_action(self) -> anyhow::Result<KeysAction> {
         Ok(match self {
-            Self::Create {
-                name,
-                scope,
-                expires,
-            } => KeysAction::Create(NewKey {
-                name,
-                scope,
-                expires: expires.map(Into::into),
-            }),
-            Self::Import {
-                name,
-                scope,
-                expires,
-                key_file,
-            } => {
+            Self::Create(spec) => KeysAction::Create(spec.into()),
+            Self::Import { spec, key_file } => {
                 let key = if key_file.as_os_str() == "-" {
                     std::io::read_to_string(std::io::stdin().lock())
                         .context("cannot read the key from stdin")?
@@ -670,12 +664,7 @@ impl KeysCommand {
                     std::fs::read_to_string(&key_file)
                         .with_context(|| format!("cannot read {}", key_file.display()))?
                 };
-                let new = NewKey {
-                    name,
-                    scope,
-                    expires: expires.map(Into::into),
-                };
-                KeysAction::Import(new, key.trim().to_owned())
+                KeysAction::Import(spec.into(), key.trim().to_owned())
             }
             Self::List { .. } => KeysAction::List,
             Self::Revoke { name } => KeysAction::Revoke(name),
