@@ -12,6 +12,11 @@ fn main() {
             "set_mode",
             "app_info",
             "export_file",
+            "open_log_folder",
+            "update_status",
+            "update_check",
+            "update_install",
+            "set_auto_update",
         ]),
     ))
     .expect("tauri-build");

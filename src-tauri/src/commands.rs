@@ -295,7 +295,19 @@ pub fn app_info(app: AppHandle, state: State<'_, AppState>) -> AppInfo {
         mode: state.settings.lock().mode.label(),
         data_dir: state.data_dir.display().to_string(),
         config_dir: state.config_dir.display().to_string(),
+        log_file: crate::logging::file(&app).display().to_string(),
     }
+}
+
+/// Opens the folder holding the log files in the system's file manager.
+#[tauri::command]
+pub fn open_log_folder(app: AppHandle) -> Result<(), String> {
+    use tauri_plugin_opener::OpenerExt;
+    let file = crate::logging::file(&app);
+    let dir = file.parent().ok_or("the log has no folder")?;
+    app.opener()
+        .open_path(dir.display().to_string(), None::<&str>)
+        .map_err(|e| format!("cannot open {}: {e}", dir.display()))
 }
 
 /// Writes an export (e.g. the events log as CSV) into the user's Downloads

@@ -3,15 +3,17 @@
 //! channel per live stream). Three modes, switched at run time from the
 //! dashboard's settings: offline simulation, a Kafka cluster, a remote
 //! `tickstreamd`. Native parts: tray, notifications for critical market
-//! events, remembered window geometry, a single instance, an About box.
-//! Closing flushes the store.
+//! events, remembered window geometry, a single instance, an About box,
+//! signed updates, a rotating log file. Closing flushes the store.
 
 mod backend;
 mod commands;
+mod logging;
 mod secrets;
 mod settings;
 mod stream;
 mod tray;
+mod update;
 
 use std::{
     collections::HashMap,
@@ -50,19 +52,15 @@ pub struct AppState {
 /// When the window system or the webview cannot start.
 pub fn run() {
     software_rendering_without_gpu();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TICKSTREAM_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             tray::show(app);
         }))
+        .plugin(logging::plugin())
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_updater::Builder::new().build())
+        .plugin(tauri_plugin_opener::init())
         .invoke_handler(tauri::generate_handler![
             commands::request,
             commands::send,
@@ -73,6 +71,11 @@ pub fn run() {
             commands::set_mode,
             commands::app_info,
             commands::export_file,
+            commands::open_log_folder,
+            update::update_status,
+            update::update_check,
+            update::update_install,
+            update::set_auto_update,
         ])
         .setup(|app| {
             let paths = app.path();
@@ -94,12 +97,19 @@ pub fn run() {
                 data_dir,
             };
             app.manage(state);
+            app.manage(update::Pending::default());
+            tracing::info!(
+                version = %app.package_info().version,
+                log = %logging::file(app.handle()).display(),
+                "Tickstream starting"
+            );
             app.set_menu(tray::app_menu(app.handle())?)?;
             tray::install(app.handle())?;
             // Start the saved mode; if it fails, fall back to offline and say why.
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 commands::start_saved(&handle, settings.mode).await;
+                update::check_when_due(&handle);
             });
             Ok(())
         })

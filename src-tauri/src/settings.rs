@@ -1,9 +1,11 @@
 //! The app's settings: which mode it runs in and how to reach a cluster or
-//! a daemon, kept as JSON in the platform's config directory. Secrets
+//! a daemon, and how it updates itself, kept as JSON in the platform's
+//! config directory. Secrets
 //! (passwords, API keys) never go there: see [`crate::secrets`].
 
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tickstream::model::desktop::Mode;
 
@@ -13,12 +15,41 @@ pub struct Settings {
     /// The mode the app starts in.
     #[serde(flatten)]
     pub mode: Mode,
+    /// How the app updates itself.
+    #[serde(default)]
+    pub updates: Updates,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             mode: Mode::Offline,
+            updates: Updates::default(),
+        }
+    }
+}
+
+/// The update preferences, and what the last check found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Updates {
+    /// Check at start (at most daily).
+    pub auto_check: bool,
+    /// The release channel followed: `{{channel}}` in the endpoints.
+    pub channel: String,
+    /// When the last check ended.
+    pub last_check: Option<DateTime<Utc>>,
+    /// What it found.
+    pub last_result: Option<String>,
+}
+
+impl Default for Updates {
+    fn default() -> Self {
+        Self {
+            auto_check: true,
+            channel: "stable".into(),
+            last_check: None,
+            last_result: None,
         }
     }
 }
@@ -81,6 +112,11 @@ mod tests {
                 brokers: "k1:9092".into(),
                 properties: [("security.protocol".to_owned(), "SASL_SSL".to_owned())].into(),
                 produce: true,
+            },
+            updates: Updates {
+                auto_check: false,
+                last_check: Some(Utc::now()),
+                ..Updates::default()
             },
         };
         settings.save(&dir).unwrap();

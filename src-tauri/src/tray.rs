@@ -1,12 +1,12 @@
 //! The system tray (connection state, pause/resume the stream, show/hide,
-//! quit) and the app menu (About with version, engine and data directory;
-//! Settings; Quit).
+//! quit) and the app menu (About, which the dashboard draws: versions,
+//! directories, log, updates; Check for Updates; Settings; Quit).
 
 use std::sync::atomic::Ordering;
 
 use tauri::{
     AppHandle, Emitter, Manager, Wry,
-    menu::{AboutMetadata, Menu, MenuItem, PredefinedMenuItem, Submenu},
+    menu::{Menu, MenuItem, PredefinedMenuItem, Submenu},
     tray::TrayIconBuilder,
 };
 
@@ -19,26 +19,16 @@ const TRAY: &str = "tickstream";
 /// # Errors
 /// When the platform refuses the menu.
 pub fn app_menu(app: &AppHandle) -> tauri::Result<Menu<Wry>> {
-    let state = app.state::<AppState>();
-    let version = app.package_info().version.to_string();
-    let about = AboutMetadata {
-        name: Some("Tickstream".into()),
-        version: Some(version),
-        comments: Some(format!(
-            "Real-time stock-market streaming.\nEngine: tickstream-engine {}\nData: {}",
-            tickstream::VERSION,
-            state.data_dir.display()
-        )),
-        license: Some("Apache-2.0".into()),
-        ..AboutMetadata::default()
-    };
+    let about = MenuItem::with_id(app, "about", "About Tickstream", true, None::<&str>)?;
+    let updates = MenuItem::with_id(app, "updates", "Check for Updates…", true, None::<&str>)?;
     let settings = MenuItem::with_id(app, "settings", "Settings…", true, Some("CmdOrCtrl+,"))?;
     let file = Submenu::with_items(
         app,
         "Tickstream",
         true,
         &[
-            &PredefinedMenuItem::about(app, Some("About Tickstream"), Some(about))?,
+            &about,
+            &updates,
             &settings,
             &PredefinedMenuItem::separator(app)?,
             &PredefinedMenuItem::quit(app, Some("Quit"))?,
@@ -46,10 +36,15 @@ pub fn app_menu(app: &AppHandle) -> tauri::Result<Menu<Wry>> {
     )?;
     let menu = Menu::with_items(app, &[&file])?;
     app.on_menu_event(|app, event| {
-        if event.id() == "settings" {
-            show(app);
-            let _ = app.emit("open-settings", ());
-        }
+        // The dashboard opens the dialog each one names.
+        let dialog = match event.id().as_ref() {
+            "about" => "open-about",
+            "updates" => "check-updates",
+            "settings" => "open-settings",
+            _ => return,
+        };
+        show(app);
+        let _ = app.emit(dialog, ());
     });
     Ok(menu)
 }

@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Builder, By, until } from 'selenium-webdriver';
 import { checks, webdriverView } from 'tickstream-visual';
-import { cleanEnv, freePort, listening } from './harness.mjs';
+import { certificates, cleanEnv, freePort, listening } from './harness.mjs';
 
 const app = process.env.DESKTOP_APP_BIN;
 const daemonBin = process.env.TICKSTREAMD_BIN;
@@ -184,17 +184,6 @@ test('switches to a remote tickstreamd, after a wrong address that is refused wi
     await again.quit();
   }
 });
-
-/** A CA and a certificate for 127.0.0.1 signed by it, made with the openssl command; their paths. */
-function certificates(dir) {
-  mkdirSync(dir, { recursive: true });
-  const openssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Tickstream test CA');
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.csr', '-subj', '/CN=127.0.0.1');
-  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  openssl('x509', '-req', '-in', 'cert.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'cert.pem', '-days', '2', '-extfile', 'san.ext');
-  return { ca: join(dir, 'ca.pem'), cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
-}
 
 test('connects to a remote tickstreamd over HTTPS and WSS with an API key, trusting a CA file', async () => {
   const files = certificates(join(home, 'tls'));

@@ -1,6 +1,9 @@
 // What the desktop tests and benchmark share: free ports, waiting for a
-// listener, and tauri-driver sessions of the app.
+// listener, a clean environment, test certificates.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
+import { join } from 'node:path';
 
 /** A port nothing listens on (yet). */
 export function freePort() {
@@ -36,4 +39,15 @@ export async function listening(port, timeoutMs = 20_000) {
 /** The environment without TICKSTREAM_* variables (tickstreamd refuses ones it does not know). */
 export function cleanEnv() {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TICKSTREAM_')));
+}
+
+/** A CA and a certificate for 127.0.0.1 signed by it, made with the openssl command; their paths. */
+export function certificates(dir) {
+  mkdirSync(dir, { recursive: true });
+  const openssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Tickstream test CA');
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.csr', '-subj', '/CN=127.0.0.1');
+  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  openssl('x509', '-req', '-in', 'cert.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'cert.pem', '-days', '2', '-extfile', 'san.ext');
+  return { ca: join(dir, 'ca.pem'), cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
 }

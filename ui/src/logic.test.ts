@@ -2,6 +2,7 @@
 // the tick buffer, watchlist arrangement, search, event filters and CSV,
 // form → request mapping, transport helpers and theme resolution.
 import { describe, expect, it, vi } from 'vitest';
+import { formatBytes, lastCheckText, progressText } from './about';
 import { describe as describeRule, conditionFrom } from './alerts';
 import { barFromCandle, bucketOf, exceedsKept, foldTicks } from './bars';
 import { sparkline } from './cards';
@@ -237,5 +238,22 @@ describe('stream listeners', () => {
     expect(afresh).toBe(1);
     expect(listeners.resume()).toBeUndefined();
     expect(seen).toEqual(['ticks', 'error']);
+  });
+});
+
+describe('the update dialog', () => {
+  it('says how far the download is, in bytes for people', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(4_321_000)).toBe('4.3 MB');
+    expect(progressText({ step: 'downloading', received: 1_500_000, total: 6_000_000 })).toBe('Downloading… 1.5 MB of 6.0 MB');
+    expect(progressText({ step: 'downloading', received: 2_000, total: null })).toBe('Downloading… 2.0 kB');
+    expect(progressText({ step: 'installing' })).toContain('Signature verified');
+  });
+
+  it('shows the last check with what it found, or never', () => {
+    const status = { channel: 'stable', auto_check: true, last_check: null, last_result: null, available: null };
+    expect(lastCheckText(status)).toBe('never');
+    const checked = lastCheckText({ ...status, last_check: '2026-12-03T10:00:00Z', last_result: 'failed: cannot reach the update server' });
+    expect(checked).toContain('failed: cannot reach the update server');
   });
 });

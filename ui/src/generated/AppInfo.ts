@@ -23,4 +23,8 @@ data_dir: string,
 /**
  * Where the settings live.
  */
-config_dir: string, };
+config_dir: string, 
+/**
+ * The app's log file (rotated beside it).
+ */
+log_file: string, };
