@@ -12,6 +12,7 @@ fn main() {
             "set_mode",
             "app_info",
             "export_file",
+            "choose_export_dir",
             "open_log_folder",
             "update_status",
             "update_check",

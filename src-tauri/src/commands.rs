@@ -143,7 +143,7 @@ pub fn stream_close(state: State<'_, AppState>, id: u32) {
 
 /// The current settings.
 #[tauri::command]
-pub fn settings(state: State<'_, AppState>) -> SettingsView {
+pub fn settings(app: AppHandle, state: State<'_, AppState>) -> SettingsView {
     let mode = state.settings.lock().mode.clone();
     let candidates = match &mode {
         Mode::Kafka { properties, .. } => secret_properties(properties)
@@ -160,6 +160,7 @@ pub fn settings(state: State<'_, AppState>) -> SettingsView {
             .collect(),
         mode,
         data_dir: state.data_dir.display().to_string(),
+        export_dir: export_dir(&app, &state).map_or_else(|e| e, |dir| dir.display().to_string()),
     }
 }
 
@@ -310,11 +311,16 @@ pub fn open_log_folder(app: AppHandle) -> Result<(), String> {
         .map_err(|e| format!("cannot open {}: {e}", dir.display()))
 }
 
-/// Writes an export (e.g. the events log as CSV) into the user's Downloads
-/// folder (`TICKSTREAM_EXPORT_DIR` overrides it); returns the file's path.
-/// The name is reduced to letters, digits, `.`, `-` and `_`.
+/// Writes an export (e.g. the events log as CSV) into the export folder
+/// (see [`export_dir`]); returns the file's path. The name is reduced to
+/// letters, digits, `.`, `-` and `_`.
 #[tauri::command]
-pub fn export_file(app: AppHandle, name: String, contents: String) -> Result<String, String> {
+pub fn export_file(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    name: String,
+    contents: String,
+) -> Result<String, String> {
     let safe: String = name
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
@@ -323,17 +329,53 @@ pub fn export_file(app: AppHandle, name: String, contents: String) -> Result<Str
     if safe.is_empty() {
         return Err(format!("{name:?} is not a usable file name"));
     }
-    let dir = match std::env::var_os("TICKSTREAM_EXPORT_DIR") {
-        Some(dir) => std::path::PathBuf::from(dir),
-        None => app
-            .path()
-            .download_dir()
-            .map_err(|e| format!("no Downloads folder: {e}"))?,
-    };
+    let dir = export_dir(&app, &state)?;
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let path = dir.join(safe);
     std::fs::write(&path, contents).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(path.display().to_string())
+}
+
+/// Asks for the folder exports go to, with the system's folder dialog;
+/// remembers it. `None` when the user cancelled.
+#[tauri::command]
+pub async fn choose_export_dir(
+    app: AppHandle,
+    state: State<'_, AppState>,
+) -> Result<Option<String>, String> {
+    use tauri_plugin_dialog::DialogExt;
+    let mut dialog = app.dialog().file().set_title("Where exports go");
+    if let Ok(current) = export_dir(&app, &state) {
+        dialog = dialog.set_directory(current);
+    }
+    let (tell, told) = tokio::sync::oneshot::channel();
+    dialog.pick_folder(move |chosen| {
+        let _ = tell.send(chosen);
+    });
+    let Some(chosen) = told.await.map_err(|_| "the folder dialog went away")? else {
+        return Ok(None);
+    };
+    let dir = chosen.into_path().map_err(|e| e.to_string())?;
+    let mut settings = state.settings.lock();
+    settings.export_dir = Some(dir.clone());
+    settings
+        .save(&state.config_dir)
+        .map_err(|e| e.to_string())?;
+    Ok(Some(dir.display().to_string()))
+}
+
+/// Where exports go: `TICKSTREAM_EXPORT_DIR`, else the folder the user
+/// chose, else Downloads.
+fn export_dir(app: &AppHandle, state: &AppState) -> Result<std::path::PathBuf, String> {
+    if let Some(dir) = std::env::var_os("TICKSTREAM_EXPORT_DIR") {
+        return Ok(dir.into());
+    }
+    if let Some(dir) = state.settings.lock().export_dir.clone() {
+        return Ok(dir);
+    }
+    app.path()
+        .download_dir()
+        .map_err(|e| format!("no Downloads folder: {e}"))
 }
 
 /// A native notification for alerts and critical market events.

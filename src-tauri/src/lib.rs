@@ -61,6 +61,7 @@ pub fn run() {
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_updater::Builder::new().build())
         .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_dialog::init())
         .invoke_handler(tauri::generate_handler![
             commands::request,
             commands::send,
@@ -71,6 +72,7 @@ pub fn run() {
             commands::set_mode,
             commands::app_info,
             commands::export_file,
+            commands::choose_export_dir,
             commands::open_log_folder,
             update::update_status,
             update::update_check,

@@ -18,6 +18,9 @@ pub struct Settings {
     /// How the app updates itself.
     #[serde(default)]
     pub updates: Updates,
+    /// The folder chosen for exports (Downloads when `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_dir: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -25,6 +28,7 @@ impl Default for Settings {
         Self {
             mode: Mode::Offline,
             updates: Updates::default(),
+            export_dir: None,
         }
     }
 }
@@ -118,6 +122,7 @@ mod tests {
                 last_check: Some(Utc::now()),
                 ..Updates::default()
             },
+            export_dir: Some(dir.join("exports")),
         };
         settings.save(&dir).unwrap();
         assert_eq!(Settings::load(&dir), settings);

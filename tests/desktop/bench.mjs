@@ -1,28 +1,32 @@
 // Desktop app benchmarks, in its real window under Xvfb (driven through
-// tauri-driver): installer size; launch → first live tick on screen (cold
+// tauri-driver): installer sizes; an update from the installed release A
+// to B served over HTTPS on loopback (check at start → offer on screen, then
+// Install → running B), as root; launch → first live tick on screen (cold
 // and warm), then → the chart drawn with candles, volume and axes (judged by
 // its pixels, as the tests do); whole-app PSS (the app and its WebKit processes) idle after
 // 60 s; CPU while streaming 200 symbols at 10 Hz; ticks per second the IPC
 // path delivers to the web view, with the frame rate meanwhile. Writes JSON
 // to BENCH_OUT. Run by `cargo xtask bench`.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Builder } from 'selenium-webdriver';
+import { Builder, By, until } from 'selenium-webdriver';
 import { chartShown, webdriverView } from 'tickstream-visual';
-import { cleanEnv, freePort, listening } from './harness.mjs';
+import { certificates, cleanEnv, freePort, listening, serveRelease } from './harness.mjs';
 
 const app = process.env.DESKTOP_APP_BIN;
 const bundles = process.env.BUNDLE_DIR;
 const out = process.env.BENCH_OUT ?? 'desktop.json';
 const driverBin = process.env.TAURI_DRIVER ?? 'tauri-driver';
+const updateFrom = process.env.UPDATE_FROM;
+const updateTo = process.env.UPDATE_TO;
 if (!app) throw new Error('DESKTOP_APP_BIN must name the (release) app binary');
 const home = mkdtempSync(join(tmpdir(), 'tickstream-desktop-bench-'));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** A tauri-driver whose app sessions get `env`; returns a session factory and a stop function. */
-async function driverWith(env) {
+/** A tauri-driver whose sessions of `application` get `env`; returns a session factory and a stop function. */
+async function driverWith(env, application = app) {
   const port = await freePort();
   const driver = spawn(driverBin, ['--port', String(port), '--native-port', String(await freePort())], {
     env: { ...cleanEnv(), TICKSTREAM_LOG: 'warn', ...env },
@@ -30,7 +34,7 @@ async function driverWith(env) {
   });
   await listening(port);
   return {
-    session: () => new Builder().usingServer(`http://127.0.0.1:${port}/`).withCapabilities({ browserName: 'wry', 'tauri:options': { application: app } }).build(),
+    session: () => new Builder().usingServer(`http://127.0.0.1:${port}/`).withCapabilities({ browserName: 'wry', 'tauri:options': { application } }).build(),
     stop: () => driver.kill('SIGTERM'),
   };
 }
@@ -56,6 +60,16 @@ function appTree() {
     }
   }
   return tree;
+}
+
+/** Each process's PSS split into its own memory (anonymous: heap, stacks), files mapped (libraries) and shared memory, MiB. */
+function pssParts(tree) {
+  return Object.fromEntries(tree.map((p) => {
+    let rollup = '';
+    try { rollup = readFileSync(`/proc/${p.pid}/smaps_rollup`, 'utf8'); } catch { /* gone */ }
+    const field = (name) => Math.round(Number(rollup.match(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm'))?.[1] ?? 0) / 1024);
+    return [p.cmd.split('/').pop(), { anonymous: field('Pss_Anon'), files: field('Pss_File'), shared_memory: field('Pss_Shmem') }];
+  }));
 }
 
 function pssMiB(tree) {
@@ -107,8 +121,53 @@ function universe(n) {
 
 const results = {};
 if (bundles) {
-  const deb = readdirSync(join(bundles, 'deb')).find((f) => f.endsWith('.deb'));
-  results.installer_deb_bytes = statSync(join(bundles, 'deb', deb)).size;
+  for (const [kind, extension] of [['deb', '.deb'], ['rpm', '.rpm']]) {
+    const file = readdirSync(join(bundles, kind)).find((f) => f.endsWith(extension));
+    results[`installer_${kind}_bytes`] = statSync(join(bundles, kind, file)).size;
+  }
+}
+
+// An update, three times: A installed, started with B on offer; the
+// seconds from launch to the offer on screen (the check) plus from Install
+// to B's first log line (download, verify, install, relaunch).
+if (updateFrom && updateTo && process.getuid?.() === 0) {
+  const release = await serveRelease(updateTo, certificates(join(home, 'tls')));
+  const deb = join(updateFrom, readdirSync(updateFrom).find((f) => f.endsWith('.deb')));
+  const runs = [];
+  for (let i = 0; i < 3; i++) {
+    execFileSync('dpkg', ['-i', deb], { stdio: 'ignore' });
+    const data = join(home, `update-${i}`);
+    const { session, stop } = await driverWith({
+      TICKSTREAM_DATA_DIR: data, TICKSTREAM_CONFIG_DIR: join(home, `update-${i}-config`), TICKSTREAM_LOG: 'info',
+      TICKSTREAM_BACKFILL: '0s', TICKSTREAM_UPDATE_ENDPOINTS: release.endpoint, SSL_CERT_FILE: release.ca,
+    }, '/usr/bin/tickstream');
+    const launched = Date.now();
+    const driver = await session();
+    const install = await driver.wait(until.elementLocated(By.css('#update-install:not([hidden])')), 60_000);
+    const offered = Date.now();
+    await install.click();
+    const clicked = Date.now();
+    const log = join(data, 'logs/tickstream.log');
+    const relaunched = new RegExp(`Tickstream starting.*version=${release.version.replaceAll('.', '\\.')}`);
+    while (!(existsSync(log) && relaunched.test(readFileSync(log, 'utf8')))) {
+      if (Date.now() - clicked > 120_000) throw new Error(`no relaunch as ${release.version}`);
+      await sleep(50);
+    }
+    runs.push({ check_ms: offered - launched, install_to_relaunched_ms: Date.now() - clicked });
+    await driver.quit().catch(() => {});
+    spawnSync('pkill', ['-KILL', '-x', '-f', '/usr/bin/tickstream']);
+    stop();
+  }
+  release.close();
+  spawnSync('dpkg', ['-r', 'tickstream'], { stdio: 'ignore' });
+  const median = (values) => values.sort((a, b) => a - b)[values.length >> 1];
+  results.update = {
+    runs,
+    check_to_relaunched_ms: median(runs.map((r) => r.check_ms + r.install_to_relaunched_ms)),
+    package_bytes: statSync(join(updateTo, readdirSync(updateTo).find((f) => f.endsWith('.deb')))).size,
+  };
+} else {
+  results.update = { skipped: 'needs UPDATE_FROM, UPDATE_TO (cargo xtask bench builds them) and root (dpkg)' };
 }
 
 // Launch, cold (first run: a day of history is backfilled) then warm; idle memory.
@@ -125,6 +184,7 @@ if (bundles) {
   await sleep(60_000);
   results.idle_pss_mib_after_60s = Math.round(pssMiB(appTree()));
   results.idle_pss_mib_by_process = Object.fromEntries(appTree().map((p) => [p.cmd.split('/').pop(), Math.round(pssMiB([p]))]));
+  results.idle_pss_mib_by_kind = pssParts(appTree());
   results.idle_cpu_cores_default_1000_ticks_per_s = Number((await cpuCores(10_000)).toFixed(3));
   await warm.driver.quit();
   stop();
@@ -158,7 +218,20 @@ if (bundles) {
   stop();
 }
 
-results.targets = { installer_deb_bytes: 10_000_000, launch_to_first_tick_warm_ms: 1_500, first_tick_to_chart_drawn_warm_ms: 2_000, idle_pss_mib_after_60s: 150, ipc_delivered_ticks_per_second: 100_000, fps: 55 };
+results.targets = {
+  installer_deb_bytes: 10_000_000, installer_rpm_bytes: 10_000_000, update_check_to_relaunched_ms: 10_000,
+  launch_to_first_tick_warm_ms: 1_500, first_tick_to_chart_drawn_warm_ms: 2_000, idle_pss_mib_after_60s: 150,
+  ipc_delivered_ticks_per_second: 100_000, fps: 55,
+};
+const measured = {
+  installer_deb_bytes: results.installer_deb_bytes, installer_rpm_bytes: results.installer_rpm_bytes,
+  update_check_to_relaunched_ms: results.update.check_to_relaunched_ms,
+  launch_to_first_tick_warm_ms: results.launch_to_first_tick_warm_ms, first_tick_to_chart_drawn_warm_ms: results.first_tick_to_chart_drawn_warm_ms,
+  idle_pss_mib_after_60s: results.idle_pss_mib_after_60s,
+};
+results.met = Object.fromEntries(Object.entries(measured).map(([name, value]) => [name, value === undefined ? null : value <= results.targets[name]]));
+results.met.ipc_delivered_ticks_per_second = results.ipc.delivered_ticks_per_second >= results.targets.ipc_delivered_ticks_per_second;
+results.met.fps = results.streaming_200_symbols_10hz.fps >= results.targets.fps;
 writeFileSync(out, JSON.stringify(results, null, 2));
 console.log(JSON.stringify(results, null, 2));
 rmSync(home, { recursive: true, force: true });

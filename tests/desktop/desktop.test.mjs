@@ -131,6 +131,11 @@ test('opens in offline mode and shows ticks changing within seconds', async () =
     assert.ok(saved, await text(driver, '#events-result'));
     assert.ok(saved[1].startsWith(join(home, 'exports')), saved[1]);
     assert.equal(JSON.parse(readFileSync(saved[1], 'utf8')).length, Number(saved[2]));
+    // The settings say where exports go, with a button for the system's folder dialog.
+    await driver.findElement(By.css('#settings-open')).click();
+    await driver.wait(async () => (await text(driver, '#settings-export-dir')) === join(home, 'exports'), 5_000);
+    assert.ok(await driver.findElement(By.css('#settings-export-choose')).isDisplayed());
+    await driver.findElement(By.css('#settings-cancel')).click();
   } finally {
     await driver.quit();
   }

@@ -9,13 +9,12 @@
 // sudo as the updater does) and restarts as B.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Builder, By, until } from 'selenium-webdriver';
-import { certificates, cleanEnv, freePort, listening } from './harness.mjs';
+import { certificates, cleanEnv, freePort, listening, serveRelease } from './harness.mjs';
 
 const from = process.env.UPDATE_FROM;
 const to = process.env.UPDATE_TO;
@@ -25,12 +24,8 @@ const installed = '/usr/bin/tickstream';
 
 const home = mkdtempSync(join(tmpdir(), 'tickstream-update-'));
 const children = [];
-/** What the release server does with the package: `serve` it or `tamper` with it. */
-let packageMode = 'serve';
-let server;
-let serverPort;
-let manifest;
-let caFile;
+/** The release host serving B. */
+let release;
 
 const version = () => spawnSync('dpkg-query', ['-W', '-f=${Version}', 'tickstream'], { encoding: 'utf8' }).stdout.trim();
 const text = (driver, css) => driver.executeScript(`return document.querySelector(${JSON.stringify(css)})?.textContent ?? ''`);
@@ -41,37 +36,13 @@ before(async () => {
   const deb = readdirSync(from).find((f) => f.endsWith('.deb'));
   assert.ok(deb, `no .deb in ${from}`);
   execFileSync('dpkg', ['-i', join(from, deb)], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const tls = certificates(join(home, 'tls'));
-  manifest = JSON.parse(readFileSync(join(to, 'latest.json'), 'utf8'));
-  // `cargo xtask release` wrote the URLs of a release host: this server is it.
-  serverPort = await freePort();
-  const published = structuredClone(manifest);
-  for (const entry of Object.values(published.platforms)) {
-    entry.url = `https://localhost:${serverPort}/download/${entry.url.split('/').pop()}`;
-  }
-  server = createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, (req, res) => {
-    if (req.url === '/stable/latest.json') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(published));
-      return;
-    }
-    const name = decodeURIComponent(req.url.replace(/^\/download\//, ''));
-    const file = join(to, name);
-    if (!req.url.startsWith('/download/') || name.includes('/') || !existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    const bytes = readFileSync(file);
-    if (packageMode === 'tamper') bytes[bytes.length >> 1] ^= 0xff;
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length }).end(bytes);
-  });
-  await new Promise((resolve) => server.listen(serverPort, '127.0.0.1', resolve));
-  caFile = tls.ca;
+  release = await serveRelease(to, certificates(join(home, 'tls')));
 });
 
 after(() => {
   for (const child of children) child.kill('SIGTERM');
   spawnSync('pkill', ['-KILL', '-x', '-f', installed]);
-  server?.close();
+  release?.close();
   if (!skip) spawnSync('dpkg', ['-r', 'tickstream'], { stdio: 'ignore' });
   rmSync(home, { recursive: true, force: true });
 });
@@ -87,7 +58,7 @@ async function launch(name, endpoint) {
       TICKSTREAM_BACKFILL: '5m',
       TICKSTREAM_LOG: 'info',
       TICKSTREAM_UPDATE_ENDPOINTS: endpoint,
-      SSL_CERT_FILE: caFile,
+      SSL_CERT_FILE: release.ca,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -101,7 +72,7 @@ async function launch(name, endpoint) {
   return { session, log: join(home, name, 'data/logs/tickstream.log') };
 }
 
-const updateOffered = (driver) => driver.wait(async () => (await text(driver, '#update-summary')).includes(`${manifest.version} is available`), 30_000);
+const updateOffered = (driver) => driver.wait(async () => (await text(driver, '#update-summary')).includes(`${release.version} is available`), 30_000);
 
 test('an unreachable update server is a calm message and the app carries on', { skip }, async () => {
   const closed = await freePort();
@@ -128,9 +99,9 @@ test('an unreachable update server is a calm message and the app carries on', { 
 });
 
 test('a tampered package is refused and the app carries on as it was', { skip }, async () => {
-  packageMode = 'tamper';
+  release.tamper = true;
   const before = version();
-  const { session: driver } = await launch('tampered', `https://localhost:${serverPort}/{{channel}}/latest.json`);
+  const { session: driver } = await launch('tampered', release.endpoint);
   try {
     await updateOffered(driver);
     await driver.findElement(By.css('#update-install')).click();
@@ -140,13 +111,13 @@ test('a tampered package is refused and the app carries on as it was', { skip },
     assert.equal(await driver.findElement(By.css('#status')).getAttribute('data-state'), 'live');
   } finally {
     await driver.quit();
-    packageMode = 'serve';
+    release.tamper = false;
   }
 });
 
 test('finds the signed release at start, installs it and restarts on it', { skip }, async () => {
-  assert.notEqual(version(), manifest.version);
-  const { session: driver, log } = await launch('update', `https://localhost:${serverPort}/{{channel}}/latest.json`);
+  assert.notEqual(version(), release.version);
+  const { session: driver, log } = await launch('update', release.endpoint);
   const started = Date.now();
   try {
     await updateOffered(driver);
@@ -154,15 +125,15 @@ test('finds the signed release at start, installs it and restarts on it', { skip
     const clicked = Date.now();
     await driver.findElement(By.css('#update-install')).click();
     const deadline = Date.now() + 120_000;
-    const relaunched = new RegExp(`Tickstream starting.*version=${manifest.version.replaceAll('.', '\\.')}`);
+    const relaunched = new RegExp(`Tickstream starting.*version=${release.version.replaceAll('.', '\\.')}`);
     while (!(existsSync(log) && relaunched.test(readFileSync(log, 'utf8')))) {
-      assert.ok(Date.now() < deadline, `the app did not restart as ${manifest.version}:\n${readFileSync(log, 'utf8').slice(-2000)}`);
+      assert.ok(Date.now() < deadline, `the app did not restart as ${release.version}:\n${readFileSync(log, 'utf8').slice(-2000)}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    assert.equal(version(), manifest.version);
+    assert.equal(version(), release.version);
     const running = spawnSync('pgrep', ['-x', '-f', installed], { encoding: 'utf8' }).stdout.trim();
     assert.ok(running, 'the new version runs');
-    console.log(`update: offered ${((clicked - started) / 1000).toFixed(1)} s after start; install → running ${manifest.version} in ${((Date.now() - clicked) / 1000).toFixed(1)} s`);
+    console.log(`update: offered ${((clicked - started) / 1000).toFixed(1)} s after start; install → running ${release.version} in ${((Date.now() - clicked) / 1000).toFixed(1)} s`);
   } finally {
     // The session's app was replaced: its end is expected to fail.
     await driver.quit().catch(() => {});

@@ -3,7 +3,7 @@
 // A failed switch says why and leaves the current data on screen.
 import type { EnteredSecrets } from './generated/EnteredSecrets';
 import type { Mode } from './generated/Mode';
-import { currentSettings, onOpenSettings, setMode } from './platform';
+import { chooseExportDir, currentSettings, onOpenSettings, setMode } from './platform';
 
 
 /** `key=value` lines (blank lines and `#` comments skipped) as properties. */
@@ -35,6 +35,13 @@ export class SettingsDialog {
       radio.addEventListener('change', () => this.showFields());
     }
     root.querySelector('#settings-cancel')!.addEventListener('click', () => this.dialog.close());
+    root.querySelector('#settings-export-choose')!.addEventListener('click', () => {
+      chooseExportDir()
+        .then((dir) => {
+          if (dir) this.form.querySelector('#settings-export-dir')!.textContent = dir;
+        })
+        .catch((error: unknown) => (this.error.textContent = String(error)));
+    });
     this.form.addEventListener('submit', (event) => {
       event.preventDefault();
       void this.apply();
@@ -62,6 +69,7 @@ export class SettingsDialog {
     field('password').placeholder = view.secrets_set.includes('kafka:sasl.password') ? 'saved in the keychain' : '';
     field('api_key').placeholder = view.secrets_set.includes('remote:api_key') ? 'saved in the keychain' : 'none';
     this.form.querySelector('#settings-data-dir')!.textContent = view.data_dir;
+    this.form.querySelector('#settings-export-dir')!.textContent = view.export_dir;
     this.error.textContent = '';
     delete this.error.dataset.state;
     this.showFields();

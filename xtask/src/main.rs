@@ -795,7 +795,8 @@ struct UpdateFixtures {
 
 /// Builds B, then A, with `cargo xtask release`'s code, both trusting a
 /// throwaway key made here (the release key stays with the release
-/// workflow), into target/update-test/{a,b}.
+/// workflow), into target/update-test/{a,b}. The tests and the benchmarks
+/// use them.
 fn update_fixtures(root: &Path) -> Result<UpdateFixtures> {
     let dir = target_dir(root).join("update-test");
     let _ = std::fs::remove_dir_all(&dir);
@@ -897,8 +898,9 @@ fn bench(root: &Path) -> Result<()> {
         .env("TICKSTREAMD_BIN", &daemon)
         .env("CHROMIUM", chromium())
         .env("BENCH_OUT", out.join("dashboard.json")))?;
-    // The desktop app as shipped (the bundle's release binary), in a window under Xvfb.
-    let bundles = bundle(root)?;
+    // The desktop app as shipped (the bundle's release binary), in a window
+    // under Xvfb, and an update between two signed releases.
+    let updates = update_fixtures(root)?;
     let desktop = root.join("tests/desktop");
     run(Command::new("xvfb-run")
         .args(["--auto-servernum", "--server-args=-screen 0 1440x900x24"])
@@ -908,7 +910,9 @@ fn bench(root: &Path) -> Result<()> {
             "DESKTOP_APP_BIN",
             target_dir(root).join("release/tickstream"),
         )
-        .env("BUNDLE_DIR", &bundles)
+        .env("BUNDLE_DIR", &updates.bundles)
+        .env("UPDATE_FROM", &updates.from)
+        .env("UPDATE_TO", &updates.to)
         .env("TAURI_DRIVER", ensure_tauri_driver()?)
         .env("BENCH_OUT", out.join("desktop.json")))?;
     println!("results: {}", out.display());

@@ -64,6 +64,8 @@ pub struct SettingsView {
     pub secrets_set: Vec<String>,
     /// The data directory.
     pub data_dir: String,
+    /// Where exports are written (Downloads unless the user chose a folder).
+    pub export_dir: String,
 }
 
 /// Secrets entered in the settings view: a Kafka property's value or the

@@ -17,4 +17,8 @@ secrets_set: Array<string>,
 /**
  * The data directory.
  */
-data_dir: string, };
+data_dir: string, 
+/**
+ * Where exports are written (Downloads unless the user chose a folder).
+ */
+export_dir: string, };

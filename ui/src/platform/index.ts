@@ -23,6 +23,11 @@ export function exportFile(name: string, contents: string): Promise<string> {
   return invoke<string>('export_file', { name, contents });
 }
 
+/** Asks for the folder exports go to (the system's dialog); resolves to it, or null when cancelled. */
+export function chooseExportDir(): Promise<string | null> {
+  return invoke<string | null>('choose_export_dir');
+}
+
 /** The data source and which secrets are set. */
 export function currentSettings(): Promise<SettingsView> {
   return invoke<SettingsView>('settings');
