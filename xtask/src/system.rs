@@ -45,6 +45,13 @@ pub const DESKTOP: &[Need] = &[
     ("libdbus-1-dev", Probe::Package),
 ];
 
+/// To check the Windows target (`cargo xtask lint`): MinGW's cross
+/// compiler, and CMake, which builds librdkafka for Windows.
+pub const WINDOWS: &[Need] = &[
+    ("mingw-w64", Probe::Command("x86_64-w64-mingw32-gcc")),
+    ("cmake", Probe::Command("cmake")),
+];
+
 /// Python with venv and pip: the test broker (Tansu), Helm and the chart's
 /// validator, and the Python examples come from PyPI.
 pub const PYTHON: &[Need] = &[

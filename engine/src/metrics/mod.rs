@@ -109,7 +109,9 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         // The process's CPU, memory and file descriptors (`process_*`), as
-        // every Prometheus client library exports them.
+        // every Prometheus client library exports them (the crate reads
+        // them from /proc: Linux only).
+        #[cfg(target_os = "linux")]
         registry
             .register(Box::new(
                 prometheus::process_collector::ProcessCollector::for_self(),
