@@ -15,7 +15,10 @@ use chrono::Utc;
 use parking_lot::Mutex;
 use tauri::{AppHandle, Emitter, Manager, Url, ipc::Channel};
 use tauri_plugin_updater::{Update, UpdaterExt};
-use tickstream::model::desktop::{UpdateOffer, UpdateProgress, UpdateStatus};
+use tickstream::{
+    client::error_chain,
+    model::desktop::{UpdateOffer, UpdateProgress, UpdateStatus},
+};
 
 use crate::AppState;
 
@@ -198,10 +201,10 @@ fn plain(error: tauri_plugin_updater::Error) -> String {
             "the download's signature does not match this app's update key, so it was refused ({error})"
         ),
         Error::Reqwest(e) if e.is_connect() || e.is_timeout() => {
-            format!("cannot reach the update server ({})", with_causes(&e))
+            format!("cannot reach the update server ({})", error_chain(&e))
         }
         Error::Reqwest(e) if e.is_status() => format!("the update server refused: {e}"),
-        Error::Reqwest(e) => format!("cannot talk to the update server ({})", with_causes(&e)),
+        Error::Reqwest(e) => format!("cannot talk to the update server ({})", error_chain(&e)),
         Error::ReleaseNotFound => {
             "the update server answered, but not with a release description".into()
         }
@@ -242,17 +245,4 @@ pub fn set_auto_update(state: tauri::State<'_, AppState>, on: bool) -> Result<()
     let mut settings = state.settings.lock();
     settings.updates.auto_check = on;
     settings.save(&state.config_dir).map_err(|e| e.to_string())
-}
-
-/// An error and its causes, `: `-separated (reqwest's own message leaves
-/// out why: refused, unknown host, untrusted certificate).
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        cause = inner.source();
-    }
-    text
 }

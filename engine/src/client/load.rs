@@ -25,7 +25,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    ClientError, Daemon,
+    ClientError, Daemon, error_chain,
     socket::{Socket, SocketError, connect},
 };
 use crate::model::{
@@ -535,18 +535,6 @@ async fn read(
             pause(stop, time).await;
         }
     }
-}
-
-/// An error and its causes, as `what: why: because`.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// `http(s)://host:port` of a `ws(s)://host:port/…` URL.

@@ -83,3 +83,17 @@ pub enum ClientError {
     #[error("keys: {0}")]
     Keys(String),
 }
+
+/// An error and its causes, as `what: why: because` (an HTTP client's own
+/// message often leaves out why: refused, unknown host, untrusted
+/// certificate).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
