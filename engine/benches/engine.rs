@@ -81,6 +81,32 @@ fn main() {
             .unwrap();
     }
     let scenarios = ticks_per_sec(&mut busy);
+    // The same market with order books: each trade refreshes and takes from
+    // its symbol's book; the records and quotes are drained as a source does.
+    let mut deep = simulator(Model::Realistic, Calendar::nyse(true));
+    deep.enable_book();
+    let (mut updates, mut quotes, mut levels) = (Vec::new(), Vec::new(), 0usize);
+    let (mut book_records, mut book_ticks) = (0u64, 0u64);
+    let with_book = best_rate(3, SIM_N, || {
+        let mut n = 0;
+        while n < SIM_N {
+            if let Output::Tick(tick) = deep.next_output() {
+                std::hint::black_box(tick);
+                n += 1;
+            }
+            deep.take_book(&mut updates, &mut quotes);
+            book_records += updates.len() as u64;
+            levels += updates
+                .iter()
+                .map(|u: &tickstream::model::OrderBook| u.bids.len() + u.asks.len())
+                .sum::<usize>();
+            updates.clear();
+            quotes.clear();
+        }
+        book_ticks += n;
+    });
+    let book_updates = with_book * book_records as f64 / book_ticks as f64;
+    let levels_per_update = levels as f64 / book_records as f64;
     const ENC_N: u64 = 1_000_000;
     let mut encoding = simulator(Model::Realistic, Calendar::nyse(true));
     let encode = best_rate(3, ENC_N, || {
@@ -245,11 +271,15 @@ fn main() {
             "realistic_24_7_ticks_per_sec": realistic_24_7.round(),
             "realistic_nyse_sessions_ticks_per_sec": sessions.round(),
             "all_features_with_scenarios_ticks_per_sec": scenarios.round(),
+            "with_order_book_ticks_per_sec": with_book.round(),
+            "order_book_updates_per_sec": book_updates.round(),
+            "levels_per_book_update": (levels_per_update * 10.0).round() / 10.0,
             "ns_per_tick": {
                 "arrivals_microstructure_random_walk": (ns(walk_24_7) * 10.0).round() / 10.0,
                 "realistic_returns": ((ns(realistic_24_7) - ns(walk_24_7)) * 10.0).round() / 10.0,
                 "calendar_u_shape_auctions": ((ns(sessions) - ns(realistic_24_7)) * 10.0).round() / 10.0,
                 "scenarios": ((ns(scenarios) - ns(sessions)) * 10.0).round() / 10.0,
+                "order_book": ((ns(with_book) - ns(sessions)) * 10.0).round() / 10.0,
                 "json_encoding": ((ns(encode) - ns(sessions)) * 10.0).round() / 10.0,
             },
         },
@@ -273,6 +303,7 @@ fn main() {
         "targets": {
             "simulator_ticks_per_sec_per_core": target(scenarios, 5e6),
             "realistic_model_ticks_per_sec_per_core": target(realistic_24_7, 5e6),
+            "simulator_with_book_ticks_per_sec_per_core": target(with_book, 2e6),
             "log_appends_per_sec": target(append_batch, 1e7),
             "avro_bytes_per_tick_vs_json": {
                 "target": 0.5,

@@ -158,6 +158,24 @@ async fn every_route_is_described_and_answers_as_described() {
         (&get, same("/api/v1/symbols"), None, 200),
         (
             &get,
+            ("/api/v1/book", "/api/v1/book?symbol=AAPL&depth=5"),
+            None,
+            200,
+        ),
+        (
+            &get,
+            ("/api/v1/book", "/api/v1/book?symbol=ZZZZ"),
+            None,
+            404,
+        ),
+        (
+            &get,
+            ("/api/v1/book", "/api/v1/book?symbol=AAPL&depth=0"),
+            None,
+            400,
+        ),
+        (
+            &get,
             ("/api/v1/ticks", "/api/v1/ticks?symbol=AAPL&limit=5"),
             None,
             200,
@@ -599,7 +617,7 @@ async fn websocket_frames_fit_the_asyncapi_document() {
 
     let mut client = Client::connect(&daemon.ws_url()).await;
     let sent = [
-        json!({"op": "subscribe", "symbols": ["AAPL"], "topics": ["stock_ticks", "market_events", "system_metrics"], "resume": {"0": 0}, "batch_ms": 20, "mode": "stream"}),
+        json!({"op": "subscribe", "symbols": ["AAPL"], "topics": ["stock_ticks", "market_events", "system_metrics", "stock_quotes", "order_book"], "resume": {"0": 0}, "batch_ms": 20, "mode": "stream"}),
         json!({"op": "ping", "id": 7}),
         json!({"op": "unsubscribe", "symbols": ["AAPL"]}),
     ];
@@ -617,7 +635,7 @@ async fn websocket_frames_fit_the_asyncapi_document() {
     client.send(sent[0].clone()).await;
     let mut seen = BTreeSet::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !["subscribed", "ticks", "metric"]
+    while !["subscribed", "ticks", "metric", "quotes", "book"]
         .iter()
         .all(|t| seen.contains(*t))
     {

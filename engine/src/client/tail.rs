@@ -179,7 +179,12 @@ pub async fn run(
             ServerMsg::Subscribed { symbols, .. } => {
                 eprintln!("subscribed to {}", symbols.join(","))
             }
-            ServerMsg::Unsubscribed { .. } | ServerMsg::Pong { .. } | ServerMsg::Metric { .. } => {}
+            // `tail` subscribes to ticks and events only.
+            ServerMsg::Unsubscribed { .. }
+            | ServerMsg::Pong { .. }
+            | ServerMsg::Metric { .. }
+            | ServerMsg::Quotes { .. }
+            | ServerMsg::Book { .. } => {}
         }
     }
 }

@@ -155,6 +155,10 @@ pub struct SimConfig {
     /// Ticks per second of market time while backfilling (volumes are
     /// scaled to the live rate).
     pub backfill_rate: u32,
+    /// Simulate each symbol's order book (ten levels a side): trades take
+    /// liquidity from it, and its changes and quotes are published on
+    /// `order_book` and `stock_quotes` (the local log only, not yet Kafka).
+    pub order_book: bool,
 }
 
 /// `[log]`
@@ -202,6 +206,7 @@ impl Default for SimConfig {
             correlation: Correlations::default(),
             backfill: Duration::from_secs(86_400),
             backfill_rate: 20,
+            order_book: true,
         }
     }
 }
@@ -382,6 +387,7 @@ impl Config {
             pacing: self.pacing(),
             calendar: self.sim.calendar,
             seed: self.sim.seed,
+            order_book: self.sim.order_book,
         }
     }
 

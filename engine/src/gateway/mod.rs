@@ -287,6 +287,7 @@ pub struct Operations {
 pub fn router(state: Arc<GatewayState>, ui_dir: Option<&Path>) -> Router {
     let api = OpenApiRouter::new()
         .routes(routes!(rest::symbols))
+        .routes(routes!(rest::book))
         .routes(routes!(rest::ticks))
         .routes(routes!(rest::candles))
         .routes(routes!(rest::indicators))

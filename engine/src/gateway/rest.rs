@@ -24,8 +24,8 @@ use super::GatewayState;
 use crate::{
     analytics,
     model::{
-        AuditEntry, Candle, ErrorBody, ErrorCode, ErrorDetail, Indicator, IndicatorReply, Interval,
-        Quote, Symbol, Tick, VolumeReport, timestamp,
+        AuditEntry, BOOK_DEPTH, Candle, ErrorBody, ErrorCode, ErrorDetail, Indicator,
+        IndicatorReply, Interval, OrderBook, Quote, Symbol, Tick, VolumeReport, timestamp,
     },
     store::{Range, StoreError},
 };
@@ -329,6 +329,59 @@ impl IntoParams for Range {
     responses((status = 200, description = "Every known symbol with its latest quote, sorted", body = Vec<Quote>)))]
 pub async fn symbols(State(state): State<Arc<GatewayState>>) -> Json<Vec<Quote>> {
     Json(state.market.quotes.read().all())
+}
+
+/// `GET /api/v1/book?symbol=&depth=`: a symbol's order book now, with the
+/// `seq` its `book` stream continues from.
+///
+/// # Errors
+/// 400 for a missing or malformed parameter, 404 for an unknown symbol or
+/// one without a book.
+#[utoipa::path(get, path = "/api/v1/book", summary = "A symbol's order book", tag = "market",
+    params(
+        ("symbol" = Symbol, Query, description = "The symbol, e.g. AAPL"),
+        ("depth" = Option<u32>, Query, description = "Levels a side, 1 to 10 (default 10)", minimum = 1, maximum = 10),
+    ),
+    responses(
+        (status = 200, description = "The book, a snapshot: levels best first", body = OrderBook),
+        (status = 400, description = "A parameter is missing, unknown or malformed; the message names it", body = ErrorBody),
+        (status = 404, description = "The symbol is not known, or has no book (it has not traded since the start, or the market simulates none)", body = ErrorBody),
+    ))]
+pub async fn book(
+    State(state): State<Arc<GatewayState>>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<OrderBook>, ApiError> {
+    Ok(Json(find_book(&state, query?.0)?))
+}
+
+/// The book `raw` (`symbol`, `depth`) asks for: what `GET /api/v1/book` answers.
+pub(super) fn find_book(
+    state: &GatewayState,
+    raw: HashMap<String, String>,
+) -> Result<OrderBook, ApiError> {
+    let params = Params::new(raw, &["symbol", "depth"])?;
+    let symbol = params.symbol(state)?;
+    let depth: usize = params.number("depth", BOOK_DEPTH)?;
+    if !(1..=BOOK_DEPTH).contains(&depth) {
+        return Err(ApiError::bad(
+            ErrorCode::InvalidParameter,
+            format!("depth: must be 1 to {BOOK_DEPTH}, got {depth}"),
+        ));
+    }
+    state
+        .market
+        .log
+        .book
+        .snapshot(&symbol, depth)
+        .ok_or_else(|| {
+            ApiError::not_found(
+                ErrorCode::NotFound,
+                format!(
+                    "{symbol} has no order book yet: it has not traded since the engine started, \
+                 or the market simulates none (sim.order_book, or a Kafka source)"
+                ),
+            )
+        })
 }
 
 /// `GET /api/v1/ticks?symbol=&from=&to=&limit=`: tick history, oldest first.

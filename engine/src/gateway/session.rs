@@ -14,7 +14,7 @@ use super::GatewayState;
 use crate::{
     log::{Interest, Keys, Reader, Start},
     model::{
-        EncodedTick, ErrorCode, MarketEvent, Symbol, SystemMetric,
+        EncodedTick, ErrorCode, MarketEvent, OrderBook, Symbol, SystemMetric, TopOfBook,
         protocol::{
             ClientMsg, Delivery, Offsets, Ping, ServerMsg, StreamTopic, Subscribe, Unsubscribe,
         },
@@ -122,6 +122,13 @@ pub struct Session {
     partitions: Vec<bool>,
     events: Option<Reader<Arc<MarketEvent>>>,
     metrics: Option<Reader<Arc<SystemMetric>>>,
+    quotes: Option<Reader<Arc<TopOfBook>>>,
+    /// The order-book reader, and the last `seq` sent of each symbol's
+    /// book (a symbol without one gets a snapshot first).
+    book: Option<Reader<Arc<OrderBook>>>,
+    book_seqs: HashMap<Symbol, u64>,
+    /// Wakes the session for quotes and book records of its symbols only.
+    depth_interest: Option<(Interest, Interest)>,
     batch_ms: u32,
     mode: Delivery,
 }
@@ -139,6 +146,10 @@ impl Session {
             partitions: Vec::new(),
             events: None,
             metrics: None,
+            quotes: None,
+            book: None,
+            book_seqs: HashMap::new(),
+            depth_interest: None,
             batch_ms: 0,
             mode: Delivery::Stream,
         }
@@ -284,6 +295,37 @@ impl Session {
             batch_ms: self.batch_ms,
             mode: self.mode,
         }));
+        self.send_snapshots(out);
+    }
+
+    /// Sends a snapshot of each subscribed symbol's book not sent one yet
+    /// (that has a book), as of the `order_book` topic's end, where the
+    /// session's book reader then continues.
+    fn send_snapshots(&mut self, out: &mut Vec<Outgoing>) {
+        if !self.topics.contains(&StreamTopic::OrderBook) {
+            return;
+        }
+        let book = &self.state.market.log.book;
+        let snapshots = if self.all_symbols {
+            book.snapshots(None, &mut self.book)
+                .into_iter()
+                .filter(|s| !self.book_seqs.contains_key(&s.symbol))
+                .collect()
+        } else {
+            let new: Vec<Symbol> = self
+                .symbols
+                .iter()
+                .filter(|s| !self.book_seqs.contains_key(*s))
+                .cloned()
+                .collect();
+            book.snapshots(Some(&new), &mut self.book)
+        };
+        for snapshot in &snapshots {
+            self.book_seqs.insert(snapshot.symbol.clone(), snapshot.seq);
+        }
+        if !snapshots.is_empty() {
+            out.push(Outgoing::msg(&ServerMsg::Book { data: snapshots }));
+        }
     }
 
     fn unsubscribe(
@@ -303,6 +345,10 @@ impl Session {
         for t in topics.unwrap_or_default() {
             self.topics.remove(&t);
         }
+        // A symbol subscribed again gets a fresh snapshot.
+        let (all_symbols, symbols) = (self.all_symbols, &self.symbols);
+        self.book_seqs
+            .retain(|s, _| all_symbols || symbols.contains(s));
         self.close_readers();
         self.follow_symbols();
         out.push(Outgoing::msg(&ServerMsg::Unsubscribed {
@@ -406,6 +452,9 @@ impl Session {
         if self.topics.contains(&StreamTopic::SystemMetrics) && self.metrics.is_none() {
             self.metrics = Some(Reader::new(log.metrics.clone(), Start::Latest));
         }
+        if self.topics.contains(&StreamTopic::StockQuotes) && self.quotes.is_none() {
+            self.quotes = Some(Reader::new(log.quotes.clone(), Start::Latest));
+        }
     }
 
     /// Points the tick interest and the partitions read at the current
@@ -440,9 +489,35 @@ impl Session {
                     .collect(),
             )
         };
+        let (quote_keys, book_keys) = (
+            self.depth_keys(StreamTopic::StockQuotes),
+            self.depth_keys(StreamTopic::OrderBook),
+        );
+        let log = &self.state.market.log;
+        let (quotes, book) = self
+            .depth_interest
+            .get_or_insert_with(|| (log.quotes.interest(), log.book.topic().interest()));
+        quotes.follow(quote_keys);
+        book.follow(book_keys);
         self.interest
             .get_or_insert_with(|| topic.interest())
             .follow(keys);
+    }
+
+    /// The keys of `topic` (quotes or book) the session waits for.
+    fn depth_keys(&self, topic: StreamTopic) -> Keys {
+        if !self.topics.contains(&topic) {
+            Keys::Some(Vec::new())
+        } else if self.all_symbols {
+            Keys::All
+        } else {
+            Keys::Some(
+                self.symbols
+                    .iter()
+                    .map(|s| s.as_str().as_bytes().into())
+                    .collect(),
+            )
+        }
     }
 
     /// Whether the session reads tick partition `p`.
@@ -457,6 +532,13 @@ impl Session {
         }
         if !self.topics.contains(&StreamTopic::SystemMetrics) {
             self.metrics = None;
+        }
+        if !self.topics.contains(&StreamTopic::StockQuotes) {
+            self.quotes = None;
+        }
+        if !self.topics.contains(&StreamTopic::OrderBook) {
+            self.book = None;
+            self.book_seqs.clear();
         }
     }
 
@@ -501,17 +583,82 @@ impl Session {
                 None => std::future::pending().await,
             }
         };
+        let depth = async {
+            match &self.depth_interest {
+                Some((quotes, book)) => tokio::select! {
+                    () = quotes.appended() => {}
+                    () = book.appended() => {}
+                },
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = ticks => {}
             () = events => {}
             () = metrics => {}
+            () = depth => {}
         }
     }
 
     /// Reads new records and turns them into frames.
     pub fn poll(&mut self, out: &mut Vec<Outgoing>) {
         self.poll_events(out);
+        self.poll_depth(out);
         self.poll_ticks(out);
+    }
+
+    /// Quotes and book records of the subscribed symbols. A book record
+    /// that does not follow the last one sent (the session fell behind
+    /// retention, or the symbol's book began after the subscription) is
+    /// replaced by a snapshot, so the client's `seq` never skips.
+    fn poll_depth(&mut self, out: &mut Vec<Outgoing>) {
+        if let Some(mut reader) = self.quotes.take() {
+            let mut data = Vec::new();
+            reader.read_with(
+                MAX_PER_PARTITION,
+                |_, _| {},
+                |_, _, quote| {
+                    if self.wants(&quote.symbol) {
+                        data.push(TopOfBook::clone(quote));
+                    }
+                },
+            );
+            self.quotes = Some(reader);
+            if !data.is_empty() {
+                out.push(Outgoing::msg(&ServerMsg::Quotes { data }));
+            }
+        }
+        if let Some(mut reader) = self.book.take() {
+            let state = self.state.clone();
+            let book = &state.market.log.book;
+            let mut data = Vec::new();
+            reader.read_with(
+                MAX_PER_PARTITION,
+                |_, _| {},
+                |_, _, record| {
+                    if !self.wants(&record.symbol) {
+                        return;
+                    }
+                    let last = self.book_seqs.get(&record.symbol).copied();
+                    let next = match last {
+                        Some(last) if record.seq <= last => None,
+                        Some(last) if record.seq == last + 1 => Some(OrderBook::clone(record)),
+                        _ if record.snapshot => Some(OrderBook::clone(record)),
+                        _ => book
+                            .snapshot(&record.symbol, usize::MAX)
+                            .filter(|s| s.seq >= record.seq),
+                    };
+                    if let Some(next) = next {
+                        self.book_seqs.insert(next.symbol.clone(), next.seq);
+                        data.push(next);
+                    }
+                },
+            );
+            self.book = Some(reader);
+            if !data.is_empty() {
+                out.push(Outgoing::msg(&ServerMsg::Book { data }));
+            }
+        }
     }
 
     fn poll_ticks(&mut self, out: &mut Vec<Outgoing>) {
@@ -744,5 +891,102 @@ mod tests {
             .find(|f| f.contains(r#""type":"ticks""#))
             .unwrap();
         assert!(ticks.contains("8.0") && ticks.contains("9.0") && !ticks.contains("conflated"));
+    }
+
+    fn book_record(symbol: &str, seq: u64, snapshot: bool, bid: (f64, u64)) -> Arc<OrderBook> {
+        Arc::new(OrderBook {
+            symbol: Symbol::new(symbol).unwrap(),
+            seq,
+            snapshot,
+            bids: vec![crate::model::BookLevel {
+                price: bid.0,
+                size: bid.1,
+            }],
+            asks: vec![crate::model::BookLevel {
+                price: 10.5,
+                size: 100,
+            }],
+            timestamp: chrono::Utc::now(),
+        })
+    }
+
+    /// The `(seq, snapshot)` of each book record in `frames`, in order.
+    fn book_seqs(frames: &[String]) -> Vec<(u64, bool)> {
+        frames
+            .iter()
+            .filter_map(|f| serde_json::from_str::<ServerMsg>(f).ok())
+            .filter_map(|m| match m {
+                ServerMsg::Book { data } => Some(data),
+                _ => None,
+            })
+            .flatten()
+            .map(|b| (b.seq, b.snapshot))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_book_subscriber_gets_a_snapshot_then_contiguous_updates_and_a_new_snapshot_after_a_gap()
+     {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut session, state, _) = session(dir.path());
+        let book = &state.market.log.book;
+        book.append_batch([
+            book_record("AAPL", 1, true, (10.0, 100)),
+            book_record("AAPL", 2, false, (10.0, 200)),
+        ]);
+        let frames = send(
+            &mut session,
+            r#"{"op":"subscribe","symbols":["AAPL"],"topics":["book","quotes"]}"#,
+        );
+        assert!(
+            frames[0].contains(r#""topics":["stock_quotes","order_book"]"#),
+            "{frames:?}"
+        );
+        // The book as of seq 2, whole.
+        assert_eq!(book_seqs(&frames), [(2, true)], "{frames:?}");
+        assert!(frames[1].contains(r#""size":200"#), "{frames:?}");
+        book.append_batch([
+            book_record("AAPL", 3, false, (10.0, 300)),
+            book_record("AAPL", 4, false, (10.0, 400)),
+        ]);
+        assert_eq!(
+            book_seqs(&send(&mut session, r#"{"op":"ping"}"#)),
+            [(3, false), (4, false)]
+        );
+        // Seq 5 was lost upstream: the session waits for the next snapshot
+        // rather than hand on a book with a hole.
+        book.append_batch([book_record("AAPL", 6, false, (10.0, 600))]);
+        assert_eq!(book_seqs(&send(&mut session, r#"{"op":"ping"}"#)), []);
+        book.append_batch([
+            book_record("AAPL", 7, true, (10.0, 700)),
+            book_record("AAPL", 8, false, (10.0, 800)),
+        ]);
+        assert_eq!(
+            book_seqs(&send(&mut session, r#"{"op":"ping"}"#)),
+            [(7, true), (8, false)]
+        );
+        // Quotes of the symbol come as they are appended.
+        state.market.log.quotes.append(Arc::new(TopOfBook {
+            symbol: Symbol::new("AAPL").unwrap(),
+            bid: 10.0,
+            bid_size: 800,
+            ask: 10.5,
+            ask_size: 100,
+            seq: 8,
+            timestamp: chrono::Utc::now(),
+        }));
+        let frames = send(&mut session, r#"{"op":"ping"}"#);
+        assert!(
+            frames
+                .iter()
+                .any(|f| f.starts_with(r#"{"type":"quotes""#) && f.contains(r#""bid_size":800"#)),
+            "{frames:?}"
+        );
+        // Subscribing again to the same symbol sends no second snapshot;
+        // after an unsubscribe it does.
+        let again = r#"{"op":"subscribe","symbols":["AAPL"],"topics":["order_book"]}"#;
+        assert_eq!(book_seqs(&send(&mut session, again)), []);
+        send(&mut session, r#"{"op":"unsubscribe","symbols":["AAPL"]}"#);
+        assert_eq!(book_seqs(&send(&mut session, again)), [(8, true)]);
     }
 }

@@ -6,6 +6,7 @@
 //! behind retention. Every source appends here and every sink reads from
 //! here, so offsets, replay and resume work the same in every mode.
 
+mod book;
 mod interest;
 pub mod partitioner;
 mod reader;
@@ -14,12 +15,13 @@ mod topic;
 
 use std::sync::Arc;
 
+pub use book::BookTopic;
 pub use interest::{Interest, Keys};
 pub use reader::{Reader, Start};
 pub use sink::{LogSink, Sink};
 pub use topic::{Gap, Record, Retention, StaleOffset, Topic};
 
-use crate::model::{EncodedTick, MarketEvent, SystemMetric};
+use crate::model::{EncodedTick, MarketEvent, OrderBook, SystemMetric, TopOfBook};
 
 impl Record for Arc<EncodedTick> {
     fn key(&self) -> &[u8] {
@@ -48,18 +50,37 @@ impl Record for Arc<SystemMetric> {
     }
 }
 
+impl Record for Arc<OrderBook> {
+    fn key(&self) -> &[u8] {
+        self.symbol.as_str().as_bytes()
+    }
+    fn weight(&self) -> usize {
+        (self.bids.len() + self.asks.len()) * std::mem::size_of::<crate::model::BookLevel>()
+            + std::mem::size_of::<OrderBook>()
+    }
+}
+
+impl Record for Arc<TopOfBook> {
+    fn key(&self) -> &[u8] {
+        self.symbol.as_str().as_bytes()
+    }
+    fn weight(&self) -> usize {
+        std::mem::size_of::<TopOfBook>()
+    }
+}
+
 /// Topic names, partition counts and retention of a [`Log`].
 #[derive(Debug, Clone)]
 pub struct LogSettings {
     /// Prepended to every topic name (e.g. `"prod."`).
     pub topic_prefix: String,
-    /// Partitions of `stock_ticks`.
+    /// Partitions of `stock_ticks`, `stock_quotes` and `order_book`.
     pub partitions: u32,
     /// Retention of every partition.
     pub retention: Retention,
 }
 
-/// The names of the three topics, with their prefix.
+/// The names of the topics, with their prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicNames {
     /// `stock_ticks`.
@@ -68,6 +89,10 @@ pub struct TopicNames {
     pub events: String,
     /// `system_metrics`.
     pub metrics: String,
+    /// `stock_quotes`.
+    pub quotes: String,
+    /// `order_book`.
+    pub book: String,
 }
 
 impl LogSettings {
@@ -78,11 +103,13 @@ impl LogSettings {
             ticks: name("stock_ticks"),
             events: name("market_events"),
             metrics: name("system_metrics"),
+            quotes: name("stock_quotes"),
+            book: name("order_book"),
         }
     }
 }
 
-/// The three topics every deployment has.
+/// The topics every deployment has.
 pub struct Log {
     /// `stock_ticks`: every trade, keyed by symbol.
     pub ticks: Arc<Topic<Arc<EncodedTick>>>,
@@ -90,6 +117,11 @@ pub struct Log {
     pub events: Arc<Topic<Arc<MarketEvent>>>,
     /// `system_metrics`: producer and bridge health samples.
     pub metrics: Arc<Topic<Arc<SystemMetric>>>,
+    /// `stock_quotes`: each symbol's best bid and ask when they change.
+    pub quotes: Arc<Topic<Arc<TopOfBook>>>,
+    /// `order_book`: each symbol's depth, snapshots and numbered updates,
+    /// with the books they build.
+    pub book: Arc<BookTopic>,
 }
 
 impl Log {
@@ -106,6 +138,17 @@ impl Log {
             )),
             events: Arc::new(Topic::new(names.events, 1, settings.retention, &[])),
             metrics: Arc::new(Topic::new(names.metrics, 1, settings.retention, &[])),
+            quotes: Arc::new(Topic::new(
+                names.quotes,
+                settings.partitions,
+                settings.retention,
+                &[],
+            )),
+            book: Arc::new(BookTopic::new(
+                names.book,
+                settings.partitions,
+                settings.retention,
+            )),
         }
     }
 }

@@ -6,6 +6,7 @@
 mod audit;
 pub mod avro;
 mod backup;
+mod book;
 mod candle;
 pub mod desktop;
 mod errors;
@@ -26,6 +27,7 @@ pub mod timestamp;
 
 pub use audit::AuditEntry;
 pub use backup::{BackupManifest, Replayed, Restored, StoreCheck};
+pub use book::{BOOK_DEPTH, BookLevel, OrderBook, TopOfBook};
 pub use candle::{Candle, Interval, IntervalError};
 pub use errors::{ErrorBody, ErrorCode, ErrorDetail};
 pub use event::{EventKind, EventLevel, MarketEvent, SystemMetric};

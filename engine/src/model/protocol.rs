@@ -11,12 +11,10 @@ use serde::{
 use ts_rs::TS;
 use utoipa::ToSchema;
 
-use super::{ErrorCode, MarketEvent, SystemMetric, Tick};
+use super::{ErrorCode, MarketEvent, OrderBook, SystemMetric, Tick, TopOfBook};
 
 /// Topics a client can subscribe to besides its symbols' ticks.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS, ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, TS, ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum StreamTopic {
@@ -26,6 +24,47 @@ pub enum StreamTopic {
     MarketEvents,
     /// Health samples of producers and bridges (`metric` frames).
     SystemMetrics,
+    /// The best bid and ask of the subscribed symbols when they change
+    /// (`quotes` frames); `"quotes"` is accepted too.
+    StockQuotes,
+    /// The order books of the subscribed symbols (`book` frames): a
+    /// snapshot of each on subscribe, then its updates in `seq` order;
+    /// `"book"` is accepted too.
+    OrderBook,
+}
+
+impl StreamTopic {
+    /// The names a client may give: each topic's own, then `quotes` and
+    /// `book` for short.
+    const NAMES: [&'static str; 7] = [
+        "stock_ticks",
+        "market_events",
+        "system_metrics",
+        "stock_quotes",
+        "order_book",
+        "quotes",
+        "book",
+    ];
+
+    fn named(name: &str) -> Option<Self> {
+        Some(match name {
+            "stock_ticks" => StreamTopic::StockTicks,
+            "market_events" => StreamTopic::MarketEvents,
+            "system_metrics" => StreamTopic::SystemMetrics,
+            "stock_quotes" | "quotes" => StreamTopic::StockQuotes,
+            "order_book" | "book" => StreamTopic::OrderBook,
+            _ => return None,
+        })
+    }
+}
+
+/// By hand rather than derived for the short names (a serde alias would
+/// puzzle ts-rs).
+impl<'de> Deserialize<'de> for StreamTopic {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Self::named(&name).ok_or_else(|| D::Error::unknown_variant(&name, &Self::NAMES))
+    }
 }
 
 /// A frame from a client: `{"op":"subscribe",…}` and so on. A field its
@@ -181,6 +220,18 @@ pub enum ServerMsg {
         symbols: Vec<String>,
         /// Every topic still subscribed.
         topics: Vec<StreamTopic>,
+    },
+    /// Top-of-book quotes, oldest first per symbol.
+    Quotes {
+        /// The quotes.
+        data: Vec<TopOfBook>,
+    },
+    /// Order-book records, in `seq` order per symbol: a snapshot of each
+    /// symbol first (on subscribe, or when its records could not follow
+    /// on), then updates whose `seq` each follow the one before.
+    Book {
+        /// The snapshots and updates.
+        data: Vec<OrderBook>,
     },
     /// A market event.
     Event {

@@ -6,6 +6,7 @@
 //! sessions offline.
 
 mod arrivals;
+mod book;
 mod calendar;
 mod control;
 mod random_walk;
@@ -36,7 +37,7 @@ pub use simulator::{Output, SimSettings, Simulator};
 pub use source::{SimulatorSource, SourceSettings};
 pub use universe::{SymbolSpec, default_universe};
 
-use crate::model::{EncodedTick, MarketEvent};
+use crate::model::{EncodedTick, MarketEvent, OrderBook, TopOfBook};
 
 /// Seconds of one trading year (252 sessions of 6.5 hours): the unit of
 /// annualised drift and volatility.
@@ -245,17 +246,30 @@ const MAX_SLEEP: Duration = Duration::from_millis(50);
 /// one further behind started in the past on purpose and keeps its clock.
 const CATCH_UP: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
 
+/// One batch of a simulator's output, as [`produce`] hands it over.
+#[derive(Default)]
+pub struct Produced {
+    /// Trades.
+    pub ticks: Vec<Arc<EncodedTick>>,
+    /// Session changes and scenarios.
+    pub events: Vec<MarketEvent>,
+    /// Order-book records (with [`Simulator::enable_book`]).
+    pub book: Vec<Arc<OrderBook>>,
+    /// Top-of-book quotes (with [`Simulator::enable_book`]).
+    pub quotes: Vec<Arc<TopOfBook>>,
+}
+
 /// Runs `simulator` as `pacing` says until `token` is cancelled, applying
 /// the scenarios and pacing changes `control` receives and handing each
-/// batch of ticks and events to `publish`, which drains them (and may
-/// block: backpressure). Stops early when `publish` returns false.
-/// Blocking: run it on its own thread.
+/// batch to `publish`, which drains it (and may block: backpressure).
+/// Stops early when `publish` returns false. Blocking: run it on its own
+/// thread.
 pub fn produce(
     simulator: &mut Simulator,
     mut pacing: Pacing,
     control: &Control,
     token: &CancellationToken,
-    mut publish: impl FnMut(&mut Vec<Arc<EncodedTick>>, &mut Vec<MarketEvent>) -> bool,
+    mut publish: impl FnMut(&mut Produced) -> bool,
 ) {
     let behind = chrono::Utc::now() - simulator.now();
     let catch_up = if behind > chrono::TimeDelta::zero() && behind <= CATCH_UP {
@@ -265,8 +279,11 @@ pub fn produce(
     };
     // Market time `origin` was due at wall-clock time `started`.
     let (mut started, mut origin) = (Instant::now(), simulator.now() + catch_up);
-    let mut ticks = Vec::with_capacity(MAX_BATCH);
-    let mut events = Vec::new();
+    let mut batch = Produced {
+        ticks: Vec::with_capacity(MAX_BATCH),
+        ..Produced::default()
+    };
+    let (mut book, mut quotes) = (Vec::new(), Vec::new());
     while !token.is_cancelled() {
         control.apply(simulator);
         if let Some(next) = control.take_pacing() {
@@ -284,7 +301,7 @@ pub fn produce(
                     ),
             ),
         };
-        while ticks.len() < MAX_BATCH {
+        while batch.ticks.len() < MAX_BATCH {
             let output = match horizon {
                 None => simulator.next_output(),
                 Some(limit) => match simulator.next_until(limit) {
@@ -293,15 +310,18 @@ pub fn produce(
                 },
             };
             match output {
-                Output::Tick(tick) => ticks.push(Arc::new(EncodedTick::new(tick))),
-                Output::Event(event) => events.push(event),
+                Output::Tick(tick) => batch.ticks.push(Arc::new(EncodedTick::new(tick))),
+                Output::Event(event) => batch.events.push(event),
             }
         }
+        simulator.take_book(&mut book, &mut quotes);
+        batch.book.extend(book.drain(..).map(Arc::new));
+        batch.quotes.extend(quotes.drain(..).map(Arc::new));
         // Scenario states are shared before their events are published.
         control.apply(simulator);
-        let caught_up = ticks.len() < MAX_BATCH;
-        let idle = ticks.is_empty() && events.is_empty();
-        if !idle && !publish(&mut ticks, &mut events) {
+        let caught_up = batch.ticks.len() < MAX_BATCH;
+        let idle = batch.ticks.is_empty() && batch.events.is_empty();
+        if !idle && !publish(&mut batch) {
             return;
         }
         let pause = pacing.pause();
@@ -432,10 +452,10 @@ mod tests {
             rate: Rate::PerSecond(rate as u64),
             speed,
         };
-        produce(&mut simulator, pacing, &control, &token, |ticks, _| {
-            total += ticks.len();
-            last = ticks.last().map_or(last, |t| t.tick().timestamp);
-            ticks.clear();
+        produce(&mut simulator, pacing, &control, &token, |batch| {
+            total += batch.ticks.len();
+            last = batch.ticks.last().map_or(last, |t| t.tick().timestamp);
+            batch.ticks.clear();
             true
         });
         stopper.join().unwrap();

@@ -29,6 +29,9 @@ pub struct SourceSettings {
     pub calendar: CalendarKind,
     /// The seed of its randomness.
     pub seed: u64,
+    /// Whether to simulate each symbol's order book (`sim.order_book`),
+    /// when the sink carries it.
+    pub order_book: bool,
 }
 
 /// A simulator, its controls and where its output goes.
@@ -63,6 +66,9 @@ impl SimulatorSource {
     pub fn run(mut self, cx: &Context) {
         let open = self.announcement();
         self.sink.write_event(open);
+        if self.settings.order_book && self.sink.carries_book() {
+            self.simulator.enable_book();
+        }
         let source = format!("tickstreamd@{}", hostname());
         let (mut sampled_at, mut sampled) = (Instant::now(), 0u64);
         let (sink, metrics) = (&self.sink, &cx.metrics);
@@ -71,12 +77,13 @@ impl SimulatorSource {
             self.settings.pacing,
             &self.control,
             &cx.token,
-            |batch, events| {
-                for event in events.drain(..) {
+            |batch| {
+                for event in batch.events.drain(..) {
                     sink.write_event(event);
                 }
-                let n = batch.len() as u64;
-                if !sink.write_ticks(batch) {
+                sink.write_book(&mut batch.book, &mut batch.quotes);
+                let n = batch.ticks.len() as u64;
+                if !sink.write_ticks(&mut batch.ticks) {
                     return false;
                 }
                 metrics.ticks_produced.inc_by(n);
@@ -176,6 +183,7 @@ mod tests {
             },
             calendar: CalendarKind::AlwaysOpen,
             seed: 7,
+            order_book: true,
         };
         let (source, _handle) = SimulatorSource::new(simulator, Box::new(sink), settings);
         let running = cx.clone();

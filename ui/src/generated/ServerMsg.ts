@@ -2,9 +2,11 @@
 import type { Delivery } from "./Delivery";
 import type { ErrorCode } from "./ErrorCode";
 import type { MarketEvent } from "./MarketEvent";
+import type { OrderBook } from "./OrderBook";
 import type { StreamTopic } from "./StreamTopic";
 import type { SystemMetric } from "./SystemMetric";
 import type { Tick } from "./Tick";
+import type { TopOfBook } from "./TopOfBook";
 
 /**
  * A frame from the gateway.
@@ -46,7 +48,15 @@ symbols: Array<string>,
 /**
  * Every topic still subscribed.
  */
-topics: Array<StreamTopic>, } | { "type": "event", 
+topics: Array<StreamTopic>, } | { "type": "quotes", 
+/**
+ * The quotes.
+ */
+data: Array<TopOfBook>, } | { "type": "book", 
+/**
+ * The snapshots and updates.
+ */
+data: Array<OrderBook>, } | { "type": "event", 
 /**
  * The event.
  */

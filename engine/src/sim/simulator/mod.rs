@@ -7,6 +7,7 @@
 //! Everything is driven by one seeded generator and the simulated clock:
 //! the same settings and scenarios give the same output, at any speed.
 
+mod depth;
 mod phases;
 mod scenarios;
 
@@ -19,6 +20,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use super::{
     Calendar, CalendarKind, Correlations, Model, PriceModel, Shock, SymbolSpec,
     arrivals::{Arrivals, Cause},
+    book::Touch,
     calendar::Phase,
     scenario::{ScenarioError, ScenarioRequest},
 };
@@ -197,6 +199,10 @@ pub struct Simulator {
     news: Vec<News>,
     rotations: Vec<Rotation>,
     regime: (f64, Option<u64>),
+    /// The order books, once enabled.
+    depth: Option<depth::Depth>,
+    /// Seeds the books' randomness.
+    book_seed: u64,
 }
 
 impl Simulator {
@@ -278,6 +284,8 @@ impl Simulator {
             news: Vec::new(),
             rotations: Vec::new(),
             regime: (1.0, None),
+            depth: None,
+            book_seed: settings.seed,
         };
         simulator.transition =
             simulator.transition_after(settings.start - Duration::microseconds(1));
@@ -507,16 +515,36 @@ impl Simulator {
         // Spreads widen with volatility, in thin hours and in a crash.
         let crash = (offset - listed.shift).abs();
         let widening = (level * shock.volatility).max(1.0) * phase_spread * (1.0 + 20.0 * crash);
+        let (bid, ask) = quote_ticks(listed, log_mid + offset, widening);
+        let timestamp = self.at(self.now);
+        let price = match &mut self.depth {
+            None if side => ask,
+            None => bid,
+            Some(depth) => {
+                let touch = Touch {
+                    bid,
+                    ask,
+                    spacing: ((ask - bid) / 4).max(1),
+                    // Thinner when spreads are wide: volatile, thin hours, a crash.
+                    depth: listed.size_unit * depth::TOUCH_TRADES * size_activity / widening.sqrt(),
+                };
+                depth.trade(index, listed, touch, side, volume, self.now, timestamp)
+            }
+        };
         self.seq += 1;
-        print_trade(
-            listed,
-            log_mid + offset,
-            widening,
+        let steps = listed.steps_per_unit;
+        Tick {
+            symbol: listed.symbol.clone(),
+            price: price as f64 / steps,
             volume,
-            side,
-            self.at(self.now),
-            self.seq,
-        )
+            timestamp,
+            bid: Some(bid as f64 / steps),
+            ask: Some(ask as f64 / steps),
+            seq: Some(self.seq),
+            condition: None,
+            partition: None,
+            offset: None,
+        }
     }
 }
 
@@ -526,21 +554,12 @@ fn intraday_activity(since: f64, until: f64) -> f64 {
     1.0 + INTRADAY_PEAK * ((-since / INTRADAY_DECAY).exp() + (-until / INTRADAY_DECAY).exp())
 }
 
-/// Prints a trade of `volume` shares at the bid (`side` false) or ask
-/// around `log_mid`, all on the symbol's tick grid: the spread is the
-/// symbol's typical one times `spread_widening`, at least a tick each side.
-fn print_trade(
-    listed: &Listed,
-    log_mid: f64,
-    spread_widening: f64,
-    volume: u64,
-    side: bool,
-    timestamp: DateTime<Utc>,
-    seq: u64,
-) -> Tick {
-    let steps = listed.steps_per_unit;
+/// The quote around `log_mid`, in ticks of the symbol's grid: the spread is
+/// the symbol's typical one times `spread_widening`, at least a tick each
+/// side, the bid at least a tick above zero.
+fn quote_ticks(listed: &Listed, log_mid: f64, spread_widening: f64) -> (i64, i64) {
     // The mid on the grid, at least two steps above zero, and finite.
-    let mid = (log_mid.exp() * steps).round();
+    let mid = (log_mid.exp() * listed.steps_per_unit).round();
     let mid = if mid.is_nan() {
         2.0
     } else {
@@ -549,17 +568,5 @@ fn print_trade(
     let half_spread = (mid * listed.half_spread * spread_widening)
         .round()
         .clamp(1.0, mid - 1.0);
-    let (bid, ask) = (mid - half_spread, mid + half_spread);
-    Tick {
-        symbol: listed.symbol.clone(),
-        price: if side { ask } else { bid } / steps,
-        volume,
-        timestamp,
-        bid: Some(bid / steps),
-        ask: Some(ask / steps),
-        seq: Some(seq),
-        condition: None,
-        partition: None,
-        offset: None,
-    }
+    ((mid - half_spread) as i64, (mid + half_spread) as i64)
 }

@@ -1,0 +1,236 @@
+//! Market depth through the daemon's public interfaces: the `book` and
+//! `quotes` streams over WebSocket and `GET /api/v1/book`.
+
+mod support;
+
+use std::{collections::BTreeMap, time::Duration};
+
+use serde_json::{Value, json};
+use support::{Client, Daemon};
+
+/// A client's copy of one symbol's book, built from the `book` stream.
+#[derive(Default)]
+struct Copy {
+    seq: u64,
+    /// Price in millionths → size.
+    bids: BTreeMap<i64, u64>,
+    asks: BTreeMap<i64, u64>,
+    /// The top of the book after each seq.
+    tops: BTreeMap<u64, (f64, u64, f64, u64)>,
+    /// A seq to keep the book at, and the book kept there.
+    keep: Option<u64>,
+    kept: Option<(BTreeMap<i64, u64>, BTreeMap<i64, u64>)>,
+}
+
+fn units(price: &Value) -> i64 {
+    (price.as_f64().unwrap() * 1e6).round() as i64
+}
+
+impl Copy {
+    fn apply(&mut self, record: &Value) {
+        let seq = record["seq"].as_u64().unwrap();
+        if record["snapshot"] == true {
+            self.bids.clear();
+            self.asks.clear();
+        } else {
+            assert_eq!(seq, self.seq + 1, "the stream's seq skipped: {record}");
+        }
+        self.seq = seq;
+        for (side, levels) in [
+            (&mut self.bids, &record["bids"]),
+            (&mut self.asks, &record["asks"]),
+        ] {
+            for level in levels.as_array().unwrap() {
+                let size = level["size"].as_u64().unwrap();
+                if size == 0 {
+                    side.remove(&units(&level["price"]));
+                } else {
+                    side.insert(units(&level["price"]), size);
+                }
+            }
+        }
+        let (bid, ask) = (
+            self.bids.last_key_value().unwrap(),
+            self.asks.first_key_value().unwrap(),
+        );
+        assert!(bid.0 < ask.0, "crossed at seq {seq}: {record}");
+        assert!(self.bids.len() <= 10 && self.asks.len() <= 10);
+        if self.keep == Some(seq) {
+            self.kept = Some((self.bids.clone(), self.asks.clone()));
+        }
+        self.tops.insert(
+            seq,
+            (*bid.0 as f64 / 1e6, *bid.1, *ask.0 as f64 / 1e6, *ask.1),
+        );
+    }
+
+    fn same_as(&self, snapshot: &Value) {
+        let side = |levels: &Value| -> BTreeMap<i64, u64> {
+            levels
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| (units(&l["price"]), l["size"].as_u64().unwrap()))
+                .collect()
+        };
+        let (bids, asks) = self
+            .kept
+            .as_ref()
+            .expect("the book kept at the snapshot's seq");
+        assert_eq!(bids, &side(&snapshot["bids"]), "bids of {snapshot}");
+        assert_eq!(asks, &side(&snapshot["asks"]), "asks of {snapshot}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_book_stream_rebuilds_the_engines_book_and_quotes_and_trades_agree_with_it() {
+    let daemon = Daemon::start(&["--rate", "2000"]);
+    daemon.wait_ready().await;
+    let mut client = Client::connect(&daemon.ws_url()).await;
+    client
+        .send(json!({"op":"subscribe","symbols":["AAPL"],"topics":["book","quotes","stock_ticks"]}))
+        .await;
+    let subscribed = client.recv_type("subscribed").await;
+    assert_eq!(
+        subscribed["topics"],
+        json!(["stock_ticks", "stock_quotes", "order_book"])
+    );
+    let mut copy = Copy::default();
+    let (mut quotes, mut ticks) = (Vec::new(), Vec::new());
+    let mut take = |frames: Vec<Value>, copy: &mut Copy| {
+        for frame in frames {
+            match frame["type"].as_str().unwrap() {
+                "book" => {
+                    for record in frame["data"].as_array().unwrap() {
+                        assert_eq!(record["symbol"], "AAPL");
+                        if copy.seq == 0 {
+                            assert_eq!(record["snapshot"], true, "the stream starts whole");
+                        }
+                        copy.apply(record);
+                    }
+                }
+                "quotes" => quotes.extend(frame["data"].as_array().unwrap().iter().cloned()),
+                "ticks" => ticks.extend(frame["data"].as_array().unwrap().iter().cloned()),
+                "gap" => panic!("unexpected gap {frame}"),
+                _ => {}
+            }
+        }
+    };
+    take(
+        client.collect_frames(Duration::from_secs(2)).await,
+        &mut copy,
+    );
+    assert!(
+        copy.seq > 0 && copy.tops.len() > 20,
+        "{} book records",
+        copy.tops.len()
+    );
+
+    // The engine's book now: the stream has delivered it or is about to.
+    let rest = daemon.get_json("/api/v1/book?symbol=AAPL").await;
+    assert_eq!(rest["snapshot"], true);
+    let at = rest["seq"].as_u64().unwrap();
+    assert!(copy.seq <= at, "the stream ran ahead of the engine's book");
+    copy.keep = Some(at);
+    if copy.seq == at {
+        copy.kept = Some((copy.bids.clone(), copy.asks.clone()));
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while copy.kept.is_none() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stream never reached seq {at}"
+        );
+        take(
+            client.collect_frames(Duration::from_millis(100)).await,
+            &mut copy,
+        );
+    }
+    copy.same_as(&rest);
+
+    // Quotes are the top of the book at their seq.
+    assert!(!quotes.is_empty());
+    for quote in &quotes {
+        let seq = quote["seq"].as_u64().unwrap();
+        if let Some(&(bid, bid_size, ask, ask_size)) = copy.tops.get(&seq) {
+            assert_eq!(
+                (
+                    quote["bid"].as_f64().unwrap(),
+                    quote["bid_size"].as_u64().unwrap()
+                ),
+                (bid, bid_size),
+                "{quote}"
+            );
+            assert_eq!(
+                (
+                    quote["ask"].as_f64().unwrap(),
+                    quote["ask_size"].as_u64().unwrap()
+                ),
+                (ask, ask_size),
+                "{quote}"
+            );
+        }
+    }
+    // Continuous trades print at or through the touch.
+    let continuous: Vec<&Value> = ticks
+        .iter()
+        .filter(|t| t.get("condition").is_none())
+        .collect();
+    assert!(!continuous.is_empty());
+    for tick in continuous {
+        let (price, bid, ask) = (
+            tick["price"].as_f64().unwrap(),
+            tick["bid"].as_f64().unwrap(),
+            tick["ask"].as_f64().unwrap(),
+        );
+        assert!(price <= bid || price >= ask, "{tick}");
+        assert!(bid < ask, "{tick}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_book_route_names_what_is_wrong() {
+    let daemon = Daemon::start(&["--rate", "500"]);
+    daemon.wait_ready().await;
+    let client = reqwest::Client::new();
+    for (query, status, words) in [
+        ("", 400, "symbol is required"),
+        ("?symbol=AAPL&depth=0", 400, "depth"),
+        ("?symbol=AAPL&depth=11", 400, "depth"),
+        ("?symbol=AAPL&depth=x", 400, "depth"),
+        ("?symbol=AAPL&levels=3", 400, "levels"),
+        ("?symbol=ZZZZ", 404, "unknown symbol"),
+    ] {
+        let response = client
+            .get(daemon.url(&format!("/api/v1/book{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{query}");
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(words),
+            "{query}: {body}"
+        );
+    }
+    // A symbol's book starts at its first trade.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let book: Value = loop {
+        let response = client
+            .get(daemon.url("/api/v1/book?symbol=AAPL&depth=3"))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 200 {
+            break response.json().await.unwrap();
+        }
+        assert_eq!(response.status(), 404);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "AAPL has no book after 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(book["bids"].as_array().unwrap().len(), 3, "{book}");
+    assert_eq!(book["asks"].as_array().unwrap().len(), 3, "{book}");
+}
