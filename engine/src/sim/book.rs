@@ -23,8 +23,11 @@ use crate::model::BOOK_DEPTH;
 
 /// How fast a level grows back to its target depth (seconds of market time).
 const REPLENISH_SECONDS: f64 = 1.0;
-/// Levels that see a random add or cancel at each refresh.
-const NOISY_LEVELS: usize = 2;
+/// Levels picked at each refresh for order activity: they grow back
+/// towards their target and see a random add or cancel.
+const PICKED_LEVELS: usize = 3;
+/// The share of refreshes a level is picked in.
+const PICKED_SHARE: f64 = PICKED_LEVELS as f64 / (2 * BOOK_DEPTH) as f64;
 /// Spread of those adds and cancels (log size).
 const NOISE: f64 = 0.35;
 /// A new price's first orders, as a share of its target depth.
@@ -58,6 +61,17 @@ pub struct Touch {
 /// highest first): each level whose size changed or that is new, with its
 /// size, and each level gone, with size 0.
 pub fn changes(before: &[Level], after: &[Level], bids: bool, out: &mut Vec<Level>) {
+    // Most often the prices are where they were: compare sizes in place.
+    if before.len() == after.len() && before.iter().zip(after).all(|(b, a)| b.price == a.price) {
+        out.extend(
+            before
+                .iter()
+                .zip(after)
+                .filter(|(b, a)| b.size != a.size)
+                .map(|(_, a)| *a),
+        );
+        return;
+    }
     let (mut i, mut j) = (0, 0);
     while i < before.len() || j < after.len() {
         let (old, new) = (before.get(i), after.get(j));
@@ -158,52 +172,66 @@ impl LimitBook {
 
     /// Moves the book to `touch` at market time `now`.
     pub fn refresh(&mut self, touch: Touch, now: f64, rng: &mut Xoshiro256PlusPlus) {
-        let grown = self.at.map_or(1.0, |at| {
-            1.0 - (-(now - at).max(0.0) / REPLENISH_SECONDS).exp()
-        });
+        let elapsed = self.at.map_or(f64::INFINITY, |at| (now - at).max(0.0));
         self.at = Some(now);
-        let noisy: [usize; NOISY_LEVELS] =
+        // The touch grows back at every refresh, a picked level as often on
+        // average (it is picked in a share of the refreshes, for longer).
+        let grown_touch = 1.0 - (-elapsed / REPLENISH_SECONDS).exp();
+        let grown_picked = 1.0 - (-elapsed / (REPLENISH_SECONDS * PICKED_SHARE)).exp();
+        let picks: [usize; PICKED_LEVELS] =
             std::array::from_fn(|_| rng.random_range(0..2 * BOOK_DEPTH));
         for (side, best, bids, base) in [
             (&mut self.bids, touch.bid, true, 0),
             (&mut self.asks, touch.ask, false, BOOK_DEPTH),
         ] {
             let step = if bids { -touch.spacing } else { touch.spacing };
-            let old = *side;
-            let old = old.levels();
-            let mut j = 0;
-            side.len = 0;
-            for k in 0..BOOK_DEPTH {
-                let price = best + k as i64 * step;
-                if price < 1 {
-                    break;
-                }
-                while j < old.len() && better(old[j].price, price, bids) {
-                    j += 1;
-                }
-                let resting = old.get(j).filter(|l| l.price == price).map(|l| l.size);
-                let target = touch.depth * (1.0 + DEPTH_SLOPE * k as f64);
-                let noise = noisy.contains(&(base + k));
-                let size = match resting {
-                    // At or above its target and left alone: as it was.
-                    Some(size) if !noise && size as f64 >= target => size,
-                    resting => {
-                        let mut size = match resting {
-                            Some(size) if (size as f64) < target => {
-                                size as f64 + (target - size as f64) * grown
-                            }
-                            Some(size) => size as f64,
-                            None => target * rng.random_range(FRESH),
-                        };
-                        if noise {
-                            let z: f64 = StandardNormal.sample(rng);
-                            size *= (NOISE * z).exp();
-                        }
-                        shares(size)
+            let ladder = |k: usize| best + k as i64 * step;
+            let target = |k: usize| touch.depth * (1.0 + DEPTH_SLOPE * k as f64);
+            // Most refreshes find the ladder where it was; otherwise prices
+            // that left it are cancelled and new ones get fresh orders.
+            let moved = side.len != BOOK_DEPTH
+                || side.levels[0].price != ladder(0)
+                || side.levels[BOOK_DEPTH - 1].price != ladder(BOOK_DEPTH - 1);
+            if moved {
+                let old = *side;
+                let old = old.levels();
+                let mut j = 0;
+                side.len = 0;
+                for k in 0..BOOK_DEPTH {
+                    let price = ladder(k);
+                    if price < 1 {
+                        break;
                     }
+                    while j < old.len() && better(old[j].price, price, bids) {
+                        j += 1;
+                    }
+                    let size = match old.get(j).filter(|l| l.price == price) {
+                        Some(level) => level.size,
+                        None => shares(target(k) * rng.random_range(FRESH)),
+                    };
+                    side.levels[k] = Level { price, size };
+                    side.len = k + 1;
+                }
+            }
+            let mut grow = |k: usize, grown: f64, noise: bool| {
+                let Some(level) = side.levels[..side.len].get_mut(k) else {
+                    return;
                 };
-                side.levels[k] = Level { price, size };
-                side.len = k + 1;
+                let (target, mut size) = (target(k), level.size as f64);
+                if size < target {
+                    size += (target - size) * grown;
+                }
+                if noise {
+                    let z: f64 = StandardNormal.sample(rng);
+                    size *= (NOISE * z).exp();
+                }
+                level.size = shares(size);
+            };
+            grow(0, grown_touch, false);
+            for &pick in &picks {
+                if (base..base + BOOK_DEPTH).contains(&pick) {
+                    grow(pick - base, grown_picked, true);
+                }
             }
         }
     }
