@@ -233,4 +233,32 @@ async fn the_book_route_names_what_is_wrong() {
     };
     assert_eq!(book["bids"].as_array().unwrap().len(), 3, "{book}");
     assert_eq!(book["asks"].as_array().unwrap().len(), 3, "{book}");
+
+    // GraphQL answers the same, refusals with REST's code.
+    let graphql = |query: &str| {
+        client
+            .post(daemon.url("/graphql"))
+            .json(&json!({ "query": query }))
+            .send()
+    };
+    let reply: Value = graphql(r#"{ book(symbol: "AAPL", depth: 2) { symbol seq snapshot bids { price size } asks { price size } } }"#)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let book = &reply["data"]["book"];
+    assert_eq!(book["symbol"], "AAPL", "{reply}");
+    assert_eq!(book["snapshot"], true);
+    assert_eq!(book["bids"].as_array().unwrap().len(), 2, "{reply}");
+    let reply: Value = graphql(r#"{ book(symbol: "AAPL", depth: 0) { seq } }"#)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        reply["errors"][0]["extensions"]["code"], "invalid_parameter",
+        "{reply}"
+    );
 }

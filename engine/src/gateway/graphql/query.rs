@@ -9,8 +9,9 @@ use super::{params, refusal, state};
 use crate::{
     gateway::{alerts, rest, scenarios, workspace},
     model::{
-        AlertRule, Candle, Condition, IndicatorReply, Interval, MetricsSample, Portfolio, Quote,
-        Scenario, ScenarioStatus, Symbol, Tick, Valuation, VolumeReport, Watchlist, timestamp,
+        AlertRule, Candle, Condition, IndicatorReply, Interval, MetricsSample, OrderBook,
+        Portfolio, Quote, Scenario, ScenarioStatus, Symbol, Tick, Valuation, VolumeReport,
+        Watchlist, timestamp,
     },
 };
 
@@ -32,6 +33,21 @@ impl Query {
     /// One symbol's latest quote; null before it trades.
     async fn quote(&self, cx: &Context<'_>, symbol: Symbol) -> Option<Quote> {
         state(cx).market.quotes.read().get(symbol.as_str()).cloned()
+    }
+
+    /// A symbol's order book now: up to `depth` (1 to 10, default 10)
+    /// levels a side, best first, and the `seq` its stream continues from.
+    async fn book(
+        &self,
+        cx: &Context<'_>,
+        symbol: Symbol,
+        depth: Option<u32>,
+    ) -> Result<OrderBook> {
+        let raw = params([
+            ("symbol", Some(symbol.to_string())),
+            ("depth", depth.map(|d| d.to_string())),
+        ]);
+        rest::find_book(state(cx), raw).map_err(refusal)
     }
 
     /// Tick history, oldest first: `limit` (1 to 10000, default 1000) of
