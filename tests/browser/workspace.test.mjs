@@ -272,6 +272,25 @@ test('a portfolio is kept by the engine and valued live', async () => {
   await page.close();
 });
 
+test("the depth tab shows the charted symbol's order book as the engine has it", async () => {
+  const { page, errors } = await open();
+  await page.locator('#chart-symbol').filter({ hasText: /^[A-Z]/ }).waitFor({ timeout: 30_000 });
+  const symbol = (await page.textContent('#chart-symbol')).trim();
+  await page.click('#tab-depth');
+  await page.waitForFunction(() => document.querySelectorAll('#depth-bids tr').length === 10 && document.querySelectorAll('#depth-asks tr').length === 10, null, { timeout: 30_000 });
+  const { body: book } = await api(`book?symbol=${symbol}`);
+  assert.equal(book.bids.length, 10);
+  const prices = async (side) => page.$$eval(`#depth-${side} tr`, (trs) => trs.map((tr) => Number(tr.cells[0].textContent.replace(/,/g, ''))));
+  const [bids, asks] = [await prices('bids'), await prices('asks')];
+  assert.ok(bids.every((p, i) => i === 0 || p < bids[i - 1]), `bids highest first: ${bids}`);
+  assert.ok(asks.every((p, i) => i === 0 || p > asks[i - 1]), `asks lowest first: ${asks}`);
+  assert.ok(bids[0] < asks[0], `not crossed: ${bids[0]} < ${asks[0]}`);
+  assert.match(await page.textContent('#depth-summary'), new RegExp(`^${symbol}: spread .* seq \\d+$`));
+  await page.screenshot({ path: join(artifacts, 'depth-1440.png') });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('volume analysis and metrics come from the engine', async () => {
   const { page, errors } = await open();
   await page.click('#tab-volume');

@@ -6,6 +6,7 @@ import { AlertPanel } from './alerts';
 import { INTERVALS } from './bars';
 import { ChartView } from './chart';
 import { ChartPanel } from './chartpanel';
+import { DepthPanel } from './depth';
 import { EventLog } from './eventlog';
 import type { MarketEvent } from './generated/MarketEvent';
 import type { Quote } from './generated/Quote';
@@ -60,6 +61,7 @@ const alerts = new AlertPanel($('alerts'), transport);
 const portfolio = new PortfolioPanel($('panel-portfolio'), transport);
 const volume = new VolumePanel(document.querySelector('#volume-symbols tbody')!, $('volume-day'), $('volume-zone'), transport);
 const metrics = new MetricsPanel($('metrics'), transport);
+const depth = new DepthPanel($<HTMLTableSectionElement>('depth-bids'), $<HTMLTableSectionElement>('depth-asks'), $('depth-summary'), transport, () => chartPanel.symbol());
 const shortcuts = $<HTMLDialogElement>('shortcuts');
 if (inDesktopApp()) {
   // Loaded on demand: the browser build never needs it.
@@ -81,7 +83,7 @@ let loaded = false;
 const baseline = new Map<string, string>();
 
 // A workspace panel that works only while shown is added here (and its tab in index.html).
-tabs.setPanels({ 'tab-ticks': ticks, 'tab-events': events, 'tab-portfolio': portfolio, 'tab-volume': volume, 'tab-metrics': metrics });
+tabs.setPanels({ 'tab-ticks': ticks, 'tab-events': events, 'tab-portfolio': portfolio, 'tab-depth': depth, 'tab-volume': volume, 'tab-metrics': metrics });
 tabs.start();
 
 $('shortcuts-open').addEventListener('click', () => shortcuts.showModal());
