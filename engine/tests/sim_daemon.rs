@@ -431,3 +431,71 @@ async fn alert_rules_are_managed_over_rest_and_fire_as_market_events() {
     );
     assert_eq!(send(Method::GET, "/api/v1/alerts/x", None).await.0, 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flash_crash_meets_limit_up_limit_down_a_typed_pause_and_a_reopening() {
+    // Twenty times real time: fifteen seconds at the band take 0.75 s, the
+    // five-minute pause 15 s.
+    let daemon = Daemon::start(&["--rate", "500", "--speed", "20"]);
+    daemon.wait_ready().await;
+    let mut client = Client::connect(&daemon.ws_url()).await;
+    client
+        // Every symbol's ticks too, so frames keep coming while MSFT pauses.
+        .send(json!({"op":"subscribe","symbols":["*"],"topics":["stock_ticks","market_events"]}))
+        .await;
+    client.recv_type("subscribed").await;
+    let (status, crash) = post(
+        &daemon,
+        r#"{"kind":"flash_crash","symbol":"MSFT","depth":0.3,"fall":"30s","recovery":"30m","after":"30s"}"#,
+    )
+    .await;
+    assert_eq!(status, 201, "{crash}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    let mut next_msft = async |kind: &str| loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no MSFT {kind} within 90 s"
+        );
+        let frame = client.recv().await;
+        if frame["type"] == "event"
+            && frame["data"]["kind"] == kind
+            && frame["data"]["symbol"] == "MSFT"
+        {
+            return frame["data"].clone();
+        }
+    };
+    let limit = next_msft("limit_state").await;
+    assert_eq!(limit["level"], "warning", "{limit}");
+    let (lower, upper) = (
+        limit["lower_band"].as_f64().unwrap(),
+        limit["upper_band"].as_f64().unwrap(),
+    );
+    assert!(lower < upper, "{limit}");
+    let pause = next_msft("halt").await;
+    assert_eq!(pause["reason"], "luld_pause", "{pause}");
+    assert_eq!(pause["lower_band"], limit["lower_band"], "{pause}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let resume = loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no resume within 60 s"
+        );
+        let frame = client.recv().await;
+        if frame["type"] == "event" && frame["data"]["kind"] == "resume" {
+            break frame["data"].clone();
+        }
+    };
+    assert_eq!(resume["reason"], "luld_pause", "{resume}");
+    let time = |event: &Value| {
+        event["timestamp"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+    };
+    assert_eq!(
+        (time(&resume) - time(&pause)).num_seconds(),
+        300,
+        "a five-minute pause in market time"
+    );
+}

@@ -108,6 +108,9 @@ impl Evaluator {
                         timestamp: tick.timestamp,
                         scenario: None,
                         alert: Some(watch.rule.id),
+                        reason: None,
+                        lower_band: None,
+                        upper_band: None,
                     });
                 }
             }

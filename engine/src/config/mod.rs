@@ -159,6 +159,9 @@ pub struct SimConfig {
     /// liquidity from it, and its changes and quotes are published on
     /// `order_book` and `stock_quotes` (the local log only, not yet Kafka).
     pub order_book: bool,
+    /// Apply limit-up/limit-down price bands (trading pauses) and announce
+    /// the short-sale restriction, as US equity markets do.
+    pub market_rules: bool,
 }
 
 /// `[log]`
@@ -207,6 +210,7 @@ impl Default for SimConfig {
             backfill: Duration::from_secs(86_400),
             backfill_rate: 20,
             order_book: true,
+            market_rules: true,
         }
     }
 }
@@ -388,6 +392,7 @@ impl Config {
             calendar: self.sim.calendar,
             seed: self.sim.seed,
             order_book: self.sim.order_book,
+            market_rules: self.sim.market_rules,
         }
     }
 

@@ -118,6 +118,9 @@ impl Connectivity {
                 timestamp: Utc::now(),
                 scenario: None,
                 alert: None,
+                reason: None,
+                lower_band: None,
+                upper_band: None,
             }));
         }
     }

@@ -442,6 +442,9 @@ mod tests {
             timestamp: timestamp::parse("2026-12-03T15:00:00Z").unwrap(),
             scenario: Some(3),
             alert: None,
+            reason: None,
+            lower_band: None,
+            upper_band: None,
         };
         let json = serde_json::to_value(&event).unwrap();
         let codec = Record::MarketEvent.avro();

@@ -35,6 +35,27 @@ pub enum EventKind {
     RegimeChange,
     /// Money began or finished moving from one sector to another.
     SectorRotation,
+    /// A symbol's price reached a limit-up/limit-down band (`lower_band`,
+    /// `upper_band`) and trades are held at it, or it left the band's edge
+    /// (level `info`); fifteen seconds at the edge pause trading.
+    LimitState,
+    /// The short-sale restriction (SEC Rule 201) took effect after a 10 %
+    /// fall from the previous close: short sales only above the best bid,
+    /// for the rest of the day and the next.
+    ShortSaleRestriction,
+}
+
+/// Why trading in a symbol was halted (with the Nasdaq/SIP halt code).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema, async_graphql::Enum,
+)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum HaltReason {
+    /// A limit-up/limit-down trading pause, five minutes (`LUDP`).
+    LuldPause,
+    /// News pending (`T1`): the simulator's halt scenario.
+    NewsPending,
 }
 
 /// How much attention an event needs.
@@ -80,6 +101,19 @@ pub struct MarketEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub alert: Option<u64>,
+    /// Why, for `halt` and `resume` events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub reason: Option<HaltReason>,
+    /// The limit-down price of the symbol's band, for `limit_state` and
+    /// limit-up/limit-down `halt` events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub lower_band: Option<f64>,
+    /// The limit-up price of the band.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub upper_band: Option<f64>,
 }
 
 /// One sample of the `system_metrics` topic: a producer's or bridge's health.

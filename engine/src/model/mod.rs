@@ -30,7 +30,7 @@ pub use backup::{BackupManifest, Replayed, Restored, StoreCheck};
 pub use book::{BOOK_DEPTH, BookLevel, OrderBook, TopOfBook};
 pub use candle::{Candle, Interval, IntervalError};
 pub use errors::{ErrorBody, ErrorCode, ErrorDetail};
-pub use event::{EventKind, EventLevel, MarketEvent, SystemMetric};
+pub use event::{EventKind, EventLevel, HaltReason, MarketEvent, SystemMetric};
 pub use health::{Checks, CircuitState, Failure, Readiness};
 pub use items::{AlertRule, Condition, Direction, Portfolio, Position, Watchlist};
 pub use keys::{CreatedKey, KeyInfo, NewKey, Scope};

@@ -32,6 +32,9 @@ pub struct SourceSettings {
     /// Whether to simulate each symbol's order book (`sim.order_book`),
     /// when the sink carries it.
     pub order_book: bool,
+    /// Whether to apply limit-up/limit-down and the short-sale restriction
+    /// (`sim.market_rules`).
+    pub market_rules: bool,
 }
 
 /// A simulator, its controls and where its output goes.
@@ -68,6 +71,9 @@ impl SimulatorSource {
         self.sink.write_event(open);
         if self.settings.order_book && self.sink.carries_book() {
             self.simulator.enable_book();
+        }
+        if self.settings.market_rules {
+            self.simulator.enable_market_rules();
         }
         let source = format!("tickstreamd@{}", hostname());
         let (mut sampled_at, mut sampled) = (Instant::now(), 0u64);
@@ -125,6 +131,9 @@ impl SimulatorSource {
             timestamp: self.simulator.now(),
             scenario: None,
             alert: None,
+            reason: None,
+            lower_band: None,
+            upper_band: None,
         }
     }
 }
@@ -184,6 +193,7 @@ mod tests {
             calendar: CalendarKind::AlwaysOpen,
             seed: 7,
             order_book: true,
+            market_rules: true,
         };
         let (source, _handle) = SimulatorSource::new(simulator, Box::new(sink), settings);
         let running = cx.clone();

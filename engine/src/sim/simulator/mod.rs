@@ -9,6 +9,7 @@
 
 mod depth;
 mod phases;
+mod rules;
 mod scenarios;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -25,8 +26,8 @@ use super::{
     scenario::{ScenarioError, ScenarioRequest},
 };
 use crate::model::{
-    EventKind, EventLevel, MarketEvent, Scenario, ScenarioState, ScenarioStatus, Symbol, Tick,
-    TradeCondition,
+    EventKind, EventLevel, HaltReason, MarketEvent, Scenario, ScenarioState, ScenarioStatus,
+    Symbol, Tick, TradeCondition,
 };
 
 /// Arrival rate in pre-market and after-hours trading, relative to midday.
@@ -105,14 +106,25 @@ struct Listed {
     size_unit: f64,
     /// Permanent log-price shift from news.
     shift: f64,
-    /// The halt scenario holding this symbol, if halted.
-    halted: Option<u64>,
+    /// Why the symbol is halted, if it is.
+    halted: Option<Halted>,
+}
+
+/// What holds a halted symbol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Halted {
+    /// A halt scenario.
+    Scenario(u64),
+    /// A limit-up/limit-down pause.
+    Luld,
 }
 
 #[derive(Debug, Clone, Copy)]
 enum Timer {
     Start(u64),
     End(u64),
+    /// The end of symbol `index`'s limit-up/limit-down pause.
+    Reopen(usize),
 }
 
 struct Crash {
@@ -203,6 +215,8 @@ pub struct Simulator {
     depth: Option<depth::Depth>,
     /// Seeds the books' randomness.
     book_seed: u64,
+    /// Limit-up/limit-down and the short-sale restriction, once enabled.
+    rules: Option<rules::Rules>,
 }
 
 impl Simulator {
@@ -286,6 +300,7 @@ impl Simulator {
             regime: (1.0, None),
             depth: None,
             book_seed: settings.seed,
+            rules: None,
         };
         simulator.transition =
             simulator.transition_after(settings.start - Duration::microseconds(1));
@@ -515,8 +530,18 @@ impl Simulator {
         // Spreads widen with volatility, in thin hours and in a crash.
         let crash = (offset - listed.shift).abs();
         let widening = (level * shock.volatility).max(1.0) * phase_spread * (1.0 + 20.0 * crash);
-        let (bid, ask) = quote_ticks(listed, log_mid + offset, widening);
+        let (mut bid, mut ask) = quote_ticks(listed, log_mid + offset, widening);
         let timestamp = self.at(self.now);
+        // Within the symbol's price band, if it has one.
+        // Where the model's quote is outside it, the quote is held at its edge.
+        let band = self.band(index, timestamp);
+        let mut held = false;
+        if let Some((lower, upper)) = band {
+            let shift = (lower - bid).max(0) - (ask - upper).max(0);
+            (bid, ask) = (bid + shift, ask + shift);
+            held = shift != 0;
+        }
+        let listed = &self.listed[index];
         let price = match &mut self.depth {
             None if side => ask,
             None => bid,
@@ -531,9 +556,10 @@ impl Simulator {
                 depth.trade(index, listed, touch, side, volume, self.now, timestamp)
             }
         };
+        let price = band.map_or(price, |(lower, upper)| price.clamp(lower, upper));
         self.seq += 1;
         let steps = listed.steps_per_unit;
-        Tick {
+        let tick = Tick {
             symbol: listed.symbol.clone(),
             price: price as f64 / steps,
             volume,
@@ -544,7 +570,9 @@ impl Simulator {
             condition: None,
             partition: None,
             offset: None,
-        }
+        };
+        self.after_trade(index, &tick, held);
+        tick
     }
 }
 

@@ -31,6 +31,7 @@ impl Simulator {
             match entry.remove() {
                 Timer::Start(id) => self.start(id),
                 Timer::End(id) => self.end(id),
+                Timer::Reopen(index) => self.end_pause(index),
             }
         }
         if let Some((at, phase)) = self.transition
@@ -92,6 +93,7 @@ impl Simulator {
         for index in 0..self.listed.len() {
             if self.listed[index].halted.is_none() {
                 let tick = self.auction(index, condition, share);
+                self.after_auction(index, &tick);
                 self.queue.push_back(Output::Tick(tick));
             }
         }

@@ -170,6 +170,9 @@ impl Simulator {
             timestamp: self.at(self.now),
             scenario,
             alert: None,
+            reason: None,
+            lower_band: None,
+            upper_band: None,
         }));
     }
 
@@ -263,7 +266,7 @@ impl Simulator {
 
     fn start_halt(&mut self, id: u64, symbol: Symbol, duration: Option<Duration>) {
         let index = self.index_of(&symbol).expect("checked");
-        self.listed[index].halted = Some(id);
+        self.listed[index].halted = Some(Halted::Scenario(id));
         let how_long = match duration {
             Some(d) => {
                 self.end_at(id, self.now + d.as_secs_f64());
@@ -271,12 +274,13 @@ impl Simulator {
             }
             None => " until resumed".into(),
         };
-        self.event(
+        self.status_event(
             EventKind::Halt,
             EventLevel::Warning,
-            Some(symbol.clone()),
+            index,
             format!("{symbol} trading halted{how_long}"),
             Some(id),
+            HaltReason::NewsPending,
         );
     }
 
@@ -400,7 +404,7 @@ impl Simulator {
             }
             Scenario::Halt { symbol, .. } => {
                 let index = self.index_of(&symbol).expect("checked");
-                if self.listed[index].halted == Some(id) {
+                if self.listed[index].halted == Some(Halted::Scenario(id)) {
                     self.resume(index, id);
                 }
             }
@@ -430,18 +434,27 @@ impl Simulator {
 
     /// Lifts a halt: announces it and prints a reopening auction.
     pub(super) fn resume(&mut self, index: usize, id: u64) {
-        if let Some(halt) = self.listed[index].halted.take()
-            && halt != id
-        {
-            self.finish(halt);
-        }
+        let reason = match self.listed[index].halted.take() {
+            Some(Halted::Scenario(halt)) if halt != id => {
+                self.finish(halt);
+                HaltReason::NewsPending
+            }
+            Some(Halted::Luld) => HaltReason::LuldPause,
+            _ => HaltReason::NewsPending,
+        };
+        self.reopen(index, reason, Some(id));
+    }
+
+    /// Announces that `index` trades again and prints its reopening auction.
+    pub(super) fn reopen(&mut self, index: usize, reason: HaltReason, scenario: Option<u64>) {
         let symbol = self.listed[index].symbol.clone();
-        self.event(
+        self.status_event(
             EventKind::Resume,
             EventLevel::Info,
-            Some(symbol.clone()),
+            index,
             format!("{symbol} trading resumed: reopening auction"),
-            Some(id),
+            scenario,
+            reason,
         );
         if matches!(
             self.phase,
@@ -452,6 +465,7 @@ impl Simulator {
                 TradeCondition::ReopeningAuction,
                 REOPENING_AUCTION_SHARE,
             );
+            self.after_auction(index, &tick);
             self.queue.push_back(Output::Tick(tick));
         }
     }
