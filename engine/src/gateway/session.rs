@@ -129,6 +129,9 @@ pub struct Session {
     book_seqs: HashMap<Symbol, u64>,
     /// Wakes the session for quotes and book records of its symbols only.
     depth_interest: Option<(Interest, Interest)>,
+    /// The quote and book partitions holding a subscribed symbol (the
+    /// topics are partitioned as the ticks are).
+    depth_partitions: Vec<bool>,
     batch_ms: u32,
     mode: Delivery,
 }
@@ -150,6 +153,7 @@ impl Session {
             book: None,
             book_seqs: HashMap::new(),
             depth_interest: None,
+            depth_partitions: Vec::new(),
             batch_ms: 0,
             mode: Delivery::Stream,
         }
@@ -489,6 +493,26 @@ impl Session {
                     .collect(),
             )
         };
+        let mut depth_partitions = vec![self.all_symbols; topic.partition_count() as usize];
+        for symbol in &self.symbols {
+            depth_partitions[topic.partition_for(symbol.as_str().as_bytes()) as usize] = true;
+        }
+        for (p, (&now, &before)) in depth_partitions
+            .iter()
+            .zip(&self.depth_partitions)
+            .enumerate()
+        {
+            if now && !before {
+                // Nothing in it was wanted before.
+                if let Some(reader) = &mut self.quotes {
+                    reader.skip_to_end(p as u32);
+                }
+                if let Some(reader) = &mut self.book {
+                    reader.skip_to_end(p as u32);
+                }
+            }
+        }
+        self.depth_partitions = depth_partitions;
         let (quote_keys, book_keys) = (
             self.depth_keys(StreamTopic::StockQuotes),
             self.depth_keys(StreamTopic::OrderBook),
@@ -614,7 +638,9 @@ impl Session {
     fn poll_depth(&mut self, out: &mut Vec<Outgoing>) {
         if let Some(mut reader) = self.quotes.take() {
             let mut data = Vec::new();
-            reader.read_with(
+            let partitions = &self.depth_partitions;
+            reader.read_where(
+                |p| partitions.get(p as usize).copied().unwrap_or(false),
                 MAX_PER_PARTITION,
                 |_, _| {},
                 |_, _, quote| {
@@ -632,7 +658,9 @@ impl Session {
             let state = self.state.clone();
             let book = &state.market.log.book;
             let mut data = Vec::new();
-            reader.read_with(
+            let partitions = std::mem::take(&mut self.depth_partitions);
+            reader.read_where(
+                |p| partitions.get(p as usize).copied().unwrap_or(false),
                 MAX_PER_PARTITION,
                 |_, _| {},
                 |_, _, record| {
@@ -655,6 +683,7 @@ impl Session {
                 },
             );
             self.book = Some(reader);
+            self.depth_partitions = partitions;
             if !data.is_empty() {
                 out.push(Outgoing::msg(&ServerMsg::Book { data }));
             }
