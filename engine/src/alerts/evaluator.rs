@@ -111,6 +111,9 @@ impl Evaluator {
                         reason: None,
                         lower_band: None,
                         upper_band: None,
+                        paired_shares: None,
+                        imbalance_shares: None,
+                        indicative_price: None,
                     });
                 }
             }

@@ -159,8 +159,9 @@ pub struct SimConfig {
     /// liquidity from it, and its changes and quotes are published on
     /// `order_book` and `stock_quotes` (the local log only, not yet Kafka).
     pub order_book: bool,
-    /// Apply limit-up/limit-down price bands (trading pauses) and announce
-    /// the short-sale restriction, as US equity markets do.
+    /// Apply limit-up/limit-down price bands (trading pauses), announce the
+    /// short-sale restriction and publish auction imbalances, as US equity
+    /// markets do.
     pub market_rules: bool,
 }
 

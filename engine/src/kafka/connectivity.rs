@@ -121,6 +121,9 @@ impl Connectivity {
                 reason: None,
                 lower_band: None,
                 upper_band: None,
+                paired_shares: None,
+                imbalance_shares: None,
+                indicative_price: None,
             }));
         }
     }

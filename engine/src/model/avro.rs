@@ -445,6 +445,9 @@ mod tests {
             reason: None,
             lower_band: None,
             upper_band: None,
+            paired_shares: None,
+            imbalance_shares: None,
+            indicative_price: None,
         };
         let json = serde_json::to_value(&event).unwrap();
         let codec = Record::MarketEvent.avro();

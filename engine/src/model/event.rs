@@ -43,6 +43,9 @@ pub enum EventKind {
     /// fall from the previous close: short sales only above the best bid,
     /// for the rest of the day and the next.
     ShortSaleRestriction,
+    /// The imbalance of an opening or closing auction before it crosses
+    /// (`paired_shares`, `imbalance_shares`, `indicative_price`).
+    AuctionImbalance,
 }
 
 /// Why trading in a symbol was halted (with the Nasdaq/SIP halt code).
@@ -114,6 +117,19 @@ pub struct MarketEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub upper_band: Option<f64>,
+    /// Shares matched at the indicative price, for `auction_imbalance`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub paired_shares: Option<u64>,
+    /// Shares left unmatched, for `auction_imbalance`: positive to buy,
+    /// negative to sell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub imbalance_shares: Option<i64>,
+    /// The price the auction would cross at now, for `auction_imbalance`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub indicative_price: Option<f64>,
 }
 
 /// One sample of the `system_metrics` topic: a producer's or bridge's health.

@@ -134,6 +134,9 @@ impl SimulatorSource {
             reason: None,
             lower_band: None,
             upper_band: None,
+            paired_shares: None,
+            imbalance_shares: None,
+            indicative_price: None,
         }
     }
 }

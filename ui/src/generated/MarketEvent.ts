@@ -47,4 +47,17 @@ lower_band?: number,
 /**
  * The limit-up price of the band.
  */
-upper_band?: number, };
+upper_band?: number, 
+/**
+ * Shares matched at the indicative price, for `auction_imbalance`.
+ */
+paired_shares?: number, 
+/**
+ * Shares left unmatched, for `auction_imbalance`: positive to buy,
+ * negative to sell.
+ */
+imbalance_shares?: number, 
+/**
+ * The price the auction would cross at now, for `auction_imbalance`.
+ */
+indicative_price?: number, };

@@ -18,7 +18,8 @@ impl Simulator {
         } else {
             f64::INFINITY
         };
-        timer.min(transition).min(minute)
+        let imbalances = self.imbalances_due().unwrap_or(f64::INFINITY);
+        timer.min(transition).min(minute).min(imbalances)
     }
 
     /// Handles what is due at `t`: scenario timers, a change of phase, a new minute.
@@ -33,6 +34,9 @@ impl Simulator {
                 Timer::End(id) => self.end(id),
                 Timer::Reopen(index) => self.end_pause(index),
             }
+        }
+        if self.imbalances_due().is_some_and(|due| due <= t) {
+            self.publish_imbalances();
         }
         if let Some((at, phase)) = self.transition
             && at <= t

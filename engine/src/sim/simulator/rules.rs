@@ -4,7 +4,8 @@
 //! `limit_state` event; fifteen seconds there pause trading for five
 //! minutes, ended by a reopening auction) and the short-sale restriction
 //! (SEC Rule 201: announced when a trade is 10 % or more below the previous
-//! close).
+//! close), and the imbalances of the opening and closing auctions, published
+//! two minutes before the open and ten before the close.
 //!
 //! The bands follow the LULD plan for Tier 1 securities: 5 % above $3.00,
 //! 20 % from $0.75, the lesser of $0.15 and 75 % below; doubled in the first
@@ -15,7 +16,13 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{EventKind, EventLevel, HaltReason, Halted, MarketEvent, Output, Simulator, Timer};
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+use super::{
+    CLOSING_AUCTION_SHARE, EventKind, EventLevel, HaltReason, Halted, MarketEvent,
+    OPENING_AUCTION_SHARE, Output, Phase, Simulator, Timer,
+};
 use crate::{model::Tick, sim::CalendarKind};
 
 /// The reference price's time constant (seconds).
@@ -26,6 +33,12 @@ const LIMIT_STATE_SECONDS: f64 = 15.0;
 const PAUSE_SECONDS: f64 = 300.0;
 /// The fall from the previous close that restricts short sales.
 const SSR_FALL: f64 = 0.10;
+/// How long before the opening and the closing auction their imbalances
+/// are published (seconds): 9:28 and 15:50 on a full day.
+const OPENING_IMBALANCE_LEAD: f64 = 120.0;
+const CLOSING_IMBALANCE_LEAD: f64 = 600.0;
+/// Spread of an imbalance around zero, as a share of the paired shares.
+const IMBALANCE_SPREAD: f64 = 0.3;
 
 /// One symbol's state under the rules.
 #[derive(Debug, Clone, Default)]
@@ -47,6 +60,8 @@ struct SymbolRules {
 /// Every symbol's state under the rules.
 pub(super) struct Rules {
     symbols: Vec<SymbolRules>,
+    /// The phase change whose auction's imbalances were last published.
+    imbalances_for: Option<f64>,
 }
 
 /// The band's fraction of the reference price, before doubling.
@@ -68,6 +83,7 @@ impl Simulator {
         if self.rules.is_none() {
             self.rules = Some(Rules {
                 symbols: vec![SymbolRules::default(); self.listed.len()],
+                imbalances_for: None,
             });
         }
     }
@@ -169,6 +185,66 @@ impl Simulator {
         }
     }
 
+    /// When the next auction's imbalances are due (seconds), if they are
+    /// still to come: before the regular session opens or closes.
+    pub(super) fn imbalances_due(&self) -> Option<f64> {
+        let rules = self.rules.as_ref()?;
+        let (at, next) = self.transition?;
+        let lead = match (self.phase, next) {
+            (Phase::Regular, _) => CLOSING_IMBALANCE_LEAD,
+            (_, Phase::Regular) => OPENING_IMBALANCE_LEAD,
+            _ => return None,
+        };
+        let due = at - lead;
+        (rules.imbalances_for != Some(at) && due >= self.now).then_some(due)
+    }
+
+    /// Publishes each trading symbol's imbalance for the coming auction.
+    pub(super) fn publish_imbalances(&mut self) {
+        let Some((at, _)) = self.transition else {
+            return;
+        };
+        let closing = self.phase == Phase::Regular;
+        if let Some(rules) = &mut self.rules {
+            rules.imbalances_for = Some(at);
+        }
+        let (which, share) = if closing {
+            ("closing", CLOSING_AUCTION_SHARE)
+        } else {
+            ("opening", OPENING_AUCTION_SHARE)
+        };
+        for index in 0..self.listed.len() {
+            if self.listed[index].halted.is_some() {
+                continue;
+            }
+            let (shock, _) = self.conditions(index);
+            let (log_mid, _) = self.model.advance(index, self.trading_time, shock);
+            let offset = self.offset(index);
+            let noise: f64 = self.rng.random_range(0.7..1.3);
+            let z: f64 = StandardNormal.sample(&mut self.rng);
+            let listed = &self.listed[index];
+            let steps = listed.steps_per_unit;
+            let price = ((log_mid + offset).exp() * steps).round().max(1.0) / steps;
+            let paired = (listed.adv * share * noise / 100.0).round().max(1.0) as u64 * 100;
+            let imbalance = (paired as f64 * IMBALANCE_SPREAD * z / 100.0).round() as i64 * 100;
+            let side = if imbalance >= 0 { "buy" } else { "sell" };
+            let mut event = self.market_event(
+                EventKind::AuctionImbalance,
+                EventLevel::Info,
+                index,
+                format!(
+                    "{} {which} auction imbalance: {} shares to {side}, {paired} paired, indicative {price}",
+                    listed.symbol,
+                    imbalance.unsigned_abs()
+                ),
+            );
+            event.paired_shares = Some(paired);
+            event.imbalance_shares = Some(imbalance);
+            event.indicative_price = Some(price);
+            self.queue.push_back(Output::Event(event));
+        }
+    }
+
     /// Ends `index`'s limit-up/limit-down pause with a reopening auction.
     pub(super) fn end_pause(&mut self, index: usize) {
         if self.listed[index].halted == Some(Halted::Luld) {
@@ -227,6 +303,9 @@ impl Simulator {
             reason: None,
             lower_band: None,
             upper_band: None,
+            paired_shares: None,
+            imbalance_shares: None,
+            indicative_price: None,
         }
     }
 
@@ -368,5 +447,75 @@ mod tests {
             "{seen:?}"
         );
         assert!(reopened, "a reopening auction");
+    }
+
+    #[test]
+    fn imbalances_come_two_minutes_before_the_open_and_ten_before_the_close() {
+        let mut market = Simulator::new(
+            &default_universe(),
+            &SimSettings {
+                seed: 9,
+                rate: 50.0,
+                model: Model::Realistic,
+                correlations: Correlations::default(),
+                calendar: Calendar::nyse(false),
+                // 9:00 in New York.
+                start: "2026-03-10T13:00:00Z".parse().unwrap(),
+            },
+        );
+        market.enable_market_rules();
+        let end: DateTime<Utc> = "2026-03-10T20:05:00Z".parse().unwrap();
+        let mut imbalances: Vec<(DateTime<Utc>, MarketEvent)> = Vec::new();
+        let mut auctions: Vec<(DateTime<Utc>, TradeCondition)> = Vec::new();
+        while market.now() < end {
+            match market.next_output() {
+                // The market closed: the last output may be the next day's.
+                Output::Event(event) if event.timestamp >= end => {}
+                Output::Event(event) if event.kind == EventKind::AuctionImbalance => {
+                    imbalances.push((event.timestamp, event));
+                }
+                Output::Tick(tick) if tick.symbol.as_str() == "AAPL" && tick.timestamp < end => {
+                    if let Some(condition) = tick.condition {
+                        auctions.push((tick.timestamp, condition));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let symbols = default_universe().len();
+        assert_eq!(imbalances.len(), 2 * symbols, "one per symbol per auction");
+        let at = |text: &str| text.parse::<DateTime<Utc>>().unwrap();
+        assert!(
+            imbalances[..symbols]
+                .iter()
+                .all(|(t, _)| *t == at("2026-03-10T13:28:00Z"))
+        );
+        assert!(
+            imbalances[symbols..]
+                .iter()
+                .all(|(t, _)| *t == at("2026-03-10T19:50:00Z"))
+        );
+        for (_, event) in &imbalances {
+            let (paired, imbalance, price) = (
+                event.paired_shares.unwrap(),
+                event.imbalance_shares.unwrap(),
+                event.indicative_price.unwrap(),
+            );
+            assert!(
+                paired >= 100 && paired % 100 == 0 && imbalance % 100 == 0,
+                "{event:?}"
+            );
+            assert!(
+                imbalance.unsigned_abs() < paired && price > 0.0,
+                "{event:?}"
+            );
+        }
+        assert_eq!(
+            auctions,
+            [
+                (at("2026-03-10T13:30:00Z"), TradeCondition::OpeningAuction),
+                (at("2026-03-10T20:00:00Z"), TradeCondition::ClosingAuction)
+            ]
+        );
     }
 }

@@ -173,6 +173,9 @@ impl Simulator {
             reason: None,
             lower_band: None,
             upper_band: None,
+            paired_shares: None,
+            imbalance_shares: None,
+            indicative_price: None,
         }));
     }
 
