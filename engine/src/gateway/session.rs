@@ -465,14 +465,8 @@ impl Session {
     /// subscription. A partition that held no subscribed symbol until now
     /// is read from its end: nothing in it was wanted before.
     fn follow_symbols(&mut self) {
-        let topic = self.state.market.log.ticks.clone();
         let streaming = self.streaming_ticks();
-        let mut partitions = vec![streaming && self.all_symbols; topic.partition_count() as usize];
-        if streaming {
-            for symbol in &self.symbols {
-                partitions[topic.partition_for(symbol.as_str().as_bytes()) as usize] = true;
-            }
-        }
+        let partitions = self.symbol_partitions(streaming);
         if let Some(reader) = &mut self.ticks {
             for (p, (&now, &before)) in partitions.iter().zip(&self.partitions).enumerate() {
                 if now && !before {
@@ -481,22 +475,7 @@ impl Session {
             }
         }
         self.partitions = partitions;
-        let keys = if !streaming {
-            Keys::Some(Vec::new())
-        } else if self.all_symbols {
-            Keys::All
-        } else {
-            Keys::Some(
-                self.symbols
-                    .iter()
-                    .map(|s| s.as_str().as_bytes().into())
-                    .collect(),
-            )
-        };
-        let mut depth_partitions = vec![self.all_symbols; topic.partition_count() as usize];
-        for symbol in &self.symbols {
-            depth_partitions[topic.partition_for(symbol.as_str().as_bytes()) as usize] = true;
-        }
+        let depth_partitions = self.symbol_partitions(true);
         for (p, (&now, &before)) in depth_partitions
             .iter()
             .zip(&self.depth_partitions)
@@ -513,24 +492,39 @@ impl Session {
             }
         }
         self.depth_partitions = depth_partitions;
-        let (quote_keys, book_keys) = (
-            self.depth_keys(StreamTopic::StockQuotes),
-            self.depth_keys(StreamTopic::OrderBook),
-        );
+        let keys = self.symbol_keys(streaming);
+        let quote_keys = self.symbol_keys(self.topics.contains(&StreamTopic::StockQuotes));
+        let book_keys = self.symbol_keys(self.topics.contains(&StreamTopic::OrderBook));
         let log = &self.state.market.log;
         let (quotes, book) = self
             .depth_interest
             .get_or_insert_with(|| (log.quotes.interest(), log.book.topic().interest()));
         quotes.follow(quote_keys);
         book.follow(book_keys);
+        let ticks = &log.ticks;
         self.interest
-            .get_or_insert_with(|| topic.interest())
+            .get_or_insert_with(|| ticks.interest())
             .follow(keys);
     }
 
-    /// The keys of `topic` (quotes or book) the session waits for.
-    fn depth_keys(&self, topic: StreamTopic) -> Keys {
-        if !self.topics.contains(&topic) {
+    /// The partitions holding a subscribed symbol (every one with `"*"`);
+    /// none unless `wanted`. Every topic keyed by symbol is partitioned as
+    /// the ticks are.
+    fn symbol_partitions(&self, wanted: bool) -> Vec<bool> {
+        let topic = &self.state.market.log.ticks;
+        let mut partitions = vec![wanted && self.all_symbols; topic.partition_count() as usize];
+        if wanted {
+            for symbol in &self.symbols {
+                partitions[topic.partition_for(symbol.as_str().as_bytes()) as usize] = true;
+            }
+        }
+        partitions
+    }
+
+    /// The keys an interest follows for the subscribed symbols (all with
+    /// `"*"`); none unless `wanted`.
+    fn symbol_keys(&self, wanted: bool) -> Keys {
+        if !wanted {
             Keys::Some(Vec::new())
         } else if self.all_symbols {
             Keys::All
