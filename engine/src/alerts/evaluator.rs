@@ -101,19 +101,14 @@ impl Evaluator {
                 if cooled {
                     watch.last_fired = Some(tick.timestamp);
                     out.push(MarketEvent {
-                        kind: EventKind::Alert,
-                        level: EventLevel::Warning,
-                        symbol: Some(tick.symbol.clone()),
-                        message: format!("Alert: {}: {detail}", watch.rule.describe()),
-                        timestamp: tick.timestamp,
-                        scenario: None,
                         alert: Some(watch.rule.id),
-                        reason: None,
-                        lower_band: None,
-                        upper_band: None,
-                        paired_shares: None,
-                        imbalance_shares: None,
-                        indicative_price: None,
+                        ..MarketEvent::new(
+                            EventKind::Alert,
+                            EventLevel::Warning,
+                            Some(tick.symbol.clone()),
+                            format!("Alert: {}: {detail}", watch.rule.describe()),
+                            tick.timestamp,
+                        )
                     });
                 }
             }

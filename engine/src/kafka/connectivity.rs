@@ -106,25 +106,18 @@ impl Connectivity {
             format!("Kafka {} unreachable: {detail}", self.role)
         };
         if let Some(events) = &self.events {
-            events.append(Arc::new(MarketEvent {
-                kind: EventKind::Connection,
-                level: if connected {
-                    EventLevel::Info
-                } else {
-                    EventLevel::Warning
-                },
-                symbol: None,
+            let level = if connected {
+                EventLevel::Info
+            } else {
+                EventLevel::Warning
+            };
+            events.append(Arc::new(MarketEvent::new(
+                EventKind::Connection,
+                level,
+                None,
                 message,
-                timestamp: Utc::now(),
-                scenario: None,
-                alert: None,
-                reason: None,
-                lower_band: None,
-                upper_band: None,
-                paired_shares: None,
-                imbalance_shares: None,
-                indicative_price: None,
-            }));
+                Utc::now(),
+            )));
         }
     }
 }

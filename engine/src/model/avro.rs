@@ -435,19 +435,14 @@ mod tests {
     #[test]
     fn events_and_metrics_travel_too_and_absent_fields_stay_absent() {
         let event = MarketEvent {
-            kind: EventKind::Halt,
-            level: EventLevel::Warning,
-            symbol: None,
-            message: "halted".into(),
-            timestamp: timestamp::parse("2026-12-03T15:00:00Z").unwrap(),
             scenario: Some(3),
-            alert: None,
-            reason: None,
-            lower_band: None,
-            upper_band: None,
-            paired_shares: None,
-            imbalance_shares: None,
-            indicative_price: None,
+            ..MarketEvent::new(
+                EventKind::Halt,
+                EventLevel::Warning,
+                None,
+                "halted".into(),
+                timestamp::parse("2026-12-03T15:00:00Z").unwrap(),
+            )
         };
         let json = serde_json::to_value(&event).unwrap();
         let codec = Record::MarketEvent.avro();

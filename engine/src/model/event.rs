@@ -132,6 +132,34 @@ pub struct MarketEvent {
     pub indicative_price: Option<f64>,
 }
 
+impl MarketEvent {
+    /// An event of `kind` about `symbol` (or the whole market), with none
+    /// of the optional details (scenario, alert, reason, band, imbalance).
+    pub fn new(
+        kind: EventKind,
+        level: EventLevel,
+        symbol: Option<Symbol>,
+        message: String,
+        timestamp: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            kind,
+            level,
+            symbol,
+            message,
+            timestamp,
+            scenario: None,
+            alert: None,
+            reason: None,
+            lower_band: None,
+            upper_band: None,
+            paired_shares: None,
+            imbalance_shares: None,
+            indicative_price: None,
+        }
+    }
+}
+
 /// One sample of the `system_metrics` topic: a producer's or bridge's health.
 #[derive(
     Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,

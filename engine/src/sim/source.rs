@@ -113,11 +113,11 @@ impl SimulatorSource {
     /// The `session_open` event that starts the stream.
     fn announcement(&self) -> MarketEvent {
         let s = &self.settings;
-        MarketEvent {
-            kind: EventKind::SessionOpen,
-            level: EventLevel::Info,
-            symbol: None,
-            message: format!(
+        MarketEvent::new(
+            EventKind::SessionOpen,
+            EventLevel::Info,
+            None,
+            format!(
                 "simulated market open: {} symbols at {} ticks/s, speed {}, {} calendar (seed {})",
                 self.simulator.symbols().len(),
                 s.pacing.rate,
@@ -128,16 +128,8 @@ impl SimulatorSource {
                 },
                 s.seed
             ),
-            timestamp: self.simulator.now(),
-            scenario: None,
-            alert: None,
-            reason: None,
-            lower_band: None,
-            upper_band: None,
-            paired_shares: None,
-            imbalance_shares: None,
-            indicative_price: None,
-        }
+            self.simulator.now(),
+        )
     }
 }
 

@@ -105,18 +105,12 @@ impl Simulator {
 
     /// An auction print: the mid, no quote, a share of a day's volume.
     pub(super) fn auction(&mut self, index: usize, condition: TradeCondition, share: f64) -> Tick {
-        let (shock, _) = self.conditions(index);
-        let (log_mid, _) = self.model.advance(index, self.trading_time, shock);
-        let offset = self.offset(index);
-        let noise = self.rng.random_range(0.7..1.3);
-        let listed = &self.listed[index];
-        let steps = listed.steps_per_unit;
-        let lots = (listed.adv * share * noise / 100.0).round().max(1.0) as u64;
+        let (price, volume) = self.auction_cross(index, share);
         self.seq += 1;
         Tick {
-            symbol: listed.symbol.clone(),
-            price: ((log_mid + offset).exp() * steps).round().max(1.0) / steps,
-            volume: lots * 100,
+            symbol: self.listed[index].symbol.clone(),
+            price,
+            volume,
             timestamp: self.at(self.now),
             bid: None,
             ask: None,
@@ -125,6 +119,22 @@ impl Simulator {
             partition: None,
             offset: None,
         }
+    }
+
+    /// Where an auction of `index` would cross now and how many shares (in
+    /// round lots, about `share` of a day's volume): the mid on the grid.
+    pub(super) fn auction_cross(&mut self, index: usize, share: f64) -> (f64, u64) {
+        let (shock, _) = self.conditions(index);
+        let (log_mid, _) = self.model.advance(index, self.trading_time, shock);
+        let offset = self.offset(index);
+        let noise = self.rng.random_range(0.7..1.3);
+        let listed = &self.listed[index];
+        let steps = listed.steps_per_unit;
+        let lots = (listed.adv * share * noise / 100.0).round().max(1.0) as u64;
+        (
+            ((log_mid + offset).exp() * steps).round().max(1.0) / steps,
+            lots * 100,
+        )
     }
 
     pub(super) fn refresh_intraday(&mut self) {

@@ -16,7 +16,6 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use super::{
@@ -217,15 +216,9 @@ impl Simulator {
             if self.listed[index].halted.is_some() {
                 continue;
             }
-            let (shock, _) = self.conditions(index);
-            let (log_mid, _) = self.model.advance(index, self.trading_time, shock);
-            let offset = self.offset(index);
-            let noise: f64 = self.rng.random_range(0.7..1.3);
+            let (price, paired) = self.auction_cross(index, share);
             let z: f64 = StandardNormal.sample(&mut self.rng);
             let listed = &self.listed[index];
-            let steps = listed.steps_per_unit;
-            let price = ((log_mid + offset).exp() * steps).round().max(1.0) / steps;
-            let paired = (listed.adv * share * noise / 100.0).round().max(1.0) as u64 * 100;
             let imbalance = (paired as f64 * IMBALANCE_SPREAD * z / 100.0).round() as i64 * 100;
             let side = if imbalance >= 0 { "buy" } else { "sell" };
             let mut event = self.market_event(
@@ -292,21 +285,13 @@ impl Simulator {
         index: usize,
         message: String,
     ) -> MarketEvent {
-        MarketEvent {
+        MarketEvent::new(
             kind,
             level,
-            symbol: Some(self.listed[index].symbol.clone()),
+            Some(self.listed[index].symbol.clone()),
             message,
-            timestamp: self.at(self.now),
-            scenario: None,
-            alert: None,
-            reason: None,
-            lower_band: None,
-            upper_band: None,
-            paired_shares: None,
-            imbalance_shares: None,
-            indicative_price: None,
-        }
+            self.at(self.now),
+        )
     }
 
     fn band_event(

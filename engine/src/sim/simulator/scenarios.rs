@@ -162,20 +162,10 @@ impl Simulator {
         message: String,
         scenario: Option<u64>,
     ) {
+        let at = self.at(self.now);
         self.queue.push_back(Output::Event(MarketEvent {
-            kind,
-            level,
-            symbol,
-            message,
-            timestamp: self.at(self.now),
             scenario,
-            alert: None,
-            reason: None,
-            lower_band: None,
-            upper_band: None,
-            paired_shares: None,
-            imbalance_shares: None,
-            indicative_price: None,
+            ..MarketEvent::new(kind, level, symbol, message, at)
         }));
     }
 
