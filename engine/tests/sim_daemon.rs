@@ -440,8 +440,9 @@ async fn a_flash_crash_meets_limit_up_limit_down_a_typed_pause_and_a_reopening()
     daemon.wait_ready().await;
     let mut client = Client::connect(&daemon.ws_url()).await;
     client
-        // Every symbol's ticks too, so frames keep coming while MSFT pauses.
-        .send(json!({"op":"subscribe","symbols":["*"],"topics":["stock_ticks","market_events"]}))
+        // Every symbol's ticks too, so frames keep coming while MSFT pauses;
+        // conflated, so a busy test machine reading slowly is not closed.
+        .send(json!({"op":"subscribe","symbols":["*"],"topics":["stock_ticks","market_events"],"mode":"conflate","batch_ms":50}))
         .await;
     client.recv_type("subscribed").await;
     let (status, crash) = post(
