@@ -28,10 +28,15 @@ const REPLENISH_SECONDS: f64 = 1.0;
 const PICKED_LEVELS: usize = 3;
 /// The share of refreshes a level is picked in.
 const PICKED_SHARE: f64 = PICKED_LEVELS as f64 / (2 * BOOK_DEPTH) as f64;
-/// Spread of those adds and cancels (log size).
+/// Spread of those adds and cancels (log size) over a full replenishment
+/// time; over a shorter one it shrinks with the pull back to the target,
+/// so a level's size keeps the same spread however often it is refreshed.
 const NOISE: f64 = 0.35;
 /// A new price's first orders, as a share of its target depth.
 const FRESH: std::ops::Range<f64> = 0.2..1.0;
+/// The most shares a level holds, whatever the depth model says (a
+/// degenerate spread must not overflow the book).
+const MAX_LEVEL_SHARES: f64 = 1e12;
 /// How much deeper each level is than the one before it, relative to the touch.
 const DEPTH_SLOPE: f64 = 0.3;
 
@@ -112,12 +117,12 @@ fn better(a: i64, b: i64, bids: bool) -> bool {
 }
 
 /// Shares rounded as orders rest: round lots from 100 up, odd lots below,
-/// at least one share.
+/// at least one share, at most [`MAX_LEVEL_SHARES`].
 /// (Rounds half up by adding a half: `f64::round` is a libm call, a tenth
 /// of the book's time.)
 fn shares(x: f64) -> u64 {
     if x >= 100.0 {
-        (x * 0.01 + 0.5) as u64 * 100
+        (x.min(MAX_LEVEL_SHARES) * 0.01 + 0.5) as u64 * 100
     } else {
         ((x + 0.5) as u64).max(1)
     }
@@ -217,13 +222,13 @@ impl LimitBook {
                 let Some(level) = side.levels[..side.len].get_mut(k) else {
                     return;
                 };
+                // Adds fill a thin level, cancels thin a thick one: without
+                // the pull down, the noise's random walk grows without bound.
                 let (target, mut size) = (target(k), level.size as f64);
-                if size < target {
-                    size += (target - size) * grown;
-                }
+                size += (target - size) * grown;
                 if noise {
                     let z: f64 = StandardNormal.sample(rng);
-                    size *= (NOISE * z).exp();
+                    size *= (NOISE * grown.sqrt() * z).exp();
                 }
                 level.size = shares(size);
             };
@@ -355,5 +360,26 @@ mod tests {
             [3, 2, 1]
         );
         assert_eq!(book.asks().len(), BOOK_DEPTH);
+    }
+
+    #[test]
+    fn untraded_levels_stay_near_their_target_however_long_the_run() {
+        // Found in CI: a level no trade reached took the noise's random walk
+        // up until its size overflowed.
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
+        let mut book = LimitBook::default();
+        for step in 0..2_000_000 {
+            book.refresh(touch(1_000), step as f64 * 0.01, &mut rng);
+        }
+        let deepest = 500.0 * (1.0 + DEPTH_SLOPE * (BOOK_DEPTH - 1) as f64);
+        for level in book.bids().iter().chain(book.asks()) {
+            assert!(level.size as f64 <= 20.0 * deepest, "{level:?}");
+        }
+    }
+
+    #[test]
+    fn a_degenerate_depth_is_bounded_not_overflowed() {
+        assert_eq!(shares(f64::INFINITY), MAX_LEVEL_SHARES as u64);
+        assert_eq!(shares(f64::NAN), 1);
     }
 }
