@@ -3,84 +3,10 @@
 
 mod support;
 
-use std::{collections::BTreeMap, time::Duration};
+use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{Client, Daemon};
-
-/// A client's copy of one symbol's book, built from the `book` stream.
-#[derive(Default)]
-struct Copy {
-    seq: u64,
-    /// Price in millionths → size.
-    bids: BTreeMap<i64, u64>,
-    asks: BTreeMap<i64, u64>,
-    /// The top of the book after each seq.
-    tops: BTreeMap<u64, (f64, u64, f64, u64)>,
-    /// A seq to keep the book at, and the book kept there.
-    keep: Option<u64>,
-    kept: Option<(BTreeMap<i64, u64>, BTreeMap<i64, u64>)>,
-}
-
-fn units(price: &Value) -> i64 {
-    (price.as_f64().unwrap() * 1e6).round() as i64
-}
-
-impl Copy {
-    fn apply(&mut self, record: &Value) {
-        let seq = record["seq"].as_u64().unwrap();
-        if record["snapshot"] == true {
-            self.bids.clear();
-            self.asks.clear();
-        } else {
-            assert_eq!(seq, self.seq + 1, "the stream's seq skipped: {record}");
-        }
-        self.seq = seq;
-        for (side, levels) in [
-            (&mut self.bids, &record["bids"]),
-            (&mut self.asks, &record["asks"]),
-        ] {
-            for level in levels.as_array().unwrap() {
-                let size = level["size"].as_u64().unwrap();
-                if size == 0 {
-                    side.remove(&units(&level["price"]));
-                } else {
-                    side.insert(units(&level["price"]), size);
-                }
-            }
-        }
-        let (bid, ask) = (
-            self.bids.last_key_value().unwrap(),
-            self.asks.first_key_value().unwrap(),
-        );
-        assert!(bid.0 < ask.0, "crossed at seq {seq}: {record}");
-        assert!(self.bids.len() <= 10 && self.asks.len() <= 10);
-        if self.keep == Some(seq) {
-            self.kept = Some((self.bids.clone(), self.asks.clone()));
-        }
-        self.tops.insert(
-            seq,
-            (*bid.0 as f64 / 1e6, *bid.1, *ask.0 as f64 / 1e6, *ask.1),
-        );
-    }
-
-    fn same_as(&self, snapshot: &Value) {
-        let side = |levels: &Value| -> BTreeMap<i64, u64> {
-            levels
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|l| (units(&l["price"]), l["size"].as_u64().unwrap()))
-                .collect()
-        };
-        let (bids, asks) = self
-            .kept
-            .as_ref()
-            .expect("the book kept at the snapshot's seq");
-        assert_eq!(bids, &side(&snapshot["bids"]), "bids of {snapshot}");
-        assert_eq!(asks, &side(&snapshot["asks"]), "asks of {snapshot}");
-    }
-}
+use support::{Client, Daemon, book::BookCopy};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_book_stream_rebuilds_the_engines_book_and_quotes_and_trades_agree_with_it() {
@@ -95,9 +21,9 @@ async fn the_book_stream_rebuilds_the_engines_book_and_quotes_and_trades_agree_w
         subscribed["topics"],
         json!(["stock_ticks", "stock_quotes", "order_book"])
     );
-    let mut copy = Copy::default();
+    let mut copy = BookCopy::default();
     let (mut quotes, mut ticks) = (Vec::new(), Vec::new());
-    let mut take = |frames: Vec<Value>, copy: &mut Copy| {
+    let mut take = |frames: Vec<Value>, copy: &mut BookCopy| {
         for frame in frames {
             match frame["type"].as_str().unwrap() {
                 "book" => {

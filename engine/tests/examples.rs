@@ -141,7 +141,7 @@ async fn kafka_python_reads_the_default_topic_without_a_codec_package() {
     let brokers = tansu.brokers.clone();
     let producer = Daemon::role("producer", &["--brokers", &brokers, "--rate", "500"]);
     producer
-        .wait_metric("tickstream_kafka_delivered_total", 300.0)
+        .wait_metric(r#"tickstream_kafka_delivered_total{record="tick"}"#, 300.0)
         .await;
     let out = tokio::task::spawn_blocking(move || {
         run(
@@ -171,7 +171,7 @@ async fn fastavro_reads_an_avro_producers_ticks_by_the_published_schema() {
         &[("TICKSTREAM_KAFKA__FORMAT", "avro")],
     );
     producer
-        .wait_metric("tickstream_kafka_delivered_total", 200.0)
+        .wait_metric(r#"tickstream_kafka_delivered_total{record="tick"}"#, 200.0)
         .await;
     let out = tokio::task::spawn_blocking(move || {
         run(

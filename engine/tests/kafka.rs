@@ -15,7 +15,7 @@ use rdkafka::{
     producer::{BaseRecord, Producer, ThreadedProducer},
 };
 use serde_json::{Value, json};
-use support::{Client, Daemon, DurableBroker, Tansu, eventually, position};
+use support::{Client, Daemon, DurableBroker, Tansu, book::BookCopy, eventually, position};
 
 /// Subscribes to every symbol from offset 0 of every partition.
 async fn subscribe_from_start(client: &mut Client) {
@@ -46,7 +46,10 @@ async fn every_produced_tick_reaches_every_client_exactly_once_in_order() {
     let bridge = Daemon::role("bridge", &["--brokers", brokers, "--start", "earliest"]);
     bridge.wait_ready().await;
     producer
-        .wait_metric("tickstream_kafka_delivered_total", 2_000.0)
+        .wait_metric(
+            r#"tickstream_kafka_delivered_total{record="tick"}"#,
+            2_000.0,
+        )
         .await;
     let (status, _) = producer.terminate();
     assert!(status.success());
@@ -59,7 +62,9 @@ async fn every_produced_tick_reaches_every_client_exactly_once_in_order() {
         collect_until_quiet(&mut a, Duration::from_millis(1_000)),
         collect_until_quiet(&mut b, Duration::from_millis(1_000))
     );
-    let produced = bridge.metric("tickstream_kafka_consumed_total").await as usize - 1; // one session event
+    let produced = bridge
+        .metric(r#"tickstream_kafka_consumed_total{record="tick"}"#)
+        .await as usize;
     assert!(produced > 1_000, "only {produced} ticks produced");
     for ticks in [&ticks_a, &ticks_b] {
         // The producer numbers its ticks 1..=N: each arrives once.
@@ -110,7 +115,7 @@ async fn symbols_of_shard(brokers: &str, shard: &str, client: &mut Client) -> BT
         &["--brokers", brokers, "--rate", "500", "--shard", shard],
     );
     producer
-        .wait_metric("tickstream_kafka_delivered_total", 500.0)
+        .wait_metric(r#"tickstream_kafka_delivered_total{record="tick"}"#, 500.0)
         .await;
     assert!(producer.terminate().0.success());
     collect_until_quiet(client, Duration::from_millis(800))
@@ -174,9 +179,14 @@ async fn a_client_moves_between_bridges_with_resume_and_loses_nothing() {
         next.insert(p.to_string(), o + 1);
     }
     // Ticks produced while the client moves, then the producer stops.
-    let delivered = producer.metric("tickstream_kafka_delivered_total").await;
+    let delivered = producer
+        .metric(r#"tickstream_kafka_delivered_total{record="tick"}"#)
+        .await;
     producer
-        .wait_metric("tickstream_kafka_delivered_total", delivered + 200.0)
+        .wait_metric(
+            r#"tickstream_kafka_delivered_total{record="tick"}"#,
+            delivered + 200.0,
+        )
         .await;
     assert!(producer.terminate().0.success());
 
@@ -188,7 +198,9 @@ async fn a_client_moves_between_bridges_with_resume_and_loses_nothing() {
     assert!(!after.is_empty());
     // One producer numbered its ticks 1..=N: together the two bridges
     // delivered each exactly once.
-    let produced = bridge_b.metric("tickstream_kafka_consumed_total").await as u64 - 1; // one session event
+    let produced = bridge_b
+        .metric(r#"tickstream_kafka_consumed_total{record="tick"}"#)
+        .await as u64;
     let mut count: BTreeMap<u64, u32> = BTreeMap::new();
     for t in before.iter().chain(&after) {
         *count.entry(t["seq"].as_u64().unwrap()).or_default() += 1;
@@ -251,6 +263,11 @@ async fn malformed_messages_are_counted_and_skipped() {
 
 /// The bytes of the first record on `stock_ticks`, as the cluster holds it.
 fn first_tick_record(brokers: &str) -> Vec<u8> {
+    first_record(brokers, "stock_ticks")
+}
+
+/// The bytes of the first record on `topic`, as the cluster holds it.
+fn first_record(brokers: &str, topic: &str) -> Vec<u8> {
     use rdkafka::{
         Message,
         consumer::{BaseConsumer, Consumer},
@@ -261,7 +278,7 @@ fn first_tick_record(brokers: &str) -> Vec<u8> {
         .set("auto.offset.reset", "earliest")
         .create()
         .unwrap();
-    consumer.subscribe(&["stock_ticks"]).unwrap();
+    consumer.subscribe(&[topic]).unwrap();
     loop {
         if let Some(message) = consumer.poll(Duration::from_secs(10)) {
             return message.unwrap().payload().unwrap().to_vec();
@@ -282,7 +299,10 @@ async fn an_avro_producer_feeds_a_bridge_that_reads_avro_and_json_alike() {
     let bridge = Daemon::role("bridge", &["--brokers", brokers, "--start", "earliest"]);
     bridge.wait_ready().await;
     producer
-        .wait_metric("tickstream_kafka_delivered_total", 1_000.0)
+        .wait_metric(
+            r#"tickstream_kafka_delivered_total{record="tick"}"#,
+            1_000.0,
+        )
         .await;
     let (status, _) = producer.terminate();
     assert!(status.success());
@@ -348,6 +368,101 @@ async fn an_avro_producer_feeds_a_bridge_that_reads_avro_and_json_alike() {
         !text.contains(r#"tickstream_kafka_malformed_total{topic="market_events"}"#),
         "the producer's Avro events decode: {text}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quotes_and_the_order_book_travel_through_kafka_to_a_bridge_joining_mid_stream() {
+    use tickstream::model::schemas::Record;
+    let tansu = Tansu::start();
+    let brokers = tansu.brokers.as_str();
+    let producer = Daemon::role_with_env(
+        "producer",
+        &["--brokers", brokers, "--rate", "1500"],
+        &[("TICKSTREAM_KAFKA__FORMAT", "avro")],
+    );
+    producer
+        .wait_metric(
+            r#"tickstream_kafka_delivered_total{record="book"}"#,
+            1_000.0,
+        )
+        .await;
+    producer
+        .wait_metric(r#"tickstream_kafka_delivered_total{record="quote"}"#, 100.0)
+        .await;
+    // On the topics: single-object Avro records of their own schemas.
+    let book = Record::OrderBook
+        .avro()
+        .decode(&first_record(brokers, "order_book"))
+        .unwrap();
+    assert_eq!(book["snapshot"], true, "a symbol's first record: {book}");
+    assert!(book["bids"].as_array().unwrap().len() >= 5, "{book}");
+    let quote = Record::TopOfBook
+        .avro()
+        .decode(&first_record(brokers, "stock_quotes"))
+        .unwrap();
+    assert!(quote["bid"].as_f64() < quote["ask"].as_f64(), "{quote}");
+
+    // A bridge joining now: each book whole from its last snapshot on.
+    let bridge = Daemon::role("bridge", &["--brokers", brokers]);
+    bridge.wait_ready().await;
+    let mut client = Client::connect(&bridge.ws_url()).await;
+    client
+        .send(json!({"op":"subscribe","symbols":["AAPL"],"topics":["order_book","stock_quotes"]}))
+        .await;
+    client.recv_type("subscribed").await;
+    let mut copy = BookCopy::default();
+    let mut quotes = Vec::new();
+    let mut take = |frames: Vec<Value>, copy: &mut BookCopy| {
+        for frame in frames {
+            match frame["type"].as_str().unwrap() {
+                "book" => {
+                    for record in frame["data"].as_array().unwrap() {
+                        if copy.seq == 0 {
+                            assert_eq!(record["snapshot"], true, "the stream starts whole");
+                        }
+                        copy.apply(record);
+                    }
+                }
+                "quotes" => quotes.extend(frame["data"].as_array().unwrap().iter().cloned()),
+                "gap" => panic!("unexpected gap {frame}"),
+                _ => {}
+            }
+        }
+    };
+    take(
+        client.collect_frames(Duration::from_secs(2)).await,
+        &mut copy,
+    );
+    assert!(copy.tops.len() > 5, "{} book records", copy.tops.len());
+    // The bridge's book (REST) is the one its stream builds.
+    let rest = bridge.get_json("/api/v1/book?symbol=AAPL").await;
+    let at = rest["seq"].as_u64().unwrap();
+    copy.keep = Some(at);
+    if copy.seq == at {
+        copy.kept = Some((copy.bids.clone(), copy.asks.clone()));
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while copy.kept.is_none() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stream never reached seq {at}"
+        );
+        take(
+            client.collect_frames(Duration::from_millis(100)).await,
+            &mut copy,
+        );
+    }
+    copy.same_as(&rest);
+    assert!(!quotes.is_empty());
+    let text = bridge.metrics_text().await;
+    for topic in ["order_book", "stock_quotes"] {
+        assert!(
+            !text.contains(&format!(
+                r#"tickstream_kafka_malformed_total{{topic="{topic}"}}"#
+            )),
+            "{text}"
+        );
+    }
 }
 
 /// The stand-in registry's HTTP basic credentials, and their header.
@@ -440,7 +555,10 @@ async fn avro_in_confluents_wire_format_goes_through_a_schema_registry() {
     let unaware = Daemon::role("bridge", &["--brokers", brokers, "--start", "earliest"]);
     bridge.wait_ready().await;
     producer
-        .wait_metric("tickstream_kafka_delivered_total", 1_000.0)
+        .wait_metric(
+            r#"tickstream_kafka_delivered_total{record="tick"}"#,
+            1_000.0,
+        )
         .await;
     let (status, _) = producer.terminate();
     assert!(status.success());
@@ -638,7 +756,9 @@ async fn a_broker_crash_and_restart_loses_no_acknowledged_tick() {
     producer.wait_ready().await;
     bridge.wait_ready().await;
     frames.extend(client.collect_frames(Duration::from_millis(1_500)).await);
-    let acknowledged = producer.metric("tickstream_kafka_delivered_total").await as u64;
+    let acknowledged = producer
+        .metric(r#"tickstream_kafka_delivered_total{record="tick"}"#)
+        .await as u64;
     assert!(producer.terminate().0.success());
     loop {
         let more = client.collect_frames(Duration::from_millis(1_500)).await;
@@ -662,7 +782,7 @@ async fn a_broker_crash_and_restart_loses_no_acknowledged_tick() {
         "{events:?}"
     );
     // Every tick the cluster acknowledged arrived (the producer numbers them
-    // 1..=N; the session event is one more acknowledged message).
+    // 1..=N).
     let seqs: BTreeSet<u64> = frames
         .iter()
         .filter(|f| f["type"] == "ticks")
@@ -671,7 +791,7 @@ async fn a_broker_crash_and_restart_loses_no_acknowledged_tick() {
         .collect();
     let highest = *seqs.last().unwrap();
     assert!(
-        highest + 1 >= acknowledged,
+        highest >= acknowledged,
         "{highest} ticks seen, {acknowledged} acknowledged"
     );
     let missing: Vec<u64> = (1..=highest)
@@ -699,9 +819,14 @@ async fn a_broker_restarted_in_a_loop_leaves_every_acknowledged_tick_stored_once
         for bridge in &bridges {
             bridge.wait_ready().await;
         }
-        let delivered = producer.metric("tickstream_kafka_delivered_total").await;
+        let delivered = producer
+            .metric(r#"tickstream_kafka_delivered_total{record="tick"}"#)
+            .await;
         producer
-            .wait_metric("tickstream_kafka_delivered_total", delivered + 200.0)
+            .wait_metric(
+                r#"tickstream_kafka_delivered_total{record="tick"}"#,
+                delivered + 200.0,
+            )
             .await;
         broker.crash();
         eventually(
@@ -713,17 +838,18 @@ async fn a_broker_restarted_in_a_loop_leaves_every_acknowledged_tick_stored_once
         broker.restart();
     }
     producer.wait_ready().await;
-    let acknowledged = producer.metric("tickstream_kafka_delivered_total").await;
+    let acknowledged = producer
+        .metric(r#"tickstream_kafka_delivered_total{record="tick"}"#)
+        .await;
     assert!(producer.terminate().0.success());
     // Each bridge stores every tick the cluster acknowledged, once: the
-    // producer numbers its ticks 1..=N (its session event is one more
-    // acknowledged message).
+    // producer numbers its ticks 1..=N.
     for bridge in &mut bridges {
         bridge.wait_ready().await;
         eventually(
             "the bridge stored what was produced",
             Duration::from_secs(30),
-            || async { bridge.metric("tickstream_store_ticks_total").await + 1.0 >= acknowledged },
+            || async { bridge.metric("tickstream_store_ticks_total").await >= acknowledged },
         )
         .await;
         assert!(bridge.terminate().0.success());
@@ -738,7 +864,7 @@ async fn a_broker_restarted_in_a_loop_leaves_every_acknowledged_tick_stored_once
         assert_eq!(rows, distinct, "a tick was stored twice");
         assert_eq!(rows, highest, "a tick is missing below {highest}");
         assert!(
-            highest as f64 + 1.0 >= acknowledged,
+            highest as f64 >= acknowledged,
             "{highest} stored, {acknowledged} acknowledged"
         );
     }
@@ -827,7 +953,9 @@ async fn sasl_scram_works_through_passthrough_properties_only() {
         .status();
     assert_eq!(status, 503);
     assert_eq!(
-        intruder.metric("tickstream_kafka_delivered_total").await,
+        intruder
+            .metric(r#"tickstream_kafka_delivered_total{record="tick"}"#)
+            .await,
         0.0
     );
 }
@@ -873,7 +1001,7 @@ async fn a_bridge_joining_a_busy_cluster_at_latest_reports_no_false_gap() {
     let brokers = tansu.brokers.as_str();
     let mut first = Daemon::role("producer", &["--brokers", brokers, "--rate", "1000"]);
     first
-        .wait_metric("tickstream_kafka_delivered_total", 500.0)
+        .wait_metric(r#"tickstream_kafka_delivered_total{record="tick"}"#, 500.0)
         .await;
     assert!(first.terminate().0.success());
 

@@ -1,7 +1,8 @@
 //! The wire schemas in `docs/api/schemas/` (generated from the Rust types)
 //! against a broker that enforces them: Tansu validating `stock_ticks`,
-//! `market_events` and `system_metrics` takes every record a producer
-//! sends (ticks, events and health samples arrive at a bridge), and refuses
+//! `market_events`, `system_metrics`, `stock_quotes` and `order_book` takes
+//! every record a producer sends (ticks, events, health samples and depth
+//! arrive at a bridge), and refuses
 //! a record that does not fit, visibly, with `INVALID_RECORD`.
 
 mod support;
@@ -24,6 +25,8 @@ fn registry(dir: &Path) {
         ("stock_ticks", "Tick"),
         ("market_events", "MarketEvent"),
         ("system_metrics", "SystemMetric"),
+        ("stock_quotes", "TopOfBook"),
+        ("order_book", "OrderBook"),
     ] {
         let text = std::fs::read_to_string(schemas.join(format!("{schema}.json"))).unwrap();
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -42,7 +45,10 @@ async fn a_broker_enforcing_the_schemas_takes_every_record_and_refuses_a_misfit(
     let bridge = Daemon::role("bridge", &["--brokers", brokers, "--start", "earliest"]);
     bridge.wait_ready().await;
     producer
-        .wait_metric("tickstream_kafka_delivered_total", 1_000.0)
+        .wait_metric(
+            r#"tickstream_kafka_delivered_total{record="tick"}"#,
+            1_000.0,
+        )
         .await;
     assert_eq!(
         producer
@@ -51,9 +57,14 @@ async fn a_broker_enforcing_the_schemas_takes_every_record_and_refuses_a_misfit(
         0.0,
         "no record of the producer's is refused"
     );
-    bridge
-        .wait_metric("tickstream_kafka_consumed_total", 1_000.0)
-        .await;
+    for record in ["tick", "book", "quote"] {
+        bridge
+            .wait_metric(
+                &format!(r#"tickstream_kafka_consumed_total{{record="{record}"}}"#),
+                500.0,
+            )
+            .await;
+    }
     // Health samples (and so their topic's schema) reach the bridge's clients too.
     let mut client = Client::connect(&bridge.ws_url()).await;
     client

@@ -157,7 +157,7 @@ pub struct SimConfig {
     pub backfill_rate: u32,
     /// Simulate each symbol's order book (ten levels a side): trades take
     /// liquidity from it, and its changes and quotes are published on
-    /// `order_book` and `stock_quotes` (the local log only, not yet Kafka).
+    /// `order_book` and `stock_quotes` (the local log, or Kafka for `producer`).
     pub order_book: bool,
     /// Apply limit-up/limit-down price bands (trading pauses), announce the
     /// short-sale restriction and publish auction imbalances, as US equity

@@ -14,7 +14,7 @@ use crate::{
     config::Config,
     kafka::KafkaSource,
     metrics::Metrics,
-    model::Replayed,
+    model::{Replayed, schemas::Record},
 };
 
 /// Replays `stock_ticks` into the store of `config`'s data directory, from
@@ -52,7 +52,12 @@ pub async fn replay(
             let taken = metrics.store_ticks.get()
                 + metrics.store_duplicate_ticks.get()
                 + metrics.store_skipped_ticks.get();
-            metrics.kafka_consumed.get().saturating_sub(taken) < slack
+            metrics
+                .kafka_consumed
+                .of(Record::Tick)
+                .get()
+                .saturating_sub(taken)
+                < slack
         }
     };
     let (stored, token) = (local.stored.clone(), token.clone());

@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 use super::{KafkaError, client_config};
 use crate::{config::KafkaConfig, log::LogSettings, metrics::Health};
 
-/// Creates Tickstream's three topics (`stock_ticks` with the configured
-/// partitions, the others with one), retrying with backoff while the cluster
+/// Creates Tickstream's topics (`stock_ticks`, `stock_quotes` and
+/// `order_book` with the configured partitions, the others with one), retrying with backoff while the cluster
 /// is unreachable. Returns false when the cluster refused (readiness turns
 /// false) or `token` was cancelled.
 pub async fn create_topics(
@@ -28,6 +28,8 @@ pub async fn create_topics(
         (names.ticks.as_str(), log.partitions),
         (names.events.as_str(), 1),
         (names.metrics.as_str(), 1),
+        (names.quotes.as_str(), log.partitions),
+        (names.book.as_str(), log.partitions),
     ];
     let mut backoff = Duration::from_millis(250);
     loop {

@@ -17,7 +17,7 @@ use rdkafka::{
 use tokio_util::sync::CancellationToken;
 
 use super::{Connectivity, KafkaError, client_config};
-use crate::{config::KafkaConfig, metrics::Metrics};
+use crate::{config::KafkaConfig, metrics::Metrics, model::schemas::Record};
 
 /// Producer defaults (any can be overridden in `[kafka.properties]`):
 /// idempotent, acknowledged by all in-sync replicas, gzip (the codec every
@@ -53,12 +53,13 @@ impl ClientContext for Reports {
 }
 
 impl ProducerContext for Reports {
-    type DeliveryOpaque = ();
+    /// The record's kind (its index in [`Record::ALL`]), for the count.
+    type DeliveryOpaque = usize;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+    fn delivery(&self, result: &DeliveryResult<'_>, kind: usize) {
         match result {
             Ok(_) => {
-                self.metrics.kafka_delivered.inc();
+                self.metrics.kafka_delivered.of(Record::ALL[kind]).inc();
                 self.link.up("records acknowledged");
             }
             Err((error, _)) => {
@@ -100,20 +101,23 @@ impl KafkaPublisher {
         })
     }
 
-    /// Queues a record, waiting while the queue is full (backpressure).
-    /// Blocking: call it from the source's own thread.
+    /// Queues a record of kind `kind`, waiting while the queue is full
+    /// (backpressure). Blocking: call it from the source's own thread.
     ///
     /// # Errors
     /// [`KafkaError::Cancelled`] when `token` is cancelled while waiting, or
     /// the client error for a record librdkafka refuses outright.
     pub fn send_blocking(
         &self,
+        kind: Record,
         topic: &str,
         key: &[u8],
         payload: &[u8],
         token: &CancellationToken,
     ) -> Result<(), KafkaError> {
-        let mut record = BaseRecord::to(topic).key(key).payload(payload);
+        let mut record = BaseRecord::with_opaque_to(topic, kind as usize)
+            .key(key)
+            .payload(payload);
         loop {
             match self.producer.send(record) {
                 Ok(()) => return Ok(()),

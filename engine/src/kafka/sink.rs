@@ -1,5 +1,5 @@
-//! Kafka as a source's sink: each record goes to the same-named topic of
-//! the cluster, keyed as the local log keys it, encoded as `kafka.format`
+//! Kafka as a source's sink: each record (ticks, events, metrics, quotes,
+//! order-book records) goes to the same-named topic of the cluster, keyed as the local log keys it, encoded as `kafka.format`
 //! says (JSON, or Avro: [`crate::model::avro`]), waiting while the
 //! producer's queue is full or its circuit breaker is open (backpressure
 //! reaches the source's thread: the simulator pauses, then catches up).
@@ -15,7 +15,7 @@ use crate::{
     breaker::Breaker,
     config::Format,
     log::{Sink, TopicNames},
-    model::{EncodedTick, MarketEvent, SystemMetric, schemas::Record},
+    model::{EncodedTick, MarketEvent, OrderBook, SystemMetric, TopOfBook, schemas::Record},
 };
 
 /// How long [`Sink::finish`] waits for Kafka to acknowledge queued records.
@@ -74,11 +74,7 @@ impl KafkaSink {
         if let Some(id) = ids.lock().get(&record) {
             return Some(*id);
         }
-        let topic = match record {
-            Record::Tick => &self.topics.ticks,
-            Record::MarketEvent => &self.topics.events,
-            Record::SystemMetric => &self.topics.metrics,
-        };
+        let topic = self.topic(record);
         loop {
             match tokio::runtime::Handle::current().block_on(registry.register(topic, record)) {
                 Ok(id) => {
@@ -93,6 +89,17 @@ impl KafkaSink {
                     std::thread::sleep(REGISTRY_RETRY);
                 }
             }
+        }
+    }
+
+    /// The topic of `record`'s kind.
+    fn topic(&self, record: Record) -> &str {
+        match record {
+            Record::Tick => &self.topics.ticks,
+            Record::MarketEvent => &self.topics.events,
+            Record::SystemMetric => &self.topics.metrics,
+            Record::TopOfBook => &self.topics.quotes,
+            Record::OrderBook => &self.topics.book,
         }
     }
 
@@ -127,15 +134,22 @@ impl KafkaSink {
         }
     }
 
-    /// Sends a record. Only shutdown interrupts a send; nothing is left to
-    /// do then.
-    fn send(&self, record: Record, topic: &str, key: &[u8], value: &impl serde::Serialize) {
+    /// Sends a record to its kind's topic; false once the sink is stopping
+    /// (only shutdown interrupts a send).
+    fn send(&self, record: Record, key: &str, value: &impl serde::Serialize) -> bool {
         let json = serde_json::to_vec(value).expect("wire types serialize");
-        if let Some(payload) = self.encode(record, &json) {
-            let _ = self
-                .publisher
-                .send_blocking(topic, key, &payload, &self.token);
-        }
+        let Some(payload) = self.encode(record, &json) else {
+            return true;
+        };
+        self.publisher
+            .send_blocking(
+                record,
+                self.topic(record),
+                key.as_bytes(),
+                &payload,
+                &self.token,
+            )
+            .is_ok()
     }
 }
 
@@ -151,7 +165,7 @@ impl Sink for KafkaSink {
             };
             if self
                 .publisher
-                .send_blocking(&self.topics.ticks, key, &payload, &self.token)
+                .send_blocking(Record::Tick, &self.topics.ticks, key, &payload, &self.token)
                 .is_err()
             {
                 return false;
@@ -162,21 +176,24 @@ impl Sink for KafkaSink {
 
     fn write_event(&self, event: MarketEvent) {
         let key = event.symbol.as_ref().map_or("", |s| s.as_str());
-        self.send(
-            Record::MarketEvent,
-            &self.topics.events,
-            key.as_bytes(),
-            &event,
-        );
+        self.send(Record::MarketEvent, key, &event);
     }
 
     fn write_metric(&self, sample: SystemMetric) {
-        self.send(
-            Record::SystemMetric,
-            &self.topics.metrics,
-            sample.source.as_bytes(),
-            &sample,
-        );
+        self.send(Record::SystemMetric, &sample.source, &sample);
+    }
+
+    fn write_book(&self, records: &mut Vec<Arc<OrderBook>>, quotes: &mut Vec<Arc<TopOfBook>>) {
+        // A send fails only when stopping: what is left goes with the source.
+        let open = records
+            .drain(..)
+            .all(|r| self.send(Record::OrderBook, r.symbol.as_str(), &*r));
+        if open {
+            quotes
+                .drain(..)
+                .all(|q| self.send(Record::TopOfBook, q.symbol.as_str(), &*q));
+        }
+        quotes.clear();
     }
 
     fn finish(&self) {

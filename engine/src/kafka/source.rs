@@ -1,9 +1,13 @@
 //! `KafkaSource`: mirrors a cluster's `stock_ticks`, `market_events` and
 //! `system_metrics` into the local log, every partition (manual assignment),
-//! keeping Kafka's partitions and offsets so `resume` works across bridges.
+//! keeping Kafka's partitions and offsets so `resume` works across bridges;
+//! and its `stock_quotes` and `order_book` when the cluster has them (a
+//! producer older than depth does not), as live state: quotes from their
+//! end, the book from far enough back to meet each symbol's last snapshot.
 
 use std::{
     borrow::Cow,
+    collections::HashMap,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -13,6 +17,7 @@ use rdkafka::{
     Message, Offset, TopicPartitionList,
     consumer::{BaseConsumer, Consumer},
 };
+use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 
 use super::{Connectivity, KafkaError, Registry, client_config, connectivity::is_unreachable};
@@ -20,7 +25,10 @@ use crate::{
     config::{KafkaConfig, StartPosition},
     log::Log,
     metrics::{Health, Metrics},
-    model::{EncodedTick, MarketEvent, SystemMetric, avro::confluent_framed, schemas::Record},
+    model::{
+        EncodedTick, MarketEvent, OrderBook, SystemMetric, TopOfBook, avro::confluent_framed,
+        schemas::Record,
+    },
 };
 
 /// Consumer defaults (any can be overridden in `[kafka.properties]`).
@@ -46,6 +54,27 @@ const MAX_BATCH: usize = 2_048;
 const WAIT: Duration = Duration::from_secs(10);
 /// How long a replay waits for a record it knows is there.
 const REPLAY_STALL: Duration = Duration::from_secs(30);
+/// How far back from its end each `order_book` partition is read at start:
+/// far enough to meet the last snapshot of every symbol it holds (the
+/// simulator snapshots each symbol's book every 512 of its records, so
+/// this covers 32 symbols a partition trading alike).
+const BOOK_LOOKBACK: i64 = 16_384;
+
+/// What one poll loop collected, appended together so readers wake once
+/// per batch, not per message.
+#[derive(Default)]
+struct Batch {
+    /// Ticks with Kafka's partition and offset.
+    ticks: Vec<(u32, u64, Arc<EncodedTick>)>,
+    book: Vec<Arc<OrderBook>>,
+    quotes: Vec<Arc<TopOfBook>>,
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.ticks.len() + self.book.len() + self.quotes.len()
+    }
+}
 
 /// Mirrors Kafka into the local log; see the module docs.
 pub struct KafkaSource {
@@ -102,6 +131,13 @@ impl KafkaSource {
         ))
     }
 
+    /// A record of kind `kind` from a payload in any of the formats.
+    fn record<T: DeserializeOwned>(&self, kind: Record, payload: &[u8]) -> Result<T, String> {
+        let payload = self.unframed(kind, payload)?;
+        kind.read(&payload)
+            .map_err(|e| format!("malformed {}: {e}", kind.name()))
+    }
+
     /// A tick from a payload in any of the formats.
     fn tick(&self, payload: &[u8]) -> Result<EncodedTick, String> {
         let payload = self.unframed(Record::Tick, payload)?;
@@ -109,10 +145,11 @@ impl KafkaSource {
     }
 
     /// Waits (with backoff) until the cluster answers and has the topics,
-    /// then assigns every partition of the three topics at `start`; `stored`
-    /// holds the next offset per `stock_ticks` partition for
+    /// then assigns every partition of the three record topics at `start`
+    /// (`stored` holds the next offset per `stock_ticks` partition for
     /// [`StartPosition::Stored`], and `fallback` (latest or earliest) starts
-    /// a partition it has no offset for.
+    /// a partition it has no offset for), and the depth topics the cluster
+    /// has as live state (from their start only for `earliest`).
     ///
     /// # Errors
     /// [`KafkaError::PartitionMismatch`] when the cluster's tick topic has a
@@ -133,10 +170,10 @@ impl KafkaSource {
         let counts = self.partition_counts(&topics, token)?;
         // Tick offsets are kept, so tick partitions must map one to one.
         let local = self.log.ticks.partition_count();
-        if counts[0] != local {
+        if counts[&topics[0]] != local {
             return Err(KafkaError::PartitionMismatch {
                 topic: topics[0].clone(),
-                cluster: counts[0],
+                cluster: counts[&topics[0]],
                 local,
             });
         }
@@ -145,8 +182,8 @@ impl KafkaSource {
             _ => Offset::End,
         };
         let mut assignment = TopicPartitionList::new();
-        for (topic, count) in topics.iter().zip(counts) {
-            for partition in 0..count {
+        for topic in &topics {
+            for partition in 0..counts[topic] {
                 let offset = match start {
                     StartPosition::Latest => Offset::End,
                     StartPosition::Earliest => Offset::Beginning,
@@ -182,9 +219,46 @@ impl KafkaSource {
             };
             self.log.ticks.begin_at(partition as u32, first as u64);
         }
+        self.assign_depth(start == StartPosition::Earliest, &counts, &mut assignment)?;
         self.consumer.assign(&assignment)?;
         self.link()
             .up(&format!("reading every partition from {start:?}"));
+        Ok(())
+    }
+
+    /// Adds the depth topics the cluster has to `assignment`: from their
+    /// start when `earliest`, else quotes from their end and the book
+    /// [`BOOK_LOOKBACK`] records back (its books are whole from each
+    /// symbol's next snapshot on).
+    fn assign_depth(
+        &self,
+        earliest: bool,
+        counts: &HashMap<String, u32>,
+        assignment: &mut TopicPartitionList,
+    ) -> Result<(), KafkaError> {
+        for (topic, book) in [
+            (self.log.quotes.name(), false),
+            (self.log.book.topic().name(), true),
+        ] {
+            let Some(&count) = counts.get(topic) else {
+                tracing::info!(
+                    topic,
+                    "the cluster has no such topic (a producer without depth): not mirrored"
+                );
+                continue;
+            };
+            for partition in 0..count as i32 {
+                let offset = if earliest {
+                    Offset::Beginning
+                } else if book {
+                    let (low, high) = self.consumer.fetch_watermarks(topic, partition, WAIT)?;
+                    Offset::Offset((high - BOOK_LOOKBACK).max(low))
+                } else {
+                    Offset::End
+                };
+                assignment.add_partition_offset(topic, partition, offset)?;
+            }
+        }
         Ok(())
     }
 
@@ -209,7 +283,7 @@ impl KafkaSource {
         token: &CancellationToken,
     ) -> Result<Vec<std::ops::Range<u64>>, KafkaError> {
         let topic = self.log.ticks.name().to_owned();
-        let count = self.partition_counts(std::slice::from_ref(&topic), token)?[0];
+        let count = self.partition_counts(std::slice::from_ref(&topic), token)?[&topic];
         let local = self.log.ticks.partition_count();
         if count != local {
             return Err(KafkaError::PartitionMismatch {
@@ -250,7 +324,7 @@ impl KafkaSource {
         self.consumer.assign(&assignment)?;
         let mut next: Vec<u64> = ranges.iter().map(|r| r.start).collect();
         let done = |next: &[u64]| next.iter().zip(&ranges).all(|(n, r)| *n >= r.end);
-        let mut ticks: Vec<(u32, u64, Arc<EncodedTick>)> = Vec::with_capacity(MAX_BATCH);
+        let mut batch = Batch::default();
         let mut heard = Instant::now();
         while !done(&next) {
             if token.is_cancelled() {
@@ -268,13 +342,13 @@ impl KafkaSource {
                     next[p] = offset + 1;
                     let payload = message.payload().unwrap_or_default();
                     match self.tick(payload) {
-                        Ok(tick) => ticks.push((partition, offset, Arc::new(tick))),
+                        Ok(tick) => batch.ticks.push((partition, offset, Arc::new(tick))),
                         Err(error) => {
-                            self.append(&mut ticks);
+                            self.append(&mut batch);
                             self.skip(&topic, partition, offset, &error);
                         }
                     }
-                    if ticks.len() < MAX_BATCH && !done(&next) {
+                    if batch.len() < MAX_BATCH && !done(&next) {
                         continue;
                     }
                 }
@@ -293,24 +367,24 @@ impl KafkaSource {
                 }
                 None => {}
             }
-            while !ticks.is_empty() && !room() {
+            while batch.len() > 0 && !room() {
                 if token.is_cancelled() {
                     return Err(KafkaError::Cancelled);
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
-            self.append(&mut ticks);
+            self.append(&mut batch);
         }
         Ok(ranges)
     }
 
-    /// Partition counts of `topics`, retrying until the cluster answers and
-    /// has them all.
+    /// The partition counts of the cluster's topics, retrying until it
+    /// answers and has every one of `topics`.
     fn partition_counts(
         &self,
         topics: &[String],
         token: &CancellationToken,
-    ) -> Result<Vec<u32>, KafkaError> {
+    ) -> Result<HashMap<String, u32>, KafkaError> {
         let mut backoff = Duration::from_millis(250);
         loop {
             let counts = self
@@ -318,17 +392,16 @@ impl KafkaSource {
                 .fetch_metadata(None, Duration::from_secs(5))
                 .map_err(KafkaError::from)
                 .and_then(|metadata| {
-                    topics
+                    let counts: HashMap<String, u32> = metadata
+                        .topics()
                         .iter()
-                        .map(|name| {
-                            metadata
-                                .topics()
-                                .iter()
-                                .find(|t| t.name() == name && !t.partitions().is_empty())
-                                .map(|t| t.partitions().len() as u32)
-                                .ok_or_else(|| KafkaError::MissingTopic(name.clone()))
-                        })
-                        .collect::<Result<Vec<u32>, _>>()
+                        .filter(|t| !t.partitions().is_empty())
+                        .map(|t| (t.name().to_owned(), t.partitions().len() as u32))
+                        .collect();
+                    match topics.iter().find(|name| !counts.contains_key(*name)) {
+                        Some(missing) => Err(KafkaError::MissingTopic(missing.clone())),
+                        None => Ok(counts),
+                    }
                 });
             let error = match counts {
                 Ok(counts) => return Ok(counts),
@@ -359,24 +432,22 @@ impl KafkaSource {
     /// [`MAX_BATCH`]) so readers wake once per batch, not per message.
     /// Blocking: run it on its own thread.
     pub fn run(self, token: &CancellationToken) {
-        let mut ticks: Vec<(u32, u64, Arc<EncodedTick>)> = Vec::with_capacity(MAX_BATCH);
+        let mut batch = Batch::default();
         while !token.is_cancelled() {
             let mut wait = POLL;
-            while ticks.len() < MAX_BATCH {
+            while batch.len() < MAX_BATCH {
                 match self.consumer.poll(wait) {
                     None => break,
                     Some(Ok(message)) => {
                         let payload = message.payload().unwrap_or_default();
                         let (partition, offset) =
                             (message.partition() as u32, message.offset() as u64);
-                        match self.decode(message.topic(), payload) {
-                            Ok(Some(tick)) => ticks.push((partition, offset, Arc::new(tick))),
-                            Ok(None) => self.metrics.kafka_consumed.inc(),
-                            Err(error) => {
-                                // Earlier ticks of the batch go first: skipping moves the end.
-                                self.append(&mut ticks);
-                                self.skip(message.topic(), partition, offset, &error);
-                            }
+                        let decoded =
+                            self.decode(message.topic(), payload, partition, offset, &mut batch);
+                        if let Err(error) = decoded {
+                            // Earlier ticks of the batch go first: skipping moves the end.
+                            self.append(&mut batch);
+                            self.skip(message.topic(), partition, offset, &error);
                         }
                     }
                     Some(Err(error)) if is_unreachable(&error) => {
@@ -387,42 +458,64 @@ impl KafkaSource {
                 // After the first message, take only what is already here.
                 wait = Duration::ZERO;
             }
-            self.append(&mut ticks);
+            self.append(&mut batch);
         }
     }
 
-    /// Appends (and empties) a batch of decoded ticks.
-    fn append(&self, ticks: &mut Vec<(u32, u64, Arc<EncodedTick>)>) {
-        if ticks.is_empty() {
+    /// Appends (and empties) a batch.
+    fn append(&self, batch: &mut Batch) {
+        if batch.len() == 0 {
             return;
         }
         self.link().up("messages arriving");
-        self.metrics.kafka_consumed.inc_by(ticks.len() as u64);
-        let stale = self.log.ticks.append_at_batch(ticks.drain(..));
+        let consumed = &self.metrics.kafka_consumed;
+        consumed.of(Record::Tick).inc_by(batch.ticks.len() as u64);
+        consumed
+            .of(Record::OrderBook)
+            .inc_by(batch.book.len() as u64);
+        consumed
+            .of(Record::TopOfBook)
+            .inc_by(batch.quotes.len() as u64);
+        self.log.book.append_batch(batch.book.drain(..));
+        self.log.quotes.append_batch(batch.quotes.drain(..));
+        let stale = self.log.ticks.append_at_batch(batch.ticks.drain(..));
         // Already mirrored: redelivered after a reconnect.
         self.metrics.kafka_duplicates.inc_by(stale.len() as u64);
     }
 
-    /// A tick to append, or `None` for an event or metric (appended here at
-    /// a local offset: they are not resumable).
-    fn decode(&self, topic: &str, payload: &[u8]) -> Result<Option<EncodedTick>, String> {
+    /// Decodes a message of `topic`: a tick (at Kafka's `partition` and
+    /// `offset`), a quote or a book record into `batch`; an event or a
+    /// metric straight into the log (at a local offset: they are not
+    /// resumable).
+    fn decode(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        partition: u32,
+        offset: u64,
+        batch: &mut Batch,
+    ) -> Result<(), String> {
         if topic == self.log.ticks.name() {
-            return self.tick(payload).map(Some);
-        }
-        if topic == self.log.events.name() {
-            let payload = self.unframed(Record::MarketEvent, payload)?;
-            let event: MarketEvent = Record::MarketEvent
-                .read(&payload)
-                .map_err(|e| format!("malformed event: {e}"))?;
+            let tick = self.tick(payload)?;
+            batch.ticks.push((partition, offset, Arc::new(tick)));
+        } else if topic == self.log.book.topic().name() {
+            batch
+                .book
+                .push(Arc::new(self.record(Record::OrderBook, payload)?));
+        } else if topic == self.log.quotes.name() {
+            batch
+                .quotes
+                .push(Arc::new(self.record(Record::TopOfBook, payload)?));
+        } else if topic == self.log.events.name() {
+            let event: MarketEvent = self.record(Record::MarketEvent, payload)?;
+            self.metrics.kafka_consumed.of(Record::MarketEvent).inc();
             self.log.events.append(Arc::new(event));
         } else {
-            let payload = self.unframed(Record::SystemMetric, payload)?;
-            let metric: SystemMetric = Record::SystemMetric
-                .read(&payload)
-                .map_err(|e| format!("malformed metric: {e}"))?;
+            let metric: SystemMetric = self.record(Record::SystemMetric, payload)?;
+            self.metrics.kafka_consumed.of(Record::SystemMetric).inc();
             self.log.metrics.append(Arc::new(metric));
         }
-        Ok(None)
+        Ok(())
     }
 
     /// Counts, logs and steps past a malformed message.

@@ -10,7 +10,7 @@ use crate::{
     model::{EncodedTick, MarketEvent, OrderBook, SystemMetric, TopOfBook},
 };
 
-/// The output of a source: ticks, market events and health samples.
+/// The output of a source: ticks, market events, health samples and depth.
 pub trait Sink: Send + Sync {
     /// Writes (and drains) a batch of ticks. Returns false when the sink
     /// takes no more (shutdown began, or the destination refused one).
@@ -19,20 +19,9 @@ pub trait Sink: Send + Sync {
     fn write_event(&self, event: MarketEvent);
     /// Writes a health sample.
     fn write_metric(&self, sample: SystemMetric);
-    /// Whether the sink carries market depth (`order_book`, `stock_quotes`):
-    /// a source simulates the book only for a sink that does. Kafka does
-    /// not yet.
-    fn carries_book(&self) -> bool {
-        false
-    }
-    /// Writes (and drains) order-book records and quotes; only called on a
-    /// sink that [`carries_book`](Sink::carries_book).
-    fn write_book(&self, records: &mut Vec<Arc<OrderBook>>, quotes: &mut Vec<Arc<TopOfBook>>) {
-        debug_assert!(
-            records.is_empty() && quotes.is_empty(),
-            "book records for a sink that does not carry them"
-        );
-    }
+    /// Writes (and drains) order-book records and quotes (`order_book`,
+    /// `stock_quotes`).
+    fn write_book(&self, records: &mut Vec<Arc<OrderBook>>, quotes: &mut Vec<Arc<TopOfBook>>);
     /// Called once when the source stops: a sink that queues waits (briefly)
     /// for what it queued to be acknowledged.
     fn finish(&self) {}
@@ -65,10 +54,6 @@ impl Sink for LogSink {
 
     fn write_metric(&self, sample: SystemMetric) {
         self.log.metrics.append(Arc::new(sample));
-    }
-
-    fn carries_book(&self) -> bool {
-        true
     }
 
     fn write_book(&self, records: &mut Vec<Arc<OrderBook>>, quotes: &mut Vec<Arc<TopOfBook>>) {

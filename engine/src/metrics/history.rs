@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use prometheus::{Histogram, core::Metric as _};
 
 use super::Metrics;
-use crate::model::MetricsSample;
+use crate::model::{MetricsSample, schemas::Record};
 
 /// Samples kept: five minutes at one a second.
 pub const KEPT: usize = 300;
@@ -38,7 +38,7 @@ impl MetricsHistory {
     pub fn sample(&self, metrics: &Metrics, at: DateTime<Utc>) {
         let now = Reading {
             at,
-            ticks_in: metrics.ticks_produced.get() + metrics.kafka_consumed.get(),
+            ticks_in: metrics.ticks_produced.get() + metrics.kafka_consumed.of(Record::Tick).get(),
             ticks_out: metrics.ticks_delivered.get(),
             stored: metrics.store_ticks.get(),
             latency: cumulative(&metrics.delivery_latency),
@@ -57,7 +57,7 @@ impl MetricsHistory {
                 .zip(&before.latency)
                 .map(|(a, b)| a.saturating_sub(*b))
                 .collect();
-            let reading_kafka = metrics.kafka_consumed.get() > 0;
+            let reading_kafka = metrics.kafka_consumed.of(Record::Tick).get() > 0;
             samples.push_back(MetricsSample {
                 timestamp: at,
                 ticks_in_per_second: rate(now.ticks_in, before.ticks_in),

@@ -9,7 +9,11 @@
 use std::sync::LazyLock;
 
 use apache_avro::{
-    Schema, rabin::Rabin, reader::datum::GenericDatumReader, schema::Name, types::Value as Avro,
+    Schema,
+    rabin::Rabin,
+    reader::datum::GenericDatumReader,
+    schema::{Name, NamesRef, ResolvedSchema},
+    types::Value as Avro,
     writer::datum::GenericDatumWriter,
 };
 use digest::Digest;
@@ -65,6 +69,8 @@ pub enum RecordError {
 pub struct AvroCodec {
     record: Record,
     schema: &'static Schema,
+    /// The schema's named types, for the later uses that only name them.
+    names: NamesRef<'static>,
     header: [u8; HEADER_LEN],
     writer: GenericDatumWriter<'static>,
     reader: GenericDatumReader<'static>,
@@ -90,6 +96,10 @@ static CODECS: LazyLock<Vec<AvroCodec>> = LazyLock::new(|| {
             AvroCodec {
                 record,
                 schema,
+                names: ResolvedSchema::new(schema)
+                    .expect("the derived schema resolves")
+                    .get_names()
+                    .clone(),
                 header,
                 writer: GenericDatumWriter::builder(schema)
                     .build()
@@ -193,7 +203,7 @@ impl AvroCodec {
     }
 
     fn encode_after(&self, prefix: &[u8], json: &Value) -> Result<Vec<u8>, AvroError> {
-        let value = to_avro(self.schema, json, self.record.name())?;
+        let value = to_avro(self.schema, &self.names, json, self.record.name())?;
         let mut out = prefix.to_vec();
         self.writer
             .write_value_ref(&mut out, &value)
@@ -251,8 +261,14 @@ fn read_whole(reader: &GenericDatumReader<'_>, datum: &[u8]) -> Result<Value, Av
     to_json(value)
 }
 
-/// `json` as the Avro value of `schema`; `field` names it in errors.
-fn to_avro(schema: &Schema, json: &Value, field: &str) -> Result<Avro, AvroError> {
+/// `json` as the Avro value of `schema`, whose named types are `names`;
+/// `field` names it in errors.
+fn to_avro(
+    schema: &Schema,
+    names: &NamesRef<'_>,
+    json: &Value,
+    field: &str,
+) -> Result<Avro, AvroError> {
     let wrong = |expected: &str| AvroError::Field {
         field: field.to_owned(),
         message: format!("expected {expected}, got {json}"),
@@ -265,7 +281,7 @@ fn to_avro(schema: &Schema, json: &Value, field: &str) -> Result<Avro, AvroError
                 .iter()
                 .map(|f| {
                     let value = object.get(&f.name).unwrap_or(&Value::Null);
-                    Ok((f.name.clone(), to_avro(&f.schema, value, &f.name)?))
+                    Ok((f.name.clone(), to_avro(&f.schema, names, value, &f.name)?))
                 })
                 .collect::<Result<_, AvroError>>()?;
             Avro::Record(fields)
@@ -280,7 +296,7 @@ fn to_avro(schema: &Schema, json: &Value, field: &str) -> Result<Avro, AvroError
                         .iter()
                         .position(|s| *s != Schema::Null)
                         .ok_or_else(|| wrong("null"))?;
-                    let value = to_avro(&variants[index], json, field)?;
+                    let value = to_avro(&variants[index], names, json, field)?;
                     Avro::Union(index as u32, Box::new(value))
                 }
             }
@@ -294,6 +310,17 @@ fn to_avro(schema: &Schema, json: &Value, field: &str) -> Result<Avro, AvroError
         Schema::Double => Avro::Double(json.as_f64().ok_or_else(|| wrong("a number"))?),
         Schema::Boolean => Avro::Boolean(json.as_bool().ok_or_else(|| wrong("a boolean"))?),
         Schema::String => Avro::String(json.as_str().ok_or_else(|| wrong("a string"))?.into()),
+        Schema::Array(array) => Avro::Array(
+            json.as_array()
+                .ok_or_else(|| wrong("an array"))?
+                .iter()
+                .map(|item| to_avro(&array.items, names, item, field))
+                .collect::<Result<_, _>>()?,
+        ),
+        Schema::Ref { name } => {
+            let named = names.get(name).ok_or_else(|| wrong(name.as_ref()))?;
+            to_avro(named, names, json, field)?
+        }
         Schema::Enum(e) => {
             let symbol = json.as_str().ok_or_else(|| wrong("a string"))?;
             let index = e
@@ -337,6 +364,11 @@ fn to_json(value: Avro) -> Result<Value, AvroError> {
             .ok_or_else(|| AvroError::Datum(format!("{x} is not a JSON number")))?,
         Avro::Boolean(b) => b.into(),
         Avro::String(s) | Avro::Enum(_, s) => s.into(),
+        Avro::Array(items) => items
+            .into_iter()
+            .map(to_json)
+            .collect::<Result<Vec<_>, _>>()?
+            .into(),
         other => return Err(AvroError::Datum(format!("unexpected {other:?}"))),
     })
 }
@@ -345,7 +377,8 @@ fn to_json(value: Avro) -> Result<Value, AvroError> {
 mod tests {
     use super::*;
     use crate::model::{
-        EncodedTick, EventKind, EventLevel, MarketEvent, Symbol, Tick, TradeCondition,
+        BookLevel, EncodedTick, EventKind, EventLevel, MarketEvent, OrderBook, Symbol, Tick,
+        TopOfBook, TradeCondition,
     };
 
     fn tick() -> Tick {
@@ -449,6 +482,40 @@ mod tests {
         let back = codec.decode(&codec.encode(&json).unwrap()).unwrap();
         assert_eq!(back, json);
         assert!(back.get("symbol").is_none());
+    }
+
+    #[test]
+    fn a_book_record_travels_with_its_levels_and_a_quote_too() {
+        let at = timestamp::parse("2026-12-03T15:00:00.000001Z").unwrap();
+        let level = |price, size| BookLevel { price, size };
+        let book = OrderBook {
+            symbol: Symbol::new("AAPL").unwrap(),
+            seq: 513,
+            snapshot: true,
+            bids: vec![level(189.35, 300), level(189.34, 0)],
+            asks: vec![level(189.37, 100)],
+            timestamp: at,
+        };
+        let json = serde_json::to_value(&book).unwrap();
+        let codec = Record::OrderBook.avro();
+        let back = codec.decode(&codec.encode(&json).unwrap()).unwrap();
+        assert_eq!(serde_json::from_value::<OrderBook>(back).unwrap(), book);
+        let mut wrong = json.clone();
+        wrong["asks"][0]["size"] = "many".into();
+        let error = codec.encode(&wrong).unwrap_err();
+        assert!(error.to_string().starts_with("field size:"), "{error}");
+        let quote = TopOfBook {
+            symbol: Symbol::new("AAPL").unwrap(),
+            bid: 189.35,
+            bid_size: 300,
+            ask: 189.37,
+            ask_size: 100,
+            seq: 513,
+            timestamp: at,
+        };
+        let json = serde_json::to_value(&quote).unwrap();
+        let codec = Record::TopOfBook.avro();
+        assert_eq!(codec.decode(&codec.encode(&json).unwrap()).unwrap(), json);
     }
 
     #[test]

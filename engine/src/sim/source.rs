@@ -69,7 +69,7 @@ impl SimulatorSource {
     pub fn run(mut self, cx: &Context) {
         let open = self.announcement();
         self.sink.write_event(open);
-        if self.settings.order_book && self.sink.carries_book() {
+        if self.settings.order_book {
             self.simulator.enable_book();
         }
         if self.settings.market_rules {

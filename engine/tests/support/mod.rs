@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod book;
+
 use std::{
     io::{BufRead, BufReader},
     net::SocketAddr,

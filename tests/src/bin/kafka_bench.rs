@@ -31,27 +31,21 @@ fn main() -> Result<()> {
     };
     let dir = tempfile::tempdir()?;
 
-    // 1. Producer: ticks/s acknowledged by the broker, simulator at full speed.
+    // 1. Producer: ticks/s acknowledged by the broker, simulator at full
+    //    speed: trades only, then with the order book on (its records and
+    //    quotes go to the cluster too).
     let broker = Tansu::start(tansu_bin)?;
     let brokers = broker.brokers.clone();
-    let producer = Daemon::start(
-        tickstreamd,
-        "producer",
-        &["--brokers", &brokers, "--rate", "max"],
-        None,
-    )?;
-    std::thread::sleep(Duration::from_secs(2));
-    let (a0, t0) = (
-        producer.metric("tickstream_kafka_delivered_total")?,
-        Instant::now(),
-    );
-    std::thread::sleep(MEASURE);
-    let produced_rate =
-        (producer.metric("tickstream_kafka_delivered_total")? - a0) / t0.elapsed().as_secs_f64();
-    drop(producer);
+    let depth_broker = Tansu::start(tansu_bin)?;
+    let (depth_ticks_rate, depth_records_rate) =
+        producer_rates(tickstreamd, &depth_broker.brokers, "true")?;
+    drop(depth_broker);
+    let (produced_rate, _) = producer_rates(tickstreamd, &brokers, "false")?;
     // Everything acknowledged, including what shutdown flushed.
     let total = count_messages(&brokers)?;
-    println!("producer: {produced_rate:.0} ticks/s acknowledged");
+    println!(
+        "producer: {produced_rate:.0} ticks/s acknowledged; with depth {depth_ticks_rate:.0} ticks/s, {depth_records_rate:.0} records/s"
+    );
 
     // 2. Bridge: consume what is there from the earliest offset; a bare
     //    rdkafka consumer first, for what the broker and client allow.
@@ -67,7 +61,7 @@ fn main() -> Result<()> {
     let mut consumed = 0.0;
     while started.elapsed() < Duration::from_secs(120) {
         consumed = bridge
-            .metric("tickstream_kafka_consumed_total")
+            .metric(r#"tickstream_kafka_consumed_total{record="tick"}"#)
             .unwrap_or(0.0);
         if consumed >= total {
             break;
@@ -116,6 +110,8 @@ fn main() -> Result<()> {
 
     let report = json!({
         "producer_ticks_per_sec": produced_rate.round(),
+        "producer_with_depth_ticks_per_sec": depth_ticks_rate.round(),
+        "producer_with_depth_records_per_sec": depth_records_rate.round(),
         "bridge_consumed_ticks_per_sec": consume_rate.round(),
         "bare_rdkafka_consumer_ticks_per_sec": bare_rate.round(),
         "latency_at_10k_ticks_per_sec_ms": {
@@ -159,6 +155,34 @@ fn bare_consumer_rate(brokers: &str, total: f64) -> Result<f64> {
 }
 
 /// Messages in `stock_ticks` (sum of high minus low watermarks).
+/// Ticks/s and records/s (every kind) a producer at full speed gets
+/// acknowledged over [`MEASURE`], the order book on or not (`order_book`).
+fn producer_rates(tickstreamd: &str, brokers: &str, order_book: &str) -> Result<(f64, f64)> {
+    const TICKS: &str = r#"tickstream_kafka_delivered_total{record="tick"}"#;
+    const KINDS: [&str; 5] = ["tick", "event", "metric", "quote", "book"];
+    let producer = Daemon::start_with_env(
+        tickstreamd,
+        "producer",
+        &["--brokers", brokers, "--rate", "max"],
+        None,
+        &[("TICKSTREAM_SIM__ORDER_BOOK", order_book)],
+    )?;
+    let records = || -> Result<f64> {
+        KINDS.iter().try_fold(0.0, |sum, kind| {
+            let name = format!(r#"tickstream_kafka_delivered_total{{record="{kind}"}}"#);
+            Ok(sum + producer.metric(&name)?)
+        })
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    let (ticks, all, t0) = (producer.metric(TICKS)?, records()?, Instant::now());
+    std::thread::sleep(MEASURE);
+    let seconds = t0.elapsed().as_secs_f64();
+    Ok((
+        (producer.metric(TICKS)? - ticks) / seconds,
+        (records()? - all) / seconds,
+    ))
+}
+
 fn count_messages(brokers: &str) -> Result<f64> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
