@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{Client, Daemon, book::BookCopy};
+use support::{Client, Daemon, book::DepthStream};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_book_stream_rebuilds_the_engines_book_and_quotes_and_trades_agree_with_it() {
@@ -21,58 +21,25 @@ async fn the_book_stream_rebuilds_the_engines_book_and_quotes_and_trades_agree_w
         subscribed["topics"],
         json!(["stock_ticks", "stock_quotes", "order_book"])
     );
-    let mut copy = BookCopy::default();
-    let (mut quotes, mut ticks) = (Vec::new(), Vec::new());
-    let mut take = |frames: Vec<Value>, copy: &mut BookCopy| {
-        for frame in frames {
-            match frame["type"].as_str().unwrap() {
-                "book" => {
-                    for record in frame["data"].as_array().unwrap() {
-                        assert_eq!(record["symbol"], "AAPL");
-                        if copy.seq == 0 {
-                            assert_eq!(record["snapshot"], true, "the stream starts whole");
-                        }
-                        copy.apply(record);
-                    }
-                }
-                "quotes" => quotes.extend(frame["data"].as_array().unwrap().iter().cloned()),
-                "ticks" => ticks.extend(frame["data"].as_array().unwrap().iter().cloned()),
-                "gap" => panic!("unexpected gap {frame}"),
-                _ => {}
-            }
-        }
-    };
-    take(
-        client.collect_frames(Duration::from_secs(2)).await,
-        &mut copy,
-    );
-    assert!(
-        copy.seq > 0 && copy.tops.len() > 20,
-        "{} book records",
-        copy.tops.len()
-    );
+    let mut stream = DepthStream::new("AAPL");
+    stream
+        .read_until(
+            &mut client,
+            Duration::from_secs(10),
+            "twenty book records",
+            |s| s.book.seq > 0 && s.book.tops.len() > 20,
+        )
+        .await;
 
     // The engine's book now: the stream has delivered it or is about to.
     let rest = daemon.get_json("/api/v1/book?symbol=AAPL").await;
-    assert_eq!(rest["snapshot"], true);
-    let at = rest["seq"].as_u64().unwrap();
-    assert!(copy.seq <= at, "the stream ran ahead of the engine's book");
-    copy.keep = Some(at);
-    if copy.seq == at {
-        copy.kept = Some((copy.bids.clone(), copy.asks.clone()));
-    }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while copy.kept.is_none() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the stream never reached seq {at}"
-        );
-        take(
-            client.collect_frames(Duration::from_millis(100)).await,
-            &mut copy,
-        );
-    }
-    copy.same_as(&rest);
+    stream.matches(&mut client, &rest).await;
+    let DepthStream {
+        book: copy,
+        quotes,
+        ticks,
+        ..
+    } = stream;
 
     // Quotes are the top of the book at their seq.
     assert!(!quotes.is_empty());

@@ -15,7 +15,7 @@ use rdkafka::{
     producer::{BaseRecord, Producer, ThreadedProducer},
 };
 use serde_json::{Value, json};
-use support::{Client, Daemon, DurableBroker, Tansu, book::BookCopy, eventually, position};
+use support::{Client, Daemon, DurableBroker, Tansu, book::DepthStream, eventually, position};
 
 /// Subscribes to every symbol from offset 0 of every partition.
 async fn subscribe_from_start(client: &mut Client) {
@@ -261,11 +261,6 @@ async fn malformed_messages_are_counted_and_skipped() {
     );
 }
 
-/// The bytes of the first record on `stock_ticks`, as the cluster holds it.
-fn first_tick_record(brokers: &str) -> Vec<u8> {
-    first_record(brokers, "stock_ticks")
-}
-
 /// The bytes of the first record on `topic`, as the cluster holds it.
 fn first_record(brokers: &str, topic: &str) -> Vec<u8> {
     use rdkafka::{
@@ -323,7 +318,7 @@ async fn an_avro_producer_feeds_a_bridge_that_reads_avro_and_json_alike() {
     raw.flush(Duration::from_secs(10)).unwrap();
 
     // On the topic: single-object Avro (C3 01, the tick schema's fingerprint).
-    let payload = first_tick_record(brokers);
+    let payload = first_record(brokers, "stock_ticks");
     let payload = payload.as_slice();
     assert_eq!(payload[..2], [0xC3, 0x01]);
     let decoded = Record::Tick.avro().decode(payload).unwrap();
@@ -410,57 +405,19 @@ async fn quotes_and_the_order_book_travel_through_kafka_to_a_bridge_joining_mid_
         .send(json!({"op":"subscribe","symbols":["AAPL"],"topics":["order_book","stock_quotes"]}))
         .await;
     client.recv_type("subscribed").await;
-    let mut copy = BookCopy::default();
-    let mut quotes = Vec::new();
-    let mut take = |frames: Vec<Value>, copy: &mut BookCopy| {
-        for frame in frames {
-            match frame["type"].as_str().unwrap() {
-                "book" => {
-                    for record in frame["data"].as_array().unwrap() {
-                        if copy.seq == 0 {
-                            assert_eq!(record["snapshot"], true, "the stream starts whole");
-                        }
-                        copy.apply(record);
-                    }
-                }
-                "quotes" => quotes.extend(frame["data"].as_array().unwrap().iter().cloned()),
-                "gap" => panic!("unexpected gap {frame}"),
-                _ => {}
-            }
-        }
-    };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while copy.tops.len() <= 5 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{} book records",
-            copy.tops.len()
-        );
-        take(
-            client.collect_frames(Duration::from_millis(200)).await,
-            &mut copy,
-        );
-    }
+    let mut stream = DepthStream::new("AAPL");
+    stream
+        .read_until(
+            &mut client,
+            Duration::from_secs(30),
+            "the joining bridge's first book records",
+            |s| s.book.tops.len() > 5,
+        )
+        .await;
     // The bridge's book (REST) is the one its stream builds.
     let rest = bridge.get_json("/api/v1/book?symbol=AAPL").await;
-    let at = rest["seq"].as_u64().unwrap();
-    copy.keep = Some(at);
-    if copy.seq == at {
-        copy.kept = Some((copy.bids.clone(), copy.asks.clone()));
-    }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while copy.kept.is_none() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the stream never reached seq {at}"
-        );
-        take(
-            client.collect_frames(Duration::from_millis(100)).await,
-            &mut copy,
-        );
-    }
-    copy.same_as(&rest);
-    assert!(!quotes.is_empty());
+    stream.matches(&mut client, &rest).await;
+    assert!(!stream.quotes.is_empty());
     let text = bridge.metrics_text().await;
     for topic in ["order_book", "stock_quotes"] {
         assert!(
@@ -589,7 +546,7 @@ async fn avro_in_confluents_wire_format_goes_through_a_schema_registry() {
         .position(|s| s == "stock_ticks-value")
         .unwrap() as u32
         + 1;
-    let payload = first_tick_record(brokers);
+    let payload = first_record(brokers, "stock_ticks");
     assert_eq!(payload[0], 0, "Confluent's magic byte");
     assert_eq!(payload[1..5], tick_id.to_be_bytes(), "the registry's id");
 

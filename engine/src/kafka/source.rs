@@ -74,6 +74,10 @@ impl Batch {
     fn len(&self) -> usize {
         self.ticks.len() + self.book.len() + self.quotes.len()
     }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Mirrors Kafka into the local log; see the module docs.
@@ -367,7 +371,7 @@ impl KafkaSource {
                 }
                 None => {}
             }
-            while batch.len() > 0 && !room() {
+            while !batch.is_empty() && !room() {
                 if token.is_cancelled() {
                     return Err(KafkaError::Cancelled);
                 }
@@ -464,7 +468,7 @@ impl KafkaSource {
 
     /// Appends (and empties) a batch.
     fn append(&self, batch: &mut Batch) {
-        if batch.len() == 0 {
+        if batch.is_empty() {
             return;
         }
         self.link().up("messages arriving");

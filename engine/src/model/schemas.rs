@@ -273,9 +273,9 @@ mod tests {
                 .collect();
             assert_eq!(properties, fields, "{}", record.name());
         }
-        let tick = Record::Tick.avro_schema();
-        let field = |name: &str| {
-            tick["fields"]
+        // The Avro type of `record`'s field `name`.
+        let field_of = |record: Record, name: &str| {
+            record.avro_schema()["fields"]
                 .as_array()
                 .unwrap()
                 .iter()
@@ -283,23 +283,17 @@ mod tests {
                 .unwrap()["type"]
                 .clone()
         };
+        let field = |name: &str| field_of(Record::Tick, name);
         assert_eq!(field("price"), "double");
         assert_eq!(field("volume"), "long");
         assert_eq!(field("timestamp")["logicalType"], "timestamp-micros");
         assert_eq!(field("bid"), json!(["null", "double"]));
         assert_eq!(field("condition")[1]["type"], "enum");
         // A record used twice is defined once, then named.
-        let book = Record::OrderBook.avro_schema();
-        let items = |name: &str| {
-            book["fields"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|f| f["name"] == name)
-                .unwrap()["type"]["items"]
-                .clone()
-        };
-        assert_eq!(items("asks")["type"], "record");
-        assert_eq!(items("bids"), "BookLevel");
+        assert_eq!(
+            field_of(Record::OrderBook, "asks")["items"]["type"],
+            "record"
+        );
+        assert_eq!(field_of(Record::OrderBook, "bids")["items"], "BookLevel");
     }
 }

@@ -1,9 +1,12 @@
 //! A client's copy of a symbol's order book, built from the `book` stream
-//! as the README tells clients to (shared by the daemon and Kafka tests).
+//! as the README tells clients to, and the depth stream that feeds it
+//! (shared by the daemon and Kafka tests).
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, time::Duration};
 
 use serde_json::Value;
+
+use super::Client;
 
 /// A client's copy of one symbol's book, built from the `book` stream.
 #[derive(Default)]
@@ -80,5 +83,93 @@ impl BookCopy {
             .expect("the book kept at the snapshot's seq");
         assert_eq!(bids, &side(&snapshot["bids"]), "bids of {snapshot}");
         assert_eq!(asks, &side(&snapshot["asks"]), "asks of {snapshot}");
+    }
+}
+
+/// What a client subscribed to one symbol's depth (and its ticks) receives:
+/// its book copy, its quotes and its ticks.
+pub struct DepthStream {
+    symbol: &'static str,
+    pub book: BookCopy,
+    pub quotes: Vec<Value>,
+    pub ticks: Vec<Value>,
+}
+
+impl DepthStream {
+    /// An empty stream of `symbol`.
+    pub fn new(symbol: &'static str) -> Self {
+        Self {
+            symbol,
+            book: BookCopy::default(),
+            quotes: Vec::new(),
+            ticks: Vec::new(),
+        }
+    }
+
+    /// Takes received frames: book records are applied (the first must be
+    /// a snapshot), quotes and ticks kept; a gap fails.
+    pub fn take(&mut self, frames: Vec<Value>) {
+        for frame in frames {
+            match frame["type"].as_str().unwrap() {
+                "book" => {
+                    for record in frame["data"].as_array().unwrap() {
+                        assert_eq!(record["symbol"], self.symbol);
+                        if self.book.seq == 0 {
+                            assert_eq!(record["snapshot"], true, "the stream starts whole");
+                        }
+                        self.book.apply(record);
+                    }
+                }
+                "quotes" => self
+                    .quotes
+                    .extend(frame["data"].as_array().unwrap().iter().cloned()),
+                "ticks" => self
+                    .ticks
+                    .extend(frame["data"].as_array().unwrap().iter().cloned()),
+                "gap" => panic!("unexpected gap {frame}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// Reads `client` until `done`, failing after `within` with `what`.
+    pub async fn read_until(
+        &mut self,
+        client: &mut Client,
+        within: Duration,
+        what: &str,
+        done: impl Fn(&Self) -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + within;
+        while !done(self) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "not within {within:?}: {what} ({} book records)",
+                self.book.tops.len()
+            );
+            self.take(client.collect_frames(Duration::from_millis(100)).await);
+        }
+    }
+
+    /// Reads `client` until the copy reaches the seq of `rest` (the
+    /// symbol's `GET /api/v1/book`, which the stream never runs ahead of),
+    /// then asserts the copy then was that book.
+    pub async fn matches(&mut self, client: &mut Client, rest: &Value) {
+        assert_eq!(rest["snapshot"], true);
+        let at = rest["seq"].as_u64().unwrap();
+        assert!(
+            self.book.seq <= at,
+            "the stream ran ahead of the engine's book"
+        );
+        self.book.keep = Some(at);
+        if self.book.seq == at {
+            self.book.kept = Some((self.book.bids.clone(), self.book.asks.clone()));
+        }
+        let what = format!("the stream reaches seq {at}");
+        self.read_until(client, Duration::from_secs(10), &what, |s| {
+            s.book.kept.is_some()
+        })
+        .await;
+        self.book.same_as(rest);
     }
 }
