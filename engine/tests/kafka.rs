@@ -261,6 +261,63 @@ async fn malformed_messages_are_counted_and_skipped() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn depth_records_no_market_has_are_counted_and_skipped() {
+    let tansu = Tansu::start();
+    let brokers = tansu.brokers.as_str();
+    let bridge = Daemon::role("bridge", &["--brokers", brokers, "--start", "earliest"]);
+    bridge.wait_ready().await;
+    let raw: ThreadedProducer<_> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .unwrap();
+    let at = "2026-11-24T14:30:00Z";
+    let book = |price: f64| {
+        json!({"symbol":"AAPL","seq":1,"snapshot":true,"bids":[{"price":price,"size":100}],
+               "asks":[{"price":189.38,"size":200}],"timestamp":at})
+    };
+    let quote = |bid_size: u64| json!({"symbol":"AAPL","bid":189.36,"bid_size":bid_size,"ask":189.38,"ask_size":200,"seq":1,"timestamp":at});
+    for (topic, payload) in [
+        ("order_book", book(-1.0)),
+        ("order_book", book(189.36)),
+        ("stock_quotes", quote(u64::MAX)),
+        ("stock_quotes", quote(100)),
+    ] {
+        raw.send(
+            BaseRecord::to(topic)
+                .key("AAPL")
+                .payload(&payload.to_string()),
+        )
+        .unwrap();
+    }
+    raw.flush(Duration::from_secs(10)).unwrap();
+
+    eventually(
+        "the good book reaches the bridge",
+        Duration::from_secs(20),
+        || async {
+            reqwest::get(bridge.url("/api/v1/book?symbol=AAPL"))
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        },
+    )
+    .await;
+    let rest = bridge.get_json("/api/v1/book?symbol=AAPL").await;
+    assert_eq!(rest["bids"], json!([{"price":189.36,"size":100}]));
+    bridge
+        .wait_metric(r#"tickstream_kafka_consumed_total{record="quote"}"#, 1.0)
+        .await;
+    let text = bridge.metrics_text().await;
+    for topic in ["order_book", "stock_quotes"] {
+        assert!(
+            text.contains(&format!(
+                r#"tickstream_kafka_malformed_total{{topic="{topic}"}} 1"#
+            )),
+            "{text}"
+        );
+    }
+}
+
 /// The bytes of the first record on `topic`, as the cluster holds it.
 fn first_record(brokers: &str, topic: &str) -> Vec<u8> {
     use rdkafka::{

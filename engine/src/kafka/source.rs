@@ -503,13 +503,17 @@ impl KafkaSource {
             let tick = self.tick(payload)?;
             batch.ticks.push((partition, offset, Arc::new(tick)));
         } else if topic == self.log.book.topic().name() {
-            batch
-                .book
-                .push(Arc::new(self.record(Record::OrderBook, payload)?));
+            let record: OrderBook = self.record(Record::OrderBook, payload)?;
+            record
+                .check_range()
+                .map_err(|e| format!("order-book field {e}"))?;
+            batch.book.push(Arc::new(record));
         } else if topic == self.log.quotes.name() {
-            batch
-                .quotes
-                .push(Arc::new(self.record(Record::TopOfBook, payload)?));
+            let quote: TopOfBook = self.record(Record::TopOfBook, payload)?;
+            quote
+                .check_range()
+                .map_err(|e| format!("quote field {e}"))?;
+            batch.quotes.push(Arc::new(quote));
         } else if topic == self.log.events.name() {
             let event: MarketEvent = self.record(Record::MarketEvent, payload)?;
             self.metrics.kafka_consumed.of(Record::MarketEvent).inc();

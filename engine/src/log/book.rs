@@ -9,10 +9,7 @@ use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 
 use super::{Reader, Retention, Start, Topic};
-use crate::model::{BookLevel, OrderBook, Symbol, price_to_units};
-
-/// Most levels kept per side of a book, whatever its producer sends.
-const MAX_LEVELS: usize = 100;
+use crate::model::{BookLevel, MAX_BOOK_LEVELS, OrderBook, Symbol, price_to_units};
 
 /// A symbol's book as its records built it.
 struct Book {
@@ -29,8 +26,8 @@ impl Book {
         if record.snapshot {
             self.bids.clone_from(&record.bids);
             self.asks.clone_from(&record.asks);
-            self.bids.truncate(MAX_LEVELS);
-            self.asks.truncate(MAX_LEVELS);
+            self.bids.truncate(MAX_BOOK_LEVELS);
+            self.asks.truncate(MAX_BOOK_LEVELS);
             self.whole = true;
         } else if self.whole && record.seq == self.seq + 1 {
             change(&mut self.bids, &record.bids, true);
@@ -71,7 +68,7 @@ fn change(side: &mut Vec<BookLevel>, levels: &[BookLevel], bids: bool) {
                     if bids { other > units } else { other < units }
                 });
                 side.insert(i, *level);
-                side.truncate(MAX_LEVELS);
+                side.truncate(MAX_BOOK_LEVELS);
             }
         }
     }
@@ -133,11 +130,11 @@ impl BookTopic {
         match symbols {
             Some(symbols) => symbols
                 .iter()
-                .filter_map(|s| books.get(s)?.snapshot(s, MAX_LEVELS))
+                .filter_map(|s| books.get(s)?.snapshot(s, MAX_BOOK_LEVELS))
                 .collect(),
             None => books
                 .iter()
-                .filter_map(|(s, book)| book.snapshot(s, MAX_LEVELS))
+                .filter_map(|(s, book)| book.snapshot(s, MAX_BOOK_LEVELS))
                 .collect(),
         }
     }

@@ -8,10 +8,17 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use utoipa::ToSchema;
 
-use super::Symbol;
+use super::{
+    Symbol,
+    range::{self, OutOfRange},
+};
 
 /// Most price levels a book carries per side.
 pub const BOOK_DEPTH: usize = 10;
+
+/// Most price levels a side of a book record read from outside (another
+/// producer's, on Kafka) may carry.
+pub const MAX_BOOK_LEVELS: usize = 100;
 
 /// One price level: the shares resting at a price.
 #[derive(
@@ -82,9 +89,82 @@ pub struct TopOfBook {
     pub timestamp: DateTime<Utc>,
 }
 
+impl OrderBook {
+    /// Checks that the record holds what a market could have: at most
+    /// [`MAX_BOOK_LEVELS`] a side, prices positive and finite, sizes and
+    /// the time in range.
+    ///
+    /// # Errors
+    /// [`OutOfRange`] naming the field.
+    pub fn check_range(&self) -> Result<(), OutOfRange> {
+        for (field, levels) in [("bids", &self.bids), ("asks", &self.asks)] {
+            if levels.len() > MAX_BOOK_LEVELS {
+                return Err(OutOfRange {
+                    field,
+                    message: format!("{} levels; at most {MAX_BOOK_LEVELS}", levels.len()),
+                });
+            }
+        }
+        for level in &self.bids {
+            range::price("bids.price", level.price)?;
+            range::shares("bids.size", level.size)?;
+        }
+        for level in &self.asks {
+            range::price("asks.price", level.price)?;
+            range::shares("asks.size", level.size)?;
+        }
+        range::time("timestamp", self.timestamp)
+    }
+}
+
+impl TopOfBook {
+    /// Checks that the quote holds what a market could have.
+    ///
+    /// # Errors
+    /// [`OutOfRange`] naming the field.
+    pub fn check_range(&self) -> Result<(), OutOfRange> {
+        range::price("bid", self.bid)?;
+        range::price("ask", self.ask)?;
+        range::shares("bid_size", self.bid_size)?;
+        range::shares("ask_size", self.ask_size)?;
+        range::time("timestamp", self.timestamp)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_no_market_has_are_refused_with_the_field_named() {
+        let at = super::super::timestamp::parse("2026-11-24T14:30:00Z").unwrap();
+        let level = |price, size| BookLevel { price, size };
+        let mut book = OrderBook {
+            symbol: Symbol::new("AAPL").unwrap(),
+            seq: 1,
+            snapshot: true,
+            bids: vec![level(189.36, 100)],
+            asks: vec![level(189.38, 0)],
+            timestamp: at,
+        };
+        assert_eq!(book.check_range(), Ok(()));
+        book.asks.push(level(f64::INFINITY, 1));
+        assert_eq!(book.check_range().unwrap_err().field, "asks.price");
+        book.asks.pop();
+        book.bids = vec![level(1.0, 1); MAX_BOOK_LEVELS + 1];
+        let error = book.check_range().unwrap_err();
+        assert_eq!(error.to_string(), "bids: 101 levels; at most 100");
+        let quote = TopOfBook {
+            symbol: Symbol::new("AAPL").unwrap(),
+            bid: 189.36,
+            bid_size: u64::MAX,
+            ask: 189.38,
+            ask_size: 100,
+            seq: 1,
+            timestamp: at,
+        };
+        assert_eq!(quote.check_range().unwrap_err().field, "bid_size");
+    }
 
     #[test]
     fn wire_format() {

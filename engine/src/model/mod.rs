@@ -17,6 +17,7 @@ mod keys;
 mod load;
 pub mod protocol;
 mod quote;
+mod range;
 mod reports;
 mod scenario;
 pub mod schemas;
@@ -27,7 +28,7 @@ pub mod timestamp;
 
 pub use audit::AuditEntry;
 pub use backup::{BackupManifest, Replayed, Restored, StoreCheck};
-pub use book::{BOOK_DEPTH, BookLevel, OrderBook, TopOfBook};
+pub use book::{BOOK_DEPTH, BookLevel, MAX_BOOK_LEVELS, OrderBook, TopOfBook};
 pub use candle::{Candle, Interval, IntervalError};
 pub use errors::{ErrorBody, ErrorCode, ErrorDetail};
 pub use event::{EventKind, EventLevel, HaltReason, MarketEvent, SystemMetric};
@@ -36,6 +37,7 @@ pub use items::{AlertRule, Condition, Direction, Portfolio, Position, Watchlist}
 pub use keys::{CreatedKey, KeyInfo, NewKey, Scope};
 pub use load::{DaemonUsage, Latency, LoadReport};
 pub use quote::Quote;
+pub use range::OutOfRange;
 pub use reports::{
     Indicator, IndicatorReply, MetricsSample, PositionValue, SymbolVolume, TimeOfDay, TimeSlot,
     Valuation, VolumeReport,

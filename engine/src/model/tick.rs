@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use utoipa::ToSchema;
 
-use super::Symbol;
+use super::{
+    Symbol,
+    range::{self, OutOfRange},
+};
 
 /// One trade: the wire schema of `stock_ticks`.
 ///
@@ -113,13 +116,6 @@ pub enum TickDecodeError {
     },
 }
 
-/// The highest price (or bid, or ask) a tick may carry.
-pub const MAX_PRICE: f64 = 1e12;
-/// The most shares one tick may carry.
-pub const MAX_VOLUME: u64 = 1_000_000_000_000;
-/// The earliest and latest times a tick may carry: years 1900 to 2199.
-const TIME_RANGE: std::ops::Range<i64> = -2_208_988_800..7_258_118_400;
-
 impl Tick {
     /// Checks that every field holds a value a market could have, so
     /// nothing downstream (candles, the store, alerts) meets an infinite
@@ -128,36 +124,22 @@ impl Tick {
     /// # Errors
     /// [`TickDecodeError::OutOfRange`] naming the field.
     pub fn check_range(&self) -> Result<(), TickDecodeError> {
-        let price = |field, value: f64| {
-            if value.is_finite() && value > 0.0 && value <= MAX_PRICE {
-                Ok(())
-            } else {
-                Err(TickDecodeError::OutOfRange {
-                    field,
-                    message: format!("{value} is not a price between 0 and {MAX_PRICE:e}"),
-                })
-            }
-        };
-        price("price", self.price)?;
+        range::price("price", self.price)?;
         if let Some(bid) = self.bid {
-            price("bid", bid)?;
+            range::price("bid", bid)?;
         }
         if let Some(ask) = self.ask {
-            price("ask", ask)?;
+            range::price("ask", ask)?;
         }
-        if self.volume > MAX_VOLUME {
-            return Err(TickDecodeError::OutOfRange {
-                field: "volume",
-                message: format!("{} is more than {MAX_VOLUME} shares", self.volume),
-            });
-        }
-        if !TIME_RANGE.contains(&self.timestamp.timestamp()) {
-            return Err(TickDecodeError::OutOfRange {
-                field: "timestamp",
-                message: format!("{} is not between the years 1900 and 2199", self.timestamp),
-            });
-        }
+        range::shares("volume", self.volume)?;
+        range::time("timestamp", self.timestamp)?;
         Ok(())
+    }
+}
+
+impl From<OutOfRange> for TickDecodeError {
+    fn from(OutOfRange { field, message }: OutOfRange) -> Self {
+        TickDecodeError::OutOfRange { field, message }
     }
 }
 
