@@ -338,6 +338,13 @@ async fn every_route_is_described_and_answers_as_described() {
         (&get, same("/api/v1/openapi.json"), None, 200),
         (&get, same("/api/v1/asyncapi.json"), None, 200),
         (&get, same("/ws"), None, 400),
+        (&get, same("/compat/polygon/stocks"), None, 400),
+        (
+            &get,
+            ("/compat/alpaca/v2/{feed}", "/compat/alpaca/v2/crypto"),
+            None,
+            404,
+        ),
         (
             &post,
             same("/graphql"),
@@ -542,6 +549,9 @@ async fn every_route_served_is_in_the_document() {
         for literal in served.split("\"/").skip(1) {
             let path = format!("/{}", literal.split('"').next().unwrap());
             let route = path.starts_with("/api/v1/")
+                || path
+                    .strip_prefix("/compat/")
+                    .is_some_and(|rest| !rest.is_empty())
                 || ["/ws", "/graphql", "/metrics", "/healthz", "/readyz"].contains(&path.as_str());
             if route && !path.contains(char::is_whitespace) {
                 named.insert(path);

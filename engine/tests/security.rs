@@ -7,50 +7,14 @@ mod support;
 
 use std::{
     path::Path,
-    process::Command,
     time::{Duration, Instant},
 };
 
 use futures_util::{SinkExt, StreamExt};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::Daemon;
+use support::{Daemon, create_key, daemon_with_keys, tickstreamd};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, protocol::CloseFrame};
-
-fn tickstreamd() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tickstreamd"));
-    cmd.env("TICKSTREAM_LOG", "warn");
-    cmd
-}
-
-/// `tickstreamd keys create` on a data directory; the key it prints.
-fn create_key(data_dir: &Path, name: &str, scope: &str, extra: &[&str]) -> String {
-    let out = support::succeeded(
-        tickstreamd()
-            .args(["keys", "create", "--name", name, "--scope", scope])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(extra)
-            .output()
-            .unwrap(),
-    );
-    let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    assert!(key.starts_with("tsk_"), "{key}");
-    key
-}
-
-/// A daemon whose data directory holds keys made before it started.
-fn daemon_with_keys(keys: &[(&str, &str, &[&str])]) -> (Daemon, Vec<String>) {
-    let mut daemon = Daemon::start(&[]);
-    let _ = daemon.child.kill();
-    let _ = daemon.child.wait();
-    let made = keys
-        .iter()
-        .map(|(name, scope, extra)| create_key(daemon.data_dir.path(), name, scope, extra))
-        .collect();
-    daemon.restart(&[]);
-    (daemon, made)
-}
 
 async fn call(
     daemon: &Daemon,

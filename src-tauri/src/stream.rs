@@ -80,7 +80,7 @@ impl Sink {
     }
 }
 
-impl Deliver for Sink {
+impl Deliver<Outgoing> for Sink {
     async fn deliver(&mut self, frames: &mut Vec<Outgoing>) -> bool {
         let sent = Sink::deliver(self, frames.iter().map(|o| o.text.as_str()));
         frames.clear();

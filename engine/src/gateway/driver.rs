@@ -1,7 +1,8 @@
-//! The one protocol driver: runs a [`Session`] between a client's frames
+//! The one protocol driver: runs a [`Protocol`] between a client's frames
 //! and a [`Deliver`]y, paced by a [`Pacing`]. The `/ws` endpoint (frames
-//! over a socket) and the desktop's IPC stream (frames over a channel, one
-//! delivery per animation frame, pausable) are two uses of [`drive`].
+//! over a socket), the desktop's IPC stream (frames over a channel, one
+//! delivery per animation frame, pausable) and the compatible endpoints
+//! (another protocol over a socket) are uses of [`drive`].
 
 use std::{
     future::Future,
@@ -16,19 +17,16 @@ use futures_util::{Stream, StreamExt};
 use tokio::time::{Instant, sleep, sleep_until};
 use tokio_util::sync::CancellationToken;
 
-use super::session::{Outgoing, Session};
-use crate::model::ErrorCode;
-
 /// How often a paused stream looks whether it was resumed.
 const PAUSE_CHECK: Duration = Duration::from_millis(16);
 
 /// A frame from the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inbound {
-    /// A JSON text frame (a `ClientMsg`).
+    /// A text frame (the native protocol: a JSON `ClientMsg`).
     Text(String),
-    /// A binary frame, which the protocol refuses with an error frame.
-    Binary,
+    /// A binary frame (which the native protocol refuses).
+    Binary(Vec<u8>),
     /// A frame past the client's frame rate: refused with an error frame,
     /// unread.
     TooFast,
@@ -66,10 +64,44 @@ impl Pacing {
     }
 }
 
-/// Where a driven session's frames go, a batch at a time.
-pub trait Deliver {
+/// One client's side of a streaming protocol: it answers the client's
+/// frames, and turns what the log brings into frames for it.
+pub trait Protocol: Send {
+    /// A frame for the client.
+    type Frame: Send;
+
+    /// The frames a client gets on connecting, before it says anything.
+    fn open(&mut self, out: &mut Vec<Self::Frame>) {
+        let _ = out;
+    }
+
+    /// Answers one frame from the client (never [`Inbound::Alive`]);
+    /// replies go to `out`.
+    fn answer(&mut self, frame: Inbound, out: &mut Vec<Self::Frame>);
+
+    /// Waits until the log may hold something new for the client.
+    fn wait(&mut self) -> impl Future<Output = ()> + Send;
+
+    /// Reads what is new and turns it into frames.
+    fn poll(&mut self, out: &mut Vec<Self::Frame>);
+
+    /// Whether more waits than one poll reads: the next poll comes at once.
+    fn has_backlog(&self) -> bool;
+
+    /// How long to gather records between polls.
+    fn batch(&self) -> Duration;
+
+    /// Whether the protocol has ended the conversation (its last frames
+    /// are delivered first).
+    fn finished(&self) -> bool {
+        false
+    }
+}
+
+/// Where a driven protocol's frames go, a batch at a time.
+pub trait Deliver<F> {
     /// Delivers (and drains) `frames`; false when the client is gone.
-    fn deliver(&mut self, frames: &mut Vec<Outgoing>) -> impl Future<Output = bool> + Send;
+    fn deliver(&mut self, frames: &mut Vec<F>) -> impl Future<Output = bool> + Send;
 
     /// Pings the client (with [`Pacing::keepalive`]); false when it is gone.
     fn ping(&mut self) -> impl Future<Output = bool> + Send {
@@ -88,20 +120,26 @@ pub enum Ended {
     Undeliverable,
     /// The client answered none of its [`Keepalive`]'s pings.
     Unresponsive,
+    /// The protocol ended the conversation ([`Protocol::finished`]).
+    Finished,
 }
 
 /// Runs `session`: answers each inbound frame, and delivers what the log
-/// brings for its subscriptions, at most once per `pacing.frame` and per the
-/// client's `batch_ms`, until the client leaves, a delivery fails or `token`
-/// is cancelled.
-pub async fn drive(
-    mut session: Session,
+/// brings for its subscriptions, at most once per `pacing.frame` and per
+/// its [`Protocol::batch`], until the client leaves, a delivery fails, the
+/// protocol finishes or `token` is cancelled.
+pub async fn drive<P: Protocol>(
+    mut session: P,
     mut inbound: impl Stream<Item = Inbound> + Unpin,
-    delivery: &mut impl Deliver,
+    delivery: &mut impl Deliver<P::Frame>,
     pacing: &Pacing,
     token: &CancellationToken,
 ) -> Ended {
-    let mut out: Vec<Outgoing> = Vec::new();
+    let mut out: Vec<P::Frame> = Vec::new();
+    session.open(&mut out);
+    if !out.is_empty() && !delivery.deliver(&mut out).await {
+        return Ended::Undeliverable;
+    }
     // The earliest next poll: the client's `batch_ms` (and the pacing's
     // frame) after the last.
     let mut next_poll = Instant::now();
@@ -119,16 +157,8 @@ pub async fn drive(
             frame = inbound.next() => {
                 heard = Instant::now();
                 match frame {
-                    Some(Inbound::Text(text)) => session.handle_text(&text, &mut out),
-                    Some(Inbound::Binary) => out.push(Outgoing::error(
-                        ErrorCode::BinaryNotSupported,
-                        "binary frames are not part of the protocol; send JSON text frames",
-                    )),
-                    Some(Inbound::TooFast) => out.push(Outgoing::error(
-                        ErrorCode::RateLimited,
-                        "too many frames: this one was not read; send fewer per second",
-                    )),
                     Some(Inbound::Alive) => {}
+                    Some(frame) => session.answer(frame, &mut out),
                     None => return Ended::ClientLeft,
                 }
             }
@@ -163,6 +193,9 @@ pub async fn drive(
         if !out.is_empty() && !delivery.deliver(&mut out).await {
             return Ended::Undeliverable;
         }
+        if session.finished() {
+            return Ended::Finished;
+        }
     }
 }
 
@@ -173,7 +206,7 @@ mod tests {
 
     use super::*;
     use crate::{
-        gateway::GatewayState,
+        gateway::{GatewayState, Outgoing, Session},
         model::{EncodedTick, Symbol, Tick},
     };
 
@@ -186,7 +219,7 @@ mod tests {
     #[derive(Clone, Default)]
     struct Collected(Arc<Mutex<Vec<String>>>);
 
-    impl Deliver for Collected {
+    impl Deliver<Outgoing> for Collected {
         async fn deliver(&mut self, frames: &mut Vec<Outgoing>) -> bool {
             self.0.lock().extend(frames.drain(..).map(|f| f.text));
             true
@@ -257,7 +290,7 @@ mod tests {
             .await
             .unwrap();
         collected.until(r#""type":"pong""#).await;
-        tx.send(Inbound::Binary).await.unwrap();
+        tx.send(Inbound::Binary(vec![1])).await.unwrap();
         collected.until("binary_not_supported").await;
         tx.send(Inbound::Text("not json".into())).await.unwrap();
         collected.until(r#""type":"error""#).await;

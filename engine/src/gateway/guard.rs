@@ -6,9 +6,12 @@
 //! and its scope. Every refusal is a JSON error body, counted by code in
 //! `tickstream_http_refusals_total`.
 //!
-//! What needs which scope is one table, [`scope_for`]: `/api/*`, `/ws` and
-//! `/metrics` are guarded; `/healthz`, `/readyz` and the dashboard's static
-//! files (which hold no data, and must load to ask for a key) are not.
+//! What needs which scope is one table, [`scope_for`]: `/api/*`, `/ws`,
+//! `/graphql`, `/compat/*` and `/metrics` are guarded; `/healthz`, `/readyz`
+//! and the dashboard's static files (which hold no data, and must load to
+//! ask for a key) are not. The compatible endpoints' clients send their key
+//! in-band, after the upgrade: the guard checks everything else and says
+//! whether a key is required ([`KeyRequired`]); the stream checks it.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -23,7 +26,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::rest::ApiError;
 use super::{
-    Access,
+    Access, KeyRequired,
     limits::{ClientLimits, Crowded, Limits, StreamSlot},
 };
 use crate::{
@@ -234,7 +237,7 @@ impl Guard {
                 "Content-Type: the body must be application/json",
             ));
         }
-        if self.open_while_keyless && self.access.keys.is_empty() {
+        if !self.keys_required() || authenticates_in_band(path) {
             return Ok(None);
         }
         let caller = key_of(request)
@@ -262,6 +265,12 @@ impl Guard {
             ));
         }
         Ok(Some(caller))
+    }
+
+    /// Whether a request must come with a valid key: once one exists, or
+    /// always beyond loopback unless `insecure_no_auth`.
+    fn keys_required(&self) -> bool {
+        !(self.open_while_keyless && self.access.keys.is_empty())
     }
 
     /// Holds an admitted request to the limits: its client's request rate
@@ -365,11 +374,17 @@ pub fn scope_for(method: &Method, path: &str) -> Option<Scope> {
         path.strip_prefix(prefix)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     };
-    if !(path == "/ws" || path == "/metrics" || under("/api") || path == "/graphql") {
+    let guarded = path == "/ws"
+        || path == "/metrics"
+        || under("/api")
+        || path == "/graphql"
+        || authenticates_in_band(path);
+    if !guarded {
         return None;
     }
-    if path == "/graphql" {
-        // Each GraphQL operation checks the scope it needs as it runs.
+    if path == "/graphql" || authenticates_in_band(path) {
+        // Each GraphQL operation checks the scope it needs as it runs; a
+        // compatible stream checks its in-band key.
         return Some(Scope::Read);
     }
     let reads = matches!(*method, Method::GET | Method::HEAD);
@@ -404,6 +419,9 @@ async fn check(State(guard): State<Arc<Guard>>, mut request: Request, next: Next
         }
     }
     let streams = is_stream(&request);
+    if authenticates_in_band(request.uri().path()) && guard.keys_required() {
+        request.extensions_mut().insert(KeyRequired);
+    }
     let audited = changes(request.method()).then(|| {
         let key = caller.as_ref().map(|c| c.name.clone());
         (key, client_of(&request), action_of(&request))
@@ -516,14 +534,21 @@ fn key_of(request: &Request) -> Option<&str> {
     })
 }
 
-/// Whether a request opens a stream: the WebSocket protocol, or GraphQL's
-/// subscriptions (a WebSocket upgrade of `/graphql`).
+/// Whether a request opens a stream: the WebSocket protocol, GraphQL's
+/// subscriptions (a WebSocket upgrade of `/graphql`), or a compatible
+/// endpoint.
 fn is_stream(request: &Request) -> bool {
     match request.uri().path() {
         "/ws" => true,
         "/graphql" => request.headers().contains_key(header::UPGRADE),
-        _ => false,
+        path => authenticates_in_band(path),
     }
+}
+
+/// Whether a path is a compatible endpoint, whose clients send their key
+/// in-band.
+fn authenticates_in_band(path: &str) -> bool {
+    path.starts_with("/compat/")
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -558,6 +583,9 @@ mod tests {
             (Method::GET, "/", None),
             (Method::GET, "/assets/index.js", None),
             (Method::GET, "/apis", None),
+            (Method::GET, "/compat/polygon/stocks", Some(Scope::Read)),
+            (Method::GET, "/compat/alpaca/v2/iex", Some(Scope::Read)),
+            (Method::GET, "/compatible", None),
         ];
         for (method, path, scope) in cases {
             assert_eq!(scope_for(&method, path), scope, "{method} {path}");

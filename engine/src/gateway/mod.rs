@@ -3,6 +3,7 @@
 //! at `/`. The only module that knows HTTP.
 
 mod alerts;
+mod compat;
 mod driver;
 mod graphql;
 mod guard;
@@ -40,7 +41,8 @@ use tower_http::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub use driver::{Deliver, Ended, Inbound, Keepalive, Pacing, drive};
+pub use compat::KeyRequired;
+pub use driver::{Deliver, Ended, Inbound, Keepalive, Pacing, Protocol, drive};
 pub use guard::{Exposure, Guard, Unprotected, scope_for};
 pub use limits::{ClientLimits, Limits, StreamSlot};
 pub use rest::{ApiError, POSITIONS_HEADER};
@@ -300,6 +302,7 @@ pub fn router(state: Arc<GatewayState>, ui_dir: Option<&Path>) -> Router {
         .layer(CompressionLayer::new());
     let routes = OpenApiRouter::new()
         .routes(routes!(ws::upgrade))
+        .merge(compat::routes())
         .merge(api)
         .merge(graphql::routes(graphql::schema(state.clone())))
         .merge(ops_routes(state.ops.clone()));

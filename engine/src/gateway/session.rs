@@ -10,7 +10,10 @@ use std::{
 
 use chrono::{DateTime, Utc};
 
-use super::GatewayState;
+use super::{
+    GatewayState,
+    driver::{Inbound, Protocol},
+};
 use crate::{
     log::{Interest, Keys, Reader, Start},
     model::{
@@ -790,6 +793,41 @@ impl Session {
                 },
             );
         }
+    }
+}
+
+impl Protocol for Session {
+    type Frame = Outgoing;
+
+    fn answer(&mut self, frame: Inbound, out: &mut Vec<Outgoing>) {
+        match frame {
+            Inbound::Text(text) => self.handle_text(&text, out),
+            Inbound::Binary(_) => out.push(Outgoing::error(
+                ErrorCode::BinaryNotSupported,
+                "binary frames are not part of the protocol; send JSON text frames",
+            )),
+            Inbound::TooFast => out.push(Outgoing::error(
+                ErrorCode::RateLimited,
+                "too many frames: this one was not read; send fewer per second",
+            )),
+            Inbound::Alive => {}
+        }
+    }
+
+    async fn wait(&mut self) {
+        Session::wait(self).await;
+    }
+
+    fn poll(&mut self, out: &mut Vec<Outgoing>) {
+        Session::poll(self, out);
+    }
+
+    fn has_backlog(&self) -> bool {
+        Session::has_backlog(self)
+    }
+
+    fn batch(&self) -> Duration {
+        Session::batch(self)
     }
 }
 

@@ -1,5 +1,7 @@
 //! The `/ws` endpoint: a socket's frames driven through the protocol
 //! driver ([`drive`]), each delivery fed to the socket and flushed once.
+//! The compatible endpoints serve their protocols over the same socket
+//! handling ([`serve`]).
 
 use std::{future::ready, num::NonZeroU32, sync::Arc};
 
@@ -18,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     GatewayState,
-    driver::{Deliver, Ended, Inbound, Pacing, drive},
+    driver::{Deliver, Ended, Inbound, Pacing, Protocol, drive},
     session::{Outgoing, Session},
 };
 use crate::{auth::Caller, metrics::Metrics};
@@ -53,19 +55,52 @@ pub async fn upgrade(
     slot: Option<Extension<Arc<StreamSlot>>>,
     ws: WebSocketUpgrade,
 ) -> Response {
+    bounded(ws).on_upgrade(move |socket| async move {
+        let session = Session::new(state.clone());
+        serve(socket, &state, caller.map(|c| c.0), session).await;
+        // The stream's place is given back when it ends.
+        drop(slot);
+    })
+}
+
+/// An upgrade holding the client to [`HARD_FRAME_LIMIT`] and reading
+/// [`READ_BUFFER`] at a time.
+pub(super) fn bounded(ws: WebSocketUpgrade) -> WebSocketUpgrade {
     ws.max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
         .read_buffer_size(READ_BUFFER)
-        .on_upgrade(move |socket| async move {
-            serve(socket, state, caller.map(|c| c.0)).await;
-            // The stream's place is given back when it ends.
-            drop(slot);
-        })
 }
 
-/// Runs one client until it leaves, the socket fails, the gateway shuts
-/// down or its key is revoked or expires.
-async fn serve(socket: WebSocket, state: Arc<GatewayState>, caller: Option<Caller>) {
+/// A frame a socket sends: its message, counted in `metrics`.
+pub(super) trait SocketFrame: Send {
+    /// The message, once what it says is counted.
+    fn into_message(self, metrics: &Metrics) -> Message;
+}
+
+impl SocketFrame for Outgoing {
+    fn into_message(self, metrics: &Metrics) -> Message {
+        if let Some(code) = self.refusal {
+            metrics.ws_errors.with_label_values(&[&code.name()]).inc();
+        }
+        if let Some(oldest) = self.oldest_tick {
+            let age = (chrono::Utc::now() - oldest).to_std().unwrap_or_default();
+            metrics.delivery_latency.observe(age.as_secs_f64());
+        }
+        Message::Text(self.text.into())
+    }
+}
+
+/// Runs `protocol` for one client until it leaves, the socket fails, the
+/// protocol finishes, the gateway shuts down or the key it came with
+/// (`caller`) is revoked or expires.
+pub(super) async fn serve<P: Protocol>(
+    socket: WebSocket,
+    state: &GatewayState,
+    caller: Option<Caller>,
+    protocol: P,
+) where
+    P::Frame: SocketFrame,
+{
     let token = state.shutdown.child_token();
     let key_ended = caller.map(|caller| {
         let (token, ended) = (token.clone(), CancellationToken::new());
@@ -102,7 +137,7 @@ async fn serve(socket: WebSocket, state: Arc<GatewayState>, caller: Option<Calle
                     Some(Some(Inbound::TooFast))
                 }
                 Ok(Message::Text(text)) => Some(Some(Inbound::Text(text.as_str().to_owned()))),
-                Ok(Message::Binary(_)) => Some(Some(Inbound::Binary)),
+                Ok(Message::Binary(bytes)) => Some(Some(Inbound::Binary(bytes.into()))),
                 Ok(Message::Ping(_) | Message::Pong(_)) => Some(Some(Inbound::Alive)),
                 Ok(Message::Close(_)) => None,
                 Err(error) => {
@@ -122,12 +157,11 @@ async fn serve(socket: WebSocket, state: Arc<GatewayState>, caller: Option<Calle
         write_timeout: limits.write_timeout,
         timed_out: false,
     };
-    let session = Session::new(state);
     let pacing = Pacing {
         keepalive: Some(limits.keepalive),
         ..Pacing::default()
     };
-    let ended = drive(session, Box::pin(inbound), &mut socket, &pacing, &token).await;
+    let ended = drive(protocol, Box::pin(inbound), &mut socket, &pacing, &token).await;
     match ended {
         Ended::Undeliverable if socket.timed_out => {
             metrics.ws_closed.with_label_values(&["slow"]).inc();
@@ -148,6 +182,11 @@ async fn serve(socket: WebSocket, state: Arc<GatewayState>, caller: Option<Calle
             socket.sink.send(Message::Close(Some(close))),
         )
         .await;
+    }
+    if matches!(ended, Ended::Finished | Ended::ClientLeft) {
+        // Answers the client's close, or closes: either way the client
+        // gets its closing handshake.
+        let _ = tokio::time::timeout(limits.write_timeout, socket.sink.close()).await;
     }
     if ended == Ended::Cancelled {
         // The key's end is marked before the session is cancelled, so a
@@ -175,8 +214,8 @@ struct Socket {
     timed_out: bool,
 }
 
-impl Deliver for Socket {
-    async fn deliver(&mut self, frames: &mut Vec<Outgoing>) -> bool {
+impl<F: SocketFrame> Deliver<F> for Socket {
+    async fn deliver(&mut self, frames: &mut Vec<F>) -> bool {
         let limit = self.write_timeout;
         match tokio::time::timeout(limit, self.send_all(frames)).await {
             Ok(sent) => sent,
@@ -200,25 +239,16 @@ impl Deliver for Socket {
 }
 
 impl Socket {
-    async fn send_all(&mut self, frames: &mut Vec<Outgoing>) -> bool {
+    async fn send_all<F: SocketFrame>(&mut self, frames: &mut Vec<F>) -> bool {
         let n = frames.len();
         for (i, frame) in frames.drain(..).enumerate() {
-            if let Some(code) = frame.refusal {
-                self.metrics
-                    .ws_errors
-                    .with_label_values(&[&code.name()])
-                    .inc();
-            }
-            if let Some(oldest) = frame.oldest_tick {
-                let age = (chrono::Utc::now() - oldest).to_std().unwrap_or_default();
-                self.metrics.delivery_latency.observe(age.as_secs_f64());
-            }
+            let message = frame.into_message(&self.metrics);
             self.metrics.ws_frames_sent.inc();
             // Flush once, after the last frame.
             let sent = if i + 1 == n {
-                self.sink.send(Message::Text(frame.text.into())).await
+                self.sink.send(message).await
             } else {
-                self.sink.feed(Message::Text(frame.text.into())).await
+                self.sink.feed(message).await
             };
             if sent.is_err() {
                 return false;

@@ -3,6 +3,7 @@
 //!
 //! These are the only types in the engine that derive `Serialize`.
 
+pub mod alpaca;
 mod audit;
 pub mod avro;
 mod backup;
@@ -15,6 +16,7 @@ mod health;
 mod items;
 mod keys;
 mod load;
+pub mod polygon;
 pub mod protocol;
 mod quote;
 mod range;

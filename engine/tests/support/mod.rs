@@ -8,6 +8,7 @@ pub mod book;
 use std::{
     io::{BufRead, BufReader},
     net::SocketAddr,
+    path::Path,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -24,6 +25,42 @@ pub fn succeeded(out: std::process::Output) -> std::process::Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// The daemon's binary, logging warnings only.
+pub fn tickstreamd() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tickstreamd"));
+    cmd.env("TICKSTREAM_LOG", "warn");
+    cmd
+}
+
+/// `tickstreamd keys create` on a data directory; the key it prints.
+pub fn create_key(data_dir: &Path, name: &str, scope: &str, extra: &[&str]) -> String {
+    let out = succeeded(
+        tickstreamd()
+            .args(["keys", "create", "--name", name, "--scope", scope])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(extra)
+            .output()
+            .unwrap(),
+    );
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(key.starts_with("tsk_"), "{key}");
+    key
+}
+
+/// A daemon whose data directory holds keys made before it started.
+pub fn daemon_with_keys(keys: &[(&str, &str, &[&str])]) -> (Daemon, Vec<String>) {
+    let mut daemon = Daemon::start(&[]);
+    let _ = daemon.child.kill();
+    let _ = daemon.child.wait();
+    let made = keys
+        .iter()
+        .map(|(name, scope, extra)| create_key(daemon.data_dir.path(), name, scope, extra))
+        .collect();
+    daemon.restart(&[]);
+    (daemon, made)
 }
 
 /// Sends SIGHUP to process `pid` (what reloads a daemon's certificate and
