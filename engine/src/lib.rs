@@ -15,6 +15,8 @@
 //! - [`alerts`]: alert rules evaluated on the tick stream.
 //! - [`workspace`]: watchlists and portfolios users keep, valued at the
 //!   latest quotes.
+//! - [`trading`]: paper trading: accounts, orders matched against the
+//!   simulated book, fills, positions and profit.
 //! - [`auth`]: API keys and their scopes.
 //! - [`audit`]: the audit log of changes, refusals and key changes.
 //! - [`store`]: SQLite persistence of ticks and closed candles.
@@ -54,4 +56,5 @@ pub mod model;
 pub mod sim;
 pub mod store;
 pub mod tls;
+pub mod trading;
 pub mod workspace;

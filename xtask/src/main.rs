@@ -940,6 +940,9 @@ fn bench(root: &Path) -> Result<()> {
     run(bench_tool("backup_bench")
         .arg(&daemon)
         .arg(out.join("backup.json")))?;
+    run(bench_tool("trading_bench")
+        .arg(&daemon)
+        .arg(out.join("trading.json")))?;
     let tansu = ensure_tansu()?;
     run(bench_tool("kafka_bench")
         .arg(&daemon)

@@ -184,7 +184,9 @@ pub async fn run(
             | ServerMsg::Pong { .. }
             | ServerMsg::Metric { .. }
             | ServerMsg::Quotes { .. }
-            | ServerMsg::Book { .. } => {}
+            | ServerMsg::Book { .. }
+            | ServerMsg::Order { .. }
+            | ServerMsg::Fill { .. } => {}
         }
     }
 }

@@ -222,7 +222,8 @@ mod tests {
                 "log",
                 "kafka",
                 "supervision",
-                "logging"
+                "logging",
+                "trading"
             ]
         );
         assert!(fields_of::<KafkaConfig>().contains(&"brokers"));

@@ -52,6 +52,44 @@ pub struct Config {
     pub supervision: SupervisionConfig,
     /// What the process logs.
     pub logging: LoggingConfig,
+    /// Paper trading.
+    pub trading: TradingConfig,
+}
+
+/// `[trading]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TradingConfig {
+    /// Cash of a new paper account (and of `paper`, the one every engine
+    /// opens) unless it says otherwise.
+    pub starting_cash: f64,
+    /// Fee per share filled, in currency.
+    pub fee_per_share: f64,
+    /// Fee as a fraction of each fill's notional, e.g. 0.0001 (1 bp).
+    pub fee_rate: f64,
+}
+
+impl Default for TradingConfig {
+    fn default() -> Self {
+        Self {
+            starting_cash: 100_000.0,
+            fee_per_share: 0.0,
+            fee_rate: 0.0,
+        }
+    }
+}
+
+impl TradingConfig {
+    /// The settings paper trading runs with.
+    pub fn settings(&self) -> crate::trading::TradingSettings {
+        crate::trading::TradingSettings {
+            starting_cash: self.starting_cash,
+            fees: crate::trading::Fees {
+                per_share: self.fee_per_share,
+                rate: self.fee_rate,
+            },
+        }
+    }
 }
 
 /// `[logging]`

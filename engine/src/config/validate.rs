@@ -5,7 +5,7 @@ use std::{collections::HashSet, time::Duration};
 
 use super::{
     Config, KafkaConfig, LogConfig, Problem, SimConfig, StartPosition, StoreConfig,
-    SupervisionConfig,
+    SupervisionConfig, TradingConfig,
 };
 
 /// The problems found so far.
@@ -37,6 +37,7 @@ impl Config {
         self.kafka.validate(&mut problems);
         self.sim.validate(&mut problems);
         self.supervision.validate(&mut problems);
+        self.trading.validate(&mut problems);
         let filter = &self.logging.filter;
         problems.check(
             filter.is_empty() || tracing_subscriber::EnvFilter::try_new(filter).is_ok(),
@@ -83,6 +84,26 @@ impl StoreConfig {
             (1..=1_000).contains(&self.backup.keep),
             "store.backup.keep",
             || format!("must be between 1 and 1000, got {}", self.backup.keep),
+        );
+    }
+}
+
+impl TradingConfig {
+    fn validate(&self, p: &mut Problems) {
+        p.check(
+            (0.0..=1e12).contains(&self.starting_cash),
+            "trading.starting_cash",
+            || format!("must be between 0 and 1e12, got {}", self.starting_cash),
+        );
+        p.check(
+            (0.0..=100.0).contains(&self.fee_per_share),
+            "trading.fee_per_share",
+            || format!("must be between 0 and 100, got {}", self.fee_per_share),
+        );
+        p.check(
+            (0.0..=0.1).contains(&self.fee_rate),
+            "trading.fee_rate",
+            || format!("must be between 0 and 0.1, got {}", self.fee_rate),
         );
     }
 }

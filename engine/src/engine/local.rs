@@ -1,7 +1,8 @@
 //! The local side of a role that serves data: the data directory's lock,
 //! the store, the log continuing the store's offsets, the quote book, the
 //! simulator continuing the stored prices with its history backfilled, and
-//! the sinks that follow the log (store writer, quote and alert followers).
+//! the sinks that follow the log (store writer, quote, alert and paper
+//! trading followers).
 
 use std::{
     collections::HashSet,
@@ -28,6 +29,7 @@ use crate::{
     model::{Interval, Symbol},
     sim::Simulator,
     store::{ItemStore, Store, StoreError, StoreWriter, backup},
+    trading::{Broker, follow_market},
 };
 
 /// The store, log and quotes a data-serving role runs on.
@@ -49,6 +51,8 @@ pub(super) struct Local {
     pub workspace: Arc<Mutex<ItemStore>>,
     /// The API keys and the audit log.
     pub access: Access,
+    /// Paper trading.
+    pub trading: Arc<Broker>,
 }
 
 /// Where the local log continues after a crash: past every offset that may
@@ -144,6 +148,15 @@ impl Local {
         let alerts = Arc::new(Alerts::load(workspace.clone()).map_err(store_error)?);
         let access =
             Access::open(&database, config.store.audit_retention, sinks).map_err(store_error)?;
+        let trading = Arc::new(
+            Broker::open(
+                &database,
+                config.trading.settings(),
+                log.clone(),
+                quotes.clone(),
+            )
+            .map_err(store_error)?,
+        );
         let local = Self {
             lock,
             log,
@@ -155,6 +168,7 @@ impl Local {
             alerts,
             workspace,
             access,
+            trading,
         };
         local
             .spawn_sinks(config, store, sinks)
@@ -210,6 +224,10 @@ impl Local {
                 log.events.clone(),
                 token.clone(),
             )
+        });
+        let (trading, token) = (self.trading.clone(), cx.token.clone());
+        cx.spawn_restarting("paper trading", restart, move || {
+            follow_market(trading.clone(), token.clone())
         });
         Ok(())
     }

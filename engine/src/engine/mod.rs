@@ -390,6 +390,7 @@ fn serving(
             local.alerts,
             local.workspace,
             local.access,
+            local.trading,
         )),
         ops: Operations {
             metrics: cx.metrics.clone(),

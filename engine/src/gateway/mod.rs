@@ -15,6 +15,7 @@ mod scenarios;
 mod serve;
 mod session;
 mod tls;
+mod trading;
 mod workspace;
 mod ws;
 
@@ -61,6 +62,7 @@ use crate::{
     model::{EffectiveConfig, MetricsSample, Readiness, Symbol},
     sim::SimHandle,
     store::{ItemStore, StoreError, StoreReader},
+    trading::Broker,
 };
 
 /// What the gateway serves from, grouped by capability: the live market,
@@ -99,10 +101,18 @@ impl GatewayState {
         let metrics = Arc::new(Metrics::new());
         let cx = crate::component::Context::new(metrics.clone(), Arc::default());
         let access = Access::open(&database, std::time::Duration::from_secs(3_600), &cx)?;
+        let log = Arc::new(Log::new(&settings, &[]));
+        let quotes = Arc::new(RwLock::new(Quotes::new()));
+        let trading = Arc::new(Broker::open(
+            &database,
+            crate::config::TradingConfig::default().settings(),
+            log.clone(),
+            quotes.clone(),
+        )?);
         Ok(Arc::new(Self {
             market: Market::new(
-                Arc::new(Log::new(&settings, &[])),
-                Arc::new(RwLock::new(Quotes::new())),
+                log,
+                quotes,
                 HashSet::from([Symbol::new("AAPL").expect("a valid symbol")]),
                 StreamLimits {
                     max_frame_bytes: 16 * 1024,
@@ -115,7 +125,7 @@ impl GatewayState {
                     write_timeout: std::time::Duration::from_secs(10),
                 },
             ),
-            stored: Arc::new(Stored::new(database, alerts, workspace, access)),
+            stored: Arc::new(Stored::new(database, alerts, workspace, access, trading)),
             ops: Operations {
                 metrics,
                 health: Arc::default(),
@@ -202,16 +212,20 @@ pub struct Stored {
     pub workspace: Arc<Mutex<ItemStore>>,
     /// The API keys and the audit log.
     pub access: Access,
+    /// Paper trading: accounts, orders and fills.
+    pub trading: Arc<Broker>,
 }
 
 impl Stored {
     /// History in `database`, the rules in `alerts`, the items in
-    /// `workspace`, the API keys and audit log in `access`.
+    /// `workspace`, the API keys and audit log in `access`, paper trading
+    /// in `trading`.
     pub fn new(
         database: PathBuf,
         alerts: Arc<Alerts>,
         workspace: Arc<Mutex<ItemStore>>,
         access: Access,
+        trading: Arc<Broker>,
     ) -> Self {
         Self {
             database,
@@ -219,6 +233,7 @@ impl Stored {
             alerts,
             workspace,
             access,
+            trading,
         }
     }
 
@@ -298,6 +313,7 @@ pub fn router(state: Arc<GatewayState>, ui_dir: Option<&Path>) -> Router {
         .merge(alerts::routes())
         .merge(workspace::routes())
         .merge(keys::routes())
+        .merge(trading::routes())
         .route("/api/{*rest}", get(rest::not_found))
         .layer(CompressionLayer::new());
     let routes = OpenApiRouter::new()

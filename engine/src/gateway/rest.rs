@@ -68,7 +68,7 @@ impl ApiError {
         &self.message
     }
 
-    fn bad(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(super) fn bad(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
             code,
@@ -99,7 +99,7 @@ impl ApiError {
         Err(Self::bad(code, message))
     }
 
-    fn not_found(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(super) fn not_found(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::NOT_FOUND,
             code,
@@ -107,7 +107,7 @@ impl ApiError {
         }
     }
 
-    fn internal(error: impl std::fmt::Display) -> Self {
+    pub(super) fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(%error, "REST request failed");
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -148,12 +148,12 @@ impl IntoResponse for ApiError {
 }
 
 /// Query parameters, checked one by one so each error names its parameter.
-struct Params {
+pub(super) struct Params {
     raw: HashMap<String, String>,
 }
 
 impl Params {
-    fn new(raw: HashMap<String, String>, allowed: &[&str]) -> Result<Self, ApiError> {
+    pub(super) fn new(raw: HashMap<String, String>, allowed: &[&str]) -> Result<Self, ApiError> {
         let mut unknown: Vec<&str> = raw
             .keys()
             .map(String::as_str)
@@ -228,7 +228,16 @@ impl Params {
         Ok(Range { from, to, limit })
     }
 
-    fn number<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, ApiError> {
+    /// A parameter's text, if given.
+    pub(super) fn text(&self, name: &str) -> Option<&str> {
+        self.raw.get(name).map(String::as_str)
+    }
+
+    pub(super) fn number<T: std::str::FromStr>(
+        &self,
+        name: &str,
+        default: T,
+    ) -> Result<T, ApiError> {
         self.raw.get(name).map_or(Ok(default), |text| {
             text.parse().map_err(|_| {
                 ApiError::bad(

@@ -18,6 +18,7 @@ use crate::{
     log::{Interest, Keys, Reader, Start},
     model::{
         EncodedTick, ErrorCode, MarketEvent, OrderBook, Symbol, SystemMetric, TopOfBook,
+        TradingEvent,
         protocol::{
             ClientMsg, Delivery, Offsets, Ping, ServerMsg, StreamTopic, Subscribe, Unsubscribe,
         },
@@ -125,6 +126,7 @@ pub struct Session {
     partitions: Vec<bool>,
     events: Option<Reader<Arc<MarketEvent>>>,
     metrics: Option<Reader<Arc<SystemMetric>>>,
+    orders: Option<Reader<Arc<TradingEvent>>>,
     quotes: Option<Reader<Arc<TopOfBook>>>,
     /// The order-book reader, and the last `seq` sent of each symbol's
     /// book (a symbol without one gets a snapshot first).
@@ -152,6 +154,7 @@ impl Session {
             partitions: Vec::new(),
             events: None,
             metrics: None,
+            orders: None,
             quotes: None,
             book: None,
             book_seqs: HashMap::new(),
@@ -459,6 +462,9 @@ impl Session {
         if self.topics.contains(&StreamTopic::SystemMetrics) && self.metrics.is_none() {
             self.metrics = Some(Reader::new(log.metrics.clone(), Start::Latest));
         }
+        if self.topics.contains(&StreamTopic::Orders) && self.orders.is_none() {
+            self.orders = Some(Reader::new(log.orders.clone(), Start::Latest));
+        }
         if self.topics.contains(&StreamTopic::StockQuotes) && self.quotes.is_none() {
             self.quotes = Some(Reader::new(log.quotes.clone(), Start::Latest));
         }
@@ -557,6 +563,9 @@ impl Session {
         if !self.topics.contains(&StreamTopic::StockQuotes) {
             self.quotes = None;
         }
+        if !self.topics.contains(&StreamTopic::Orders) {
+            self.orders = None;
+        }
         if !self.topics.contains(&StreamTopic::OrderBook) {
             self.book = None;
             self.book_seqs.clear();
@@ -604,6 +613,12 @@ impl Session {
                 None => std::future::pending().await,
             }
         };
+        let orders = async {
+            match &self.orders {
+                Some(r) => r.wait().await,
+                None => std::future::pending().await,
+            }
+        };
         let depth = async {
             match &self.depth_interest {
                 Some((quotes, book)) => tokio::select! {
@@ -617,6 +632,7 @@ impl Session {
             () = ticks => {}
             () = events => {}
             () = metrics => {}
+            () = orders => {}
             () = depth => {}
         }
     }
@@ -789,6 +805,18 @@ impl Session {
                 |_, _, metric| {
                     out.push(Outgoing::msg(&ServerMsg::Metric {
                         data: SystemMetric::clone(metric),
+                    }))
+                },
+            );
+        }
+        if let Some(reader) = &mut self.orders {
+            reader.read_with(
+                MAX_PER_PARTITION,
+                |_, _| {},
+                |_, _, change| {
+                    out.push(Outgoing::msg(&match TradingEvent::clone(change) {
+                        TradingEvent::Order(data) => ServerMsg::Order { data },
+                        TradingEvent::Fill(data) => ServerMsg::Fill { data },
                     }))
                 },
             );

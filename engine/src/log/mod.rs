@@ -21,7 +21,7 @@ pub use reader::{Reader, Start};
 pub use sink::{LogSink, Sink};
 pub use topic::{Gap, Record, Retention, StaleOffset, Topic};
 
-use crate::model::{EncodedTick, MarketEvent, OrderBook, SystemMetric, TopOfBook};
+use crate::model::{EncodedTick, MarketEvent, OrderBook, SystemMetric, TopOfBook, TradingEvent};
 
 impl Record for Arc<EncodedTick> {
     fn key(&self) -> &[u8] {
@@ -47,6 +47,18 @@ impl Record for Arc<SystemMetric> {
     }
     fn weight(&self) -> usize {
         self.source.len() + self.name.len() + std::mem::size_of::<SystemMetric>()
+    }
+}
+
+impl Record for Arc<TradingEvent> {
+    fn key(&self) -> &[u8] {
+        match &**self {
+            TradingEvent::Order(order) => order.account.as_bytes(),
+            TradingEvent::Fill(fill) => fill.account.as_bytes(),
+        }
+    }
+    fn weight(&self) -> usize {
+        std::mem::size_of::<TradingEvent>()
     }
 }
 
@@ -122,6 +134,9 @@ pub struct Log {
     /// `order_book`: each symbol's depth, snapshots and numbered updates,
     /// with the books they build.
     pub book: Arc<BookTopic>,
+    /// `orders`: paper trading's order changes and fills, keyed by account
+    /// (this engine's own: never on Kafka).
+    pub orders: Arc<Topic<Arc<TradingEvent>>>,
 }
 
 impl Log {
@@ -148,6 +163,12 @@ impl Log {
                 names.book,
                 settings.partitions,
                 settings.retention,
+            )),
+            orders: Arc::new(Topic::new(
+                format!("{}orders", settings.topic_prefix),
+                1,
+                settings.retention,
+                &[],
             )),
         }
     }

@@ -75,6 +75,14 @@ pub enum ErrorCode {
     Conflict,
     /// This process runs no simulator (REST, 503: a bridge).
     NoSimulator,
+    /// An order, order change or account that cannot be (REST, 400,
+    /// naming the field).
+    InvalidOrder,
+    /// A buy costs more than the account's buying power (REST, 422).
+    InsufficientBuyingPower,
+    /// A sale of more shares than the account holds and has not already
+    /// offered (REST, 422: no short sales).
+    InsufficientShares,
     /// The server failed; the cause is in its log (REST, 500).
     Internal,
 }

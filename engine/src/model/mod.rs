@@ -19,7 +19,7 @@ mod load;
 pub mod polygon;
 pub mod protocol;
 mod quote;
-mod range;
+pub mod range;
 mod reports;
 mod scenario;
 pub mod schemas;
@@ -27,6 +27,7 @@ mod settings;
 mod symbol;
 mod tick;
 pub mod timestamp;
+mod trading;
 
 pub use audit::AuditEntry;
 pub use backup::{BackupManifest, Replayed, Restored, StoreCheck};
@@ -48,6 +49,10 @@ pub use scenario::{Scenario, ScenarioState, ScenarioStatus};
 pub use settings::EffectiveConfig;
 pub use symbol::{MAX_SYMBOL_LEN, Symbol, SymbolError};
 pub use tick::{EncodedTick, Tick, TickDecodeError, TradeCondition};
+pub use trading::{
+    Account, Fill, Holding, Liquidity, NewAccount, NewOrder, Order, OrderChange, OrderKind,
+    OrderStatus, PlacedOrder, Side, TimeInForce, TradingEvent,
+};
 
 /// Fixed-point scale used for exact price arithmetic: one unit is 10⁻⁶ of a
 /// currency unit, so any price on a tick grid of 0.000001 or coarser is exact.

@@ -11,7 +11,7 @@ use serde::{
 use ts_rs::TS;
 use utoipa::ToSchema;
 
-use super::{ErrorCode, MarketEvent, OrderBook, SystemMetric, Tick, TopOfBook};
+use super::{ErrorCode, Fill, MarketEvent, Order, OrderBook, SystemMetric, Tick, TopOfBook};
 
 /// Topics a client can subscribe to besides its symbols' ticks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, TS, ToSchema)]
@@ -31,17 +31,21 @@ pub enum StreamTopic {
     /// snapshot of each on subscribe, then its updates in `seq` order;
     /// `"book"` is accepted too.
     OrderBook,
+    /// Paper trading's order changes and fills, of every account (`order`
+    /// and `fill` frames); independent of the subscribed symbols.
+    Orders,
 }
 
 impl StreamTopic {
     /// The names a client may give: each topic's own, then `quotes` and
     /// `book` for short.
-    const NAMES: [&'static str; 7] = [
+    const NAMES: [&'static str; 8] = [
         "stock_ticks",
         "market_events",
         "system_metrics",
         "stock_quotes",
         "order_book",
+        "orders",
         "quotes",
         "book",
     ];
@@ -53,6 +57,7 @@ impl StreamTopic {
             "system_metrics" => StreamTopic::SystemMetrics,
             "stock_quotes" | "quotes" => StreamTopic::StockQuotes,
             "order_book" | "book" => StreamTopic::OrderBook,
+            "orders" => StreamTopic::Orders,
             _ => return None,
         })
     }
@@ -242,6 +247,16 @@ pub enum ServerMsg {
     Metric {
         /// The sample.
         data: SystemMetric,
+    },
+    /// A paper order was placed, changed or finished (topic `orders`).
+    Order {
+        /// The order as it stands.
+        data: Order,
+    },
+    /// A paper order executed (topic `orders`).
+    Fill {
+        /// The fill.
+        data: Fill,
     },
     /// Records between `requested` and `resumed_at` are no longer retained;
     /// the stream continues at `resumed_at`.

@@ -12,6 +12,7 @@ mod items;
 mod keys;
 mod reader;
 mod schema;
+mod trading;
 mod writer;
 
 use std::{collections::HashMap, path::Path, sync::Arc};
@@ -24,6 +25,7 @@ pub use items::{ItemStore, StoredItem};
 pub use keys::{KeyStore, StoredKey};
 pub use reader::{Range, StoreReader};
 pub use schema::latest_version;
+pub use trading::{StoredAccount, TradingStore};
 pub use writer::{StoreWriter, WriterSettings};
 
 use crate::{

@@ -107,6 +107,29 @@ const MIGRATIONS: &[&str] = &[
         name TEXT PRIMARY KEY,
         value INTEGER NOT NULL
     ) STRICT, WITHOUT ROWID;",
+    // 9: paper trading: accounts, orders (as their JSON, with the status
+    // to find the working ones) and fills (the record positions and
+    // profit are rebuilt from).
+    "CREATE TABLE trading_accounts (
+        name TEXT PRIMARY KEY,
+        starting_cash INTEGER NOT NULL, -- fixed-point units (10^-6)
+        created INTEGER NOT NULL        -- Unix microseconds, UTC
+    ) STRICT;
+    CREATE TABLE orders (
+        id INTEGER PRIMARY KEY,
+        account TEXT NOT NULL REFERENCES trading_accounts (name),
+        working INTEGER NOT NULL,       -- 1 until filled, cancelled or expired
+        body TEXT NOT NULL,
+        updated INTEGER NOT NULL        -- Unix microseconds, UTC
+    ) STRICT;
+    CREATE INDEX orders_working ON orders (working) WHERE working = 1;
+    CREATE TABLE fills (
+        id INTEGER PRIMARY KEY,
+        order_id INTEGER NOT NULL REFERENCES orders (id),
+        account TEXT NOT NULL REFERENCES trading_accounts (name),
+        body TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX fills_by_account ON fills (account, id);",
 ];
 
 /// Brings the database to the latest schema, each migration in its own

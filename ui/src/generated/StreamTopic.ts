@@ -3,4 +3,4 @@
 /**
  * Topics a client can subscribe to besides its symbols' ticks.
  */
-export type StreamTopic = "stock_ticks" | "market_events" | "system_metrics" | "stock_quotes" | "order_book";
+export type StreamTopic = "stock_ticks" | "market_events" | "system_metrics" | "stock_quotes" | "order_book" | "orders";
