@@ -293,6 +293,50 @@ test("the depth tab shows the charted symbol's order book as the engine has it",
   await page.close();
 });
 
+test('the trade ticket places paper orders from the keyboard; the blotter and account follow the engine', async () => {
+  const { page, errors } = await open();
+  await page.locator('#chart-symbol').filter({ hasText: /^[A-Z]/ }).waitFor({ timeout: 30_000 });
+  const symbol = (await page.textContent('#chart-symbol')).trim();
+  // `b` opens the ticket on the buy side with the quantity selected; Enter places it.
+  await page.keyboard.press('b');
+  await page.waitForFunction(() => document.activeElement?.getAttribute('name') === 'quantity');
+  assert.equal(await page.getAttribute('#tab-trade', 'aria-selected'), 'true');
+  assert.equal(await page.textContent('#ticket-symbol'), symbol);
+  await page.keyboard.type('50');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => /: filled, 50 filled at/.test(document.getElementById('ticket-result').textContent), null, { timeout: 15_000 });
+  const { body: [bought] } = await api('orders?limit=1');
+  assert.deepEqual([bought.symbol, bought.side, bought.kind, bought.filled, bought.status], [symbol, 'buy', 'market', 50, 'filled']);
+  await page.locator(`#trade-orders tbody tr[data-status="filled"]`).first().waitFor();
+  await page.waitForFunction((s) => [...document.querySelectorAll('#trade-positions tbody tr')].some((tr) => tr.cells[0].textContent === s && tr.cells[1].textContent === '50'), symbol);
+  const { body: account } = await api('accounts/paper');
+  assert.equal(account.positions.find((p) => p.symbol === symbol).quantity, 50);
+  assert.match(await page.textContent('#account-summary'), /cash [\d,]+\.\d\d · buying power/);
+
+  // A limit far below the market rests; Cancel in the blotter ends it.
+  await page.selectOption('#trade-ticket [name="kind"]', 'limit');
+  await page.fill('#trade-ticket [name="limit_price"]', String(Math.floor(bought.average_price / 2)));
+  await page.selectOption('#trade-ticket [name="time_in_force"]', 'gtc');
+  await page.fill('#trade-ticket [name="quantity"]', '10');
+  await page.click('#trade-ticket button[type="submit"]');
+  const working = page.locator('#trade-orders tbody tr[data-status="open"]');
+  await working.waitFor();
+  await working.locator('button').click();
+  await page.waitForFunction(() => !document.querySelector('#trade-orders tbody tr[data-status="open"]'));
+  const { body: [cancelled] } = await api('orders?limit=1');
+  assert.equal(cancelled.status, 'canceled');
+
+  // A refusal says which field and why.
+  await page.keyboard.press('s');
+  await page.keyboard.type('1000000');
+  await page.selectOption('#trade-ticket [name="kind"]', 'market');
+  await page.click('#trade-ticket button[type="submit"]');
+  await page.waitForFunction(() => /^quantity: selling 1000000/.test(document.getElementById('ticket-result').textContent));
+  await page.screenshot({ path: join(artifacts, 'trade-1440.png') });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('volume analysis and metrics come from the engine', async () => {
   const { page, errors } = await open();
   await page.click('#tab-volume');

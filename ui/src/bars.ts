@@ -24,8 +24,13 @@ export function barFromCandle(c: Candle): Bar {
 
 /** The bucket start (Unix seconds) of a tick. */
 export function bucketOf(tick: Tick, interval: Interval): number {
+  return bucketStart(tick.timestamp, interval);
+}
+
+/** The bucket start (Unix seconds) of an RFC 3339 time. */
+export function bucketStart(timestamp: string, interval: Interval): number {
   const seconds = SECONDS[interval];
-  return Math.floor(Date.parse(tick.timestamp) / 1000 / seconds) * seconds;
+  return Math.floor(Date.parse(timestamp) / 1000 / seconds) * seconds;
 }
 
 /**

@@ -1,25 +1,29 @@
 // The main chart: candlesticks and volume for one symbol, history set once,
 // then live bars through update(); a crosshair legend; compare mode (a
-// second symbol as a line, both on a % scale); old bars trimmed so memory
-// stays bounded however long it streams.
+// second symbol as a line, both on a % scale); paper fills marked on their
+// bars; old bars trimmed so memory stays bounded however long it streams.
 import {
   CandlestickSeries,
   type CandlestickData,
   createChart,
+  createSeriesMarkers,
   HistogramSeries,
   type HistogramData,
   type IChartApi,
   type ISeriesApi,
+  type ISeriesMarkersPluginApi,
   type LineData,
   LineSeries,
   type MouseEventParams,
   PriceScaleMode,
+  type SeriesMarker,
   type Time,
   type UTCTimestamp,
 } from 'lightweight-charts';
-import { type Bar, exceedsKept, foldTicks, MAX_BARS } from './bars';
+import { type Bar, bucketStart, exceedsKept, foldTicks, MAX_BARS } from './bars';
 import { setText } from './dom';
 import { displayLocale, formatPercent, formatPrice, formatVolume } from './format';
+import type { Fill } from './generated/Fill';
 import type { Interval } from './generated/Interval';
 import type { Tick } from './generated/Tick';
 import { chartColors } from './theme';
@@ -34,7 +38,12 @@ interface Compare {
   points: number;
 }
 
+/** Paper fills kept for marking, over every symbol. */
+const MAX_FILLS = 5_000;
+
 export class ChartView {
+  private readonly markers: ISeriesMarkersPluginApi<Time>;
+  private fills: Fill[] = [];
   private chart: IChartApi;
   private candles: ISeriesApi<'Candlestick'>;
   private volume: ISeriesApi<'Histogram'>;
@@ -64,7 +73,30 @@ export class ChartView {
     this.volume = this.chart.addSeries(HistogramSeries, { priceFormat: { type: 'volume' }, priceScaleId: '' });
     this.volume.priceScale().applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
     this.chart.subscribeCrosshairMove((param) => this.showLegend(param));
+    this.markers = createSeriesMarkers(this.candles, []);
     this.applyTheme();
+  }
+
+  /** Paper fills of every symbol, newest last; those of the charted one are marked on their bars. */
+  addFills(fills: Fill[]): void {
+    const known = new Set(this.fills.map((f) => f.id));
+    this.fills.push(...fills.filter((f) => !known.has(f.id)));
+    if (this.fills.length > MAX_FILLS) this.fills.splice(0, this.fills.length - MAX_FILLS);
+    this.showFills();
+  }
+
+  private showFills(): void {
+    const markers: SeriesMarker<Time>[] = this.fills
+      .filter((f) => f.symbol === this.symbol)
+      .map((f) => ({
+        time: bucketStart(f.timestamp, this.interval) as UTCTimestamp,
+        position: f.side === 'buy' ? 'belowBar' : 'aboveBar',
+        shape: f.side === 'buy' ? 'arrowUp' : 'arrowDown',
+        color: f.side === 'buy' ? this.upColor : this.downColor,
+        text: `${f.side === 'buy' ? 'B' : 'S'} ${formatVolume(f.quantity)} @ ${formatPrice(f.price)}`,
+      }));
+    markers.sort((a, b) => (a.time as number) - (b.time as number));
+    this.markers.setMarkers(markers);
   }
 
   /** Replaces the history, which holds the ticks below `included`. */
@@ -77,6 +109,7 @@ export class ChartView {
     this.volume.setData(kept.map((b) => this.volumeData(b)));
     this.last = kept.at(-1) ?? null;
     this.bars = kept.length;
+    this.showFills();
     this.chart.timeScale().scrollToRealTime();
     this.showLegend();
   }
@@ -168,6 +201,7 @@ export class ChartView {
     this.candles.applyOptions({ upColor: c.up, downColor: c.down, wickUpColor: c.up, wickDownColor: c.down, borderVisible: false });
     this.upColor = c.up;
     this.downColor = c.down;
+    this.showFills();
   }
 
   /** Drops the oldest bars once there are too many. */

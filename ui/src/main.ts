@@ -21,6 +21,7 @@ import { bindShortcuts } from './shortcuts';
 import { Tabs } from './tabs';
 import { ThemeControl } from './theme';
 import { TickTable } from './ticktable';
+import { TradePanel } from './trading';
 import { createTransport, RequestError } from './transport';
 import { VolumePanel } from './volume';
 import { WatchlistPanel } from './watchlist';
@@ -61,6 +62,7 @@ const alerts = new AlertPanel($('alerts'), transport);
 const portfolio = new PortfolioPanel($('panel-portfolio'), transport);
 const volume = new VolumePanel(document.querySelector('#volume-symbols tbody')!, $('volume-day'), $('volume-zone'), transport);
 const metrics = new MetricsPanel($('metrics'), transport);
+const trade = new TradePanel($('panel-trade'), transport, () => chartPanel.symbol(), (fills) => chart.addFills(fills));
 const depth = new DepthPanel($<HTMLTableSectionElement>('depth-bids'), $<HTMLTableSectionElement>('depth-asks'), $('depth-summary'), transport, () => chartPanel.symbol());
 const shortcuts = $<HTMLDialogElement>('shortcuts');
 if (inDesktopApp()) {
@@ -83,7 +85,7 @@ let loaded = false;
 const baseline = new Map<string, string>();
 
 // A workspace panel that works only while shown is added here (and its tab in index.html).
-tabs.setPanels({ 'tab-ticks': ticks, 'tab-events': events, 'tab-portfolio': portfolio, 'tab-depth': depth, 'tab-volume': volume, 'tab-metrics': metrics });
+tabs.setPanels({ 'tab-ticks': ticks, 'tab-events': events, 'tab-trade': trade, 'tab-portfolio': portfolio, 'tab-depth': depth, 'tab-volume': volume, 'tab-metrics': metrics });
 tabs.start();
 
 $('shortcuts-open').addEventListener('click', () => shortcuts.showModal());
@@ -98,6 +100,10 @@ bindShortcuts({
   interval: (index) => chartPanel.setInterval(INTERVALS[index]!),
   pauseTicks: () => ticks.togglePause(),
   nextTheme: () => theme.cycle(),
+  trade: (side) => {
+    tabs.show('tab-trade');
+    trade.open(side);
+  },
   help: () => shortcuts.showModal(),
 });
 
@@ -190,6 +196,10 @@ transport.subscribe(['*'], (msg) => {
         sourceStatus.textContent = msg.data.message;
       }
       break;
+    case 'order':
+    case 'fill':
+      trade.onMessage(msg);
+      break;
     case 'error':
       console.warn(`gateway error ${msg.code}: ${msg.message}`);
       break;
@@ -214,6 +224,7 @@ try {
   await watchlist.refresh();
   void alerts.refresh();
   void portfolio.refresh();
+  void trade.refresh();
   const wanted = new URLSearchParams(window.location.search).get('symbol');
   const first = list.find((q) => q.symbol === wanted) ?? list.find((q) => q.symbol === watchlist.order()[0]) ?? list[0];
   if (first) await select(first.symbol);

@@ -7,6 +7,8 @@ export interface ShortcutActions {
   interval: (index: number) => void;
   pauseTicks: () => void;
   nextTheme: () => void;
+  /** Opens the paper order ticket on a side. */
+  trade: (side: 'buy' | 'sell') => void;
   help: () => void;
 }
 
@@ -36,6 +38,10 @@ export function bindShortcuts(actions: ShortcutActions): void {
         return act(actions.pauseTicks);
       case 't':
         return act(actions.nextTheme);
+      case 'b':
+        return act(() => actions.trade('buy'));
+      case 's':
+        return act(() => actions.trade('sell'));
       case '?':
         return act(actions.help);
       default:

@@ -174,9 +174,9 @@ pub async fn drive<P: Protocol>(
             },
             () = async {
                 session.wait().await;
-                sleep_until(next_poll).await;
+                wait_until(next_poll).await;
             }, if !paused && !backlog => poll = true,
-            () = sleep_until(next_poll), if !paused && backlog => poll = true,
+            () = wait_until(next_poll), if !paused && backlog => poll = true,
             () = sleep(PAUSE_CHECK), if paused => {}
         }
         // A pause that began while waiting holds back this poll too.
@@ -196,6 +196,15 @@ pub async fn drive<P: Protocol>(
         if session.finished() {
             return Ended::Finished;
         }
+    }
+}
+
+/// Waits until `deadline`; at once if it has passed. (A timer set for a
+/// time already past still waits for the timer wheel's next tick, up to a
+/// millisecond: on every delivery, that would be most of its latency.)
+async fn wait_until(deadline: Instant) {
+    if deadline > Instant::now() {
+        sleep_until(deadline).await;
     }
 }
 

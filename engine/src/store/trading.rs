@@ -31,6 +31,9 @@ impl TradingStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let mut conn = Connection::open(path)?;
         configure(&conn)?;
+        // Checkpoints (which sync the disk) are left to the store writer's
+        // connection, which commits the ticks: not on an order's path.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         schema::migrate(&mut conn)?;
         Ok(Self { conn })
     }

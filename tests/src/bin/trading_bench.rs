@@ -31,15 +31,21 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     let dir = tempfile::tempdir()?;
-    // Cash for every order the bench places.
+    // Cash for every order the bench places, and no request rate limit
+    // (one client places them all, faster than the default allows).
     let daemon = Daemon::start_with_env(
         &bin,
         "run",
         &[],
         Some(&dir.path().join("data")),
-        &[("TICKSTREAM_TRADING__STARTING_CASH", "1000000000")],
+        &[
+            ("TICKSTREAM_TRADING__STARTING_CASH", "1000000000"),
+            ("TICKSTREAM_GATEWAY__RATE_LIMIT", "1000000"),
+            ("TICKSTREAM_GATEWAY__RATE_BURST", "1000000"),
+        ],
     )?;
-    let latencies = runtime.block_on(measure(&daemon.addr))?;
+    let timings = runtime.block_on(measure(&daemon.addr))?;
+    let latencies = &timings.round_trip;
     let micros = |q: f64| latencies.value_at_quantile(q);
     let p99 = Duration::from_micros(micros(0.99));
     let report = json!({
@@ -49,6 +55,14 @@ fn main() -> Result<()> {
             "p90": micros(0.9),
             "p99": micros(0.99),
             "max": latencies.max(),
+        },
+        "submit_to_rest_answer_micros": {
+            "p50": timings.answer.value_at_quantile(0.5),
+            "p99": timings.answer.value_at_quantile(0.99),
+        },
+        "baseline_get_healthz_micros": {
+            "p50": timings.health.value_at_quantile(0.5),
+            "p99": timings.health.value_at_quantile(0.99),
         },
         "targets": {
             "round_trip_p99_micros": {
@@ -65,8 +79,9 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// Places the orders, timing each to its first fill frame.
-async fn measure(addr: &str) -> Result<Histogram<u64>> {
+/// Places the orders, timing each to its first fill frame; then times
+/// `GET /healthz` on the same connection, the HTTP round trip alone.
+async fn measure(addr: &str) -> Result<Timings> {
     let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await?;
     socket
         .send(Message::text(
@@ -92,7 +107,27 @@ async fn measure(addr: &str) -> Result<Histogram<u64>> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Fills are timed as they arrive, by a reader of their own, so the
+    // stream is read while the REST answer is awaited.
+    let (arrived, mut fills) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
+    let reader = tokio::spawn(async move {
+        while let Some(Ok(frame)) = socket.next().await {
+            let Message::Text(text) = frame else { continue };
+            let at = Instant::now();
+            let Ok(value) = serde_json::from_str::<Value>(&text) else {
+                continue;
+            };
+            if let (Some("fill"), Some(order)) =
+                (value["type"].as_str(), value["data"]["order_id"].as_u64())
+                && arrived.send((order, at)).is_err()
+            {
+                return;
+            }
+        }
+    });
+    let mut seen = std::collections::HashMap::new();
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let mut answers = histogram.clone();
     for i in 0..WARMUP + ORDERS {
         let side = if i % 2 == 0 { "buy" } else { "sell" };
         let order = json!({"symbol": "AAPL", "side": side, "kind": "market", "quantity": 1});
@@ -102,21 +137,47 @@ async fn measure(addr: &str) -> Result<Histogram<u64>> {
             bail!("order {i} refused: {}", response.text().await?);
         }
         let placed: Value = response.json().await?;
+        let answered = sent.elapsed();
         let id = placed["order"]["id"].as_u64().context("no order id")?;
-        loop {
-            let frame = tokio::time::timeout(Duration::from_secs(5), socket.next())
+        let filled_at = loop {
+            if let Some(at) = seen.remove(&id) {
+                break at;
+            }
+            let (order, at) = tokio::time::timeout(Duration::from_secs(5), fills.recv())
                 .await
                 .context("no fill within 5 s")?
-                .context("stream closed")??;
-            let Message::Text(text) = frame else { continue };
-            let value: Value = serde_json::from_str(&text)?;
-            if value["type"] == "fill" && value["data"]["order_id"] == id {
-                break;
-            }
-        }
+                .context("stream closed")?;
+            // The first fill of each order.
+            seen.entry(order).or_insert(at);
+        };
         if i >= WARMUP {
-            histogram.record(sent.elapsed().as_micros().max(1) as u64)?;
+            histogram.record((filled_at - sent).as_micros().max(1) as u64)?;
+            answers.record(answered.as_micros().max(1) as u64)?;
         }
     }
-    Ok(histogram)
+    reader.abort();
+    let mut baseline = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let health = format!("http://{addr}/healthz");
+    for i in 0..WARMUP + ORDERS {
+        let sent = Instant::now();
+        http.get(&health).send().await?.bytes().await?;
+        if i >= WARMUP {
+            baseline.record(sent.elapsed().as_micros().max(1) as u64)?;
+        }
+    }
+    Ok(Timings {
+        round_trip: histogram,
+        answer: answers,
+        health: baseline,
+    })
+}
+
+/// What the bench times.
+struct Timings {
+    /// Submit to the first fill frame.
+    round_trip: Histogram<u64>,
+    /// Submit to the REST answer.
+    answer: Histogram<u64>,
+    /// `GET /healthz` on the same connection.
+    health: Histogram<u64>,
 }

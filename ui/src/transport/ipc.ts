@@ -6,7 +6,7 @@ import type { ClientMsg } from '../generated/ClientMsg';
 import type { RestReply } from '../generated/RestReply';
 import type { ServerMsg } from '../generated/ServerMsg';
 import type { StreamDelivery } from '../generated/StreamDelivery';
-import { StreamListeners } from './listeners';
+import { StreamListeners, TOPICS } from './listeners';
 import { type ConnectionState, type Reply, RequestError, type Transport } from './types';
 import { parsePositions } from './ws';
 
@@ -31,7 +31,7 @@ export class IpcTransport implements Transport {
   subscribe(symbols: string[], onMessage: (msg: ServerMsg) => void): () => void {
     const remove = this.listeners.add(symbols, onMessage);
     if (!this.stream) this.open();
-    else void this.sendFrame({ op: 'subscribe', symbols });
+    else void this.sendFrame({ op: 'subscribe', topics: TOPICS, symbols });
     return () => {
       const gone = remove();
       if (gone.length > 0) void this.sendFrame({ op: 'unsubscribe', symbols: gone });
@@ -50,7 +50,7 @@ export class IpcTransport implements Transport {
         if (delivery.state === 'live') {
           // (Re)subscribe, continuing where the stream was.
           const resume = this.listeners.resume();
-          void this.sendFrame({ op: 'subscribe', symbols: this.listeners.symbols(), ...(resume ? { resume } : {}) });
+          void this.sendFrame({ op: 'subscribe', topics: TOPICS, symbols: this.listeners.symbols(), ...(resume ? { resume } : {}) });
           this.listeners.setState('live', delivery.detail);
         } else {
           this.listeners.setState('reconnecting', delivery.detail);
@@ -58,7 +58,7 @@ export class IpcTransport implements Transport {
         return;
       }
       for (const msg of delivery.frames) {
-        this.listeners.deliver(msg, () => void this.sendFrame({ op: 'subscribe', symbols: this.listeners.symbols() }));
+        this.listeners.deliver(msg, () => void this.sendFrame({ op: 'subscribe', topics: TOPICS, symbols: this.listeners.symbols() }));
       }
     };
     this.stream = openStream(channel);

@@ -2,8 +2,12 @@
 // listens for which symbols (the stream subscribes to their union), the
 // connection's state, and where the stream resumes after a reconnect.
 import type { ServerMsg } from '../generated/ServerMsg';
+import type { StreamTopic } from '../generated/StreamTopic';
 import { type Resume, track } from './positions';
 import type { ConnectionState } from './types';
+
+/** What the dashboard's stream carries: ticks, market events, and paper trading's orders and fills. */
+export const TOPICS: StreamTopic[] = ['stock_ticks', 'market_events', 'orders'];
 
 type Listener = { symbols: string[]; onMessage: (msg: ServerMsg) => void };
 type StateListener = (state: ConnectionState, detail: string) => void;

@@ -3,7 +3,7 @@
 import type { ClientMsg } from '../generated/ClientMsg';
 import type { ServerMsg } from '../generated/ServerMsg';
 import { apiKey, authHeaders, keyRefused } from './credentials';
-import { StreamListeners } from './listeners';
+import { StreamListeners, TOPICS } from './listeners';
 import type { Resume } from './positions';
 import { type ConnectionState, type Positions, type Reply, RequestError, type Transport } from './types';
 
@@ -107,7 +107,7 @@ export class WsTransport implements Transport {
 
   /** Subscribes to `symbols` (continuing at `resume`), asking for the dashboard's batching. */
   private subscribeFrame(symbols: string[], resume?: Resume): void {
-    this.sendFrame({ op: 'subscribe', symbols, batch_ms: BATCH_MS, ...(resume ? { resume } : {}) });
+    this.sendFrame({ op: 'subscribe', topics: TOPICS, symbols, batch_ms: BATCH_MS, ...(resume ? { resume } : {}) });
   }
 
   private sendFrame(msg: ClientMsg): void {
