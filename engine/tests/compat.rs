@@ -35,7 +35,10 @@ fn run_client(script: &str, args: &[&str]) -> (i32, Vec<Value>) {
         .expect("python runs");
     let lines = String::from_utf8_lossy(&out.stdout)
         .lines()
-        .map(|line| serde_json::from_str(line).expect("the client prints JSON lines"))
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("the client prints JSON lines, not {line:?}: {e}"))
+        })
         .collect();
     let code = out.status.code().unwrap_or(-1);
     assert!(

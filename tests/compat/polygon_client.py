@@ -11,6 +11,7 @@ AuthError.
 import asyncio
 import dataclasses
 import json
+import logging
 import sys
 
 from polygon import WebSocketClient
@@ -29,16 +30,22 @@ async def main() -> int:
         subscriptions=subscriptions.split(","),
         max_reconnects=0,
     )
+    # The library logs to stdout, which carries this script's JSON lines.
+    for handler in logging.getLogger("WebSocketClient").handlers:
+        handler.setStream(sys.stderr)
     counts = {}
+    closing = False
 
     async def handle(messages):
+        nonlocal closing
         for message in messages:
             fields = dataclasses.asdict(message)
             fields["class"] = type(message).__name__
             print(json.dumps(fields), flush=True)
             kind = fields.get("event_type")
             counts[kind] = counts.get(kind, 0) + 1
-        if all(counts.get(kind, 0) >= n for kind, n in want.items()):
+        if not closing and all(counts.get(kind, 0) >= n for kind, n in want.items()):
+            closing = True
             await client.close()
 
     try:

@@ -1,7 +1,8 @@
 // The desktop app's real window (the release or debug binary, under Xvfb),
 // driven through tauri-driver and WebKitWebDriver: offline mode out of the
-// box, judged by its pixels with the checks the Chromium suite runs
-// (tests/visual), then switching to a remote tickstreamd and to a Kafka
+// box (writes over IPC: an alert rule, an export, a paper order), judged by
+// its pixels with the checks the Chromium suite runs (tests/visual), then
+// switching to a remote tickstreamd and to a Kafka
 // cluster (a real Tansu broker with a producer), each after a wrong address
 // that must show its error and leave the app usable.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -123,6 +124,19 @@ test('opens in offline mode and shows ticks changing within seconds', async () =
     await driver.wait(async () => (await text(driver, '#alert-rules')).includes('AAPL crosses 100'), 10_000);
     await driver.findElement(By.css('.alert-rule button')).click();
     await driver.wait(async () => (await text(driver, '#alert-rules')).includes('No alert rules yet'), 10_000);
+    // Paper trading over IPC: a market buy placed from the ticket fills, and
+    // the orders stream brings it to the blotter and the account.
+    await driver.findElement(By.css('#tab-trade')).click();
+    const quantity = driver.findElement(By.css('#trade-ticket [name="quantity"]'));
+    await quantity.clear();
+    await quantity.sendKeys('25');
+    await driver.findElement(By.css('#trade-ticket button[type="submit"]')).click();
+    await driver.wait(async () => /: filled, 25 filled at/.test(await text(driver, '#ticket-result')), 10_000);
+    await driver.wait(async () => (await text(driver, '#trade-orders tbody')).includes('filled'), 10_000);
+    await driver.wait(async () => Number(await driver.executeScript(
+      "return [...document.querySelectorAll('#trade-positions tbody tr')].map((tr) => Number(tr.cells[1].textContent)).reduce((a, b) => a + b, 0)",
+    )) === 25, 10_000);
+    await screenshot(driver, 'desktop-trade');
     // An export is a file the app writes (the web view has no downloads).
     await driver.findElement(By.css('#tab-events')).click();
     await driver.findElement(By.css('#events-json')).click();

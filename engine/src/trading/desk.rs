@@ -27,6 +27,10 @@ pub const MAX_ORDER_SHARES: u64 = 1_000_000_000;
 const MAX_CLIENT_ID: usize = 64;
 /// Longest account name.
 const MAX_ACCOUNT_NAME: usize = 64;
+/// Most accounts an engine keeps.
+const MAX_ACCOUNTS: usize = 1_000;
+/// Most working orders, over every account.
+const MAX_WORKING_ORDERS: usize = 10_000;
 
 /// What a trade costs: per share, and a fraction of the notional.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -123,6 +127,11 @@ impl Desk {
         if self.accounts.contains_key(name) {
             return Err(TradingError::Conflict(format!(
                 "name: account {name:?} exists"
+            )));
+        }
+        if self.accounts.len() >= MAX_ACCOUNTS {
+            return Err(TradingError::Conflict(format!(
+                "name: the engine keeps at most {MAX_ACCOUNTS} accounts"
             )));
         }
         self.accounts
@@ -263,6 +272,11 @@ impl Desk {
                     "client_order_id: a working order of {account:?} has the ID {id:?}"
                 )));
             }
+        }
+        if self.working.len() >= MAX_WORKING_ORDERS {
+            return Err(TradingError::Conflict(format!(
+                "quantity: {MAX_WORKING_ORDERS} orders are working, the most the engine keeps; cancel some first"
+            )));
         }
         let time_in_force = new.time_in_force.unwrap_or_default();
         let mut working = Working {

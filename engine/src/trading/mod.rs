@@ -274,12 +274,14 @@ fn restore(store: &TradingStore, fees: Fees) -> Result<Desk, StoreError> {
 }
 
 /// The market follower: each new trade reaches the working orders of its
-/// symbol; a session's close expires the day orders; until `token` is
-/// cancelled.
+/// symbol; a session's close expires the day orders, and so does a new
+/// (UTC) day of a market that never closes; until `token` is cancelled.
 pub async fn follow_market(broker: Arc<Broker>, token: CancellationToken) {
     let log = broker.log.clone();
     let mut ticks = Reader::new(log.ticks.clone(), Start::Latest);
     let mut events = Reader::new(log.events.clone(), Start::Latest);
+    // The market's day, from its trades.
+    let mut day = None;
     loop {
         tokio::select! {
             () = token.cancelled() => return,
@@ -293,10 +295,12 @@ pub async fn follow_market(broker: Arc<Broker>, token: CancellationToken) {
             .map(|o| o.symbol.clone())
             .collect();
         let mut trades: Vec<Arc<EncodedTick>> = Vec::new();
+        let mut newest = None;
         ticks.read_with(
             4_096,
             |_, _| {},
             |_, _, tick| {
+                newest = newest.max(Some(tick.tick().timestamp));
                 if working.contains(&tick.tick().symbol) {
                     trades.push(tick.clone());
                 }
@@ -327,6 +331,13 @@ pub async fn follow_market(broker: Arc<Broker>, token: CancellationToken) {
         }
         for close in closes {
             broker.on_market(|desk| desk.close_session(close.timestamp));
+        }
+        if let Some(newest) = newest {
+            let today = newest.date_naive();
+            if day.is_some_and(|day| day < today) {
+                broker.on_market(|desk| desk.close_session(newest));
+            }
+            day = day.max(Some(today));
         }
     }
 }

@@ -24,7 +24,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{GatewayState, driver::Inbound, ws::SocketFrame};
 use crate::{
     metrics::Metrics,
-    model::{ErrorCode, MarketEvent, Symbol, Tick, TopOfBook},
+    model::{ErrorCode, MarketEvent, Tick, TopOfBook},
 };
 use bars::Bar;
 pub(super) use session::CompatSession;
@@ -152,8 +152,9 @@ impl Reply {
     fn refusal(&self) -> Option<ErrorCode> {
         match self {
             Self::Refused(code, _) => Some(*code),
-            Self::AuthFailed(_) | Self::KeyEnded => Some(ErrorCode::Unauthorized),
-            Self::AuthTimeout => Some(ErrorCode::Unauthorized),
+            Self::AuthFailed(_) | Self::KeyEnded | Self::AuthTimeout => {
+                Some(ErrorCode::Unauthorized)
+            }
             _ => None,
         }
     }
@@ -205,13 +206,4 @@ async fn serve(
         },
     );
     super::ws::serve(socket, &state, None, session).await;
-}
-
-/// Parses a symbol the client named (`"*"` stays a wildcard).
-fn symbol_or_all(text: &str) -> Result<Option<Symbol>, String> {
-    if text == "*" {
-        Ok(None)
-    } else {
-        Symbol::new(text).map(Some).map_err(|e| e.to_string())
-    }
 }

@@ -15,7 +15,6 @@ use tokio::time::{Instant, sleep, sleep_until};
 use super::{
     AUTH_TIMEOUT, Channel, CompatFrame, Dialect, Reply, Request, Unreadable,
     bars::{Bar, Bars},
-    symbol_or_all,
 };
 use crate::{
     auth::Caller,
@@ -554,5 +553,14 @@ impl<D: Dialect> Protocol for CompatSession<D> {
 
     fn finished(&self) -> bool {
         self.finished
+    }
+}
+
+/// Parses a symbol the client named (`"*"` stays a wildcard: `None`).
+fn symbol_or_all(text: &str) -> Result<Option<Symbol>, String> {
+    if text == "*" {
+        Ok(None)
+    } else {
+        Symbol::new(text).map(Some).map_err(|e| e.to_string())
     }
 }

@@ -355,3 +355,28 @@ fn a_buy_is_cut_to_what_the_cash_pays_for_when_a_stop_triggers() {
     assert!(done.reason.unwrap().contains("cash ran out"));
     assert_eq!(desk.account("paper", |_| None).unwrap().cash, 98.02);
 }
+
+#[test]
+fn accounts_are_bounded_and_named_within_their_rules() {
+    let mut desk = Desk::new(Fees::default(), 0, 0);
+    for i in 0..MAX_ACCOUNTS {
+        desk.open_account(&format!("a{i}"), 1.0).unwrap();
+    }
+    let error = desk.open_account("one-more", 1.0).unwrap_err();
+    assert!(
+        matches!(&error, TradingError::Conflict(m) if m.contains("at most 1000")),
+        "{error}"
+    );
+    let mut desk = Desk::new(Fees::default(), 0, 0);
+    for (name, cash) in [
+        ("", 1.0),
+        ("has space", 1.0),
+        ("ok", -1.0),
+        ("ok", f64::NAN),
+    ] {
+        assert!(
+            matches!(desk.open_account(name, cash), Err(TradingError::Invalid(_))),
+            "{name:?} {cash}"
+        );
+    }
+}
