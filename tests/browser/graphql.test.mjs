@@ -78,10 +78,10 @@ test('the schema introspects into a valid GraphQL schema with every root field',
   assert.equal(status, 200);
   const schema = buildClientSchema(body.data);
   const sdl = printSchema(schema);
-  for (const field of ['symbols', 'quote', 'ticks', 'candles', 'indicator', 'volume', 'alertRules', 'watchlists', 'portfolios', 'scenarios', 'metrics']) {
+  for (const field of ['symbols', 'quote', 'ticks', 'candles', 'indicator', 'volume', 'alertRules', 'watchlists', 'portfolios', 'scenarios', 'metrics', 'orders', 'order', 'fills', 'accounts', 'account']) {
     assert.ok(schema.getQueryType().getFields()[field], `Query.${field}`);
   }
-  for (const field of ['createAlertRule', 'replaceAlertRule', 'deleteAlertRule', 'createWatchlist', 'createPortfolio', 'injectScenario']) {
+  for (const field of ['createAlertRule', 'replaceAlertRule', 'deleteAlertRule', 'createWatchlist', 'createPortfolio', 'injectScenario', 'placeOrder', 'changeOrder', 'cancelOrder', 'openAccount']) {
     assert.ok(schema.getMutationType().getFields()[field], `Mutation.${field}`);
   }
   for (const field of ['ticks', 'tickBatches', 'candles', 'events', 'alerts']) {
@@ -135,6 +135,21 @@ test('mutations change what REST shows, with REST refusals', async () => {
   );
   assert.equal(portfolio.body.errors, undefined, JSON.stringify(portfolio.body.errors));
   assert.ok(portfolio.body.data.createPortfolio.valuation.marketValue > 0);
+
+  // Paper trading: an order placed through GraphQL is REST's, and so are its refusals.
+  const place = `mutation ($order: JSON!) { placeOrder(order: $order) { order { id status filled side kind } fills { price quantity liquidity } } }`;
+  const placed = await graphql(place, { order: { symbol: 'AAPL', side: 'buy', kind: 'market', quantity: 7 } });
+  assert.equal(placed.body.errors, undefined, JSON.stringify(placed.body.errors));
+  const { order, fills } = placed.body.data.placeOrder;
+  assert.deepEqual([order.status, order.filled, order.side, order.kind], ['FILLED', 7, 'BUY', 'MARKET']);
+  assert.equal(fills.reduce((n, f) => n + f.quantity, 0), 7);
+  assert.equal((await rest(`orders/${order.id}`)).filled, 7);
+  const account = await graphql('{ account(name: "paper") { cash positions { symbol quantity } } }');
+  assert.deepEqual(account.body.data.account.positions, [{ symbol: 'AAPL', quantity: 7 }]);
+  assert.equal(account.body.data.account.cash, (await rest('accounts/paper')).cash);
+  const unpriced = await graphql(place, { order: { symbol: 'AAPL', side: 'buy', kind: 'limit', quantity: 1 } });
+  assert.equal(unpriced.body.errors[0].extensions.code, 'invalid_order');
+  assert.match(unpriced.body.errors[0].message, /^limit_price:/);
 });
 
 test('a query nested too deep is refused before it runs', async () => {

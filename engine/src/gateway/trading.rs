@@ -121,7 +121,8 @@ async fn place(State(state): State<Arc<GatewayState>>, body: Bytes) -> Result<Re
     Ok((StatusCode::CREATED, Json(placed)).into_response())
 }
 
-/// Places the order in a JSON `body`.
+/// Places the order in a JSON `body`: what `POST /api/v1/orders` and
+/// GraphQL's `placeOrder` do.
 pub(super) async fn place_order(
     state: &GatewayState,
     body: &[u8],
@@ -151,13 +152,20 @@ async fn list_orders(
     State(state): State<Arc<GatewayState>>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<Vec<Order>>, ApiError> {
-    let params = Params::new(query?.0, &["account", "limit"])?;
+    Ok(Json(find_orders(&state, query?.0).await?))
+}
+
+/// The orders `raw` (`account`, `limit`) asks for: what `GET /api/v1/orders`
+/// and GraphQL's `orders` answer.
+pub(super) async fn find_orders(
+    state: &GatewayState,
+    raw: HashMap<String, String>,
+) -> Result<Vec<Order>, ApiError> {
+    let params = Params::new(raw, &["account", "limit"])?;
     let limit = limit_of(&params)?;
     let account = params.text("account").map(str::to_owned);
     let broker = state.stored.trading.clone();
-    Ok(Json(
-        blocking(move || broker.orders(account.as_deref(), limit)).await?,
-    ))
+    blocking(move || broker.orders(account.as_deref(), limit)).await
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}", summary = "One paper order", tag = "trading",
@@ -171,11 +179,14 @@ async fn read_order(
     State(state): State<Arc<GatewayState>>,
     Path(id): Path<String>,
 ) -> Result<Json<Order>, ApiError> {
-    let id = id_of(&id)?;
+    Ok(Json(find_order(&state, id_of(&id)?).await?))
+}
+
+/// Order `id`: what `GET /api/v1/orders/{id}` and GraphQL's `order` answer.
+pub(super) async fn find_order(state: &GatewayState, id: u64) -> Result<Order, ApiError> {
     let broker = state.stored.trading.clone();
     blocking(move || broker.order(id))
         .await?
-        .map(Json)
         .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, format!("id: no order {id}")))
 }
 
@@ -193,11 +204,18 @@ async fn change(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<PlacedOrder>, ApiError> {
-    let id = id_of(&id)?;
-    let change: OrderChange = ApiError::parse_body(&body, ErrorCode::InvalidOrder, "order change")?;
-    Ok(Json(placed(
-        on_broker(&state, move |broker| broker.replace(id, change)).await?,
-    )?))
+    Ok(Json(change_order(&state, id_of(&id)?, &body).await?))
+}
+
+/// Changes order `id` as a JSON `body` says: what `PUT /api/v1/orders/{id}`
+/// and GraphQL's `changeOrder` do.
+pub(super) async fn change_order(
+    state: &GatewayState,
+    id: u64,
+    body: &[u8],
+) -> Result<PlacedOrder, ApiError> {
+    let change: OrderChange = ApiError::parse_body(body, ErrorCode::InvalidOrder, "order change")?;
+    placed(on_broker(state, move |broker| broker.replace(id, change)).await?)
 }
 
 #[utoipa::path(delete, path = "/api/v1/orders/{id}", summary = "Cancels a working paper order", tag = "trading",
@@ -211,10 +229,13 @@ async fn cancel(
     State(state): State<Arc<GatewayState>>,
     Path(id): Path<String>,
 ) -> Result<Json<Order>, ApiError> {
-    let id = id_of(&id)?;
-    Ok(Json(
-        placed(on_broker(&state, move |broker| broker.cancel(id)).await?)?.order,
-    ))
+    Ok(Json(cancel_order(&state, id_of(&id)?).await?))
+}
+
+/// Cancels order `id`: what `DELETE /api/v1/orders/{id}` and GraphQL's
+/// `cancelOrder` do.
+pub(super) async fn cancel_order(state: &GatewayState, id: u64) -> Result<Order, ApiError> {
+    Ok(placed(on_broker(state, move |broker| broker.cancel(id)).await?)?.order)
 }
 
 #[utoipa::path(get, path = "/api/v1/fills", summary = "Paper fills, oldest first", tag = "trading",
@@ -231,14 +252,21 @@ async fn list_fills(
     State(state): State<Arc<GatewayState>>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<Vec<Fill>>, ApiError> {
-    let params = Params::new(query?.0, &["account", "after", "limit"])?;
+    Ok(Json(find_fills(&state, query?.0).await?))
+}
+
+/// The fills `raw` (`account`, `after`, `limit`) asks for: what
+/// `GET /api/v1/fills` and GraphQL's `fills` answer.
+pub(super) async fn find_fills(
+    state: &GatewayState,
+    raw: HashMap<String, String>,
+) -> Result<Vec<Fill>, ApiError> {
+    let params = Params::new(raw, &["account", "after", "limit"])?;
     let limit = limit_of(&params)?;
     let after: u64 = params.number("after", 0)?;
     let account = params.text("account").map(str::to_owned);
     let broker = state.stored.trading.clone();
-    Ok(Json(
-        blocking(move || broker.fills(account.as_deref(), after, limit)).await?,
-    ))
+    blocking(move || broker.fills(account.as_deref(), after, limit)).await
 }
 
 #[utoipa::path(get, path = "/api/v1/accounts", summary = "Paper accounts", tag = "trading",
@@ -257,14 +285,15 @@ async fn read_account(
     State(state): State<Arc<GatewayState>>,
     Path(name): Path<String>,
 ) -> Result<Json<Account>, ApiError> {
-    state
-        .stored
-        .trading
-        .account(&name)
-        .map(Json)
-        .ok_or_else(|| {
-            ApiError::not_found(ErrorCode::NotFound, format!("name: no account {name:?}"))
-        })
+    Ok(Json(find_account(&state, &name)?))
+}
+
+/// Account `name`: what `GET /api/v1/accounts/{name}` and GraphQL's
+/// `account` answer.
+pub(super) fn find_account(state: &GatewayState, name: &str) -> Result<Account, ApiError> {
+    state.stored.trading.account(name).ok_or_else(|| {
+        ApiError::not_found(ErrorCode::NotFound, format!("name: no account {name:?}"))
+    })
 }
 
 #[utoipa::path(post, path = "/api/v1/accounts", summary = "Opens a paper account", tag = "trading",
@@ -278,7 +307,16 @@ async fn open_account(
     State(state): State<Arc<GatewayState>>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let new: NewAccount = ApiError::parse_body(&body, ErrorCode::InvalidOrder, "account")?;
-    let account = on_broker(&state, move |broker| broker.open_account(new)).await?;
+    let account = open_account_from(&state, &body).await?;
     Ok((StatusCode::CREATED, Json(account)).into_response())
+}
+
+/// Opens the account a JSON `body` describes: what `POST /api/v1/accounts`
+/// and GraphQL's `openAccount` do.
+pub(super) async fn open_account_from(
+    state: &GatewayState,
+    body: &[u8],
+) -> Result<Account, ApiError> {
+    let new: NewAccount = ApiError::parse_body(body, ErrorCode::InvalidOrder, "account")?;
+    on_broker(state, move |broker| broker.open_account(new)).await
 }

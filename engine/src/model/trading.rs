@@ -10,7 +10,19 @@ use utoipa::ToSchema;
 use super::Symbol;
 
 /// Buy or sell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    TS,
+    ToSchema,
+    async_graphql::Enum,
+)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum Side {
@@ -21,7 +33,9 @@ pub enum Side {
 }
 
 /// How an order executes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema, async_graphql::Enum,
+)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum OrderKind {
@@ -36,7 +50,19 @@ pub enum OrderKind {
 }
 
 /// How long an order works.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    TS,
+    ToSchema,
+    async_graphql::Enum,
+)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum TimeInForce {
@@ -52,7 +78,9 @@ pub enum TimeInForce {
 }
 
 /// Where an order is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema, async_graphql::Enum,
+)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum OrderStatus {
@@ -78,7 +106,9 @@ impl OrderStatus {
 }
 
 /// Whether a fill took liquidity from the book or was taken from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema, async_graphql::Enum,
+)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum Liquidity {
@@ -147,7 +177,9 @@ pub struct OrderChange {
 }
 
 /// An order and where it stands.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,
+)]
 #[ts(export)]
 pub struct Order {
     /// The engine's ID.
@@ -206,7 +238,9 @@ pub struct Order {
 }
 
 /// One execution of an order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,
+)]
 #[ts(export)]
 pub struct Fill {
     /// The engine's ID, increasing.
@@ -249,7 +283,9 @@ pub struct NewAccount {
 }
 
 /// An account: cash, what it holds, and its profit and loss.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,
+)]
 #[ts(export)]
 pub struct Account {
     /// Its name.
@@ -273,7 +309,9 @@ pub struct Account {
 }
 
 /// One symbol held.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,
+)]
 #[ts(export)]
 pub struct Holding {
     /// Ticker symbol.
@@ -295,7 +333,9 @@ pub struct Holding {
 }
 
 /// An order placed or changed, as it stands after what it filled at once.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,
+)]
 #[ts(export)]
 pub struct PlacedOrder {
     /// The order now.

@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use super::{body, refusal, require, state};
 use crate::{
-    gateway::{alerts, scenarios, workspace},
-    model::{AlertRule, Portfolio, ScenarioStatus, Scope, Watchlist},
+    gateway::{alerts, scenarios, trading, workspace},
+    model::{Account, AlertRule, Order, PlacedOrder, Portfolio, ScenarioStatus, Scope, Watchlist},
 };
 
 /// The mutation root.
@@ -123,6 +123,43 @@ impl Mutation {
         workspace::delete_item::<Portfolio>(state(cx), id_of(&id)?)
             .await
             .map(|()| true)
+            .map_err(refusal)
+    }
+
+    /// Places a paper order from its JSON (as `POST /api/v1/orders` takes it).
+    async fn place_order(&self, cx: &Context<'_>, order: Json<Value>) -> Result<PlacedOrder> {
+        require(cx, Scope::Write)?;
+        trading::place_order(state(cx), &body(&order))
+            .await
+            .map_err(refusal)
+    }
+
+    /// Changes working paper order `id` (`quantity`, `limit_price`, `stop_price`).
+    async fn change_order(
+        &self,
+        cx: &Context<'_>,
+        id: ID,
+        change: Json<Value>,
+    ) -> Result<PlacedOrder> {
+        require(cx, Scope::Write)?;
+        trading::change_order(state(cx), id_of(&id)?, &body(&change))
+            .await
+            .map_err(refusal)
+    }
+
+    /// Cancels working paper order `id`.
+    async fn cancel_order(&self, cx: &Context<'_>, id: ID) -> Result<Order> {
+        require(cx, Scope::Write)?;
+        trading::cancel_order(state(cx), id_of(&id)?)
+            .await
+            .map_err(refusal)
+    }
+
+    /// Opens a paper account from its JSON (`{"name": …, "cash": …}`).
+    async fn open_account(&self, cx: &Context<'_>, account: Json<Value>) -> Result<Account> {
+        require(cx, Scope::Write)?;
+        trading::open_account_from(state(cx), &body(&account))
+            .await
             .map_err(refusal)
     }
 

@@ -7,11 +7,11 @@ use chrono::{DateTime, Utc};
 
 use super::{params, refusal, state};
 use crate::{
-    gateway::{alerts, rest, scenarios, workspace},
+    gateway::{alerts, rest, scenarios, trading, workspace},
     model::{
-        AlertRule, Candle, Condition, IndicatorReply, Interval, MetricsSample, OrderBook,
-        Portfolio, Quote, Scenario, ScenarioStatus, Symbol, Tick, Valuation, VolumeReport,
-        Watchlist, timestamp,
+        Account, AlertRule, Candle, Condition, Fill, IndicatorReply, Interval, MetricsSample,
+        Order, OrderBook, Portfolio, Quote, Scenario, ScenarioStatus, Symbol, Tick, Valuation,
+        VolumeReport, Watchlist, timestamp,
     },
 };
 
@@ -167,6 +167,53 @@ impl Query {
     /// The last five minutes of once-a-second headline metrics, oldest first.
     async fn metrics(&self, cx: &Context<'_>) -> Vec<MetricsSample> {
         state(cx).ops.metrics.history.samples()
+    }
+
+    /// Paper orders, newest first: `limit` (1 to 10000, default 100), of
+    /// `account` or of every account.
+    async fn orders(
+        &self,
+        cx: &Context<'_>,
+        account: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<Vec<Order>> {
+        let raw = params([
+            ("account", account),
+            ("limit", limit.map(|l| l.to_string())),
+        ]);
+        trading::find_orders(state(cx), raw).await.map_err(refusal)
+    }
+
+    /// Paper order `id`.
+    async fn order(&self, cx: &Context<'_>, id: u64) -> Result<Order> {
+        trading::find_order(state(cx), id).await.map_err(refusal)
+    }
+
+    /// Paper fills after fill `after` (default 0), oldest first: `limit`
+    /// (1 to 10000, default 100), of `account` or of every account.
+    async fn fills(
+        &self,
+        cx: &Context<'_>,
+        account: Option<String>,
+        after: Option<u64>,
+        limit: Option<u32>,
+    ) -> Result<Vec<Fill>> {
+        let raw = params([
+            ("account", account),
+            ("after", after.map(|a| a.to_string())),
+            ("limit", limit.map(|l| l.to_string())),
+        ]);
+        trading::find_fills(state(cx), raw).await.map_err(refusal)
+    }
+
+    /// Every paper account, valued at the last prices.
+    async fn accounts(&self, cx: &Context<'_>) -> Vec<Account> {
+        state(cx).stored.trading.accounts()
+    }
+
+    /// Paper account `name` (every engine has `paper`).
+    async fn account(&self, cx: &Context<'_>, name: String) -> Result<Account> {
+        trading::find_account(state(cx), &name).map_err(refusal)
     }
 }
 
