@@ -48,6 +48,28 @@ impl Fees {
         let per_share = Money::from(price_to_units(self.per_share)) * Money::from(quantity);
         per_share + (notional as f64 * self.rate).round() as Money
     }
+
+    /// What buying `quantity` shares at `price` (units) costs, fee included.
+    fn cost(&self, price: i64, quantity: u64) -> Money {
+        Money::from(price) * Money::from(quantity) + self.on(price, quantity)
+    }
+}
+
+/// The levels of `book` on `side`: bids for buyers, asks for sellers.
+fn side_of(book: Option<&OrderBook>, side: Side) -> &[BookLevel] {
+    match (book, side) {
+        (Some(book), Side::Buy) => &book.bids,
+        (Some(book), Side::Sell) => &book.asks,
+        (None, _) => &[],
+    }
+}
+
+/// The other side of the market.
+fn opposite(side: Side) -> Side {
+    match side {
+        Side::Buy => Side::Sell,
+        Side::Sell => Side::Buy,
+    }
 }
 
 /// A working order and what the desk keeps beside it.
@@ -172,7 +194,7 @@ impl Desk {
             name: name.to_owned(),
             starting_cash: to_f64(ledger.starting_cash),
             cash: to_f64(ledger.cash),
-            buying_power: to_f64(self.buying_power(name, ledger)),
+            buying_power: to_f64(self.buying_power(name, None)),
             equity: to_f64(ledger.cash) + value,
             realized_pnl: to_f64(ledger.realized()),
             unrealized_pnl: unrealized,
@@ -191,19 +213,21 @@ impl Desk {
         self.working.values().map(|w| &w.order)
     }
 
-    /// Cash not set aside for the account's working buys (their remaining
-    /// shares at their limit or stop price, with fees).
-    fn buying_power(&self, account: &str, ledger: &Ledger) -> Money {
+    /// Cash not set aside for the account's working buys other than
+    /// `except` (their remaining shares at their limit or stop price, with
+    /// fees).
+    fn buying_power(&self, account: &str, except: Option<u64>) -> Money {
         let reserved: Money = self
             .working
             .values()
-            .filter(|w| w.order.account == account && w.order.side == Side::Buy)
-            .map(|w| {
-                let price = w.reserve_price();
-                Money::from(price) * Money::from(w.remaining()) + self.fees.on(price, w.remaining())
+            .filter(|w| {
+                w.order.account == account
+                    && w.order.side == Side::Buy
+                    && Some(w.order.id) != except
             })
+            .map(|w| self.fees.cost(w.reserve_price(), w.remaining()))
             .sum();
-        ledger.cash - reserved
+        self.accounts.get(account).map_or(0, |l| l.cash) - reserved
     }
 
     /// Shares of `symbol` the account may still sell: held, less what its
@@ -334,14 +358,11 @@ impl Desk {
                 }
             }
             Side::Buy => {
-                let ledger = &self.accounts[&order.account];
-                let power = self.buying_power(&order.account, ledger)
-                    + self.working.get(&order.id).map_or(0, |w| self.reserved(w));
+                // What the order itself set aside (when changed) is its own.
+                let power = self.buying_power(&order.account, Some(order.id));
                 let remaining = order.quantity - order.filled;
                 let cost = match working.limit.or(working.stop) {
-                    Some(price) => {
-                        Money::from(price) * Money::from(remaining) + self.fees.on(price, remaining)
-                    }
+                    Some(price) => self.fees.cost(price, remaining),
                     // A market order costs what walking the asks costs.
                     None => {
                         let asks = book.map_or(&[][..], |b| &b.asks[..]);
@@ -349,9 +370,7 @@ impl Desk {
                         let mut left = remaining;
                         for level in asks {
                             let take = left.min(level.size);
-                            let price = price_to_units(level.price);
-                            cost +=
-                                Money::from(price) * Money::from(take) + self.fees.on(price, take);
+                            cost += self.fees.cost(price_to_units(level.price), take);
                             left -= take;
                             if left == 0 {
                                 break;
@@ -373,16 +392,6 @@ impl Desk {
         Ok(())
     }
 
-    /// What a working buy sets aside.
-    fn reserved(&self, working: &Working) -> Money {
-        if working.order.side == Side::Sell {
-            return 0;
-        }
-        let price = working.reserve_price();
-        Money::from(price) * Money::from(working.remaining())
-            + self.fees.on(price, working.remaining())
-    }
-
     /// Takes what `book` offers the order now, then rests it (a limit with
     /// time left) or ends it; records every change.
     fn execute(
@@ -392,11 +401,8 @@ impl Desk {
         now: DateTime<Utc>,
         changes: &mut Changes,
     ) {
-        let levels: &[BookLevel] = match (book, working.order.side) {
-            (Some(book), Side::Buy) => &book.asks,
-            (Some(book), Side::Sell) => &book.bids,
-            (None, _) => &[],
-        };
+        // A buy takes from the sellers' side, a sale from the buyers'.
+        let levels = side_of(book, opposite(working.order.side));
         let limit = if working.order.kind == OrderKind::Stop {
             None
         } else {
@@ -460,13 +466,8 @@ impl Desk {
             && working.order.kind != OrderKind::Stop
             && !matches!(tif, TimeInForce::Ioc | TimeInForce::Fok)
         {
-            let own_side = match (book, working.order.side) {
-                (Some(book), Side::Buy) => &book.bids[..],
-                (Some(book), Side::Sell) => &book.asks[..],
-                (None, _) => &[],
-            };
             let limit = working.limit.unwrap_or_default();
-            working.queue_ahead = own_side
+            working.queue_ahead = side_of(book, working.order.side)
                 .iter()
                 .find(|l| price_to_units(l.price) == limit)
                 .map_or(0, |l| l.size);
@@ -501,24 +502,15 @@ impl Desk {
         if working.order.side == Side::Sell {
             return u64::MAX;
         }
-        let ledger = &self.accounts[&working.order.account];
         // Cash less what the account's other working buys set aside.
-        let others: Money = self
-            .working
-            .values()
-            .filter(|w| w.order.id != working.order.id && w.order.account == working.order.account)
-            .map(|w| self.reserved(w))
-            .sum();
-        let cash = ledger.cash - others;
+        let cash = self.buying_power(&working.order.account, Some(working.order.id));
         let per_share = Money::from(price) + self.fees.on(price, 1).max(0) + 1;
         if cash <= 0 {
             return 0;
         }
         let mut shares = (cash / per_share).min(Money::from(u64::MAX)) as u64;
         // The per-share bound is conservative; fees on many shares round.
-        while shares > 0
-            && Money::from(price) * Money::from(shares) + self.fees.on(price, shares) > cash
-        {
+        while shares > 0 && self.fees.cost(price, shares) > cash {
             shares -= 1;
         }
         shares
@@ -577,17 +569,22 @@ impl Desk {
         changes.push(TradingEvent::Order(order.clone()));
     }
 
+    /// A working order, to change; refused when it is not working.
+    fn working_order(&self, id: u64) -> Result<Working, TradingError> {
+        self.working.get(&id).cloned().ok_or_else(|| {
+            TradingError::Conflict(format!(
+                "id: order {id} is not working (filled, cancelled, expired or unknown)"
+            ))
+        })
+    }
+
     /// Cancels a working order.
     ///
     /// # Errors
     /// [`TradingError::NotFound`] for no such order,
     /// [`TradingError::Conflict`] for one already done.
     pub fn cancel(&mut self, id: u64, now: DateTime<Utc>) -> Result<Changes, TradingError> {
-        let mut working = self.working.get(&id).cloned().ok_or_else(|| {
-            TradingError::Conflict(format!(
-                "id: order {id} is not working (filled, cancelled, expired or unknown)"
-            ))
-        })?;
+        let mut working = self.working_order(id)?;
         let mut changes = Vec::new();
         self.finish(
             &mut working,
@@ -613,11 +610,7 @@ impl Desk {
         book: Option<&OrderBook>,
         now: DateTime<Utc>,
     ) -> Result<Changes, TradingError> {
-        let working = self.working.get(&id).cloned().ok_or_else(|| {
-            TradingError::Conflict(format!(
-                "id: order {id} is not working (filled, cancelled, expired or unknown)"
-            ))
-        })?;
+        let working = self.working_order(id)?;
         let order = &working.order;
         let quantity = change.quantity.unwrap_or(order.quantity);
         if quantity <= order.filled || quantity > MAX_ORDER_SHARES {
