@@ -501,15 +501,7 @@ async fn keys_are_checked_in_band_and_each_refusal_is_named_counted_and_audited(
     }
 
     // Refusals are counted by code, and the failed keys audited.
-    let metrics = reqwest::Client::new()
-        .get(daemon.url("/metrics"))
-        .bearer_auth(admin)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = daemon.metrics_text_with(admin).await;
     let count = |code: &str| {
         metrics
             .lines()
@@ -521,18 +513,8 @@ async fn keys_are_checked_in_band_and_each_refusal_is_named_counted_and_audited(
     assert!(count("unknown_symbol") >= 1.0);
     assert!(count("invalid_message") >= 1.0);
     assert!(count("conflict") >= 1.0);
-    let audit: Value = reqwest::Client::new()
-        .get(daemon.url("/api/v1/audit?limit=1000"))
-        .bearer_auth(admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit = daemon.audited(admin).await;
     let failed: Vec<&Value> = audit
-        .as_array()
-        .unwrap()
         .iter()
         .filter(|e| {
             e["action"]
@@ -541,5 +523,5 @@ async fn keys_are_checked_in_band_and_each_refusal_is_named_counted_and_audited(
                 .starts_with("GET /compat/")
         })
         .collect();
-    assert!(failed.len() >= 2, "{audit}");
+    assert!(failed.len() >= 2, "{audit:?}");
 }

@@ -12,7 +12,7 @@ use std::{
 
 use rdkafka::{
     ClientConfig,
-    producer::{BaseRecord, Producer, ThreadedProducer},
+    producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer},
 };
 use serde_json::{Value, json};
 use support::{Client, Daemon, DurableBroker, Tansu, book::DepthStream, eventually, position};
@@ -223,16 +223,22 @@ async fn a_client_moves_between_bridges_with_resume_and_loses_nothing() {
     assert_eq!(count.len() as u64, produced);
 }
 
+/// A plain rdkafka producer on `brokers`, for records no Tickstream
+/// producer would write.
+fn raw_producer(brokers: &str) -> ThreadedProducer<DefaultProducerContext> {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_messages_are_counted_and_skipped() {
     let tansu = Tansu::start();
     let brokers = tansu.brokers.as_str();
     let bridge = Daemon::role("bridge", &["--brokers", brokers, "--start", "earliest"]);
     bridge.wait_ready().await;
-    let raw: ThreadedProducer<_> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()
-        .unwrap();
+    let raw = raw_producer(brokers);
     let good = json!({"symbol":"AAPL","price":189.5,"volume":100,"timestamp":"2026-11-24T14:30:00Z","exchange":"XNAS"});
     for payload in [
         "not json".to_owned(),
@@ -267,10 +273,7 @@ async fn depth_records_no_market_has_are_counted_and_skipped() {
     let brokers = tansu.brokers.as_str();
     let bridge = Daemon::role("bridge", &["--brokers", brokers, "--start", "earliest"]);
     bridge.wait_ready().await;
-    let raw: ThreadedProducer<_> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()
-        .unwrap();
+    let raw = raw_producer(brokers);
     let at = "2026-11-24T14:30:00Z";
     let book = |price: f64| {
         json!({"symbol":"AAPL","seq":1,"snapshot":true,"bids":[{"price":price,"size":100}],
@@ -360,10 +363,7 @@ async fn an_avro_producer_feeds_a_bridge_that_reads_avro_and_json_alike() {
     assert!(status.success());
     // Another producer's JSON tick on the same topic, and a record of
     // another Avro schema (an event's) where ticks belong.
-    let raw: ThreadedProducer<_> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()
-        .unwrap();
+    let raw = raw_producer(brokers);
     let json_tick = json!({"symbol":"AAPL","price":189.5,"volume":100,"timestamp":"2026-11-24T14:30:00Z","seq":999999,"exchange":"XNAS"});
     let event =
         json!({"kind":"news","level":"info","message":"x","timestamp":"2026-11-24T14:30:00Z"});

@@ -76,30 +76,6 @@ async fn close_code(socket: &mut Socket, limit: Duration) -> Option<u16> {
     }
 }
 
-/// The audit log, once it holds what was done (the writer is a moment behind).
-async fn audited(daemon: &Daemon, admin: &str) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut last = Vec::new();
-    while Instant::now() < deadline {
-        let (status, entries) = call(
-            daemon,
-            Method::GET,
-            "/api/v1/audit?limit=1000",
-            Some(admin),
-            None,
-        )
-        .await;
-        assert_eq!(status, 200, "{entries}");
-        let entries = entries.as_array().unwrap().clone();
-        if entries.len() == last.len() && !entries.is_empty() {
-            return entries;
-        }
-        last = entries;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    last
-}
-
 #[tokio::test]
 async fn each_scope_reaches_its_routes_and_no_further() {
     let (daemon, keys) = daemon_with_keys(&[
@@ -159,17 +135,9 @@ async fn each_scope_reaches_its_routes_and_no_further() {
     open_ws(&url, None).await.unwrap();
     let metrics = call(&daemon, Method::GET, "/metrics", read, None).await;
     assert_eq!(metrics.0, 200);
-    let text = reqwest::Client::new()
-        .get(daemon.url("/metrics"))
-        .bearer_auth(&keys[0])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = daemon.metrics_text_with(&keys[0]).await;
     // Every change, refusal and key use failure is in the audit log.
-    let audit = audited(&daemon, admin.unwrap()).await;
+    let audit = daemon.audited(admin.unwrap()).await;
     let has = |key: Option<&str>, action: &str, status: u64, outcome: &str| {
         audit.iter().any(|e| {
             e["key"].as_str() == key

@@ -186,6 +186,42 @@ impl Daemon {
             .unwrap()
     }
 
+    /// `/metrics` of a daemon that needs a key, read with `key`.
+    pub async fn metrics_text_with(&self, key: &str) -> String {
+        reqwest::Client::new()
+            .get(self.url("/metrics"))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// The audit log, read with an `admin` key once it holds what was done
+    /// (the writer is a moment behind: until two reads agree, within 5 s).
+    pub async fn audited(&self, admin: &str) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut last = Vec::new();
+        while Instant::now() < deadline {
+            let response = reqwest::Client::new()
+                .get(self.url("/api/v1/audit?limit=1000"))
+                .bearer_auth(admin)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            let entries: Vec<Value> = response.json().await.unwrap();
+            if entries.len() == last.len() && !entries.is_empty() {
+                return entries;
+            }
+            last = entries;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        last
+    }
+
     /// The JSON body of GET `path`, whatever the status.
     pub async fn get_json(&self, path: &str) -> Value {
         reqwest::get(self.url(path))
