@@ -231,6 +231,7 @@ impl<D: Dialect> CompatSession<D> {
 
     fn unsubscribe(&mut self, unwanted: Vec<(Channel, String)>, replies: &mut Vec<Reply>) {
         let mut changed = Vec::new();
+        let mut removed = Vec::new();
         for (channel, name) in unwanted {
             let Some(selection) = self.channels.get_mut(&channel) else {
                 continue;
@@ -238,9 +239,7 @@ impl<D: Dialect> CompatSession<D> {
             match symbol_or_all(&name) {
                 Ok(Some(symbol)) => {
                     selection.symbols.remove(&symbol);
-                    for interval in [Interval::S1, Interval::M1] {
-                        self.bars.drop_symbol(&symbol, interval);
-                    }
+                    removed.push(symbol);
                 }
                 Ok(None) => *selection = Selection::default(),
                 Err(_) => continue,
@@ -248,6 +247,16 @@ impl<D: Dialect> CompatSession<D> {
             changed.push((channel, name));
         }
         self.channels.retain(|_, s| s.all || !s.symbols.is_empty());
+        // A symbol's bars go only with the last channel built from them.
+        let mut wanted = Vec::new();
+        for symbol in removed {
+            self.bar_intervals(&symbol, &mut wanted);
+            for interval in [Interval::S1, Interval::M1] {
+                if !wanted.contains(&interval) {
+                    self.bars.drop_symbol(&symbol, interval);
+                }
+            }
+        }
         self.follow();
         replies.push(self.subscribed(changed, false));
     }
@@ -327,6 +336,18 @@ impl<D: Dialect> CompatSession<D> {
         self.channels.get(&channel).is_some_and(|s| s.wants(symbol))
     }
 
+    /// The bar widths the subscriptions build for `symbol`, into `out`:
+    /// seconds for `SecondBars`, minutes for `MinuteBars` and `DailyBars`.
+    fn bar_intervals(&self, symbol: &Symbol, out: &mut Vec<Interval>) {
+        out.clear();
+        if self.wants(Channel::SecondBars, symbol) {
+            out.push(Interval::S1);
+        }
+        if self.wants(Channel::MinuteBars, symbol) || self.wants(Channel::DailyBars, symbol) {
+            out.push(Interval::M1);
+        }
+    }
+
     /// Reads trades: each wanted one, and the bars it closes.
     fn read_trades(&mut self, replies: &mut Vec<Reply>) {
         let Some(mut trades) = self.trades.take() else {
@@ -346,15 +367,7 @@ impl<D: Dialect> CompatSession<D> {
                         id: offset * partitions + u64::from(partition),
                     });
                 }
-                intervals.clear();
-                if self.wants(Channel::SecondBars, &tick.symbol) {
-                    intervals.push(Interval::S1);
-                }
-                if self.wants(Channel::MinuteBars, &tick.symbol)
-                    || self.wants(Channel::DailyBars, &tick.symbol)
-                {
-                    intervals.push(Interval::M1);
-                }
+                self.bar_intervals(&tick.symbol, &mut intervals);
                 self.bars.add(tick, &intervals, &mut closed);
             },
         );
@@ -562,5 +575,53 @@ fn symbol_or_all(text: &str) -> Result<Option<Symbol>, String> {
         Ok(None)
     } else {
         Symbol::new(text).map(Some).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        gateway::compat::polygon::Polygon,
+        model::{EncodedTick, Tick},
+    };
+
+    fn ask(session: &mut CompatSession<Polygon>, action: &str) {
+        let mut out = Vec::new();
+        session.answer(Inbound::Text(action.to_owned()), &mut out);
+    }
+
+    #[tokio::test]
+    async fn unsubscribing_trades_keeps_the_bars_another_channel_builds() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = GatewayState::scratch(dir.path()).unwrap();
+        let client = Client {
+            address: "test".into(),
+            action: "GET /compat/polygon/stocks",
+        };
+        let mut session = CompatSession::new(state.clone(), Polygon, false, client);
+        ask(&mut session, r#"{"action":"auth","params":"any"}"#);
+        ask(
+            &mut session,
+            r#"{"action":"subscribe","params":"T.AAPL,A.AAPL"}"#,
+        );
+        let tick = Tick::trade(Symbol::new("AAPL").unwrap(), 10.0, 5, chrono::Utc::now());
+        state
+            .market
+            .log
+            .ticks
+            .append(Arc::new(EncodedTick::new(tick)));
+        session.poll(&mut Vec::new());
+        assert!(session.bars.any_open());
+        ask(
+            &mut session,
+            r#"{"action":"unsubscribe","params":"T.AAPL"}"#,
+        );
+        assert!(session.bars.any_open(), "A.AAPL still wants its bar");
+        ask(
+            &mut session,
+            r#"{"action":"unsubscribe","params":"A.AAPL"}"#,
+        );
+        assert!(!session.bars.any_open());
     }
 }
