@@ -53,6 +53,7 @@ pub mod kafka;
 pub mod log;
 pub mod metrics;
 pub mod model;
+pub mod replay;
 pub mod sim;
 pub mod store;
 pub mod tls;

@@ -154,6 +154,8 @@ async fn every_route_is_described_and_answers_as_described() {
     let same = |path: &'static str| (path, path);
     let get = Method::GET;
     let (post, put, delete) = (Method::POST, Method::PUT, Method::DELETE);
+    let hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+    let hour_ago = hour_ago.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     for (method, path, body, expected) in [
         (&get, same("/api/v1/symbols"), None, 200),
         (
@@ -448,6 +450,85 @@ async fn every_route_is_described_and_answers_as_described() {
             same("/api/v1/accounts"),
             Some(json!({"name": ""})),
             400,
+        ),
+        (
+            &post,
+            same("/api/v1/replays"),
+            Some(json!({"from": hour_ago, "paused": true})),
+            201,
+        ),
+        (
+            &post,
+            same("/api/v1/replays"),
+            Some(json!({"from": hour_ago, "speed": "fast"})),
+            400,
+        ),
+        (&get, same("/api/v1/replays"), None, 200),
+        (
+            &get,
+            ("/api/v1/replays/{id}", "/api/v1/replays/1"),
+            None,
+            200,
+        ),
+        (
+            &get,
+            ("/api/v1/replays/{id}", "/api/v1/replays/999"),
+            None,
+            404,
+        ),
+        (
+            &get,
+            ("/api/v1/replays/{id}", "/api/v1/replays/x"),
+            None,
+            400,
+        ),
+        (
+            &post,
+            ("/api/v1/replays/{id}/control", "/api/v1/replays/1/control"),
+            Some(json!({"action": "step", "ticks": 3})),
+            200,
+        ),
+        (
+            &post,
+            ("/api/v1/replays/{id}/control", "/api/v1/replays/1/control"),
+            Some(json!({"action": "step", "ticks": 0})),
+            400,
+        ),
+        (
+            &post,
+            (
+                "/api/v1/replays/{id}/control",
+                "/api/v1/replays/999/control",
+            ),
+            Some(json!({"action": "play"})),
+            404,
+        ),
+        (
+            &get,
+            (
+                "/api/v1/candles",
+                "/api/v1/candles?symbol=AAPL&interval=1s&replay=1",
+            ),
+            None,
+            200,
+        ),
+        (
+            &get,
+            ("/api/v1/candles", "/api/v1/candles?symbol=AAPL&replay=999"),
+            None,
+            404,
+        ),
+        (
+            &delete,
+            ("/api/v1/replays/{id}", "/api/v1/replays/1"),
+            None,
+            204,
+        ),
+        (
+            &delete,
+            ("/api/v1/replays/{id}", "/api/v1/replays/1"),
+            None,
+            404,
         ),
         (&get, same("/api/v1/keys"), None, 200),
         (

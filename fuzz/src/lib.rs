@@ -26,7 +26,7 @@ pub const TARGETS: [&str; 5] = [
 
 /// A WebSocket client's text frame, answered by a session of a live gateway.
 pub fn client_frame(text: &str) {
-    let mut session = Session::new(gateway());
+    let mut session = Session::new(&gateway());
     let mut out = Vec::new();
     session.handle_text(text, &mut out);
     session.poll(&mut out);

@@ -110,7 +110,7 @@ pub async fn local(
         Some((Inbound::Text(text), incoming))
     });
     let token = state.shutdown.child_token();
-    let session = Session::new(state);
+    let session = Session::new(&state);
     drive(session, Box::pin(inbound), &mut sink, &pacing, &token).await;
 }
 

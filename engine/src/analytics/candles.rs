@@ -55,6 +55,16 @@ impl CandleBuilder {
         self.trades += 1;
     }
 
+    /// Adds a later stretch of the same bucket (a finer candle).
+    pub fn merge(&mut self, later: &CandleBuilder) {
+        self.high = self.high.max(later.high);
+        self.low = self.low.min(later.low);
+        self.close = later.close;
+        self.volume += later.volume;
+        self.price_volume += later.price_volume;
+        self.trades += later.trades;
+    }
+
     /// The candle as it stands.
     pub fn to_candle(&self, symbol: &Symbol, interval: Interval, closed: bool) -> Candle {
         let vwap = if self.volume == 0 {

@@ -2,12 +2,14 @@
 //! subcommands: `tail` (a gateway's or a cluster's live ticks in the
 //! terminal), `simulate` (whole trading days written to a file),
 //! `scenario` (a market scenario posted to a running simulator), `keys`
-//! (API keys, offline or through a daemon) and `load` (thousands of
-//! WebSocket clients against a gateway, measured).
+//! (API keys, offline or through a daemon), `replay` (a stored range
+//! played back and printed) and `load` (thousands of WebSocket clients
+//! against a gateway, measured).
 
 mod http;
 mod keys;
 pub mod load;
+mod replay;
 mod scenario;
 mod simulate;
 mod socket;
@@ -15,6 +17,7 @@ pub mod tail;
 
 pub use http::Daemon;
 pub use keys::{KeysAction, KeysAnswer, KeysAt, keys};
+pub use replay::{Played, ReplayOptions, replay};
 pub use scenario::scenario;
 pub use simulate::{SimulateOptions, simulate};
 
@@ -82,6 +85,12 @@ pub enum ClientError {
     /// The keys could not be changed or read.
     #[error("keys: {0}")]
     Keys(String),
+    /// A stream could not be opened or read.
+    #[error("stream: {0}")]
+    Stream(String),
+    /// Writing the output failed.
+    #[error("output")]
+    Output(#[source] std::io::Error),
 }
 
 /// An error and its causes, as `what: why: because` (an HTTP client's own

@@ -284,14 +284,14 @@ pub fn run_kafka(
     Ok(())
 }
 
-fn table_header() -> String {
+pub(super) fn table_header() -> String {
     format!(
         "{:<27} {:<8} {:>12} {:>8} {:>12} {:>12} {:>4} {:>10}",
         "TIME", "SYMBOL", "PRICE", "VOLUME", "BID", "ASK", "PART", "OFFSET"
     )
 }
 
-fn table_row(t: &Tick) -> String {
+pub(super) fn table_row(t: &Tick) -> String {
     let opt = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
     format!(
         "{:<27} {:<8} {:>12} {:>8} {:>12} {:>12} {:>4} {:>10}",

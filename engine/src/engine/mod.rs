@@ -3,7 +3,7 @@
 //! then the sinks, which drain what the log still holds.
 
 mod local;
-mod replay;
+mod recover;
 
 use std::{
     net::SocketAddr,
@@ -15,7 +15,7 @@ use chrono::Utc;
 use tokio::net::TcpListener;
 
 use self::local::Local;
-pub use self::{local::lock_data_dir, replay::replay};
+pub use self::{local::lock_data_dir, recover::recover};
 use crate::{
     component::{Context, blocking},
     config::{Config, Format, Reload, Running},
@@ -29,6 +29,7 @@ use crate::{
     log::{LogSink, Sink},
     metrics::Metrics,
     model::Failure,
+    replay::Replays,
     sim::{Shard, SimHandle, Simulator, SimulatorSource},
     store::StoreError,
 };
@@ -378,13 +379,20 @@ fn serving(
     if kafka {
         spawn_bridge(config, &local, role == Role::Bridge, cx)?;
     }
+    let replays = Arc::new(Replays::new(
+        local.database.clone(),
+        local.log.ticks.partition_count(),
+        cx.metrics.clone(),
+        stages.gateway.token.clone(),
+    ));
     let state = Arc::new(GatewayState {
-        market: Market::new(
+        replays,
+        market: Arc::new(Market::new(
             local.log,
             local.quotes,
             local.universe,
             config.stream_limits(),
-        ),
+        )),
         stored: Arc::new(Stored::new(
             local.database,
             local.alerts,

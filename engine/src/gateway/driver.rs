@@ -269,11 +269,8 @@ mod tests {
             rx.recv().await.map(|frame| (frame, rx))
         });
         let collected = Collected::default();
-        let (session, mut delivery, token) = (
-            Session::new(state.clone()),
-            collected.clone(),
-            token.clone(),
-        );
+        let (session, mut delivery, token) =
+            (Session::new(state), collected.clone(), token.clone());
         let task = tokio::spawn(async move {
             drive(session, Box::pin(inbound), &mut delivery, &pacing, &token).await
         });

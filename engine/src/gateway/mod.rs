@@ -10,6 +10,7 @@ mod guard;
 mod keys;
 mod limits;
 mod openapi;
+mod replays;
 mod rest;
 mod scenarios;
 mod serve;
@@ -46,6 +47,7 @@ pub use compat::KeyRequired;
 pub use driver::{Deliver, Ended, Inbound, Keepalive, Pacing, Protocol, drive};
 pub use guard::{Exposure, Guard, Unprotected, scope_for};
 pub use limits::{ClientLimits, Limits, StreamSlot};
+pub use replays::ReplayStream;
 pub use rest::{ApiError, POSITIONS_HEADER};
 pub use serve::serve;
 pub use session::{Outgoing, Session};
@@ -60,6 +62,7 @@ use crate::{
     log::Log,
     metrics::{Health, Metrics},
     model::{EffectiveConfig, MetricsSample, Readiness, Symbol},
+    replay::Replays,
     sim::SimHandle,
     store::{ItemStore, StoreError, StoreReader},
     trading::Broker,
@@ -69,11 +72,13 @@ use crate::{
 /// what the store holds, and operations.
 pub struct GatewayState {
     /// The live market clients stream.
-    pub market: Market,
+    pub market: Arc<Market>,
     /// History and the items users keep.
     pub stored: Arc<Stored>,
     /// Metrics, health and the simulator's controls.
     pub ops: Operations,
+    /// Stored ranges played back as streams of their own.
+    pub replays: Arc<Replays>,
     /// Cancelled when the gateway shuts down; closes every WebSocket.
     pub shutdown: CancellationToken,
 }
@@ -109,8 +114,15 @@ impl GatewayState {
             log.clone(),
             quotes.clone(),
         )?);
+        let shutdown = CancellationToken::new();
         Ok(Arc::new(Self {
-            market: Market::new(
+            replays: Arc::new(Replays::new(
+                database.clone(),
+                log.ticks.partition_count(),
+                metrics.clone(),
+                shutdown.clone(),
+            )),
+            market: Arc::new(Market::new(
                 log,
                 quotes,
                 HashSet::from([Symbol::new("AAPL").expect("a valid symbol")]),
@@ -124,7 +136,7 @@ impl GatewayState {
                     },
                     write_timeout: std::time::Duration::from_secs(10),
                 },
-            ),
+            )),
             stored: Arc::new(Stored::new(database, alerts, workspace, access, trading)),
             ops: Operations {
                 metrics,
@@ -132,7 +144,7 @@ impl GatewayState {
                 simulator: None,
                 config: Arc::new(Running::new(crate::config::Config::default())),
             },
-            shutdown: CancellationToken::new(),
+            shutdown,
         }))
     }
 }
@@ -314,6 +326,7 @@ pub fn router(state: Arc<GatewayState>, ui_dir: Option<&Path>) -> Router {
         .merge(workspace::routes())
         .merge(keys::routes())
         .merge(trading::routes())
+        .merge(replays::routes())
         .route("/api/{*rest}", get(rest::not_found))
         .layer(CompressionLayer::new());
     let routes = OpenApiRouter::new()
@@ -322,7 +335,14 @@ pub fn router(state: Arc<GatewayState>, ui_dir: Option<&Path>) -> Router {
         .merge(api)
         .merge(graphql::routes(graphql::schema(state.clone())))
         .merge(ops_routes(state.ops.clone()));
-    let router = openapi::documented(routes).with_state(state);
+    let metrics = state.ops.metrics.clone();
+    let router =
+        openapi::documented(routes)
+            .with_state(state)
+            .layer(axum::middleware::from_fn_with_state(
+                metrics,
+                rest::count_refusals,
+            ));
     let router = match ui_dir {
         Some(dir) => {
             router.fallback_service(ServeDir::new(dir).append_index_html_on_directories(true))

@@ -20,7 +20,7 @@ use utoipa::{
     },
 };
 
-use super::GatewayState;
+use super::{GatewayState, replays};
 use crate::{
     analytics,
     model::{
@@ -137,14 +137,37 @@ impl From<QueryRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let code = self.code;
         let body = ErrorBody {
             error: ErrorDetail {
-                code: self.code,
+                code,
                 message: self.message,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        // For `count_refusals`.
+        response.extensions_mut().insert(code);
+        response
     }
+}
+
+/// Counts each refusal a handler answers in
+/// `tickstream_http_refusals_total{code}` (the guard counts its own).
+pub(super) async fn count_refusals(
+    State(metrics): State<Arc<crate::metrics::Metrics>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    if let Some(code) = response.extensions().get::<ErrorCode>()
+        && response.status().is_client_error()
+    {
+        metrics
+            .http_refusals
+            .with_label_values(&[&code.name()])
+            .inc();
+    }
+    response
 }
 
 /// Query parameters, checked one by one so each error names its parameter.
@@ -551,13 +574,14 @@ pub const POSITIONS_HEADER: &str = "tickstream-positions";
     params(
         ("symbol" = Symbol, Query, description = "The symbol, e.g. AAPL"),
         ("interval" = Option<Interval>, Query, description = "Candle interval (default 1m)"),
+        ("replay" = Option<u64>, Query, description = "As of this replay's clock: only the ticks it has played count (the positions header is then its stream's)"),
         Range,
     ),
     responses(
         (status = 200, description = "Candles, oldest first; the newest may be open", body = Vec<Candle>,
             headers(("tickstream-positions" = String, description = "The `stock_ticks` positions the candles include, `partition=next_offset` pairs (`0=1042,1=977`)"))),
         (status = 400, description = "A parameter is missing, unknown or malformed; the message names it", body = ErrorBody),
-        (status = 404, description = "The symbol is not known", body = ErrorBody),
+        (status = 404, description = "The symbol or replay is not known", body = ErrorBody),
     ))]
 pub async fn candles(
     State(state): State<Arc<GatewayState>>,
@@ -580,10 +604,21 @@ pub(super) async fn find_candles(
     state: &GatewayState,
     raw: HashMap<String, String>,
 ) -> Result<(Vec<Candle>, Vec<u64>), ApiError> {
-    let params = Params::new(raw, &["symbol", "interval", "from", "to", "limit"])?;
+    let params = Params::new(
+        raw,
+        &["symbol", "interval", "from", "to", "limit", "replay"],
+    )?;
     let symbol = params.symbol(state)?;
     let interval = params.interval()?;
     let range = params.range()?;
+    if let Some(id) = params.text("replay") {
+        let (clock, positions) = replays::replay_of(state, id)?.clock_and_positions();
+        let candles = state
+            .stored
+            .query(move |store| store.candles_as_of(&symbol, interval, range, clock))
+            .await?;
+        return Ok((candles, positions));
+    }
     let topic = state.market.log.ticks.name().to_owned();
     state
         .stored
@@ -606,12 +641,13 @@ pub(super) async fn find_candles(
         ("indicator" = String, Query, description = "sma, ema, bollinger, rsi or vwap"),
         ("period" = Option<u32>, Query, description = "Candles per value (default 20; 14 for rsi)"),
         ("k" = Option<f64>, Query, description = "Bollinger band width in standard deviations (default 2)"),
+        ("replay" = Option<u64>, Query, description = "As of this replay's clock: only the ticks it has played count"),
         Range,
     ),
     responses(
         (status = 200, description = "One point per settled candle, oldest first", body = IndicatorReply),
         (status = 400, description = "A parameter is missing, unknown or malformed; the message names it", body = ErrorBody),
-        (status = 404, description = "The symbol is not known", body = ErrorBody),
+        (status = 404, description = "The symbol or replay is not known", body = ErrorBody),
     ))]
 pub async fn indicators(
     State(state): State<Arc<GatewayState>>,
@@ -637,6 +673,7 @@ pub(super) async fn compute_indicator(
             "from",
             "to",
             "limit",
+            "replay",
         ],
     )?;
     let symbol = params.symbol(state)?;
@@ -658,10 +695,17 @@ pub(super) async fn compute_indicator(
         limit: range.limit + warm_up,
     };
     let (from, limit) = (range.from, range.limit);
+    let clock = match params.text("replay") {
+        Some(id) => Some(replays::replay_of(state, id)?.clock_and_positions().0),
+        None => None,
+    };
     let candle_symbol = symbol.clone();
     let candles = state
         .stored
-        .query(move |store| store.candles(&candle_symbol, interval, query))
+        .query(move |store| match clock {
+            Some(clock) => store.candles_as_of(&candle_symbol, interval, query, clock),
+            None => store.candles(&candle_symbol, interval, query),
+        })
         .await?;
     let lines = indicator.compute(&candles);
     let mut points: Vec<serde_json::Map<String, serde_json::Value>> = candles

@@ -11,11 +11,12 @@ use std::{
 use chrono::{DateTime, Utc};
 
 use super::{
-    GatewayState,
+    GatewayState, Market,
     driver::{Inbound, Protocol},
 };
 use crate::{
     log::{Interest, Keys, Reader, Start},
+    metrics::Metrics,
     model::{
         EncodedTick, ErrorCode, MarketEvent, OrderBook, Symbol, SystemMetric, TopOfBook,
         TradingEvent,
@@ -115,7 +116,9 @@ impl TicksFrame {
 
 /// One client's state.
 pub struct Session {
-    state: Arc<GatewayState>,
+    /// The market streamed: the live one, or a replay's.
+    market: Arc<Market>,
+    counters: Arc<Metrics>,
     all_symbols: bool,
     symbols: HashSet<Symbol>,
     topics: BTreeSet<StreamTopic>,
@@ -142,10 +145,16 @@ pub struct Session {
 }
 
 impl Session {
-    /// A client with no subscription.
-    pub fn new(state: Arc<GatewayState>) -> Self {
+    /// A client of the live market with no subscription.
+    pub fn new(state: &GatewayState) -> Self {
+        Self::of(state.market.clone(), state.ops.metrics.clone())
+    }
+
+    /// A client of `market` with no subscription, counted in `counters`.
+    pub fn of(market: Arc<Market>, counters: Arc<Metrics>) -> Self {
         Self {
-            state,
+            market,
+            counters,
             all_symbols: false,
             symbols: HashSet::new(),
             topics: BTreeSet::new(),
@@ -172,7 +181,7 @@ impl Session {
 
     /// Handles one text frame from the client; replies go to `out`.
     pub fn handle_text(&mut self, text: &str, out: &mut Vec<Outgoing>) {
-        let limit = self.state.market.limits().max_frame_bytes;
+        let limit = self.market.limits().max_frame_bytes;
         if text.len() > limit {
             out.push(Outgoing::error(
                 ErrorCode::FrameTooLarge,
@@ -230,7 +239,7 @@ impl Session {
             ));
             return;
         }
-        let topic = self.state.market.log.ticks.clone();
+        let topic = self.market.log.ticks.clone();
         if let Some(resume) = &resume {
             let count = topic.partition_count();
             let bad: Vec<String> = resume
@@ -266,7 +275,7 @@ impl Session {
             .into_iter()
             .filter(|s| !self.symbols.contains(s))
             .collect();
-        let max = self.state.market.limits().max_symbols_per_client;
+        let max = self.market.limits().max_symbols_per_client;
         if self.symbols.len() + new.len() > max {
             out.push(Outgoing::error(
                 ErrorCode::TooManySymbols,
@@ -282,13 +291,10 @@ impl Session {
         self.topics.extend(
             topics.unwrap_or_else(|| vec![StreamTopic::StockTicks, StreamTopic::MarketEvents]),
         );
-        self.open_readers();
+        self.open_readers(Start::Latest);
         if !was_streaming && self.streaming_ticks() {
             // Nothing was delivered while no symbol was subscribed: start now.
-            self.ticks = Some(Reader::new(
-                self.state.market.log.ticks.clone(),
-                Start::Latest,
-            ));
+            self.ticks = Some(Reader::new(self.market.log.ticks.clone(), Start::Latest));
         }
         self.follow_symbols();
         if let (Some(reader), Some(resume)) = (&mut self.ticks, resume) {
@@ -298,14 +304,65 @@ impl Session {
         }
         self.batch_ms = batch_ms.unwrap_or(self.batch_ms);
         self.mode = mode.unwrap_or(self.mode);
-        out.push(Outgoing::msg(&ServerMsg::Subscribed {
+        out.push(self.subscribed());
+        self.send_snapshots(out);
+    }
+
+    /// The `subscribed` frame of the subscription as it stands.
+    fn subscribed(&self) -> Outgoing {
+        Outgoing::msg(&ServerMsg::Subscribed {
             symbols: self.symbol_list(),
             topics: self.topics.iter().copied().collect(),
             positions: self.positions(),
             batch_ms: self.batch_ms,
             mode: self.mode,
-        }));
+        })
+    }
+
+    /// Moves the session to `market` (a replay's stream begun afresh),
+    /// keeping its subscription: every reader starts at the beginning of
+    /// the new log, and the client gets a new `subscribed` frame with the
+    /// new positions.
+    pub fn rebind(&mut self, market: Arc<Market>, out: &mut Vec<Outgoing>) {
+        self.market = market;
+        self.ticks = None;
+        self.events = None;
+        self.metrics = None;
+        self.orders = None;
+        self.quotes = None;
+        self.book = None;
+        self.interest = None;
+        self.depth_interest = None;
+        self.partitions.clear();
+        self.depth_partitions.clear();
+        self.book_seqs.clear();
+        if self.topics.is_empty() {
+            return;
+        }
+        self.open_readers(Start::Earliest);
+        self.follow_symbols();
+        out.push(self.subscribed());
         self.send_snapshots(out);
+    }
+
+    /// The next offset of each tick partition the session reads (`None`
+    /// for those it passes over), when it streams ticks.
+    pub fn tick_positions(&self) -> Option<Vec<Option<u64>>> {
+        let reader = self.ticks.as_ref().filter(|_| self.streaming_ticks())?;
+        Some(
+            reader
+                .positions()
+                .iter()
+                .enumerate()
+                .map(|(p, &at)| {
+                    self.partitions
+                        .get(p)
+                        .copied()
+                        .unwrap_or(false)
+                        .then_some(at)
+                })
+                .collect(),
+        )
     }
 
     /// Sends a snapshot of each subscribed symbol's book not sent one yet
@@ -315,7 +372,7 @@ impl Session {
         if !self.topics.contains(&StreamTopic::OrderBook) {
             return;
         }
-        let book = &self.state.market.log.book;
+        let book = &self.market.log.book;
         let snapshots = if self.all_symbols {
             book.snapshots(None, &mut self.book)
                 .into_iter()
@@ -377,7 +434,7 @@ impl Session {
                 continue;
             }
             match Symbol::new(text) {
-                Ok(s) if self.state.market.is_known(&s) => valid.push(s),
+                Ok(s) if self.market.is_known(&s) => valid.push(s),
                 Ok(s) => unknown.push(s.to_string()),
                 Err(e) => invalid.push(e.to_string()),
             }
@@ -451,22 +508,23 @@ impl Session {
         )
     }
 
-    fn open_readers(&mut self) {
-        let log = &self.state.market.log;
+    /// Opens a reader, at `start`, for each subscribed topic without one.
+    fn open_readers(&mut self, start: Start) {
+        let log = &self.market.log;
         if self.topics.contains(&StreamTopic::StockTicks) && self.ticks.is_none() {
-            self.ticks = Some(Reader::new(log.ticks.clone(), Start::Latest));
+            self.ticks = Some(Reader::new(log.ticks.clone(), start));
         }
         if self.topics.contains(&StreamTopic::MarketEvents) && self.events.is_none() {
-            self.events = Some(Reader::new(log.events.clone(), Start::Latest));
+            self.events = Some(Reader::new(log.events.clone(), start));
         }
         if self.topics.contains(&StreamTopic::SystemMetrics) && self.metrics.is_none() {
-            self.metrics = Some(Reader::new(log.metrics.clone(), Start::Latest));
+            self.metrics = Some(Reader::new(log.metrics.clone(), start));
         }
         if self.topics.contains(&StreamTopic::Orders) && self.orders.is_none() {
-            self.orders = Some(Reader::new(log.orders.clone(), Start::Latest));
+            self.orders = Some(Reader::new(log.orders.clone(), start));
         }
         if self.topics.contains(&StreamTopic::StockQuotes) && self.quotes.is_none() {
-            self.quotes = Some(Reader::new(log.quotes.clone(), Start::Latest));
+            self.quotes = Some(Reader::new(log.quotes.clone(), start));
         }
     }
 
@@ -504,7 +562,7 @@ impl Session {
         let keys = self.symbol_keys(streaming);
         let quote_keys = self.symbol_keys(self.topics.contains(&StreamTopic::StockQuotes));
         let book_keys = self.symbol_keys(self.topics.contains(&StreamTopic::OrderBook));
-        let log = &self.state.market.log;
+        let log = &self.market.log;
         let (quotes, book) = self
             .depth_interest
             .get_or_insert_with(|| (log.quotes.interest(), log.book.topic().interest()));
@@ -520,7 +578,7 @@ impl Session {
     /// none unless `wanted`. Every topic keyed by symbol is partitioned as
     /// the ticks are.
     fn symbol_partitions(&self, wanted: bool) -> Vec<bool> {
-        let topic = &self.state.market.log.ticks;
+        let topic = &self.market.log.ticks;
         let mut partitions = vec![wanted && self.all_symbols; topic.partition_count() as usize];
         if wanted {
             for symbol in &self.symbols {
@@ -668,8 +726,8 @@ impl Session {
             }
         }
         if let Some(mut reader) = self.book.take() {
-            let state = self.state.clone();
-            let book = &state.market.log.book;
+            let market = self.market.clone();
+            let book = &market.log.book;
             let mut data = Vec::new();
             let partitions = std::mem::take(&mut self.depth_partitions);
             reader.read_where(
@@ -761,7 +819,7 @@ impl Session {
         }
         self.ticks = Some(reader);
         for (partition, gap) in gaps {
-            self.state.ops.metrics.ws_gaps.inc();
+            self.counters.ws_gaps.inc();
             out.push(Outgoing::msg(&ServerMsg::Gap {
                 partition,
                 requested: gap.requested,
@@ -769,16 +827,8 @@ impl Session {
             }));
         }
         if frame.count > 0 {
-            self.state
-                .ops
-                .metrics
-                .ticks_delivered
-                .inc_by(frame.count as u64);
-            self.state
-                .ops
-                .metrics
-                .ticks_conflated
-                .inc_by(frame.conflated);
+            self.counters.ticks_delivered.inc_by(frame.count as u64);
+            self.counters.ticks_conflated.inc_by(frame.conflated);
             out.push(frame.finish());
         }
     }
@@ -879,7 +929,7 @@ mod tests {
             .quotes
             .write()
             .seed(other.clone(), 10.0, chrono::Utc::now());
-        (Session::new(state.clone()), state, other)
+        (Session::new(&state), state, other)
     }
 
     fn append(state: &GatewayState, symbol: &str) {

@@ -3,14 +3,15 @@
 //! The compatible endpoints serve their protocols over the same socket
 //! handling ([`serve`]).
 
-use std::{future::ready, num::NonZeroU32, sync::Arc};
+use std::{collections::HashMap, future::ready, num::NonZeroU32, sync::Arc};
 
 use governor::{Quota, RateLimiter};
 
 use axum::{
     Extension,
     extract::{
-        State,
+        Query, State,
+        rejection::QueryRejection,
         ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade},
     },
     response::Response,
@@ -21,9 +22,11 @@ use tokio_util::sync::CancellationToken;
 use super::{
     GatewayState,
     driver::{Deliver, Ended, Inbound, Pacing, Protocol, drive},
+    replays::{ReplayStream, replay_of},
+    rest::ApiError,
     session::{Outgoing, Session},
 };
-use crate::{auth::Caller, metrics::Metrics};
+use crate::{auth::Caller, metrics::Metrics, model::ErrorBody};
 
 use super::limits::StreamSlot;
 
@@ -45,22 +48,35 @@ pub const CLOSE_UNAUTHORIZED: u16 = 4401;
 /// key it came with, when the gateway requires one.
 #[utoipa::path(get, path = "/ws", summary = "The WebSocket stream", tag = "stream",
     description = "Upgrades to the WebSocket stream; its frames are described by the AsyncAPI document at `/api/v1/asyncapi.json`.",
+    params(("replay" = Option<u64>, Query, description = "Stream this replay (see `/api/v1/replays`) instead of the live market")),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
-        (status = 400, description = "Not a WebSocket upgrade request", content_type = "text/plain"),
+        (status = 400, description = "Not a WebSocket upgrade request (plain text), or `replay` is not a number", content_type = "text/plain"),
+        (status = 404, description = "No such replay", body = ErrorBody),
     ))]
 pub async fn upgrade(
     State(state): State<Arc<GatewayState>>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
     caller: Option<Extension<Caller>>,
     slot: Option<Extension<Arc<StreamSlot>>>,
     ws: WebSocketUpgrade,
-) -> Response {
-    bounded(ws).on_upgrade(move |socket| async move {
-        let session = Session::new(state.clone());
-        serve(socket, &state, caller.map(|c| c.0), session).await;
+) -> Result<Response, ApiError> {
+    let replay = match query?.0.get("replay") {
+        Some(id) => Some(replay_of(&state, id)?),
+        None => None,
+    };
+    Ok(bounded(ws).on_upgrade(move |socket| async move {
+        let caller = caller.map(|c| c.0);
+        match replay {
+            None => serve(socket, &state, caller, Session::new(&state)).await,
+            Some(replay) => {
+                let stream = ReplayStream::new(replay, &state.market, state.ops.metrics.clone());
+                serve(socket, &state, caller, stream).await;
+            }
+        }
         // The stream's place is given back when it ends.
         drop(slot);
-    })
+    }))
 }
 
 /// An upgrade holding the client to [`HARD_FRAME_LIMIT`] and reading

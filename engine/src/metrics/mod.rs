@@ -53,6 +53,10 @@ pub struct Metrics {
     pub ticks_conflated: IntCounter,
     /// Connected WebSocket clients.
     pub ws_clients: IntGauge,
+    /// Replays open.
+    pub replays: IntGauge,
+    /// Ticks played by replays.
+    pub replay_ticks: IntCounter,
     /// WebSocket frames sent.
     pub ws_frames_sent: IntCounter,
     /// WebSocket frames received.
@@ -237,6 +241,11 @@ impl Metrics {
                 "Ticks not sent to a conflating client because a later tick of the same symbol was.",
             ),
             ws_clients,
+            replays: gauge("tickstream_replays", "Replays open."),
+            replay_ticks: counter(
+                "tickstream_replay_ticks_total",
+                "Ticks played by replays, read from the store.",
+            ),
             ws_frames_sent: counter("tickstream_ws_frames_sent_total", "WebSocket frames sent."),
             ws_frames_received: counter(
                 "tickstream_ws_frames_received_total",

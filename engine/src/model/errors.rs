@@ -83,6 +83,9 @@ pub enum ErrorCode {
     /// A sale of more shares than the account holds and has not already
     /// offered (REST, 422: no short sales).
     InsufficientShares,
+    /// A replay, or a command to one, that cannot be (REST, 400, naming the
+    /// field).
+    InvalidReplay,
     /// The server failed; the cause is in its log (REST, 500).
     Internal,
 }

@@ -46,6 +46,12 @@ pub enum EventKind {
     /// The imbalance of an opening or closing auction before it crosses
     /// (`paired_shares`, `imbalance_shares`, `indicative_price`).
     AuctionImbalance,
+    /// A replay played the last tick of its range (on a replay's stream
+    /// only).
+    ReplayCompleted,
+    /// A replay's clock was moved: its stream starts afresh from there (on
+    /// a replay's stream only).
+    ReplaySeeked,
 }
 
 /// Why trading in a symbol was halted (with the Nasdaq/SIP halt code).

@@ -20,6 +20,7 @@ pub mod polygon;
 pub mod protocol;
 mod quote;
 pub mod range;
+mod replay;
 mod reports;
 mod scenario;
 pub mod schemas;
@@ -41,6 +42,7 @@ pub use keys::{CreatedKey, KeyInfo, NewKey, Scope};
 pub use load::{DaemonUsage, Latency, LoadReport};
 pub use quote::Quote;
 pub use range::OutOfRange;
+pub use replay::{NewReplay, ReplayAction, ReplayCommand, ReplayState, ReplayStatus};
 pub use reports::{
     Indicator, IndicatorReply, MetricsSample, PositionValue, SymbolVolume, TimeOfDay, TimeSlot,
     Valuation, VolumeReport,

@@ -8,7 +8,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{StoreError, builder_from_row, positions};
-use crate::model::{Candle, Interval, Symbol, Tick};
+use crate::{
+    analytics::CandleBuilder,
+    model::{Candle, Interval, Symbol, Tick, price_to_units},
+};
 
 /// A time range and row limit for history queries. `from` is inclusive, `to`
 /// exclusive; when more rows match than `limit`, the most recent are kept.
@@ -146,6 +149,101 @@ impl StoreReader {
             .into_iter()
             .filter_map(|(start, volume)| Some((DateTime::from_timestamp_micros(start)?, volume)))
             .collect())
+    }
+
+    /// Candles as [`StoreReader::candles`] returns them, as they stood at
+    /// `clock` (Unix microseconds): only ticks stamped at or before it
+    /// count. The bucket holding `clock` is rebuilt from the finer candles
+    /// it holds and the ticks of its last second (a day: at most 23 hours,
+    /// 3 quarters, 2 fives, 4 minutes and 59 seconds of candles), so no
+    /// tick after `clock` is seen, and none is read twice.
+    ///
+    /// # Errors
+    /// Returns the SQLite error, or [`StoreError::Corrupt`] for unreadable rows.
+    pub fn candles_as_of(
+        &self,
+        symbol: &Symbol,
+        interval: Interval,
+        range: Range,
+        clock: i64,
+    ) -> Result<Vec<Candle>, StoreError> {
+        let Some(id) = self.symbol_id(symbol)? else {
+            return Ok(Vec::new());
+        };
+        let current = interval.bucket_start(clock);
+        let (from, to) = range.bounds();
+        let ended = Range {
+            to: DateTime::from_timestamp_micros(to.min(current)),
+            ..range
+        };
+        let mut candles = self.candles(symbol, interval, ended)?;
+        if (from..to).contains(&current)
+            && let Some(partial) = self.bucket_until(id, interval, current, clock)?
+        {
+            candles.push(partial.to_candle(symbol, interval, false));
+            let excess = candles.len().saturating_sub(range.limit);
+            candles.drain(..excess);
+        }
+        Ok(candles)
+    }
+
+    /// The bucket of `interval` starting at `start`, from the ticks stamped
+    /// up to `clock`; `None` when it has none yet.
+    fn bucket_until(
+        &self,
+        id: i64,
+        interval: Interval,
+        start: i64,
+        clock: i64,
+    ) -> Result<Option<CandleBuilder>, StoreError> {
+        let mut bucket: Option<CandleBuilder> = None;
+        let mut add = |part: CandleBuilder| match &mut bucket {
+            Some(b) => b.merge(&part),
+            None => {
+                bucket = Some(CandleBuilder {
+                    start_micros: start,
+                    ..part
+                })
+            }
+        };
+        let mut at = start;
+        let mut finer = self.conn.prepare_cached(
+            "SELECT start, open, high, low, close, volume, price_volume, trades FROM candles
+             WHERE symbol_id = ?1 AND interval_s = ?2 AND start >= ?3 AND start < ?4 ORDER BY start",
+        )?;
+        for part in Interval::ALL
+            .into_iter()
+            .rev()
+            .filter(|i| i.seconds() < interval.seconds())
+        {
+            let end = part.bucket_start(clock);
+            if end <= at {
+                continue;
+            }
+            let rows = finer.query_map(params![id, part.seconds(), at, end], |row| {
+                builder_from_row(row, 0)
+            })?;
+            for row in rows {
+                add(row??);
+            }
+            at = end;
+        }
+        let mut ticks = self.conn.prepare_cached(
+            "SELECT price, volume FROM ticks WHERE symbol_id = ?1 AND ts >= ?2 AND ts <= ?3
+             ORDER BY ts, log_offset",
+        )?;
+        let rows = ticks.query_map(params![id, at, clock], |row| {
+            Ok((row.get::<_, f64>(0)?, row.get::<_, i64>(1)?))
+        })?;
+        for row in rows {
+            let (price, volume) = row?;
+            add(CandleBuilder::new(
+                at,
+                price_to_units(price),
+                volume.max(0) as u64,
+            ));
+        }
+        Ok(bucket)
     }
 
     /// Candles of `symbol` at `interval` whose start lies in `range`, oldest

@@ -3,4 +3,4 @@
 /**
  * What a market event is about.
  */
-export type EventKind = "session_open" | "session_close" | "halt" | "resume" | "news" | "alert" | "connection" | "flash_crash" | "regime_change" | "sector_rotation" | "limit_state" | "short_sale_restriction" | "auction_imbalance";
+export type EventKind = "session_open" | "session_close" | "halt" | "resume" | "news" | "alert" | "connection" | "flash_crash" | "regime_change" | "sector_rotation" | "limit_state" | "short_sale_restriction" | "auction_imbalance" | "replay_completed" | "replay_seeked";

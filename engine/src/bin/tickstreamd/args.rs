@@ -45,6 +45,10 @@ pub enum Command {
     /// `tickstreamd scenario flash_crash symbol=AAPL depth=0.05 fall=30s recovery=5m`.
     /// Any scenario takes after=DURATION (market time) to start later.
     Scenario(ScenarioArgs),
+    /// Play back a stored range of a running daemon's ticks at a speed, and
+    /// print them (a table, or one JSON tick per line with --json, each as
+    /// the store holds it) until the range ends (`replay_completed`).
+    Replay(ReplayArgs),
     /// Create, list or revoke API keys: offline in a data directory (no
     /// daemon running on it), or through a daemon with --url and an admin key.
     Keys(KeysArgs),
@@ -311,6 +315,35 @@ pub struct ScenarioArgs {
     /// KIND then key=value fields; none: list the scenarios and their states.
     #[arg(value_name = "KIND [KEY=VALUE]...")]
     pub words: Vec<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(clap::Args)]
+pub struct ReplayArgs {
+    /// The daemon's HTTP address.
+    #[arg(
+        long,
+        env = "TICKSTREAM_HTTP_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub url: String,
+    /// The first tick time played (inclusive), RFC 3339.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub from: DateTime<Utc>,
+    /// The end (exclusive), RFC 3339; default: now.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub to: Option<DateTime<Utc>>,
+    /// Market seconds per wall second (1 is real time, 10, 0.5, …) or `max`
+    /// (as fast as this client reads).
+    #[arg(long, default_value = "1")]
+    pub speed: String,
+    /// Comma-separated symbols (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub symbols: Vec<String>,
+    /// One JSON tick per line instead of a table.
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub client: ClientArgs,
 }

@@ -16,14 +16,14 @@ use clap::Parser;
 use tickstream::{
     client::{self, Daemon, KeysAt, tail},
     config::{Config, Layer},
-    engine::{Engine, Role, lock_data_dir, replay},
-    model::Restored,
+    engine::{Engine, Role, lock_data_dir, recover},
+    model::{Restored, Symbol},
     store::backup,
 };
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    args::{Cli, Command, CommonArgs, KeysArgs, KeysCommand, check_environment},
+    args::{Cli, Command, CommonArgs, KeysArgs, KeysCommand, ReplayArgs, check_environment},
     logging::LogFilter,
 };
 
@@ -83,6 +83,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&answer)?);
             Ok(())
         }
+        Command::Replay(a) => replay(a).await,
         Command::Keys(a) => keys(a).await,
         Command::Backup(a) => {
             let config = a.store.load()?;
@@ -117,7 +118,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 Some(until) if config.kafka.enabled() => {
                     let token = CancellationToken::new();
                     tokio::spawn(cancel_on_signal(token.clone()));
-                    let replayed = replay(&config, until, &token)
+                    let replayed = recover(&config, until, &token)
                         .await
                         .context("the backup is in place, but the replay from Kafka failed")?;
                     Some(replayed)
@@ -169,6 +170,49 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(tail::to_stdout(options, source, token).await?)
         }
     }
+}
+
+/// `tickstreamd replay …`: a stored range played on a daemon, printed.
+async fn replay(a: ReplayArgs) -> anyhow::Result<()> {
+    let symbols = a
+        .symbols
+        .iter()
+        .map(|s| Symbol::new(s).with_context(|| format!("--symbols: {s:?}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let options = client::ReplayOptions {
+        from: a.from,
+        to: a.to,
+        speed: a.speed,
+        symbols,
+        json: a.json,
+    };
+    let daemon = Daemon {
+        base_url: &a.url,
+        api_key: a.client.api_key.as_deref(),
+        ca: a.client.ca.as_deref(),
+    };
+    let token = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(token.clone()));
+    let started = std::time::Instant::now();
+    let out = std::io::stdout().lock();
+    let played = match client::replay(&daemon, a.client.ca.as_deref(), &options, out, token).await {
+        Err(client::ClientError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            return Ok(());
+        }
+        other => other?,
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "replayed {} ticks in {seconds:.2} s ({:.0} ticks/s){}",
+        played.ticks,
+        played.ticks as f64 / seconds,
+        if played.completed {
+            ""
+        } else {
+            ", interrupted"
+        }
+    );
+    Ok(())
 }
 
 /// `tickstreamd keys …`, offline on the data directory or through `--url`.

@@ -25,7 +25,7 @@ use crate::{
 /// # Errors
 /// The store's or Kafka's error, or [`EngineError::FellBehind`] when ticks
 /// were lost to the log's retention (the store was slower than the replay).
-pub async fn replay(
+pub async fn recover(
     config: &Config,
     until: DateTime<Utc>,
     token: &CancellationToken,
