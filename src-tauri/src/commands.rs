@@ -83,14 +83,15 @@ pub async fn send(
         .await
 }
 
-/// Opens a live stream delivering to `channel`; returns its id for
-/// [`stream_send`]. Frames come as `{"frames":[…]}`, states as
-/// `{"state":"live"|"reconnecting","detail":"…"}`.
+/// Opens a live stream (or replay `replay`'s stream) delivering to
+/// `channel`; returns its id for [`stream_send`]. Frames come as
+/// `{"frames":[…]}`, states as `{"state":"live"|"reconnecting","detail":"…"}`.
 #[tauri::command]
 pub async fn stream_open(
     app: AppHandle,
     state: State<'_, AppState>,
     channel: Channel<InvokeResponseBody>,
+    replay: Option<u64>,
 ) -> Result<u32, String> {
     let (tx, rx) = mpsc::channel(STREAM_QUEUE);
     let notifier = app.clone();
@@ -103,12 +104,27 @@ pub async fn stream_open(
         let backend = ready(&state).await?;
         match backend.as_ref().expect("ready") {
             Backend::Local { state: gateway, .. } => {
-                let label = state.settings.lock().mode.label();
-                tauri::async_runtime::spawn(stream::local(gateway.clone(), label, rx, sink));
+                let replay = match replay {
+                    Some(id) => Some(gateway.replays.get(id).map_err(|e| e.to_string())?),
+                    None => None,
+                };
+                let label = match &replay {
+                    Some(replay) => format!("Replay {}", replay.id()),
+                    None => state.settings.lock().mode.label(),
+                };
+                let source = stream::Source {
+                    gateway: gateway.clone(),
+                    replay,
+                };
+                tauri::async_runtime::spawn(stream::local(source, label, rx, sink));
             }
             Backend::Remote(remote) => {
+                let url = match replay {
+                    Some(id) => format!("{}?replay={id}", remote.ws_url()),
+                    None => remote.ws_url(),
+                };
                 tauri::async_runtime::spawn(stream::remote(
-                    remote.ws_url(),
+                    url,
                     remote.api_key.clone(),
                     remote.tls.clone(),
                     rx,

@@ -1,8 +1,9 @@
 //! The live stream over IPC: the WebSocket protocol's frames (the same
 //! `ClientMsg` in, `ServerMsg` out) carried by a `tauri::ipc::Channel`, at
 //! most one delivery per animation frame. Locally the gateway's protocol
-//! driver runs a `Session` on the engine's log; remotely a WebSocket to the
-//! daemon is relayed, and reconnected when it drops.
+//! driver runs a `Session` on the engine's log (or a `ReplayStream` on a
+//! replay's); remotely a WebSocket to the daemon is relayed, and
+//! reconnected when it drops.
 
 use std::{
     sync::{
@@ -15,12 +16,13 @@ use std::{
 use futures_util::{SinkExt, StreamExt};
 use tauri::ipc::{Channel, InvokeResponseBody};
 use tickstream::{
-    gateway::{Deliver, GatewayState, Inbound, Outgoing, Pacing, Session, drive},
+    gateway::{Deliver, GatewayState, Inbound, Outgoing, Pacing, ReplayStream, Session, drive},
     model::{
         MarketEvent,
         desktop::{StreamDelivery, StreamState},
         protocol::ServerMsg,
     },
+    replay::Replay,
 };
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
@@ -88,11 +90,23 @@ impl Deliver<Outgoing> for Sink {
     }
 }
 
+/// What a local stream streams: the engine's live market, or one of its
+/// replays.
+pub struct Source {
+    /// The engine's gateway.
+    pub gateway: Arc<GatewayState>,
+    /// The replay streamed, if any.
+    pub replay: Option<Arc<Replay>>,
+}
+
 /// Serves one stream from the local engine until `incoming` closes or the
 /// webview goes away: the protocol driver, one delivery per frame at most,
 /// nothing while paused.
 pub async fn local(
-    state: Arc<GatewayState>,
+    Source {
+        gateway: state,
+        replay,
+    }: Source,
     label: String,
     incoming: mpsc::Receiver<String>,
     mut sink: Sink,
@@ -110,8 +124,14 @@ pub async fn local(
         Some((Inbound::Text(text), incoming))
     });
     let token = state.shutdown.child_token();
-    let session = Session::new(&state);
-    drive(session, Box::pin(inbound), &mut sink, &pacing, &token).await;
+    let inbound = Box::pin(inbound);
+    match replay {
+        None => drive(Session::new(&state), inbound, &mut sink, &pacing, &token).await,
+        Some(replay) => {
+            let stream = ReplayStream::new(replay, &state.market, state.ops.metrics.clone());
+            drive(stream, inbound, &mut sink, &pacing, &token).await
+        }
+    };
 }
 
 /// Relays one stream from a remote daemon until `incoming` closes or the

@@ -3,7 +3,7 @@
 // filter, named lists kept by the engine), symbol search and shortcuts,
 // compare mode and the crosshair legend, the virtualised tick table, the
 // events log with its filters and exports, portfolios with live P&L, volume
-// analysis and the metrics panel; accessibility (axe-core) in both themes;
+// analysis and the metrics panel, a replay steered from its tab; accessibility (axe-core) in both themes;
 // screenshots of the main views at 1440×900 and 375×812.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -333,6 +333,69 @@ test('the trade ticket places paper orders from the keyboard; the blotter and ac
   await page.click('#trade-ticket button[type="submit"]');
   await page.waitForFunction(() => /^quantity: selling 1000000/.test(document.getElementById('ticket-result').textContent));
   await page.screenshot({ path: join(artifacts, 'trade-1440.png') });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a replay takes over the dashboard: opened paused, stepped, played to its end at max, then back to live', async () => {
+  const { page, errors } = await open();
+  await page.locator('#chart-symbol').filter({ hasText: /^[A-Z]/ }).waitFor({ timeout: 30_000 });
+  const symbol = (await page.textContent('#chart-symbol')).trim();
+  // Five seconds the store holds whole: ticks of the symbol stored before and after them.
+  const waited = Date.now();
+  const stored = async (query) => (await api(`ticks?symbol=${symbol}&${query}&limit=1`)).body.length > 0;
+  while (!(await stored(`to=${new Date(Date.now() - 6_000).toISOString()}`))) {
+    assert.ok(Date.now() - waited < 30_000, 'the daemon stored six seconds of ticks');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const from = new Date(Math.floor((Date.now() - 6_000) / 1000) * 1000);
+  const to = new Date(from.getTime() + 5_000);
+  while (!(await stored(`from=${to.toISOString()}`))) {
+    assert.ok(Date.now() - waited < 30_000, 'the daemon stored a tick after the range');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await page.click('#tab-replay');
+  const local = (time) => page.evaluate((ms) => {
+    const t = new Date(ms);
+    const pad = (n) => String(n).padStart(2, '0');
+    return `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())}T${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}`;
+  }, time.getTime());
+  await page.fill('#panel-replay [name="from"]', await local(from));
+  await page.fill('#panel-replay [name="to"]', await local(to));
+  const asOf = page.waitForRequest((r) => r.url().includes('/api/v1/candles') && r.url().includes('replay='));
+  await page.click('#panel-replay button[type="submit"]');
+  await page.locator('#replay-status[data-state="paused"]').waitFor({ timeout: 15_000 });
+  // The stream is the replay's, the chart as of its clock.
+  await page.waitForFunction(() => /^Replay \d+ from /.test(document.getElementById('status').textContent), null, { timeout: 15_000 });
+  await asOf;
+  const { body: [replay] } = await api('replays');
+  assert.equal(replay.state, 'paused');
+  assert.equal(replay.from, `${from.toISOString().slice(0, 19)}.000000Z`);
+
+  // Step: one tick (and any of the same microsecond), then paused again.
+  const before = await page.evaluate(() => window.tickstreamStats.ticks);
+  await page.click('#replay-step');
+  await page.waitForFunction((n) => window.tickstreamStats.ticks > n, before, { timeout: 15_000 });
+  const { body: stepped } = await api(`replays/${replay.id}`);
+  assert.ok(stepped.ticks >= 1 && stepped.state === 'paused', JSON.stringify(stepped));
+
+  // At max it plays to the end; the events log says so.
+  await page.selectOption('#replay-speed', 'max');
+  await page.waitForFunction(() => document.getElementById('replay-status').textContent.includes('paused'));
+  await page.click('#replay-toggle');
+  await page.locator('#replay-status[data-state="completed"]').waitFor({ timeout: 30_000 });
+  const { body: done } = await api(`replays/${replay.id}`);
+  assert.equal(done.state, 'completed');
+  assert.equal(done.speed, 'max');
+  await page.click('#tab-events');
+  await page.waitForFunction((id) => document.getElementById('events').textContent.includes(`replay ${id} completed`), replay.id, { timeout: 15_000 });
+  await page.screenshot({ path: join(artifacts, 'replay-1440.png') });
+
+  // Back to live: the replay is deleted, the stream is live again.
+  await page.click('#tab-replay');
+  await page.click('#replay-live');
+  await page.waitForFunction(() => /^Live from /.test(document.getElementById('status').textContent), null, { timeout: 15_000 });
+  assert.deepEqual((await api('replays')).body, []);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -10,7 +10,7 @@ import type { Interval } from './generated/Interval';
 import type { Quote } from './generated/Quote';
 import type { Tick } from './generated/Tick';
 import type { IndicatorBar } from './indicators';
-import { type Positions, RequestError, type Transport } from './transport';
+import { asOfReplay, type Positions, RequestError, type Transport } from './transport';
 
 /** The panel's elements. */
 export type ChartElements = {
@@ -153,7 +153,7 @@ export class ChartPanel {
   }
 
   private async loadBars(symbol: string): Promise<{ bars: Bar[]; included: Positions | null }> {
-    const reply = await this.transport.request<Candle[]>('candles', { symbol, interval: this.interval, limit: MAX_BARS });
+    const reply = await this.transport.request<Candle[]>('candles', { symbol, interval: this.interval, limit: MAX_BARS, ...asOfReplay(this.transport) });
     return { bars: reply.data.map(barFromCandle), included: reply.positions };
   }
 }

@@ -5,7 +5,7 @@ import type { ISeriesApi } from 'lightweight-charts';
 import type { ChartView } from './chart';
 import type { IndicatorReply } from './generated/IndicatorReply';
 import type { Interval } from './generated/Interval';
-import type { Transport } from './transport';
+import { asOfReplay, type Transport } from './transport';
 
 type Spec = {
   label: string;
@@ -79,7 +79,7 @@ export class IndicatorBar {
     if (!target || !series) return;
     const spec = INDICATORS[id]!;
     try {
-      const reply = await this.transport.request<IndicatorReply>('indicators', { symbol: target.symbol, interval: target.interval, limit: 500, ...spec.query });
+      const reply = await this.transport.request<IndicatorReply>('indicators', { symbol: target.symbol, interval: target.interval, limit: 500, ...spec.query, ...asOfReplay(this.transport) });
       if (this.target !== target || this.active.get(id) !== series) return;
       Object.keys(spec.lines).forEach((line, i) => {
         const points = reply.data.points.map((p) => ({ time: Date.parse(p.start) / 1000, value: Number(p[line]) }));

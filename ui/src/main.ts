@@ -15,6 +15,7 @@ import { IndicatorBar } from './indicators';
 import { MetricsPanel } from './metrics';
 import { inDesktopApp } from './platform';
 import { PortfolioPanel } from './portfolio';
+import { ReplayPanel } from './replay';
 import { ScenarioPanel } from './scenarios';
 import { SymbolSearch } from './search';
 import { bindShortcuts } from './shortcuts';
@@ -63,6 +64,12 @@ const portfolio = new PortfolioPanel($('panel-portfolio'), transport);
 const volume = new VolumePanel(document.querySelector('#volume-symbols tbody')!, $('volume-day'), $('volume-zone'), transport);
 const metrics = new MetricsPanel($('metrics'), transport);
 const trade = new TradePanel($('panel-trade'), transport, () => chartPanel.symbol(), (fills) => chart.addFills(fills));
+new ReplayPanel($('panel-replay'), transport, () => {
+  // Another source (a replay, or live again): its ticks are not older than what is shown.
+  baseline.clear();
+  const charted = chartPanel.symbol();
+  if (charted) void select(charted);
+});
 const depth = new DepthPanel($<HTMLTableSectionElement>('depth-bids'), $<HTMLTableSectionElement>('depth-asks'), $('depth-summary'), transport, () => chartPanel.symbol());
 const shortcuts = $<HTMLDialogElement>('shortcuts');
 if (inDesktopApp()) {

@@ -943,6 +943,9 @@ fn bench(root: &Path) -> Result<()> {
     run(bench_tool("trading_bench")
         .arg(&daemon)
         .arg(out.join("trading.json")))?;
+    run(bench_tool("replay_bench")
+        .arg(&daemon)
+        .arg(out.join("replay.json")))?;
     let tansu = ensure_tansu()?;
     run(bench_tool("kafka_bench")
         .arg(&daemon)

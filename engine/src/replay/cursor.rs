@@ -28,6 +28,13 @@ pub struct StoredTick {
     pub micros: i64,
 }
 
+impl StoredTick {
+    /// The log record: the position and the tick.
+    pub fn into_record(self) -> (u32, u64, Arc<EncodedTick>) {
+        (self.partition, self.offset, self.tick)
+    }
+}
+
 /// A tick's columns as read.
 struct Row {
     offset: u64,
@@ -209,7 +216,26 @@ impl StoreCursor {
     /// # Errors
     /// The store's error.
     pub fn next_tick(&mut self) -> Result<Option<StoredTick>, StoreError> {
-        Ok(self.head()?.and_then(|i| self.lanes[i].ahead.pop_front()))
+        self.next_if(|_| true)
+    }
+
+    /// The next tick when its time (Unix microseconds) passes `wanted`;
+    /// otherwise `None`, and it stays next.
+    ///
+    /// # Errors
+    /// The store's error.
+    pub fn next_if(
+        &mut self,
+        wanted: impl Fn(i64) -> bool,
+    ) -> Result<Option<StoredTick>, StoreError> {
+        Ok(self.head()?.and_then(|i| {
+            let lane = &mut self.lanes[i].ahead;
+            if wanted(lane[0].micros) {
+                lane.pop_front()
+            } else {
+                None
+            }
+        }))
     }
 
     /// The lane whose next tick comes first (by time, then partition),

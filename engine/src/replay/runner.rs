@@ -148,17 +148,16 @@ impl Runner {
     /// any stamped at the same time as the last.
     fn take(&mut self, most: usize, due: Option<i64>) -> Result<Vec<StoredTick>, StoreError> {
         let mut batch = Vec::new();
+        let due = due.unwrap_or(i64::MAX);
         while batch.len() < most {
-            match self.cursor.peek()? {
-                Some(at) if due.is_none_or(|due| at <= due) => {
-                    batch.extend(self.cursor.next_tick()?);
-                }
-                _ => break,
+            match self.cursor.next_if(|at| at <= due)? {
+                Some(tick) => batch.push(tick),
+                None => break,
             }
         }
         if let Some(last) = batch.last().map(|t| t.micros) {
-            while self.cursor.peek()? == Some(last) {
-                batch.extend(self.cursor.next_tick()?);
+            while let Some(tick) = self.cursor.next_if(|at| at == last)? {
+                batch.push(tick);
             }
         }
         Ok(batch)
@@ -172,7 +171,7 @@ impl Runner {
         let stale = generation
             .log
             .ticks
-            .append_at_batch(batch.into_iter().map(|t| (t.partition, t.offset, t.tick)));
+            .append_at_batch(batch.into_iter().map(StoredTick::into_record));
         if !stale.is_empty() {
             // Offsets that go back within a partition: ticks stored out of
             // order by more than one producer. They are not played.

@@ -11,3 +11,9 @@ export { RequestError } from './types';
 export function createTransport(): Transport {
   return inDesktopApp() ? new IpcTransport() : new WsTransport(new URL('/', window.location.href));
 }
+
+/** The parameter asking a chart's REST answer as of the replay streamed (none when live). */
+export function asOfReplay(transport: Transport): Record<string, number> {
+  const replay = transport.replay();
+  return replay === null ? {} : { replay };
+}

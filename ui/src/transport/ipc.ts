@@ -13,6 +13,7 @@ import { parsePositions } from './ws';
 export class IpcTransport implements Transport {
   private listeners = new StreamListeners();
   private stream: Promise<number> | null = null;
+  private replayId: number | null = null;
 
   async request<T>(path: string, params: Record<string, string | number> = {}): Promise<Reply<T>> {
     const query = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)]));
@@ -42,6 +43,19 @@ export class IpcTransport implements Transport {
     return this.listeners.onState(listener);
   }
 
+  useReplay(id: number | null): void {
+    this.replayId = id;
+    this.listeners.reset();
+    const old = this.stream;
+    this.stream = null;
+    if (old) void old.then((stream) => invoke('stream_close', { id: stream })).catch(() => undefined);
+    this.open();
+  }
+
+  replay(): number | null {
+    return this.replayId;
+  }
+
   private open(): void {
     this.listeners.setState('connecting', 'Starting the engine…');
     const channel = new Channel<StreamDelivery>();
@@ -61,8 +75,11 @@ export class IpcTransport implements Transport {
         this.listeners.deliver(msg, () => void this.sendFrame({ op: 'subscribe', topics: TOPICS, symbols: this.listeners.symbols() }));
       }
     };
-    this.stream = openStream(channel);
-    this.stream.catch((error: unknown) => {
+    const stream = openStream(channel, this.replayId);
+    this.stream = stream;
+    stream.catch((error: unknown) => {
+      // Replaced meanwhile: nothing to retry.
+      if (this.stream !== stream) return;
       // The engine is still starting: try again shortly.
       this.stream = null;
       this.listeners.setState('connecting', String(error));
@@ -77,8 +94,8 @@ export class IpcTransport implements Transport {
   }
 }
 
-async function openStream(channel: Channel<StreamDelivery>): Promise<number> {
-  return invoke<number>('stream_open', { channel });
+async function openStream(channel: Channel<StreamDelivery>, replay: number | null): Promise<number> {
+  return invoke<number>('stream_open', { channel, replay });
 }
 
 /** A command's result; its failure as a RequestError. */

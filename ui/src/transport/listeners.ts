@@ -43,6 +43,11 @@ export class StreamListeners {
     for (const listener of this.stateListeners) listener(state, detail);
   }
 
+  /** Forgets where the stream was (it changes source). */
+  reset(): void {
+    for (const key of Object.keys(this.positions)) delete this.positions[key];
+  }
+
   /** Where a (re)subscription continues, once anything was received. */
   resume(): Resume | undefined {
     return Object.keys(this.positions).length > 0 ? { ...this.positions } : undefined;

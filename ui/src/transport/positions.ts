@@ -14,6 +14,10 @@ export function track(positions: Resume, msg: ServerMsg): boolean {
     for (const tick of msg.data) {
       if (tick.partition !== undefined && tick.offset !== undefined) positions[tick.partition] = tick.offset + 1;
     }
+  } else if (msg.type === 'subscribed') {
+    // Where the stream continues (a replay's starts afresh at a seek).
+    for (const key of Object.keys(positions)) delete positions[key];
+    Object.assign(positions, msg.positions);
   } else if (msg.type === 'gap') {
     positions[msg.partition] = msg.resumed_at;
   } else if (msg.type === 'error' && msg.code === 'invalid_resume') {

@@ -43,4 +43,8 @@ export interface Transport {
   subscribe(symbols: string[], onMessage: (msg: ServerMsg) => void): () => void;
   /** Reports connection changes; returns a function that stops reporting. */
   onState(listener: (state: ConnectionState, detail: string) => void): () => void;
+  /** Streams replay `id` instead of the live market (`null`: the live market again), from its start. */
+  useReplay(id: number | null): void;
+  /** The replay streamed, if any. */
+  replay(): number | null;
 }

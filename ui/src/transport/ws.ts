@@ -19,6 +19,7 @@ export class WsTransport implements Transport {
   private backoff = 250;
   private lastFrameAt = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
+  private replayId: number | null = null;
 
   constructor(private readonly base: URL) {}
 
@@ -61,6 +62,22 @@ export class WsTransport implements Transport {
     return this.listeners.onState(listener);
   }
 
+  useReplay(id: number | null): void {
+    this.replayId = id;
+    this.listeners.reset();
+    const old = this.socket;
+    // Its close is not a disconnection: the new socket replaces it.
+    this.socket = null;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    old?.close(1000, 'the dashboard changed source');
+    this.connect();
+  }
+
+  replay(): number | null {
+    return this.replayId;
+  }
+
   private connect(): void {
     const url = new URL('ws', this.base);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -68,13 +85,15 @@ export class WsTransport implements Transport {
     // Browsers cannot set headers on a WebSocket: the key goes as access_token.
     const key = apiKey();
     if (key) url.searchParams.set('access_token', key);
+    if (this.replayId !== null) url.searchParams.set('replay', String(this.replayId));
+    const source = this.replayId === null ? 'Live' : `Replay ${this.replayId}`;
     const socket = new WebSocket(url);
     this.socket = socket;
     socket.onopen = () => {
       this.backoff = 250;
       this.lastFrameAt = Date.now();
       this.subscribeFrame(this.listeners.symbols(), this.listeners.resume());
-      this.listeners.setState('live', `Live from ${url.host}`);
+      this.listeners.setState('live', `${source} from ${url.host}`);
       this.timer = setInterval(() => this.heartbeat(), PING_EVERY_MS / 3);
     };
     socket.onmessage = (event) => {
