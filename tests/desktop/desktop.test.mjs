@@ -1,6 +1,7 @@
 // The desktop app's real window (the release or debug binary, under Xvfb),
 // driven through tauri-driver and WebKitWebDriver: offline mode out of the
-// box (writes over IPC: an alert rule, an export, a paper order), judged by
+// box (writes over IPC: an alert rule, an export, a paper order; a replay
+// streamed over IPC), judged by
 // its pixels with the checks the Chromium suite runs (tests/visual), then
 // switching to a remote tickstreamd and to a Kafka
 // cluster (a real Tansu broker with a producer), each after a wrong address
@@ -137,6 +138,19 @@ test('opens in offline mode and shows ticks changing within seconds', async () =
       "return [...document.querySelectorAll('#trade-positions tbody tr')].map((tr) => Number(tr.cells[1].textContent)).reduce((a, b) => a + b, 0)",
     )) === 25, 10_000);
     await screenshot(driver, 'desktop-trade');
+    // A replay over IPC: the last minutes played at max in place of the
+    // live market, to its end, then back to live.
+    await driver.findElement(By.css('#tab-replay')).click();
+    await driver.findElement(By.css('#panel-replay select[name="speed"] option[value="max"]')).click();
+    await driver.findElement(By.css('#panel-replay button[type="submit"]')).click();
+    await driver.wait(until.elementLocated(By.css('#replay-status[data-state="paused"]')), 10_000);
+    await driver.wait(async () => /^Replay \d+/.test(await text(driver, '#status')), 10_000);
+    await driver.findElement(By.css('#replay-toggle')).click();
+    await driver.wait(until.elementLocated(By.css('#replay-status[data-state="completed"]')), 30_000);
+    assert.match(await text(driver, '#replay-status'), /^Replay \d+ · completed · .* · [\d,]+ ticks$/);
+    assert.doesNotMatch(await text(driver, '#replay-status'), / 0 ticks$/);
+    await driver.findElement(By.css('#replay-live')).click();
+    await driver.wait(async () => /Offline simulation/.test(await text(driver, '#status')), 10_000);
     // An export is a file the app writes (the web view has no downloads).
     await driver.findElement(By.css('#tab-events')).click();
     await driver.findElement(By.css('#events-json')).click();

@@ -46,9 +46,8 @@ export class ReplayPanel {
     this.speed = root.querySelector('#replay-speed')!;
     this.status = root.querySelector('#replay-status')!;
     this.result = root.querySelector('#replay-result')!;
-    const now = new Date();
-    this.input('from').value = toLocalInput(new Date(now.getTime() - 5 * 60_000));
-    this.input('to').value = toLocalInput(now);
+    // The last five minutes up to when it starts (an empty `to` is now).
+    this.input('from').value = toLocalInput(new Date(Date.now() - 5 * 60_000));
     this.form.addEventListener('submit', (event) => {
       event.preventDefault();
       void this.start();

@@ -22,7 +22,7 @@ use std::{
         Arc, Weak,
         atomic::{AtomicU64, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use chrono::{DateTime, Utc};
@@ -48,9 +48,12 @@ pub const MAX_SYMBOLS: usize = 64;
 pub const MAX_STEP: u32 = 10_000;
 /// What a replay's log keeps per partition.
 const RETENTION: Retention = Retention {
-    max_records: 32_768,
-    max_bytes: 8 << 20,
+    max_records: 16_384,
+    max_bytes: 4 << 20,
 };
+/// A replay nobody streams, steers or reads for this long is deleted (when
+/// the next replay is opened or the list is read).
+pub const IDLE_LIMIT: Duration = Duration::from_secs(30 * 60);
 /// How long a command waits for the runner's answer.
 const ANSWER: Duration = Duration::from_secs(10);
 
@@ -138,6 +141,8 @@ pub struct Replay {
     generation: watch::Sender<Arc<Generation>>,
     commands: std::sync::mpsc::Sender<(Command, oneshot::Sender<Result<(), ReplayError>>)>,
     streams: Mutex<Vec<Weak<StreamPosition>>>,
+    /// When it was last steered, read or streamed from.
+    touched: Mutex<Instant>,
     /// Cancelled when the replay is deleted or the gateway stops.
     stopped: CancellationToken,
 }
@@ -166,6 +171,7 @@ impl Replay {
     /// A new stream of this replay, whose position the replay waits for
     /// at `max`.
     pub fn attach(&self) -> Arc<StreamPosition> {
+        self.touch();
         let position = Arc::new(StreamPosition::default());
         let mut streams = self.streams.lock();
         streams.retain(|s| s.strong_count() > 0);
@@ -185,8 +191,21 @@ impl Replay {
         (shared.clock, positions)
     }
 
+    fn touch(&self) {
+        *self.touched.lock() = Instant::now();
+    }
+
+    /// Whether, at `now`, nobody has streamed, steered or read it for
+    /// [`IDLE_LIMIT`].
+    fn idle(&self, now: Instant) -> bool {
+        let mut streams = self.streams.lock();
+        streams.retain(|s| s.strong_count() > 0);
+        streams.is_empty() && now.saturating_duration_since(*self.touched.lock()) >= IDLE_LIMIT
+    }
+
     /// Its status.
     pub fn status(&self) -> ReplayStatus {
+        self.touch();
         let shared = self.shared.lock();
         ReplayStatus {
             id: self.id,
@@ -212,6 +231,7 @@ impl Replay {
     /// [`ReplayError::Invalid`] naming the field, [`ReplayError::Conflict`]
     /// for a command the state does not allow.
     pub async fn command(&self, command: ReplayCommand) -> Result<ReplayStatus, ReplayError> {
+        self.touch();
         let command = self.check(command)?;
         let (answer, answered) = oneshot::channel();
         self.commands
@@ -404,6 +424,7 @@ impl Replays {
                 ),
             ));
         }
+        self.sweep(Instant::now());
         if self.open.lock().len() >= MAX_REPLAYS {
             return Err(self.too_many());
         }
@@ -444,6 +465,7 @@ impl Replays {
             })),
             commands,
             streams: Mutex::new(Vec::new()),
+            touched: Mutex::new(Instant::now()),
             stopped: self.token.child_token(),
         });
         {
@@ -479,8 +501,24 @@ impl Replays {
 
     /// Every open replay's status, by id.
     pub fn list(&self) -> Vec<ReplayStatus> {
+        self.sweep(Instant::now());
         let open: Vec<Arc<Replay>> = self.open.lock().values().cloned().collect();
         open.iter().map(|r| r.status()).collect()
+    }
+
+    /// Deletes the replays idle at `now` (see [`IDLE_LIMIT`]).
+    fn sweep(&self, now: Instant) {
+        let idle: Vec<u64> = self
+            .open
+            .lock()
+            .values()
+            .filter(|r| r.idle(now))
+            .map(|r| r.id)
+            .collect();
+        for id in idle {
+            tracing::info!(id, "an idle replay is deleted");
+            let _ = self.remove(id);
+        }
     }
 
     /// Stops and forgets the replay `id`; its streams end.
@@ -510,4 +548,50 @@ fn new_log(partitions: u32) -> Arc<Log> {
         },
         &[],
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[tokio::test]
+    async fn a_replay_nobody_uses_for_half_an_hour_is_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("t.db");
+        Store::open(&database).unwrap();
+        let replays = Arc::new(Replays::new(
+            database,
+            2,
+            Arc::new(Metrics::new()),
+            CancellationToken::new(),
+        ));
+        let now = Utc::now();
+        let request = NewReplay {
+            from: now - chrono::Duration::hours(1),
+            to: None,
+            speed: None,
+            symbols: Vec::new(),
+            paused: true,
+        };
+        let idle = replays.create(request.clone(), now).await.unwrap();
+        let streamed = replays.create(request, now).await.unwrap();
+        let stream = streamed.attach();
+        let later = Instant::now() + IDLE_LIMIT;
+        replays.sweep(later - Duration::from_secs(60));
+        assert_eq!(replays.open.lock().len(), 2, "not idle for long enough yet");
+        replays.sweep(later);
+        assert!(idle.stopped().is_cancelled(), "deleted: its streams end");
+        assert!(replays.get(idle.id()).is_err());
+        assert!(
+            replays.get(streamed.id()).is_ok(),
+            "a replay with a stream stays"
+        );
+        drop(stream);
+        replays.sweep(later);
+        assert!(
+            replays.open.lock().is_empty(),
+            "idle once its stream is gone"
+        );
+    }
 }
