@@ -557,3 +557,91 @@ async fn opening_and_steering_a_replay_needs_the_write_scope() {
         .unwrap();
     assert_eq!(steer.status(), 403);
 }
+
+/// Runs a GraphQL request; its `data` and `errors`.
+async fn graphql(daemon: &Daemon, query: &str, variables: Value) -> (Value, Value) {
+    let answer: Value = reqwest::Client::new()
+        .post(daemon.url("/graphql"))
+        .json(&json!({"query": query, "variables": variables}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (answer["data"].clone(), answer["errors"].clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphql_opens_steers_reads_and_deletes_a_replay_as_rest_does() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let daemon = Daemon::start(&["--rate", "1000"]);
+    daemon.wait_ready().await;
+    let (from, to) = stored_range(&daemon, 2).await;
+    let open = "mutation($r: JSON!) { openReplay(replay: $r) { id state clock } }";
+    let range = json!({"from": stamp(from), "to": stamp(to), "paused": true});
+    let (data, errors) = graphql(&daemon, open, json!({"r": range})).await;
+    assert!(errors.is_null(), "{errors}");
+    assert_eq!(data["openReplay"]["state"], "PAUSED");
+    let id = data["openReplay"]["id"].as_u64().unwrap();
+
+    let step = "mutation($id: ID!, $c: JSON!) { controlReplay(id: $id, command: $c) { ticks state clock } }";
+    let command = json!({"action": "step", "ticks": 5});
+    let (data, errors) = graphql(&daemon, step, json!({"id": id.to_string(), "c": command})).await;
+    assert!(errors.is_null(), "{errors}");
+    let stepped = &data["controlReplay"];
+    assert!(stepped["ticks"].as_u64().unwrap() >= 5);
+    let rest = daemon.get_json(&format!("/api/v1/replays/{id}")).await;
+    assert_eq!(rest["ticks"], stepped["ticks"]);
+    let clock = |v: &Value| {
+        v["clock"]
+            .as_str()
+            .unwrap()
+            .parse::<DateTime<Utc>>()
+            .unwrap()
+    };
+    assert_eq!(clock(&rest), clock(stepped));
+
+    // Candles as of the replay's clock, as REST answers them.
+    let read = "query($id: Int!) { replay(id: $id) { ticks } replays { id } candles(symbol: \"AAPL\", interval: \"1m\", replay: $id) { start trades closed } }";
+    let (data, errors) = graphql(&daemon, read, json!({"id": id})).await;
+    assert!(errors.is_null(), "{errors}");
+    assert_eq!(data["replays"], json!([{"id": id}]));
+    let candles = daemon
+        .get_json(&format!(
+            "/api/v1/candles?symbol=AAPL&interval=1m&replay={id}"
+        ))
+        .await;
+    let trades = |c: &Value| {
+        c.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["trades"].as_u64())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(trades(&data["candles"]), trades(&candles));
+
+    // A refusal names the field, with REST's code.
+    let bad = json!({"from": stamp(from), "speed": "fast"});
+    let (_, errors) = graphql(&daemon, open, json!({"r": bad})).await;
+    assert_eq!(
+        errors[0]["extensions"]["code"], "invalid_replay",
+        "{errors}"
+    );
+    assert!(
+        errors[0]["message"].as_str().unwrap().contains("speed"),
+        "{errors}"
+    );
+
+    let delete = "mutation($id: ID!) { deleteReplay(id: $id) }";
+    let (data, errors) = graphql(&daemon, delete, json!({"id": id.to_string()})).await;
+    assert!(errors.is_null(), "{errors}");
+    assert_eq!(data["deleteReplay"], true);
+    let (_, errors) = graphql(
+        &daemon,
+        "query($id: Int!) { replay(id: $id) { id } }",
+        json!({"id": id}),
+    )
+    .await;
+    assert_eq!(errors[0]["extensions"]["code"], "not_found", "{errors}");
+}

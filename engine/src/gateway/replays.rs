@@ -133,10 +133,20 @@ async fn control(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<ReplayStatus>, ApiError> {
-    let replay = replay_of(&state, &id)?;
+    Ok(Json(control_replay(&state, &id, &body).await?))
+}
+
+/// Carries out the command in a JSON `body` on replay `id`: what `POST
+/// /api/v1/replays/{id}/control` and GraphQL's `controlReplay` do.
+pub(super) async fn control_replay(
+    state: &GatewayState,
+    id: &str,
+    body: &[u8],
+) -> Result<ReplayStatus, ApiError> {
+    let replay = replay_of(state, id)?;
     let command: ReplayCommand =
-        ApiError::parse_body(&body, ErrorCode::InvalidReplay, "replay command")?;
-    Ok(Json(replay.command(command).await?))
+        ApiError::parse_body(body, ErrorCode::InvalidReplay, "replay command")?;
+    Ok(replay.command(command).await?)
 }
 
 #[utoipa::path(delete, path = "/api/v1/replays/{id}", summary = "Deletes a replay", tag = "replay",
@@ -151,9 +161,15 @@ async fn delete(
     State(state): State<Arc<GatewayState>>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let replay = replay_of(&state, &id)?;
-    state.replays.remove(replay.id())?;
+    delete_replay(&state, &id)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Stops and forgets replay `id`: what `DELETE /api/v1/replays/{id}` and
+/// GraphQL's `deleteReplay` do.
+pub(super) fn delete_replay(state: &GatewayState, id: &str) -> Result<(), ApiError> {
+    let replay = replay_of(state, id)?;
+    Ok(state.replays.remove(replay.id())?)
 }
 
 /// The native protocol on a replay's stream: a [`Session`] on the

@@ -59,7 +59,9 @@ pub enum ReplayState {
 }
 
 /// A replay as it stands: `GET /api/v1/replays/{id}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema, async_graphql::SimpleObject,
+)]
 #[ts(export)]
 pub struct ReplayStatus {
     /// Its id: stream it at `/ws?replay={id}`.

@@ -8,8 +8,11 @@ use serde_json::Value;
 
 use super::{body, refusal, require, state};
 use crate::{
-    gateway::{alerts, scenarios, trading, workspace},
-    model::{Account, AlertRule, Order, PlacedOrder, Portfolio, ScenarioStatus, Scope, Watchlist},
+    gateway::{alerts, replays, scenarios, trading, workspace},
+    model::{
+        Account, AlertRule, Order, PlacedOrder, Portfolio, ReplayStatus, ScenarioStatus, Scope,
+        Watchlist,
+    },
 };
 
 /// The mutation root.
@@ -160,6 +163,36 @@ impl Mutation {
         require(cx, Scope::Write)?;
         trading::open_account_from(state(cx), &body(&account))
             .await
+            .map_err(refusal)
+    }
+
+    /// Opens a replay from its JSON (as `POST /api/v1/replays` takes it).
+    async fn open_replay(&self, cx: &Context<'_>, replay: Json<Value>) -> Result<ReplayStatus> {
+        require(cx, Scope::Write)?;
+        replays::open_replay(state(cx), &body(&replay))
+            .await
+            .map_err(refusal)
+    }
+
+    /// Steers replay `id` with a command's JSON (as `POST
+    /// /api/v1/replays/{id}/control` takes it: `{"action": "seek", "to": …}`).
+    async fn control_replay(
+        &self,
+        cx: &Context<'_>,
+        id: ID,
+        command: Json<Value>,
+    ) -> Result<ReplayStatus> {
+        require(cx, Scope::Write)?;
+        replays::control_replay(state(cx), id.as_str(), &body(&command))
+            .await
+            .map_err(refusal)
+    }
+
+    /// Stops and forgets replay `id`; its streams end.
+    async fn delete_replay(&self, cx: &Context<'_>, id: ID) -> Result<bool> {
+        require(cx, Scope::Write)?;
+        replays::delete_replay(state(cx), id.as_str())
+            .map(|()| true)
             .map_err(refusal)
     }
 

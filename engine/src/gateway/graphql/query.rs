@@ -7,11 +7,11 @@ use chrono::{DateTime, Utc};
 
 use super::{params, refusal, state};
 use crate::{
-    gateway::{alerts, rest, scenarios, trading, workspace},
+    gateway::{alerts, replays, rest, scenarios, trading, workspace},
     model::{
         Account, AlertRule, Candle, Condition, Fill, IndicatorReply, Interval, MetricsSample,
-        Order, OrderBook, Portfolio, Quote, Scenario, ScenarioStatus, Symbol, Tick, Valuation,
-        VolumeReport, Watchlist, timestamp,
+        Order, OrderBook, Portfolio, Quote, ReplayStatus, Scenario, ScenarioStatus, Symbol, Tick,
+        Valuation, VolumeReport, Watchlist, timestamp,
     },
 };
 
@@ -69,7 +69,9 @@ impl Query {
         rest::find_ticks(state(cx), raw).await.map_err(refusal)
     }
 
-    /// Candles, oldest first; the newest may be open (`closed: false`).
+    /// Candles, oldest first; the newest may be open (`closed: false`);
+    /// with `replay`, as of that replay's clock.
+    #[allow(clippy::too_many_arguments)]
     async fn candles(
         &self,
         cx: &Context<'_>,
@@ -78,6 +80,7 @@ impl Query {
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
         limit: Option<u32>,
+        replay: Option<u64>,
     ) -> Result<Vec<Candle>> {
         let raw = params([
             ("symbol", Some(symbol.to_string())),
@@ -85,6 +88,7 @@ impl Query {
             ("from", time(from)),
             ("to", time(to)),
             ("limit", limit.map(|l| l.to_string())),
+            ("replay", replay.map(|r| r.to_string())),
         ]);
         let (candles, _) = rest::find_candles(state(cx), raw).await.map_err(refusal)?;
         Ok(candles)
@@ -92,7 +96,8 @@ impl Query {
 
     /// An indicator over the symbol's candles, one point per settled
     /// candle (as `GET /api/v1/indicators` answers): `indicator` is `sma`,
-    /// `ema`, `bollinger` (with `k`), `rsi` or `vwap`.
+    /// `ema`, `bollinger` (with `k`), `rsi` or `vwap`; with `replay`, over
+    /// the candles as of that replay's clock.
     #[allow(clippy::too_many_arguments)]
     async fn indicator(
         &self,
@@ -105,6 +110,7 @@ impl Query {
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
         limit: Option<u32>,
+        replay: Option<u64>,
     ) -> Result<Json<IndicatorReply>> {
         let raw = params([
             ("symbol", Some(symbol.to_string())),
@@ -115,6 +121,7 @@ impl Query {
             ("from", time(from)),
             ("to", time(to)),
             ("limit", limit.map(|l| l.to_string())),
+            ("replay", replay.map(|r| r.to_string())),
         ]);
         rest::compute_indicator(state(cx), raw)
             .await
@@ -214,6 +221,18 @@ impl Query {
     /// Paper account `name` (every engine has `paper`).
     async fn account(&self, cx: &Context<'_>, name: String) -> Result<Account> {
         trading::find_account(state(cx), &name).map_err(refusal)
+    }
+
+    /// Every open replay's status, by id.
+    async fn replays(&self, cx: &Context<'_>) -> Vec<ReplayStatus> {
+        state(cx).replays.list()
+    }
+
+    /// Replay `id`'s status.
+    async fn replay(&self, cx: &Context<'_>, id: u64) -> Result<ReplayStatus> {
+        replays::replay_of(state(cx), &id.to_string())
+            .map(|r| r.status())
+            .map_err(refusal)
     }
 }
 
