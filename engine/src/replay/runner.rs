@@ -300,6 +300,7 @@ impl Runner {
     /// there; a playing replay plays on, a completed one waits paused.
     fn seek(&mut self, at: i64) -> Result<(), ReplayError> {
         self.cursor.seek(at)?;
+        self.finishing_since = None;
         let playing = self.state() == ReplayState::Playing;
         self.stop_playing();
         let previous = self.replay.generation.borrow().clone();
