@@ -179,6 +179,9 @@ pub(super) fn delete_replay(state: &GatewayState, id: &str) -> Result<(), ApiErr
 pub struct ReplayStream {
     replay: Arc<Replay>,
     generation: watch::Receiver<Arc<Generation>>,
+    /// Told of each batch the replay plays (the session's own wake-up is
+    /// for its symbols only).
+    published: watch::Receiver<u64>,
     number: u64,
     session: Session,
     position: Arc<StreamPosition>,
@@ -193,6 +196,7 @@ impl ReplayStream {
         let current = generation.borrow_and_update().clone();
         let template = Arc::new(market_of(&replay, &current, live));
         Self {
+            published: replay.published(),
             position: replay.attach(),
             number: current.number,
             session: Session::of(template.clone(), counters),
@@ -230,11 +234,17 @@ impl Protocol for ReplayStream {
                     std::future::pending::<()>().await;
                 }
             }
+            changed = self.published.changed() => {
+                if changed.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
             () = self.replay.stopped().cancelled() => {}
         }
     }
 
     fn poll(&mut self, out: &mut Vec<Outgoing>) {
+        self.published.borrow_and_update();
         let current = self.generation.borrow_and_update().clone();
         if current.number != self.number {
             self.number = current.number;
@@ -250,8 +260,10 @@ impl Protocol for ReplayStream {
         self.report_position();
     }
 
+    /// Anything unread: a replay's log may get nothing more (its end), and
+    /// the replay waits for its streams to read it all.
     fn has_backlog(&self) -> bool {
-        Protocol::has_backlog(&self.session)
+        self.session.has_unread()
     }
 
     fn batch(&self) -> std::time::Duration {

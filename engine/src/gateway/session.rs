@@ -650,6 +650,16 @@ impl Session {
                 .is_some_and(|r| r.lag_where(|p| self.reads(p)) >= MAX_PER_PARTITION as u64)
     }
 
+    /// Whether the tick partitions it reads hold any record it has not
+    /// read (the next poll reads them; `has_backlog` waits for more).
+    pub fn has_unread(&self) -> bool {
+        self.streaming_ticks()
+            && self
+                .ticks
+                .as_ref()
+                .is_some_and(|r| r.lag_where(|p| self.reads(p)) > 0)
+    }
+
     /// Waits until a subscribed topic may have new records.
     pub async fn wait(&mut self) {
         let streaming = self.streaming_ticks();

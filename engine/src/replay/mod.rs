@@ -139,6 +139,9 @@ pub struct Replay {
     universe: Vec<Symbol>,
     shared: Mutex<Shared>,
     generation: watch::Sender<Arc<Generation>>,
+    /// Counts the batches played: every stream polls after each, so the
+    /// positions it reports move past what it does not subscribe to.
+    published: watch::Sender<u64>,
     commands: std::sync::mpsc::Sender<(Command, oneshot::Sender<Result<(), ReplayError>>)>,
     streams: Mutex<Vec<Weak<StreamPosition>>>,
     /// When it was last steered, read or streamed from.
@@ -161,6 +164,11 @@ impl Replay {
     /// The stream as it is now, and a receiver told of each seek.
     pub fn generation(&self) -> watch::Receiver<Arc<Generation>> {
         self.generation.subscribe()
+    }
+
+    /// A receiver told of each batch played.
+    pub fn published(&self) -> watch::Receiver<u64> {
+        self.published.subscribe()
     }
 
     /// Cancelled once the replay is deleted: its streams end.
@@ -463,6 +471,7 @@ impl Replays {
                 number: 0,
                 log: new_log(partitions),
             })),
+            published: watch::Sender::new(0),
             commands,
             streams: Mutex::new(Vec::new()),
             touched: Mutex::new(Instant::now()),

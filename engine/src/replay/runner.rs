@@ -27,8 +27,9 @@ const BATCH: usize = 4096;
 const IDLE: Duration = Duration::from_millis(250);
 /// How often a replay at `max` looks whether its streams caught up.
 const CATCH_UP: Duration = Duration::from_millis(1);
-/// Longest `replay_completed` waits for the streams to read the last ticks.
-const FINISH: Duration = Duration::from_secs(5);
+/// Longest `replay_completed` waits for the streams to read the last ticks
+/// (a stream that stops reading is closed by the gateway sooner).
+const FINISH: Duration = Duration::from_secs(30);
 
 type Commanded = (Command, oneshot::Sender<Result<(), ReplayError>>);
 
@@ -184,6 +185,7 @@ impl Runner {
         shared.clock = shared.clock.max(clock);
         shared.ticks += count - stale.len() as u64;
         self.metrics.replay_ticks.inc_by(count - stale.len() as u64);
+        self.replay.published.send_modify(|n| *n += 1);
     }
 
     fn advance_clock(&self, due: i64) {
