@@ -16,24 +16,11 @@ use support::{Client, Daemon, daemon_with_keys, eventually, succeeded, tickstrea
 /// on a machine of two cores.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-async fn send(
-    daemon: &Daemon,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = reqwest::Client::new().request(method, daemon.url(path));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 async fn control(daemon: &Daemon, id: u64, command: Value) -> (u16, Value) {
     let path = format!("/api/v1/replays/{id}/control");
-    send(daemon, reqwest::Method::POST, &path, Some(command)).await
+    daemon
+        .send(reqwest::Method::POST, &path, Some(command))
+        .await
 }
 
 fn stamp(t: DateTime<Utc>) -> String {
@@ -212,7 +199,9 @@ async fn replay_at_max_prints_the_stored_ticks_byte_for_byte() {
 /// Opens a replay of the range, paused; returns its id.
 async fn open_paused(daemon: &Daemon, from: DateTime<Utc>, to: DateTime<Utc>, speed: &str) -> u64 {
     let body = json!({"from": stamp(from), "to": stamp(to), "speed": speed, "paused": true});
-    let (status, replay) = send(daemon, reqwest::Method::POST, "/api/v1/replays", Some(body)).await;
+    let (status, replay) = daemon
+        .send(reqwest::Method::POST, "/api/v1/replays", Some(body))
+        .await;
     assert_eq!(status, 201, "{replay}");
     assert_eq!(replay["state"], "paused");
     replay["id"].as_u64().unwrap()
@@ -448,24 +437,20 @@ async fn a_replay_is_steered_and_its_candles_see_nothing_after_its_clock() {
         (409, Some("conflict"))
     );
     // Delete: the stream ends.
-    let (status, _) = send(
-        &daemon,
-        reqwest::Method::DELETE,
-        &format!("/api/v1/replays/{id}"),
-        None,
-    )
-    .await;
+    let (status, _) = daemon
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/replays/{id}"),
+            None,
+        )
+        .await;
     assert_eq!(status, 204);
     client.closed_within(Duration::from_secs(5)).await;
     assert_eq!(
-        send(
-            &daemon,
-            reqwest::Method::GET,
-            &format!("/api/v1/replays/{id}"),
-            None
-        )
-        .await
-        .0,
+        daemon
+            .send(reqwest::Method::GET, &format!("/api/v1/replays/{id}"), None)
+            .await
+            .0,
         404
     );
 }
@@ -493,13 +478,9 @@ async fn bad_replays_are_refused_naming_the_field_and_counted() {
         (json!({"to": hour_ago}), 400, "from"),
     ];
     for (body, want, field) in cases {
-        let (status, refused) = send(
-            &daemon,
-            reqwest::Method::POST,
-            "/api/v1/replays",
-            Some(body.clone()),
-        )
-        .await;
+        let (status, refused) = daemon
+            .send(reqwest::Method::POST, "/api/v1/replays", Some(body.clone()))
+            .await;
         assert_eq!(status, want, "{body} → {refused}");
         let message = refused["error"]["message"].as_str().unwrap();
         assert!(message.contains(field), "{body} → {message}");
@@ -539,13 +520,9 @@ async fn bad_replays_are_refused_naming_the_field_and_counted() {
         open_paused(&daemon, now - chrono::Duration::hours(1), now, "1").await;
     }
     let ninth = json!({"from": hour_ago});
-    let (status, refused) = send(
-        &daemon,
-        reqwest::Method::POST,
-        "/api/v1/replays",
-        Some(ninth),
-    )
-    .await;
+    let (status, refused) = daemon
+        .send(reqwest::Method::POST, "/api/v1/replays", Some(ninth))
+        .await;
     assert_eq!(status, 409, "{refused}");
     let refusals = daemon.metrics_text().await;
     let counted = |code: &str| {

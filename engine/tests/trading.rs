@@ -11,23 +11,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use support::{Client, Daemon, eventually};
 
-async fn send(
-    daemon: &Daemon,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = reqwest::Client::new().request(method, daemon.url(path));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 async fn place(daemon: &Daemon, order: Value) -> (u16, Value) {
-    send(daemon, reqwest::Method::POST, "/api/v1/orders", Some(order)).await
+    daemon
+        .send(reqwest::Method::POST, "/api/v1/orders", Some(order))
+        .await
 }
 
 /// Cash an account must hold after `fills`, from `starting` (exact, in
@@ -160,33 +147,33 @@ async fn orders_fill_against_the_book_stream_and_reconcile_across_a_restart() {
     assert_eq!(resting["order"]["status"], "open");
     assert_eq!(resting["order"]["queue_ahead"], 0);
     let resting_id = resting["order"]["id"].as_u64().unwrap();
-    let (status, changed) = send(
-        &daemon,
-        reqwest::Method::PUT,
-        &format!("/api/v1/orders/{resting_id}"),
-        Some(json!({"quantity": 5})),
-    )
-    .await;
+    let (status, changed) = daemon
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v1/orders/{resting_id}"),
+            Some(json!({"quantity": 5})),
+        )
+        .await;
     assert_eq!(status, 200, "{changed}");
     assert_eq!(changed["order"]["quantity"], 5);
-    let (status, cancelled) = send(
-        &daemon,
-        reqwest::Method::DELETE,
-        &format!("/api/v1/orders/{resting_id}"),
-        None,
-    )
-    .await;
+    let (status, cancelled) = daemon
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/orders/{resting_id}"),
+            None,
+        )
+        .await;
     assert_eq!(
         (status, cancelled["status"].as_str()),
         (200, Some("canceled"))
     );
-    let (status, _) = send(
-        &daemon,
-        reqwest::Method::DELETE,
-        &format!("/api/v1/orders/{resting_id}"),
-        None,
-    )
-    .await;
+    let (status, _) = daemon
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/orders/{resting_id}"),
+            None,
+        )
+        .await;
     assert_eq!(status, 409);
 
     // A sell at the ask and a buy at the bid rest behind the queues there;
@@ -217,13 +204,13 @@ async fn orders_fill_against_the_book_stream_and_reconcile_across_a_restart() {
     .await;
     for id in resting {
         // One may have filled meanwhile: 409.
-        let (status, _) = send(
-            &daemon,
-            reqwest::Method::DELETE,
-            &format!("/api/v1/orders/{id}"),
-            None,
-        )
-        .await;
+        let (status, _) = daemon
+            .send(
+                reqwest::Method::DELETE,
+                &format!("/api/v1/orders/{id}"),
+                None,
+            )
+            .await;
         assert!(status == 200 || status == 409, "{status}");
     }
 
@@ -272,34 +259,34 @@ async fn orders_fill_against_the_book_stream_and_reconcile_across_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accounts_are_opened_with_their_cash_and_refused_by_name() {
     let daemon = Daemon::start(&["--rate", "200"]);
-    let (status, account) = send(
-        &daemon,
-        reqwest::Method::POST,
-        "/api/v1/accounts",
-        Some(json!({"name":"desk-2","cash":2500.5})),
-    )
-    .await;
+    let (status, account) = daemon
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/accounts",
+            Some(json!({"name":"desk-2","cash":2500.5})),
+        )
+        .await;
     assert_eq!(status, 201, "{account}");
     assert_eq!(account["cash"], 2500.5);
     assert_eq!(account["buying_power"], 2500.5);
-    let (status, again) = send(
-        &daemon,
-        reqwest::Method::POST,
-        "/api/v1/accounts",
-        Some(json!({"name":"desk-2"})),
-    )
-    .await;
+    let (status, again) = daemon
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/accounts",
+            Some(json!({"name":"desk-2"})),
+        )
+        .await;
     assert_eq!(
         (status, again["error"]["code"].as_str()),
         (409, Some("conflict"))
     );
-    let (status, bad) = send(
-        &daemon,
-        reqwest::Method::POST,
-        "/api/v1/accounts",
-        Some(json!({"name":"no spaces","cash":1})),
-    )
-    .await;
+    let (status, bad) = daemon
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/accounts",
+            Some(json!({"name":"no spaces","cash":1})),
+        )
+        .await;
     assert_eq!(status, 400, "{bad}");
     assert!(
         bad["error"]["message"]
@@ -307,13 +294,13 @@ async fn accounts_are_opened_with_their_cash_and_refused_by_name() {
             .unwrap()
             .starts_with("name:")
     );
-    let (status, bad) = send(
-        &daemon,
-        reqwest::Method::POST,
-        "/api/v1/accounts",
-        Some(json!({"name":"x","cash":-1})),
-    )
-    .await;
+    let (status, bad) = daemon
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/accounts",
+            Some(json!({"name":"x","cash":-1})),
+        )
+        .await;
     assert_eq!(status, 400, "{bad}");
     assert!(
         bad["error"]["message"]
@@ -329,12 +316,8 @@ async fn accounts_are_opened_with_their_cash_and_refused_by_name() {
         .map(|a| a["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["desk-2", "paper"]);
-    let (status, _) = send(
-        &daemon,
-        reqwest::Method::GET,
-        "/api/v1/accounts/nobody",
-        None,
-    )
-    .await;
+    let (status, _) = daemon
+        .send(reqwest::Method::GET, "/api/v1/accounts/nobody", None)
+        .await;
     assert_eq!(status, 404);
 }

@@ -223,6 +223,23 @@ impl Daemon {
     }
 
     /// The JSON body of GET `path`, whatever the status.
+    /// Sends `method` to `path` with `body` as JSON; the status and the
+    /// JSON answer (`null` for none).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = reqwest::Client::new().request(method, self.url(path));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn get_json(&self, path: &str) -> Value {
         reqwest::get(self.url(path))
             .await
